@@ -1,0 +1,3 @@
+DROP TABLE login_throttle;
+DROP TABLE meter_reads;
+DROP TABLE user_sessions;

@@ -1,0 +1,41 @@
+//! Who the reader is: password hashing, the typed session, CSRF protection, and the
+//! extractor that turns a cookie into a reader (checking the server-side session record).
+
+pub mod csrf;
+pub mod current_reader;
+pub mod password;
+pub mod session;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+use crate::error::AppError;
+
+/// 256 random bits from the operating system, URL-safe base64.
+pub fn random_token() -> Result<String, AppError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| AppError::internal("reading the system's randomness", e))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What the database keeps of a session token: its SHA-256, so a leaked table cannot be
+/// replayed as cookies.
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_url_safe() {
+        let a = random_token().unwrap();
+        let b = random_token().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_eq!(token_hash(&a).len(), 32);
+    }
+}

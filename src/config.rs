@@ -1,0 +1,343 @@
+//! Settings, read from the environment in one place with one clear error per bad variable.
+//!
+//! Nothing else reads the environment: tests build `Settings` directly (see
+//! [`Settings::for_database`]) so several apps can run side by side in one process.
+
+use std::fmt;
+
+use actix_web::cookie::Key;
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/gazette";
+/// The meter lives in the session cookie; capping it keeps the cookie far below 4 KB.
+pub const MAX_FREE_ARTICLES_PER_MONTH: u32 = 100;
+const MIN_SESSION_KEY_BYTES: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// Which payment gateway takes subscription payments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GatewayChoice {
+    /// The built-in gateway that charges nothing; never on in production unless asked for.
+    Test,
+    /// Payments are not set up: the subscribe page says so.
+    Disabled,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    pub app_env: AppEnv,
+    pub host: String,
+    pub port: u16,
+    pub database_url: String,
+    pub database_pool_size: u32,
+    pub session_key: Key,
+    /// True when no `SESSION_KEY` was given and a throw-away key was generated.
+    pub session_key_is_ephemeral: bool,
+    pub free_articles_per_month: u32,
+    pub cookie_secure: bool,
+    pub demo_content: bool,
+    pub payment_gateway: GatewayChoice,
+    /// Take the client address from `X-Forwarded-For`/`Forwarded` (only behind a proxy that
+    /// sets them); used for login throttling.
+    pub trust_proxy_headers: bool,
+}
+
+/// One bad variable: which one, and what is wrong with it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("app_env", &self.app_env)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("session_key", &"[redacted]")
+            .field("free_articles_per_month", &self.free_articles_per_month)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("demo_content", &self.demo_content)
+            .field("payment_gateway", &self.payment_gateway)
+            .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// Reads the process environment (after `main` has loaded `.env`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds settings from any source of variables; empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+
+        let app_env = match var("APP_ENV").as_deref().map(str::trim) {
+            None | Some("development") => AppEnv::Development,
+            Some("production") => AppEnv::Production,
+            Some(other) => {
+                return Err(problem(
+                    "APP_ENV",
+                    format!("expected `development` or `production`, got `{other}`"),
+                ));
+            }
+        };
+        let production = app_env == AppEnv::Production;
+
+        let port = match var("PORT") {
+            None => 8080,
+            Some(raw) => raw.trim().parse::<u16>().map_err(|_| {
+                problem("PORT", format!("`{raw}` is not a port number (0-65535)"))
+            })?,
+        };
+
+        let (session_key, session_key_is_ephemeral) = match var("SESSION_KEY") {
+            Some(raw) => (parse_session_key(&raw)?, false),
+            None if production => {
+                return Err(problem(
+                    "SESSION_KEY",
+                    "must be set in production (at least 64 random bytes, e.g. `openssl rand -base64 64`)"
+                        .to_string(),
+                ));
+            }
+            None => (Key::generate(), true),
+        };
+
+        let free_articles_per_month = match var("FREE_ARTICLES_PER_MONTH") {
+            None => 5,
+            Some(raw) => raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= MAX_FREE_ARTICLES_PER_MONTH)
+                .ok_or_else(|| {
+                    problem(
+                        "FREE_ARTICLES_PER_MONTH",
+                        format!(
+                            "`{raw}` is not a whole number from 0 to {MAX_FREE_ARTICLES_PER_MONTH}"
+                        ),
+                    )
+                })?,
+        };
+
+        let database_pool_size = match var("DATABASE_POOL_SIZE") {
+            None => 10,
+            Some(raw) => raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=200).contains(n))
+                .ok_or_else(|| {
+                    problem(
+                        "DATABASE_POOL_SIZE",
+                        format!("`{raw}` is not a whole number from 1 to 200"),
+                    )
+                })?,
+        };
+
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        check_database_url(&database_url)?;
+
+        let payment_gateway = match var("PAYMENT_GATEWAY").as_deref().map(str::trim) {
+            None if production => GatewayChoice::Disabled,
+            None | Some("test") => GatewayChoice::Test,
+            Some("none") => GatewayChoice::Disabled,
+            Some(other) => {
+                return Err(problem(
+                    "PAYMENT_GATEWAY",
+                    format!("expected `test` or `none`, got `{other}`"),
+                ));
+            }
+        };
+
+        Ok(Self {
+            app_env,
+            host: var("HOST").map_or_else(|| "127.0.0.1".to_string(), |h| h.trim().to_string()),
+            port,
+            database_url,
+            database_pool_size,
+            session_key,
+            session_key_is_ephemeral,
+            free_articles_per_month,
+            cookie_secure: parse_bool(var("COOKIE_SECURE"), "COOKIE_SECURE", production)?,
+            demo_content: parse_bool(var("DEMO_CONTENT"), "DEMO_CONTENT", !production)?,
+            payment_gateway,
+            trust_proxy_headers: parse_bool(var("TRUST_PROXY_HEADERS"), "TRUST_PROXY_HEADERS", false)?,
+        })
+    }
+
+    /// Development settings for a given database, listening on a free port: the starting
+    /// point for tests and tools that run the app in-process.
+    pub fn for_database(database_url: &str) -> Self {
+        Self {
+            app_env: AppEnv::Development,
+            host: "127.0.0.1".to_string(),
+            port: 0,
+            database_url: database_url.to_string(),
+            database_pool_size: 5,
+            session_key: Key::generate(),
+            session_key_is_ephemeral: true,
+            free_articles_per_month: 5,
+            cookie_secure: false,
+            demo_content: true,
+            payment_gateway: GatewayChoice::Test,
+            trust_proxy_headers: false,
+        }
+    }
+
+    /// The session cookie's name; `__Host-` makes browsers insist on Secure, Path=/ and no
+    /// Domain, so a sibling subdomain cannot plant a cookie of the same name.
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.cookie_secure {
+            "__Host-gazette_session"
+        } else {
+            "gazette_session"
+        }
+    }
+}
+
+fn problem(variable: &'static str, problem: String) -> ConfigError {
+    ConfigError { variable, problem }
+}
+
+fn parse_session_key(raw: &str) -> Result<Key, ConfigError> {
+    let bytes = raw.as_bytes();
+    if bytes.len() < MIN_SESSION_KEY_BYTES {
+        return Err(problem(
+            "SESSION_KEY",
+            format!(
+                "must be at least {MIN_SESSION_KEY_BYTES} bytes long, got {} (generate one with `openssl rand -base64 64`)",
+                bytes.len()
+            ),
+        ));
+    }
+    Key::try_from(bytes)
+        .map_err(|_| problem("SESSION_KEY", "could not be used as a key".to_string()))
+}
+
+fn parse_bool(raw: Option<String>, variable: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match raw.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if matches!(v.as_str(), "true" | "1" | "yes" | "on") => Ok(true),
+        Some(v) if matches!(v.as_str(), "false" | "0" | "no" | "off") => Ok(false),
+        Some(v) => Err(problem(variable, format!("expected `true` or `false`, got `{v}`"))),
+    }
+}
+
+fn check_database_url(raw: &str) -> Result<(), ConfigError> {
+    let parsed = url::Url::parse(raw)
+        .map_err(|_| problem("DATABASE_URL", "is not a valid URL".to_string()))?;
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return Err(problem(
+            "DATABASE_URL",
+            format!("must start with postgres://, got `{}://`", parsed.scheme()),
+        ));
+    }
+    if parsed.path().trim_start_matches('/').is_empty() {
+        return Err(problem("DATABASE_URL", "must name a database, e.g. `/gazette`".to_string()));
+    }
+    Ok(())
+}
+
+/// The URL with any password replaced, fit for logs and error messages.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "[unparseable url]".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!(s.app_env, AppEnv::Development);
+        assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 8080));
+        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(s.free_articles_per_month, 5);
+        assert!(!s.cookie_secure);
+        assert!(s.session_key_is_ephemeral);
+        assert_eq!(s.payment_gateway, GatewayChoice::Test);
+    }
+
+    #[test]
+    fn a_port_that_is_not_a_number_names_the_variable() {
+        let err = settings(&[("PORT", "eighty")]).unwrap_err();
+        assert_eq!(err.variable, "PORT");
+        assert!(err.to_string().starts_with("PORT: "));
+    }
+
+    #[test]
+    fn a_short_session_key_is_refused() {
+        let err = settings(&[("SESSION_KEY", &"k".repeat(63))]).unwrap_err();
+        assert_eq!(err.variable, "SESSION_KEY");
+        assert!(settings(&[("SESSION_KEY", &"k".repeat(64))]).is_ok());
+    }
+
+    #[test]
+    fn production_requires_a_session_key_and_turns_secure_cookies_on() {
+        let err = settings(&[("APP_ENV", "production")]).unwrap_err();
+        assert_eq!(err.variable, "SESSION_KEY");
+        let s = settings(&[("APP_ENV", "production"), ("SESSION_KEY", &"k".repeat(64))]).unwrap();
+        assert!(s.cookie_secure);
+        assert!(!s.demo_content);
+        assert_eq!(s.payment_gateway, GatewayChoice::Disabled);
+        assert_eq!(s.session_cookie_name(), "__Host-gazette_session");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (name, value) in [
+            ("APP_ENV", "staging"),
+            ("FREE_ARTICLES_PER_MONTH", "-1"),
+            ("FREE_ARTICLES_PER_MONTH", "101"),
+            ("COOKIE_SECURE", "maybe"),
+            ("DATABASE_URL", "mysql://localhost/gazette"),
+            ("DATABASE_URL", "not a url"),
+            ("PAYMENT_GATEWAY", "stripe"),
+            ("DATABASE_POOL_SIZE", "0"),
+        ] {
+            let err = settings(&[(name, value)]).unwrap_err();
+            assert_eq!(err.variable, name, "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_database_urls() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.example:5432/gazette"),
+            "postgres://app:***@db.example:5432/gazette"
+        );
+    }
+}

@@ -1,0 +1,50 @@
+//! The meter of logged-in readers who do not subscribe: one row per premium article opened,
+//! per month.
+
+use diesel::prelude::*;
+use time::{Date, OffsetDateTime};
+
+use diesel::sql_types::{Array, BigInt, Date as SqlDate, Timestamptz};
+
+use crate::schema::{meter_reads, users};
+
+pub fn opened_in_month(conn: &mut PgConnection, user_id: i64, month: Date) -> QueryResult<Vec<i64>> {
+    meter_reads::table
+        .filter(meter_reads::user_id.eq(user_id))
+        .filter(meter_reads::month.eq(month))
+        .order(meter_reads::opened_at)
+        .select(meter_reads::article_id)
+        .load(conn)
+}
+
+/// Locks the reader's row for the rest of the transaction, so two tabs opening articles at
+/// once cannot both take the last free article.
+pub fn lock_reader(conn: &mut PgConnection, user_id: i64) -> QueryResult<()> {
+    users::table
+        .find(user_id)
+        .select(users::id)
+        .for_update()
+        .first::<i64>(conn)
+        .map(|_| ())
+}
+
+/// Records articles as opened this month; ones already recorded, and ids that name no
+/// article, are left alone.
+pub fn record(
+    conn: &mut PgConnection,
+    user_id: i64,
+    month: Date,
+    article_ids: &[i64],
+    now: OffsetDateTime,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO meter_reads (user_id, month, article_id, opened_at) \
+         SELECT $1, $2, id, $3 FROM articles WHERE id = ANY($4) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<BigInt, _>(user_id)
+    .bind::<SqlDate, _>(month)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Array<BigInt>, _>(article_ids)
+    .execute(conn)
+}

@@ -1,0 +1,236 @@
+//! PostgreSQL access: the pool, the embedded migrations, and [`run`], the one way handlers
+//! reach the database.
+//!
+//! Queries are plain functions `fn(&mut PgConnection, ...) -> QueryResult<T>`, one file per
+//! table. They know nothing of HTTP. Handlers call them through [`run`], which takes a pooled
+//! connection and runs the closure on actix's blocking thread pool, never on an async worker.
+
+pub mod articles;
+pub mod meter;
+pub mod plans;
+pub mod sessions;
+pub mod subscriptions;
+pub mod throttle;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::redact_url;
+use crate::error::AppError;
+
+pub type DbPool = Pool<ConnectionManager<PgConnection>>;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// How long a request waits for a connection before the reader gets a 503.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Seconds libpq waits for the server to answer a new connection.
+const CONNECT_TIMEOUT_SECS: u32 = 2;
+/// A query slower than this is cancelled: a stuck database must not hold pages hostage.
+const STATEMENT_TIMEOUT_MS: u32 = 5_000;
+/// Arbitrary key of the advisory lock that serialises migrations across instances.
+const MIGRATION_LOCK_KEY: i64 = 0x6761_7a65_7474_65;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no database connection available: {0}")]
+    Pool(#[from] PoolError),
+    #[error("query failed: {0}")]
+    Query(#[from] DieselError),
+    #[error("the blocking thread pool is gone")]
+    Blocking,
+}
+
+impl DbError {
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            Self::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+        )
+    }
+
+    /// True when the database is down, unreachable or too slow, rather than the query wrong.
+    fn is_outage(&self) -> bool {
+        match self {
+            Self::Pool(_) => true,
+            Self::Query(DieselError::DatabaseError(kind, info)) => match kind {
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => true,
+                DatabaseErrorKind::Unknown => {
+                    let message = info.message();
+                    message.contains("statement timeout")
+                        || message.contains("terminating connection")
+                        || message.contains("server closed the connection")
+                }
+                _ => false,
+            },
+            Self::Query(DieselError::BrokenTransactionManager) => true,
+            _ => false,
+        }
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(error: DbError) -> Self {
+        if error.is_outage() {
+            AppError::Unavailable(error.into())
+        } else {
+            AppError::Internal(error.into())
+        }
+    }
+}
+
+/// Runs `query` with a pooled connection on the blocking thread pool. The pool's size bounds
+/// how many run at once; its checkout timeout turns a dead database into a quick error.
+pub async fn run<T, F>(pool: &DbPool, query: F) -> Result<T, DbError>
+where
+    F: FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    let span = tracing::Span::current();
+    actix_web::web::block(move || {
+        let _entered = span.enter();
+        let mut conn = pool.get()?;
+        query(&mut conn).map_err(DbError::from)
+    })
+    .await
+    .map_err(|_| DbError::Blocking)?
+}
+
+/// Why the database could not be made ready at start-up; each names `DATABASE_URL`.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error("DATABASE_URL: cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("DATABASE_URL: cannot create database {name}: {reason}")]
+    Create { name: String, reason: String },
+    #[error("DATABASE_URL: applying migrations to {url} failed: {reason}")]
+    Migrate { url: String, reason: String },
+}
+
+/// Creates the database when it does not exist and applies pending migrations. Blocking: call
+/// it from a blocking context.
+pub fn prepare(database_url: &str) -> Result<(), PrepareError> {
+    let url = with_connect_timeout(database_url);
+    let mut conn = match PgConnection::establish(&url) {
+        Ok(conn) => conn,
+        Err(error) if error.to_string().contains("does not exist") => {
+            create_database(&url)?;
+            PgConnection::establish(&url).map_err(|e| connect_error(database_url, e))?
+        }
+        Err(error) => return Err(connect_error(database_url, error)),
+    };
+    migrate(&mut conn).map_err(|reason| PrepareError::Migrate {
+        url: redact_url(database_url),
+        reason,
+    })
+}
+
+fn migrate(conn: &mut PgConnection) -> Result<(), String> {
+    // Several instances may start at once; only one may migrate at a time.
+    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+        .execute(conn)
+        .map_err(|e| e.to_string())?;
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map(|versions| versions.len())
+        .map_err(|e| e.to_string());
+    let _ = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(conn);
+    let applied = applied?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(())
+}
+
+fn create_database(url: &str) -> Result<(), PrepareError> {
+    let mut parsed = url::Url::parse(url).map_err(|e| PrepareError::Connect {
+        url: redact_url(url),
+        reason: e.to_string(),
+    })?;
+    let name = parsed.path().trim_start_matches('/').to_string();
+    parsed.set_path("/postgres");
+    let mut admin = PgConnection::establish(parsed.as_str()).map_err(|e| connect_error(url, e))?;
+    let statement = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+    match diesel::sql_query(statement).execute(&mut admin) {
+        Ok(_) => {
+            tracing::info!(database = %name, "created the database");
+            Ok(())
+        }
+        // Another instance created it in the meantime.
+        Err(error) if error.to_string().contains("already exists") => Ok(()),
+        Err(error) => Err(PrepareError::Create { name, reason: error.to_string() }),
+    }
+}
+
+fn connect_error(url: &str, error: impl std::fmt::Display) -> PrepareError {
+    PrepareError::Connect {
+        url: redact_url(url),
+        reason: error.to_string().trim().replace('\n', " "),
+    }
+}
+
+/// Adds libpq's `connect_timeout` unless the URL sets one, so an unreachable host fails fast.
+fn with_connect_timeout(database_url: &str) -> String {
+    if database_url.contains("connect_timeout=") {
+        return database_url.to_string();
+    }
+    let separator = if database_url.contains('?') { '&' } else { '?' };
+    format!("{database_url}{separator}connect_timeout={CONNECT_TIMEOUT_SECS}")
+}
+
+#[derive(Debug)]
+struct SessionDefaults;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionDefaults {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        diesel::sql_query(format!("SET statement_timeout = {STATEMENT_TIMEOUT_MS}"))
+            .execute(conn)
+            .map(|_| ())
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// A pool of at most `size` connections. Connections are opened lazily, so the pool heals by
+/// itself when the database comes back after an outage.
+pub fn pool(database_url: &str, size: u32) -> DbPool {
+    let manager = ConnectionManager::<PgConnection>::new(with_connect_timeout(database_url));
+    Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .connection_timeout(CHECKOUT_TIMEOUT)
+        .connection_customizer(Box::new(SessionDefaults))
+        .build_unchecked(manager)
+}
+
+/// `SELECT 1`, for the health check.
+pub fn ping(conn: &mut PgConnection) -> QueryResult<()> {
+    diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_timeout_is_added_once() {
+        assert_eq!(
+            with_connect_timeout("postgres://h/db"),
+            "postgres://h/db?connect_timeout=2"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?sslmode=disable"),
+            "postgres://h/db?sslmode=disable&connect_timeout=2"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?connect_timeout=9"),
+            "postgres://h/db?connect_timeout=9"
+        );
+    }
+}

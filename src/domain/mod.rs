@@ -1,0 +1,11 @@
+//! The rules of the publication as plain functions and types: no HTTP, no database.
+//! Values here are valid by construction (`Email::parse`, `NewPassword::parse`), so raw
+//! strings from forms stop at the handler.
+
+pub mod access;
+pub mod email;
+pub mod meter;
+pub mod password;
+pub mod redirect;
+pub mod subscription;
+pub mod throttle;

@@ -1,0 +1,20 @@
+//! Gazette: a paid online publication with a metered paywall.
+//!
+//! Everything lives in this library so that tests can start the real application in-process;
+//! `main.rs` only reads the environment and runs it.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod markdown;
+pub mod models;
+pub mod payments;
+pub mod routes;
+pub mod schema;
+pub mod startup;
+pub mod telemetry;
+pub mod views;

@@ -1,0 +1,114 @@
+//! Rows as diesel reads and writes them. Rules about what the values mean live in `domain`.
+
+use diesel::prelude::*;
+use time::OffsetDateTime;
+
+use crate::schema::{articles, plans, subscriptions, user_sessions, users};
+
+/// An article without its body: what lists and paywalls need.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
+pub struct ArticleSummary {
+    pub id: i64,
+    pub title: String,
+    pub author: String,
+    pub teaser: String,
+    pub is_premium: bool,
+    pub published_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
+pub struct Article {
+    pub id: i64,
+    pub title: String,
+    pub author: String,
+    pub teaser: String,
+    pub body_html: String,
+    pub is_premium: bool,
+    pub published_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = articles)]
+pub struct NewArticle<'a> {
+    pub title: &'a str,
+    pub author: &'a str,
+    pub teaser: &'a str,
+    pub body_markdown: &'a str,
+    pub body_html: &'a str,
+    pub is_premium: bool,
+    pub published_at: OffsetDateTime,
+}
+
+#[derive(Clone, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub password_hash: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = plans, check_for_backend(diesel::pg::Pg))]
+pub struct Plan {
+    pub code: String,
+    pub name: String,
+    pub price_cents: i32,
+    pub currency: String,
+    pub period_months: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = subscriptions, check_for_backend(diesel::pg::Pg))]
+pub struct SubscriptionRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub plan_code: String,
+    pub status: String,
+    pub current_period_start: OffsetDateTime,
+    pub current_period_end: OffsetDateTime,
+    pub canceled_at: Option<OffsetDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = subscriptions)]
+pub struct NewSubscription<'a> {
+    pub user_id: i64,
+    pub plan_code: &'a str,
+    pub status: &'a str,
+    pub current_period_start: OffsetDateTime,
+    pub current_period_end: OffsetDateTime,
+    pub gateway: &'a str,
+    pub gateway_reference: &'a str,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = user_sessions, check_for_backend(diesel::pg::Pg))]
+pub struct UserSession {
+    pub id: i64,
+    pub user_id: i64,
+    pub user_agent: String,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = user_sessions)]
+pub struct NewUserSession<'a> {
+    pub user_id: i64,
+    pub token_hash: &'a [u8],
+    pub user_agent: &'a str,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}

@@ -1,0 +1,154 @@
+//! The reader's account: e-mail, meter, subscription, and the list of logged-in devices.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+
+use super::auth::{LogoutScope, NoFields, end_login, see_other};
+use crate::auth::csrf::CsrfForm;
+use crate::auth::current_reader::{Member, Reader};
+use crate::auth::session::{IDLE_LIMIT, ReaderSession};
+use crate::db;
+use crate::domain::subscription::{Standing, Status};
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::views::{AccountPage, Layout, PlanView, SessionView, SubscriptionView, describe_device, long_date, price, render};
+
+fn require_member(reader: &Reader) -> Result<&Member, HttpResponse> {
+    reader.member.as_ref().ok_or_else(|| see_other("/login?next=/account"))
+}
+
+pub async fn show(state: web::Data<AppState>, session: ReaderSession, reader: Reader) -> Result<HttpResponse, AppError> {
+    let member = match require_member(&reader) {
+        Ok(member) => member.clone(),
+        Err(redirect) => return Ok(redirect),
+    };
+    let now = state.clock.now();
+    let user_id = member.user_id;
+    let (sessions, plans) = db::run(&state.pool, move |conn| {
+        Ok((db::sessions::list_live(conn, user_id, now, IDLE_LIMIT)?, db::plans::list(conn)?))
+    })
+    .await?;
+
+    let subscription = member.subscription.as_ref().and_then(|row| {
+        let plan = plans.iter().find(|p| p.code == row.plan_code)?;
+        let status = Status::parse(&row.status)?;
+        let state = match Standing::of(status, row.current_period_end, now) {
+            Standing::Current { canceled: false, .. } => "active",
+            Standing::Current { canceled: true, .. } => "canceled",
+            Standing::Lapsed { .. } => "lapsed",
+        };
+        Some(SubscriptionView {
+            plan_name: plan.name.clone(),
+            plan_code: plan.code.clone(),
+            price: price(plan.price_cents, &plan.currency),
+            state,
+            period_end: long_date(row.current_period_end),
+        })
+    });
+    let current_plan = subscription.as_ref().filter(|s| s.state != "lapsed").map(|s| s.plan_code.clone());
+    let page = AccountPage {
+        layout: Layout::for_reader("Your account", &session, &reader, state.free_articles_per_month)?,
+        email: member.email.clone(),
+        other_plans: plans
+            .iter()
+            .filter(|p| Some(&p.code) != current_plan.as_ref())
+            .map(PlanView::from)
+            .collect(),
+        subscription,
+        sessions: sessions
+            .iter()
+            .map(|s| SessionView {
+                id: s.id,
+                device: describe_device(&s.user_agent),
+                last_seen: long_date(s.last_seen_at),
+                this_device: s.id == member.session_id,
+            })
+            .collect(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// Logs out one of the reader's devices (this one included).
+pub async fn log_out_device(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    session: ReaderSession,
+    reader: Reader,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let member = match require_member(&reader) {
+        Ok(member) => member.clone(),
+        Err(redirect) => return Ok(redirect),
+    };
+    let id: i64 = path.parse().map_err(|_| AppError::NotFound)?;
+    if id == member.session_id {
+        end_login(&state, &session, LogoutScope::ThisDevice).await?;
+        session.set_flash("You are logged out.")?;
+        return Ok(see_other("/"));
+    }
+    let now = state.clock.now();
+    let revoked = db::run(&state.pool, move |conn| db::sessions::revoke(conn, member.user_id, id, now)).await?;
+    if !revoked {
+        return Err(AppError::NotFound);
+    }
+    session.set_flash("That device is logged out.")?;
+    Ok(see_other("/account"))
+}
+
+pub async fn log_out_everywhere(
+    state: web::Data<AppState>,
+    session: ReaderSession,
+    reader: Reader,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    if let Err(redirect) = require_member(&reader) {
+        return Ok(redirect);
+    }
+    end_login(&state, &session, LogoutScope::Everywhere).await?;
+    session.set_flash("You are logged out on every device.")?;
+    Ok(see_other("/"))
+}
+
+pub async fn cancel_subscription(
+    state: web::Data<AppState>,
+    session: ReaderSession,
+    reader: Reader,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let member = match require_member(&reader) {
+        Ok(member) => member.clone(),
+        Err(redirect) => return Ok(redirect),
+    };
+    let now = state.clock.now();
+    let user_id = member.user_id;
+    let canceled_until = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            let Some(row) = db::subscriptions::current_for_update(conn, user_id)? else {
+                return Ok(None);
+            };
+            let status = Status::parse(&row.status);
+            match status.map(|s| Standing::of(s, row.current_period_end, now)) {
+                Some(Standing::Current { canceled: false, period_end }) => {
+                    db::subscriptions::cancel(conn, row.id, now)?;
+                    Ok(Some(period_end))
+                }
+                // Already cancelled (a double submit): the answer is the same.
+                Some(Standing::Current { canceled: true, period_end }) => Ok(Some(period_end)),
+                _ => Ok(None),
+            }
+        })
+    })
+    .await?;
+    match canceled_until {
+        Some(until) => {
+            tracing::info!(user_id, "subscription cancelled");
+            session.set_flash(&format!(
+                "Your subscription is cancelled. You can keep reading everything until {}.",
+                long_date(until)
+            ))?;
+        }
+        None => session.set_flash("You have no subscription to cancel.")?,
+    }
+    Ok(see_other("/account"))
+}

@@ -1,0 +1,58 @@
+//! The routing table, in one place. Handlers are thin: extract, ask `domain`/`auth`/`db`,
+//! render one page.
+
+mod account;
+mod articles;
+mod auth;
+mod health;
+mod home;
+mod pages;
+mod subscribe;
+
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{HttpRequest, web};
+
+use crate::error::AppError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home::index))
+        .route("/articles/{id}", web::get().to(articles::show))
+        .route("/signup", web::get().to(auth::signup_form))
+        .route("/signup", web::post().to(auth::signup))
+        .route("/login", web::get().to(auth::login_form))
+        .route("/login", web::post().to(auth::login))
+        .route("/logout", web::post().to(auth::logout))
+        .route("/account", web::get().to(account::show))
+        .route("/account/sessions/{id}/logout", web::post().to(account::log_out_device))
+        .route("/account/sessions/logout-all", web::post().to(account::log_out_everywhere))
+        .route("/account/subscription/cancel", web::post().to(account::cancel_subscription))
+        .route("/subscribe", web::get().to(subscribe::show))
+        .route("/subscribe", web::post().to(subscribe::subscribe))
+        .route("/cookies", web::get().to(pages::cookies))
+        .route("/healthz", web::get().to(health::check))
+        .service(
+            web::scope("/static")
+                .wrap(DefaultHeaders::new().add(("Cache-Control", "public, max-age=3600")))
+                .service(actix_files::Files::new("", static_dir())),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// `static/` of the package, wherever the binary runs from.
+fn static_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static")
+}
+
+/// The User-Agent, cut to what the sessions table keeps.
+fn user_agent(req: &HttpRequest) -> String {
+    let raw = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    raw.chars().take(256).collect()
+}

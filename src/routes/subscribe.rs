@@ -1,0 +1,212 @@
+//! Plans and checkout. Every change of subscription is decided against the stored rows and
+//! written in one transaction; the database's unique index has the last word, so double
+//! submits and two tabs end with exactly one current subscription.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use diesel::Connection;
+use serde::Deserialize;
+
+use super::auth::see_other;
+use crate::auth::csrf::CsrfForm;
+use crate::auth::current_reader::{Member, Reader};
+use crate::auth::session::ReaderSession;
+use crate::db;
+use crate::domain::redirect::is_local_path;
+use crate::domain::subscription::{Standing, Status, add_months};
+use crate::error::AppError;
+use crate::models::{NewSubscription, Plan};
+use crate::payments::ChargeRequest;
+use crate::startup::AppState;
+use crate::views::{Layout, PlanView, SubscribePage, encode_next, long_date, render};
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SubscribeInput {
+    plan: String,
+    next: Option<String>,
+}
+
+pub async fn show(
+    query: web::Query<NextQuery>,
+    state: web::Data<AppState>,
+    session: ReaderSession,
+    reader: Reader,
+) -> Result<HttpResponse, AppError> {
+    let next = local(query.next.as_deref());
+    page(&state, &session, &reader, next, None, StatusCode::OK).await
+}
+
+async fn page(
+    state: &AppState,
+    session: &ReaderSession,
+    reader: &Reader,
+    next: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let plans = db::run(&state.pool, db::plans::list).await?;
+    let now = state.clock.now();
+    let current_plan = reader
+        .member
+        .as_ref()
+        .and_then(|m| m.subscription.as_ref())
+        .filter(|row| crate::auth::current_reader::grants_access(row, now))
+        .map(|row| row.plan_code.clone());
+    let page = SubscribePage {
+        layout: Layout::for_reader("Subscribe", session, reader, state.free_articles_per_month)?,
+        plans: plans.iter().map(PlanView::from).collect(),
+        test_gateway: state.gateway.as_ref().map(|g| g.is_test()),
+        logged_in: reader.member.is_some(),
+        next,
+        current_plan,
+        error,
+    };
+    render(status, &page)
+}
+
+fn local(next: Option<&str>) -> String {
+    next.filter(|n| is_local_path(n)).unwrap_or("").to_string()
+}
+
+/// What a subscribe request does, given what is stored.
+enum Change {
+    /// Already subscribed to this plan and renewing: nothing to do.
+    Nothing,
+    /// Cancelled but still in the paid period: renew again, no charge.
+    Resume { subscription_id: i64 },
+    /// A new paid period: a first subscription, one after a lapse, or a switch of plan.
+    Start { replacing: Option<i64> },
+}
+
+pub async fn subscribe(
+    state: web::Data<AppState>,
+    session: ReaderSession,
+    reader: Reader,
+    CsrfForm(input): CsrfForm<SubscribeInput>,
+) -> Result<HttpResponse, AppError> {
+    let next = local(input.next.as_deref());
+    let Some(member) = reader.member.clone() else {
+        let location = if next.is_empty() {
+            "/login?next=/subscribe".to_string()
+        } else {
+            format!("/login?next={}", encode_next(&format!("/subscribe?next={}", encode_next(&next))))
+        };
+        return Ok(see_other(&location));
+    };
+    let done = if next.is_empty() { "/account".to_string() } else { next.clone() };
+
+    let Some(gateway) = state.gateway.clone() else {
+        let message = "Payments are not set up on this site yet, so subscriptions cannot be taken.".to_string();
+        return page(&state, &session, &reader, next, Some(message), StatusCode::SERVICE_UNAVAILABLE).await;
+    };
+    let code = input.plan.trim().to_string();
+    let Some(plan) = db::run(&state.pool, move |conn| db::plans::find(conn, &code)).await? else {
+        let message = "Choose one of the plans below.".to_string();
+        return page(&state, &session, &reader, next, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+
+    let now = state.clock.now();
+    match change_for(&member, &plan, now) {
+        Change::Nothing => {
+            session.set_flash(&format!("You already subscribe to the {} plan.", plan.name))?;
+        }
+        Change::Resume { subscription_id } => {
+            let user_id = member.user_id;
+            db::run(&state.pool, move |conn| {
+                conn.transaction(|conn| match db::subscriptions::current_for_update(conn, user_id)? {
+                    Some(row) if row.id == subscription_id && row.status == Status::Canceled.as_str() => {
+                        db::subscriptions::resume(conn, row.id)
+                    }
+                    _ => Ok(()),
+                })
+            })
+            .await?;
+            tracing::info!(user_id, "subscription resumed");
+            session.set_flash(&format!("Welcome back! Your {} subscription will renew as before.", plan.name))?;
+        }
+        Change::Start { replacing } => {
+            let charge = gateway
+                .charge(ChargeRequest {
+                    user_id: member.user_id,
+                    plan_code: plan.code.clone(),
+                    amount_cents: plan.price_cents,
+                    currency: plan.currency.clone(),
+                    idempotency_key: format!("subscribe:{}:{}:{}", member.user_id, plan.code, replacing.unwrap_or(0)),
+                })
+                .await;
+            let charge = match charge {
+                Ok(charge) => charge,
+                Err(error) => {
+                    tracing::warn!(user_id = member.user_id, "payment failed: {error}");
+                    let message = format!("The payment did not go through: {error}. You have not been charged.");
+                    return page(&state, &session, &reader, next, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await;
+                }
+            };
+            let period_end = add_months(now, plan.period_months);
+            let user_id = member.user_id;
+            let gateway_name = gateway.name();
+            let plan_code = plan.code.clone();
+            let started = db::run(&state.pool, move |conn| {
+                conn.transaction(|conn| {
+                    let current = db::subscriptions::current_for_update(conn, user_id)?;
+                    // Someone else (another tab) changed the subscription since we looked.
+                    if current.as_ref().map(|row| row.id) != replacing {
+                        return Ok(false);
+                    }
+                    if let Some(old) = replacing {
+                        db::subscriptions::end(conn, old, now)?;
+                    }
+                    db::subscriptions::insert(
+                        conn,
+                        &NewSubscription {
+                            user_id,
+                            plan_code: &plan_code,
+                            status: Status::Active.as_str(),
+                            current_period_start: now,
+                            current_period_end: period_end,
+                            gateway: gateway_name,
+                            gateway_reference: &charge.reference,
+                        },
+                    )?;
+                    Ok(true)
+                })
+            })
+            .await;
+            match started {
+                Ok(true) => {
+                    tracing::info!(user_id, plan = %plan.code, "subscription started");
+                    session.set_flash(&format!(
+                        "Thank you for subscribing! Your {} plan runs until {}.",
+                        plan.name,
+                        long_date(period_end)
+                    ))?;
+                }
+                Ok(false) => session.set_flash("Your subscription was already updated in another window.")?,
+                Err(error) if error.is_unique_violation() => {
+                    session.set_flash("Your subscription was already updated in another window.")?
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    Ok(see_other(&done))
+}
+
+fn change_for(member: &Member, plan: &Plan, now: time::OffsetDateTime) -> Change {
+    let Some(row) = &member.subscription else {
+        return Change::Start { replacing: None };
+    };
+    let standing = Status::parse(&row.status).map(|s| Standing::of(s, row.current_period_end, now));
+    match standing {
+        Some(Standing::Current { canceled, .. }) if row.plan_code == plan.code => {
+            if canceled { Change::Resume { subscription_id: row.id } } else { Change::Nothing }
+        }
+        _ => Change::Start { replacing: Some(row.id) },
+    }
+}

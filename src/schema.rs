@@ -1,0 +1,100 @@
+// Diesel's view of the tables in `migrations/`; keep the two in step
+// (the `schema_matches_the_migrations` test checks every column).
+
+diesel::table! {
+    articles (id) {
+        id -> Int8,
+        title -> Text,
+        author -> Text,
+        teaser -> Text,
+        body_markdown -> Text,
+        body_html -> Text,
+        is_premium -> Bool,
+        published_at -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        email -> Text,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    plans (code) {
+        code -> Text,
+        name -> Text,
+        price_cents -> Int4,
+        currency -> Text,
+        period_months -> Int4,
+        display_order -> Int4,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> Int8,
+        user_id -> Int8,
+        plan_code -> Text,
+        status -> Text,
+        current_period_start -> Timestamptz,
+        current_period_end -> Timestamptz,
+        canceled_at -> Nullable<Timestamptz>,
+        ended_at -> Nullable<Timestamptz>,
+        gateway -> Text,
+        gateway_reference -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_sessions (id) {
+        id -> Int8,
+        user_id -> Int8,
+        token_hash -> Bytea,
+        user_agent -> Text,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    meter_reads (user_id, month, article_id) {
+        user_id -> Int8,
+        month -> Date,
+        article_id -> Int8,
+        opened_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_throttle (scope, key) {
+        scope -> Text,
+        key -> Text,
+        failures -> Int4,
+        window_started_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(subscriptions -> users (user_id));
+diesel::joinable!(subscriptions -> plans (plan_code));
+diesel::joinable!(user_sessions -> users (user_id));
+diesel::joinable!(meter_reads -> users (user_id));
+diesel::joinable!(meter_reads -> articles (article_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    articles,
+    users,
+    plans,
+    subscriptions,
+    user_sessions,
+    meter_reads,
+    login_throttle,
+);

@@ -1,0 +1,182 @@
+//! Building the application: database ready, pool, password hasher, payment gateway, the
+//! middleware stack and the routes, bound to a listener (port 0 picks a free port).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{CookieContentSecurity, PersistentSession};
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::SameSite;
+use actix_web::dev::Server;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::password::Passwords;
+use crate::auth::session::COOKIE_MAX_AGE;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{GatewayChoice, Settings, redact_url};
+use crate::db::{self, DbPool};
+use crate::error::AppError;
+use crate::payments::{PaymentGateway, TestGateway};
+use crate::{demo, routes};
+
+/// What every request handler can reach. Everything here is either immutable or shared
+/// through PostgreSQL, so any number of instances can serve the same readers.
+pub struct AppState {
+    pub pool: DbPool,
+    pub clock: Arc<dyn Clock>,
+    pub passwords: Passwords,
+    pub gateway: Option<Arc<dyn PaymentGateway>>,
+    pub free_articles_per_month: u32,
+    pub session_cookie_name: String,
+    pub trust_proxy_headers: bool,
+}
+
+impl AppState {
+    /// The client's IP address, for throttling.
+    pub fn client_address(&self, req: &actix_web::HttpRequest) -> String {
+        let info = req.connection_info();
+        let address = if self.trust_proxy_headers { info.realip_remote_addr() } else { info.peer_addr() };
+        address.unwrap_or("unknown").chars().take(64).collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] db::PrepareError),
+    #[error("DATABASE_URL: {0}")]
+    DemoContent(String),
+    #[error("HOST/PORT: cannot listen on {address}: {reason}")]
+    Bind { address: String, reason: std::io::Error },
+    #[error("start-up failed: {0}")]
+    Other(String),
+}
+
+pub struct Application {
+    address: std::net::SocketAddr,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        if settings.session_key_is_ephemeral {
+            tracing::warn!(
+                "SESSION_KEY is not set: using a throw-away key, so sessions end when the app restarts"
+            );
+        }
+        let database_url = settings.database_url.clone();
+        let load_demo = settings.demo_content;
+        let passwords = tokio::task::spawn_blocking(move || -> Result<Passwords, StartupError> {
+            db::prepare(&database_url)?;
+            if load_demo {
+                let loaded = prepare_demo_content(&database_url)?;
+                if loaded > 0 {
+                    tracing::info!(loaded, "loaded the demo articles");
+                }
+            }
+            Passwords::new(hashing_slots()).map_err(|e: AppError| StartupError::Other(e.to_string()))
+        })
+        .await
+        .map_err(|e| StartupError::Other(e.to_string()))??;
+
+        let pool = db::pool(&settings.database_url, settings.database_pool_size);
+        tracing::info!(database = %redact_url(&settings.database_url), "database ready");
+
+        let gateway: Option<Arc<dyn PaymentGateway>> = match settings.payment_gateway {
+            GatewayChoice::Test => Some(Arc::new(TestGateway)),
+            GatewayChoice::Disabled => None,
+        };
+        let state = web::Data::new(AppState {
+            pool,
+            clock,
+            passwords,
+            gateway,
+            free_articles_per_month: settings.free_articles_per_month,
+            session_cookie_name: settings.session_cookie_name().to_string(),
+            trust_proxy_headers: settings.trust_proxy_headers,
+        });
+
+        let address = format!("{}:{}", settings.host, settings.port);
+        let listener = TcpListener::bind(&address).map_err(|reason| StartupError::Bind { address: address.clone(), reason })?;
+        let bound = listener.local_addr().map_err(|reason| StartupError::Bind { address, reason })?;
+        let server = serve(listener, state, settings).map_err(|e| StartupError::Other(e.to_string()))?;
+        Ok(Self { address: bound, server })
+    }
+
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// One hashing slot per core, at least two: enough to keep logins flowing, few enough that
+/// page views always find a core.
+fn hashing_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).max(2)
+}
+
+fn prepare_demo_content(database_url: &str) -> Result<usize, StartupError> {
+    use diesel::Connection;
+    let mut conn = diesel::PgConnection::establish(database_url)
+        .map_err(|e| StartupError::DemoContent(format!("cannot connect: {e}")))?;
+    demo::load_if_empty(&mut conn).map_err(StartupError::DemoContent)
+}
+
+/// Headers every response carries unless a handler set its own. Pages depend on the reader
+/// (meter, login), so nothing dynamic may be stored by shared caches.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add(("Cache-Control", "no-store"))
+}
+
+fn serve(listener: TcpListener, state: web::Data<AppState>, settings: Settings) -> std::io::Result<Server> {
+    let key = settings.session_key.clone();
+    let cookie_name = settings.session_cookie_name().to_string();
+    let cookie_secure = settings.cookie_secure;
+    let server = HttpServer::new(move || {
+        let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+            .cookie_name(cookie_name.clone())
+            .cookie_secure(cookie_secure)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_path("/".to_string())
+            .cookie_content_security(CookieContentSecurity::Private)
+            .session_lifecycle(PersistentSession::default().session_ttl(COOKIE_MAX_AGE))
+            .build();
+        App::new()
+            .wrap(sessions)
+            .wrap(security_headers())
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .app_data(web::QueryConfig::default().error_handler(|error, _| {
+                AppError::BadRequest(format!("unreadable query string: {error}")).into()
+            }))
+            .configure(routes::configure)
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,378 @@
+//! One askama struct per page, all extending `templates/base.html`, plus the small
+//! formatting helpers the pages share. Handlers build these; templates only display them.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use askama::Template;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::auth::current_reader::Reader;
+use crate::auth::session::ReaderSession;
+use crate::error::AppError;
+use crate::models::{Article, ArticleSummary, Plan};
+
+/// What the layout shows around every page.
+pub struct Layout {
+    pub title: String,
+    pub csrf_token: String,
+    pub member_email: Option<String>,
+    pub subscribed: bool,
+    /// "3 of 5 free articles left this month", for readers on the meter.
+    pub meter_note: Option<String>,
+    pub flash: Option<String>,
+    pub cookie_notice: bool,
+}
+
+impl Layout {
+    /// The layout for a reader's page. Makes sure the session has a CSRF token (so a
+    /// replaced or new cookie is set), and takes the one-time flash message.
+    pub fn for_reader(
+        title: impl Into<String>,
+        session: &ReaderSession,
+        reader: &Reader,
+        allowance: u32,
+    ) -> Result<Self, AppError> {
+        Ok(Self {
+            title: title.into(),
+            csrf_token: session.csrf_token()?,
+            member_email: reader.member.as_ref().map(|m| m.email.clone()),
+            subscribed: reader.subscribed,
+            meter_note: reader.meter.as_ref().map(|meter| meter_note(meter.left(allowance), allowance)),
+            flash: session.take_flash(),
+            cookie_notice: session.first_visit()?,
+        })
+    }
+
+    /// A layout that needs no session: for error pages.
+    pub fn bare(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            csrf_token: String::new(),
+            member_email: None,
+            subscribed: false,
+            meter_note: None,
+            flash: None,
+            cookie_notice: false,
+        }
+    }
+}
+
+pub fn meter_note(left: u32, allowance: u32) -> String {
+    match (left, allowance) {
+        (_, 0) => "Premium articles are for subscribers".to_string(),
+        (0, _) => format!("You have read your {allowance} free articles this month"),
+        (1, _) => format!("1 of {allowance} free articles left this month"),
+        (n, _) => format!("{n} of {allowance} free articles left this month"),
+    }
+}
+
+pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page.render()?))
+}
+
+/// `28 November 2026`
+pub fn long_date(instant: OffsetDateTime) -> String {
+    instant
+        .format(format_description!("[day padding:none] [month repr:long] [year]"))
+        .unwrap_or_else(|_| instant.date().to_string())
+}
+
+pub fn iso_date(instant: OffsetDateTime) -> String {
+    instant
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| instant.date().to_string())
+}
+
+/// `$8.00`
+pub fn price(cents: i32, currency: &str) -> String {
+    let symbol = match currency {
+        "USD" => "$",
+        "EUR" => "€",
+        "GBP" => "£",
+        _ => "",
+    };
+    let amount = format!("{}.{:02}", cents / 100, cents % 100);
+    if symbol.is_empty() { format!("{amount} {currency}") } else { format!("{symbol}{amount}") }
+}
+
+/// Percent-encodes a local path for use as a `next` query parameter.
+pub fn encode_next(path: &str) -> String {
+    url::form_urlencoded::byte_serialize(path.as_bytes()).collect()
+}
+
+pub struct ArticleCard {
+    pub id: i64,
+    pub title: String,
+    pub author: String,
+    pub date: String,
+    pub iso_date: String,
+    pub teaser: String,
+    pub premium: bool,
+}
+
+impl From<&ArticleSummary> for ArticleCard {
+    fn from(a: &ArticleSummary) -> Self {
+        Self {
+            id: a.id,
+            title: a.title.clone(),
+            author: a.author.clone(),
+            date: long_date(a.published_at),
+            iso_date: iso_date(a.published_at),
+            teaser: a.teaser.clone(),
+            premium: a.is_premium,
+        }
+    }
+}
+
+impl From<&Article> for ArticleCard {
+    fn from(a: &Article) -> Self {
+        Self {
+            id: a.id,
+            title: a.title.clone(),
+            author: a.author.clone(),
+            date: long_date(a.published_at),
+            iso_date: iso_date(a.published_at),
+            teaser: a.teaser.clone(),
+            premium: a.is_premium,
+        }
+    }
+}
+
+/// The CSS class of the part of a premium article that only paying readers get; named in
+/// the structured data so search engines know the content is gated rather than cloaked.
+pub const GATED_CLASS: &str = "premium-content";
+
+/// JSON-LD for an article page, safe to embed in a `<script>` element.
+pub fn article_json_ld(article: &Article) -> String {
+    let mut data = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.title,
+        "description": article.teaser,
+        "author": { "@type": "Person", "name": article.author },
+        "datePublished": iso_date(article.published_at),
+        "dateModified": iso_date(article.updated_at),
+        "isAccessibleForFree": !article.is_premium,
+    });
+    if article.is_premium {
+        data["hasPart"] = serde_json::json!({
+            "@type": "WebPageElement",
+            "isAccessibleForFree": false,
+            "cssSelector": format!(".{GATED_CLASS}"),
+        });
+    }
+    // `<` escaped so no text inside can close the script element.
+    data.to_string().replace('<', "\\u003c")
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub status: u16,
+    pub heading: &'static str,
+    pub message: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub layout: Layout,
+    pub articles: Vec<ArticleCard>,
+}
+
+#[derive(Template)]
+#[template(path = "article.html")]
+pub struct ArticlePage {
+    pub layout: Layout,
+    pub article: ArticleCard,
+    pub body_html: String,
+    pub json_ld: String,
+    pub gated_class: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "paywall.html")]
+pub struct PaywallPage {
+    pub layout: Layout,
+    pub article: ArticleCard,
+    pub json_ld: String,
+    pub logged_in: bool,
+    pub allowance: u32,
+    /// `next` for the links onwards, already percent-encoded.
+    pub subscribe_next: String,
+    pub article_next: String,
+}
+
+/// The sign-up and log-in forms share one shape.
+pub struct CredentialsForm {
+    pub email: String,
+    pub next: String,
+    pub error: Option<String>,
+    pub email_error: Option<String>,
+    pub password_error: Option<String>,
+}
+
+impl CredentialsForm {
+    pub fn empty(next: String) -> Self {
+        Self { email: String::new(), next, error: None, email_error: None, password_error: None }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+pub struct SignupPage {
+    pub layout: Layout,
+    pub form: CredentialsForm,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub layout: Layout,
+    pub form: CredentialsForm,
+}
+
+pub struct PlanView {
+    pub code: String,
+    pub name: String,
+    pub price: String,
+    pub period: String,
+    pub per_month: String,
+}
+
+impl From<&Plan> for PlanView {
+    fn from(plan: &Plan) -> Self {
+        let months = plan.period_months.max(1);
+        Self {
+            code: plan.code.clone(),
+            name: plan.name.clone(),
+            price: price(plan.price_cents, &plan.currency),
+            period: if months == 1 { "month".to_string() } else if months == 12 { "year".to_string() } else { format!("{months} months") },
+            per_month: price(plan.price_cents / months, &plan.currency),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "subscribe.html")]
+pub struct SubscribePage {
+    pub layout: Layout,
+    pub plans: Vec<PlanView>,
+    /// `None` when payments are not set up.
+    pub test_gateway: Option<bool>,
+    pub logged_in: bool,
+    pub next: String,
+    pub current_plan: Option<String>,
+    pub error: Option<String>,
+}
+
+impl SubscribePage {
+    fn is_current(&self, code: &str) -> bool {
+        self.current_plan.as_deref() == Some(code)
+    }
+
+    /// Where sign-up or log-in should lead: back here, then on to `next`.
+    fn onward(&self) -> String {
+        if self.next.is_empty() {
+            encode_next("/subscribe")
+        } else {
+            encode_next(&format!("/subscribe?next={}", encode_next(&self.next)))
+        }
+    }
+}
+
+pub struct SessionView {
+    pub id: i64,
+    pub device: String,
+    pub last_seen: String,
+    pub this_device: bool,
+}
+
+pub struct SubscriptionView {
+    pub plan_name: String,
+    pub plan_code: String,
+    pub price: String,
+    /// `active`, `canceled` or `lapsed`.
+    pub state: &'static str,
+    pub period_end: String,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub layout: Layout,
+    pub email: String,
+    pub subscription: Option<SubscriptionView>,
+    pub other_plans: Vec<PlanView>,
+    pub sessions: Vec<SessionView>,
+}
+
+#[derive(Template)]
+#[template(path = "cookies.html")]
+pub struct CookiesPage {
+    pub layout: Layout,
+    pub cookie_name: String,
+}
+
+/// "Firefox on Windows", from a User-Agent header; good enough to recognise one's devices.
+pub fn describe_device(user_agent: &str) -> String {
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .iter()
+    .find(|(marker, _)| user_agent.contains(marker))
+    .map(|(_, name)| *name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(marker, _)| user_agent.contains(marker))
+    .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_string(),
+        (None, Some(s)) => format!("A browser on {s}"),
+        (None, None) => "Unknown device".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_meter_note_reads_naturally() {
+        assert_eq!(meter_note(3, 5), "3 of 5 free articles left this month");
+        assert_eq!(meter_note(1, 5), "1 of 5 free articles left this month");
+        assert_eq!(meter_note(0, 5), "You have read your 5 free articles this month");
+    }
+
+    #[test]
+    fn prices_show_cents() {
+        assert_eq!(price(800, "USD"), "$8.00");
+        assert_eq!(price(8000, "USD"), "$80.00");
+        assert_eq!(price(1234, "CHF"), "12.34 CHF");
+    }
+
+    #[test]
+    fn devices_are_described_from_the_user_agent() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36";
+        assert_eq!(describe_device(chrome), "Chrome on Linux");
+        assert_eq!(describe_device(""), "Unknown device");
+    }
+}
