@@ -9,7 +9,7 @@ use actix_web::cookie::Key;
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/gazette";
 /// The meter lives in the session cookie; capping it keeps the cookie far below 4 KB.
-pub const MAX_FREE_ARTICLES_PER_MONTH: u32 = 100;
+pub const MAX_FREE_ARTICLES_PER_MONTH: u32 = 50;
 const MIN_SESSION_KEY_BYTES: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,9 +102,10 @@ impl Settings {
 
         let port = match var("PORT") {
             None => 8080,
-            Some(raw) => raw.trim().parse::<u16>().map_err(|_| {
-                problem("PORT", format!("`{raw}` is not a port number (0-65535)"))
-            })?,
+            Some(raw) => raw
+                .trim()
+                .parse::<u16>()
+                .map_err(|_| problem("PORT", format!("`{raw}` is not a port number (0-65535)")))?,
         };
 
         let (session_key, session_key_is_ephemeral) = match var("SESSION_KEY") {
@@ -178,7 +179,11 @@ impl Settings {
             cookie_secure: parse_bool(var("COOKIE_SECURE"), "COOKIE_SECURE", production)?,
             demo_content: parse_bool(var("DEMO_CONTENT"), "DEMO_CONTENT", !production)?,
             payment_gateway,
-            trust_proxy_headers: parse_bool(var("TRUST_PROXY_HEADERS"), "TRUST_PROXY_HEADERS", false)?,
+            trust_proxy_headers: parse_bool(
+                var("TRUST_PROXY_HEADERS"),
+                "TRUST_PROXY_HEADERS",
+                false,
+            )?,
         })
     }
 
@@ -231,12 +236,19 @@ fn parse_session_key(raw: &str) -> Result<Key, ConfigError> {
         .map_err(|_| problem("SESSION_KEY", "could not be used as a key".to_string()))
 }
 
-fn parse_bool(raw: Option<String>, variable: &'static str, default: bool) -> Result<bool, ConfigError> {
+fn parse_bool(
+    raw: Option<String>,
+    variable: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match raw.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(default),
         Some(v) if matches!(v.as_str(), "true" | "1" | "yes" | "on") => Ok(true),
         Some(v) if matches!(v.as_str(), "false" | "0" | "no" | "off") => Ok(false),
-        Some(v) => Err(problem(variable, format!("expected `true` or `false`, got `{v}`"))),
+        Some(v) => Err(problem(
+            variable,
+            format!("expected `true` or `false`, got `{v}`"),
+        )),
     }
 }
 
@@ -250,7 +262,10 @@ fn check_database_url(raw: &str) -> Result<(), ConfigError> {
         ));
     }
     if parsed.path().trim_start_matches('/').is_empty() {
-        return Err(problem("DATABASE_URL", "must name a database, e.g. `/gazette`".to_string()));
+        return Err(problem(
+            "DATABASE_URL",
+            "must name a database, e.g. `/gazette`".to_string(),
+        ));
     }
     Ok(())
 }
@@ -274,8 +289,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|name| vars.get(name).cloned())
     }
 
@@ -321,7 +338,7 @@ mod tests {
         for (name, value) in [
             ("APP_ENV", "staging"),
             ("FREE_ARTICLES_PER_MONTH", "-1"),
-            ("FREE_ARTICLES_PER_MONTH", "101"),
+            ("FREE_ARTICLES_PER_MONTH", "51"),
             ("COOKIE_SECURE", "maybe"),
             ("DATABASE_URL", "mysql://localhost/gazette"),
             ("DATABASE_URL", "not a url"),

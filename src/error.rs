@@ -116,7 +116,9 @@ impl ResponseError for AppError {
             Ok(html) => response.content_type("text/html; charset=utf-8").body(html),
             Err(error) => {
                 tracing::error!("rendering the error page failed: {error}");
-                response.content_type("text/plain; charset=utf-8").body(message)
+                response
+                    .content_type("text/plain; charset=utf-8")
+                    .body(message)
             }
         }
     }

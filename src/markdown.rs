@@ -28,7 +28,9 @@ mod tests {
 
     #[test]
     fn strips_scripts_and_event_handlers() {
-        let html = to_safe_html("Hi <script>alert(1)</script><img src=x onerror=alert(2)> [x](javascript:alert(3))");
+        let html = to_safe_html(
+            "Hi <script>alert(1)</script><img src=x onerror=alert(2)> [x](javascript:alert(3))",
+        );
         assert!(!html.contains("<script"));
         assert!(!html.contains("onerror"));
         assert!(!html.contains("javascript:"));

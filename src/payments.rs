@@ -63,7 +63,9 @@ impl PaymentGateway for TestGateway {
                 "test gateway: accepted a charge without taking money"
             );
             let reference = random_token().map_err(|e| PaymentError::Unavailable(e.to_string()))?;
-            Ok(Charge { reference: format!("test_{reference}") })
+            Ok(Charge {
+                reference: format!("test_{reference}"),
+            })
         })
     }
 }

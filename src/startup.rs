@@ -38,7 +38,11 @@ impl AppState {
     /// The client's IP address, for throttling.
     pub fn client_address(&self, req: &actix_web::HttpRequest) -> String {
         let info = req.connection_info();
-        let address = if self.trust_proxy_headers { info.realip_remote_addr() } else { info.peer_addr() };
+        let address = if self.trust_proxy_headers {
+            info.realip_remote_addr()
+        } else {
+            info.peer_addr()
+        };
         address.unwrap_or("unknown").chars().take(64).collect()
     }
 }
@@ -50,7 +54,10 @@ pub enum StartupError {
     #[error("DATABASE_URL: {0}")]
     DemoContent(String),
     #[error("HOST/PORT: cannot listen on {address}: {reason}")]
-    Bind { address: String, reason: std::io::Error },
+    Bind {
+        address: String,
+        reason: std::io::Error,
+    },
     #[error("start-up failed: {0}")]
     Other(String),
 }
@@ -65,7 +72,10 @@ impl Application {
         Self::build_with_clock(settings, Arc::new(SystemClock)).await
     }
 
-    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
         if settings.session_key_is_ephemeral {
             tracing::warn!(
                 "SESSION_KEY is not set: using a throw-away key, so sessions end when the app restarts"
@@ -81,7 +91,8 @@ impl Application {
                     tracing::info!(loaded, "loaded the demo articles");
                 }
             }
-            Passwords::new(hashing_slots()).map_err(|e: AppError| StartupError::Other(e.to_string()))
+            Passwords::new(hashing_slots())
+                .map_err(|e: AppError| StartupError::Other(e.to_string()))
         })
         .await
         .map_err(|e| StartupError::Other(e.to_string()))??;
@@ -104,10 +115,19 @@ impl Application {
         });
 
         let address = format!("{}:{}", settings.host, settings.port);
-        let listener = TcpListener::bind(&address).map_err(|reason| StartupError::Bind { address: address.clone(), reason })?;
-        let bound = listener.local_addr().map_err(|reason| StartupError::Bind { address, reason })?;
-        let server = serve(listener, state, settings).map_err(|e| StartupError::Other(e.to_string()))?;
-        Ok(Self { address: bound, server })
+        let listener = TcpListener::bind(&address).map_err(|reason| StartupError::Bind {
+            address: address.clone(),
+            reason,
+        })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|reason| StartupError::Bind { address, reason })?;
+        let server =
+            serve(listener, state, settings).map_err(|e| StartupError::Other(e.to_string()))?;
+        Ok(Self {
+            address: bound,
+            server,
+        })
     }
 
     pub fn address(&self) -> std::net::SocketAddr {
@@ -126,7 +146,9 @@ impl Application {
 /// One hashing slot per core, at least two: enough to keep logins flowing, few enough that
 /// page views always find a core.
 fn hashing_slots() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()).max(2)
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(2)
 }
 
 fn prepare_demo_content(database_url: &str) -> Result<usize, StartupError> {
@@ -152,7 +174,11 @@ fn security_headers() -> DefaultHeaders {
         .add(("Cache-Control", "no-store"))
 }
 
-fn serve(listener: TcpListener, state: web::Data<AppState>, settings: Settings) -> std::io::Result<Server> {
+fn serve(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    settings: Settings,
+) -> std::io::Result<Server> {
     let key = settings.session_key.clone();
     let cookie_name = settings.session_cookie_name().to_string();
     let cookie_secure = settings.cookie_secure;

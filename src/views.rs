@@ -38,7 +38,10 @@ impl Layout {
             csrf_token: session.csrf_token()?,
             member_email: reader.member.as_ref().map(|m| m.email.clone()),
             subscribed: reader.subscribed,
-            meter_note: reader.meter.as_ref().map(|meter| meter_note(meter.left(allowance), allowance)),
+            meter_note: reader
+                .meter
+                .as_ref()
+                .map(|meter| meter_note(meter.left(allowance), allowance)),
             flash: session.take_flash(),
             cookie_notice: session.first_visit()?,
         })
@@ -76,7 +79,9 @@ pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, 
 /// `28 November 2026`
 pub fn long_date(instant: OffsetDateTime) -> String {
     instant
-        .format(format_description!("[day padding:none] [month repr:long] [year]"))
+        .format(format_description!(
+            "[day padding:none] [month repr:long] [year]"
+        ))
         .unwrap_or_else(|_| instant.date().to_string())
 }
 
@@ -95,7 +100,11 @@ pub fn price(cents: i32, currency: &str) -> String {
         _ => "",
     };
     let amount = format!("{}.{:02}", cents / 100, cents % 100);
-    if symbol.is_empty() { format!("{amount} {currency}") } else { format!("{symbol}{amount}") }
+    if symbol.is_empty() {
+        format!("{amount} {currency}")
+    } else {
+        format!("{symbol}{amount}")
+    }
 }
 
 /// Percent-encodes a local path for use as a `next` query parameter.
@@ -218,7 +227,13 @@ pub struct CredentialsForm {
 
 impl CredentialsForm {
     pub fn empty(next: String) -> Self {
-        Self { email: String::new(), next, error: None, email_error: None, password_error: None }
+        Self {
+            email: String::new(),
+            next,
+            error: None,
+            email_error: None,
+            password_error: None,
+        }
     }
 }
 
@@ -251,7 +266,13 @@ impl From<&Plan> for PlanView {
             code: plan.code.clone(),
             name: plan.name.clone(),
             price: price(plan.price_cents, &plan.currency),
-            period: if months == 1 { "month".to_string() } else if months == 12 { "year".to_string() } else { format!("{months} months") },
+            period: if months == 1 {
+                "month".to_string()
+            } else if months == 12 {
+                "year".to_string()
+            } else {
+                format!("{months} months")
+            },
             per_month: price(plan.price_cents / months, &plan.currency),
         }
     }
@@ -359,7 +380,10 @@ mod tests {
     fn the_meter_note_reads_naturally() {
         assert_eq!(meter_note(3, 5), "3 of 5 free articles left this month");
         assert_eq!(meter_note(1, 5), "1 of 5 free articles left this month");
-        assert_eq!(meter_note(0, 5), "You have read your 5 free articles this month");
+        assert_eq!(
+            meter_note(0, 5),
+            "You have read your 5 free articles this month"
+        );
     }
 
     #[test]

@@ -68,7 +68,11 @@ fn check_origin(req: &HttpRequest) -> Result<(), AppError> {
 
 fn check_token(expected: Option<&str>, sent: &str) -> Result<(), AppError> {
     match expected {
-        Some(expected) if !sent.is_empty() && bool::from(expected.as_bytes().ct_eq(sent.as_bytes())) => Ok(()),
+        Some(expected)
+            if !sent.is_empty() && bool::from(expected.as_bytes().ct_eq(sent.as_bytes())) =>
+        {
+            Ok(())
+        }
         Some(_) => Err(AppError::CsrfRejected("wrong or missing csrf_token")),
         None => Err(AppError::CsrfRejected("no csrf_token in the session")),
     }

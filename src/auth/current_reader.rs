@@ -39,7 +39,11 @@ pub struct Reader {
 
 impl Reader {
     pub fn kind(&self) -> ReaderKind {
-        if self.subscribed { ReaderKind::Subscriber } else { ReaderKind::NonSubscriber }
+        if self.subscribed {
+            ReaderKind::Subscriber
+        } else {
+            ReaderKind::NonSubscriber
+        }
     }
 }
 
@@ -66,7 +70,11 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
     let now = state.clock.now();
     let month = Month::of(now);
     let Some(token) = session.login_token() else {
-        return Ok(Reader { member: None, subscribed: false, meter: Some(session.meter(month)) });
+        return Ok(Reader {
+            member: None,
+            subscribed: false,
+            meter: Some(session.meter(month)),
+        });
     };
 
     let hash = token_hash(&token);
@@ -86,28 +94,48 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
             db::meter::opened_in_month(conn, row.user_id, first_day)?
         };
         Ok(Some(LiveLogin {
-            member: Member { user_id: row.user_id, email, session_id: row.id, subscription },
+            member: Member {
+                user_id: row.user_id,
+                email,
+                session_id: row.id,
+                subscription,
+            },
             opened_this_month,
         }))
     })
     .await?;
 
     match login {
-        Some(LiveLogin { member, opened_this_month }) => {
-            let subscribed = member.subscription.as_ref().is_some_and(|s| grants_access(s, now));
+        Some(LiveLogin {
+            member,
+            opened_this_month,
+        }) => {
+            let subscribed = member
+                .subscription
+                .as_ref()
+                .is_some_and(|s| grants_access(s, now));
             let meter = (!subscribed).then(|| Meter::with_opened(month, opened_this_month));
-            Ok(Reader { member: Some(member), subscribed, meter })
+            Ok(Reader {
+                member: Some(member),
+                subscribed,
+                meter,
+            })
         }
         None => {
             // Logged out elsewhere, revoked or expired: carry on as a visitor with the meter
             // the cookie already had.
             session.end_login()?;
-            Ok(Reader { member: None, subscribed: false, meter: Some(session.meter(month)) })
+            Ok(Reader {
+                member: None,
+                subscribed: false,
+                meter: Some(session.meter(month)),
+            })
         }
     }
 }
 
 pub fn grants_access(subscription: &SubscriptionRow, now: time::OffsetDateTime) -> bool {
-    Status::parse(&subscription.status)
-        .is_some_and(|status| Standing::of(status, subscription.current_period_end, now).grants_access())
+    Status::parse(&subscription.status).is_some_and(|status| {
+        Standing::of(status, subscription.current_period_end, now).grants_access()
+    })
 }

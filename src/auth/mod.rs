@@ -15,7 +15,8 @@ use crate::error::AppError;
 /// 256 random bits from the operating system, URL-safe base64.
 pub fn random_token() -> Result<String, AppError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| AppError::internal("reading the system's randomness", e))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| AppError::internal("reading the system's randomness", e))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
@@ -35,7 +36,10 @@ mod tests {
         let b = random_token().unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
         assert_eq!(token_hash(&a).len(), 32);
     }
 }

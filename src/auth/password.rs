@@ -22,7 +22,9 @@ const QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// The password matches; `needs_rehash` when the stored hash uses older parameters.
-    Valid { needs_rehash: bool },
+    Valid {
+        needs_rehash: bool,
+    },
     Invalid,
 }
 
@@ -48,18 +50,22 @@ fn hash_now(password: &Password) -> Result<String, AppError> {
 }
 
 fn verify_now(password: &Password, stored: &str) -> Result<Verdict, AppError> {
-    let parsed = PasswordHash::new(stored).map_err(|e| AppError::internal("reading a stored password hash", e))?;
+    let parsed = PasswordHash::new(stored)
+        .map_err(|e| AppError::internal("reading a stored password hash", e))?;
     // Verification uses the parameters recorded in the hash itself, so old hashes keep working
     // after the cost is raised.
     match Argon2::default().verify_password(password.expose().as_bytes(), &parsed) {
-        Ok(()) => Ok(Verdict::Valid { needs_rehash: !uses_current_parameters(&parsed) }),
+        Ok(()) => Ok(Verdict::Valid {
+            needs_rehash: !uses_current_parameters(&parsed),
+        }),
         Err(argon2::password_hash::Error::Password) => Ok(Verdict::Invalid),
         Err(error) => Err(AppError::internal("verifying a password", error)),
     }
 }
 
 fn uses_current_parameters(hash: &PasswordHash<'_>) -> bool {
-    let current = hash.algorithm == Algorithm::Argon2id.ident() && hash.version == Some(Version::V0x13.into());
+    let current = hash.algorithm == Algorithm::Argon2id.ident()
+        && hash.version == Some(Version::V0x13.into());
     current
         && Params::try_from(hash)
             .map(|p| p.m_cost() == MEMORY_KIB && p.t_cost() == PASSES && p.p_cost() == LANES)
@@ -70,7 +76,10 @@ impl Passwords {
     /// Blocking (it computes the dummy hash): call it during start-up, off the async workers.
     pub fn new(max_concurrent: usize) -> Result<Self, AppError> {
         let dummy = Password::new("not a real password: used to keep timing even".to_string());
-        Ok(Self { permits: Semaphore::new(max_concurrent.max(1)), dummy_hash: hash_now(&dummy)? })
+        Ok(Self {
+            permits: Semaphore::new(max_concurrent.max(1)),
+            dummy_hash: hash_now(&dummy)?,
+        })
     }
 
     /// Checks the password against the policy, then hashes it. The outer error is a failure of
@@ -91,7 +100,11 @@ impl Passwords {
     }
 
     /// Verifies against the stored hash, or against the dummy when there is no account.
-    pub async fn verify(&self, password: Password, stored: Option<String>) -> Result<Verdict, AppError> {
+    pub async fn verify(
+        &self,
+        password: Password,
+        stored: Option<String>,
+    ) -> Result<Verdict, AppError> {
         let exists = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy_hash.clone());
         let verdict = self.run(move || verify_now(&password, &hash)).await?;
@@ -127,16 +140,34 @@ mod tests {
     #[test]
     fn hashes_are_argon2id_phc_strings_with_the_owasp_parameters() {
         let hash = hash_now(&pw("correct horse battery staple")).unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-        assert_eq!(verify_now(&pw("correct horse battery staple"), &hash).unwrap(), Verdict::Valid { needs_rehash: false });
-        assert_eq!(verify_now(&pw("correct horse battery stapl"), &hash).unwrap(), Verdict::Invalid);
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert_eq!(
+            verify_now(&pw("correct horse battery staple"), &hash).unwrap(),
+            Verdict::Valid {
+                needs_rehash: false
+            }
+        );
+        assert_eq!(
+            verify_now(&pw("correct horse battery stapl"), &hash).unwrap(),
+            Verdict::Invalid
+        );
     }
 
     #[test]
     fn hashes_with_older_parameters_still_verify_and_ask_for_a_rehash() {
-        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8_192, 1, 1, None).unwrap());
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8_192, 1, 1, None).unwrap(),
+        );
         let salt = SaltString::generate(&mut OsRng);
-        let old = weak.hash_password(b"an old but good passphrase", &salt).unwrap().to_string();
+        let old = weak
+            .hash_password(b"an old but good passphrase", &salt)
+            .unwrap()
+            .to_string();
         assert_eq!(
             verify_now(&pw("an old but good passphrase"), &old).unwrap(),
             Verdict::Valid { needs_rehash: true }
@@ -147,7 +178,15 @@ mod tests {
     fn long_passwords_are_not_truncated() {
         let long = "x".repeat(128);
         let hash = hash_now(&pw(&long)).unwrap();
-        assert_eq!(verify_now(&pw(&long[..127]), &hash).unwrap(), Verdict::Invalid);
-        assert_eq!(verify_now(&pw(&long), &hash).unwrap(), Verdict::Valid { needs_rehash: false });
+        assert_eq!(
+            verify_now(&pw(&long[..127]), &hash).unwrap(),
+            Verdict::Invalid
+        );
+        assert_eq!(
+            verify_now(&pw(&long), &hash).unwrap(),
+            Verdict::Valid {
+                needs_rehash: false
+            }
+        );
     }
 }

@@ -5,7 +5,10 @@ use crate::models::{Article, ArticleSummary, NewArticle};
 use crate::schema::articles;
 
 /// Published articles, newest first.
-pub fn list_published(conn: &mut PgConnection, now: OffsetDateTime) -> QueryResult<Vec<ArticleSummary>> {
+pub fn list_published(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+) -> QueryResult<Vec<ArticleSummary>> {
     articles::table
         .filter(articles::published_at.le(now))
         .order((articles::published_at.desc(), articles::id.desc()))
@@ -14,7 +17,11 @@ pub fn list_published(conn: &mut PgConnection, now: OffsetDateTime) -> QueryResu
 }
 
 /// A published article by id.
-pub fn find_published(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult<Option<Article>> {
+pub fn find_published(
+    conn: &mut PgConnection,
+    id: i64,
+    now: OffsetDateTime,
+) -> QueryResult<Option<Article>> {
     articles::table
         .find(id)
         .filter(articles::published_at.le(now))
@@ -28,5 +35,7 @@ pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
 }
 
 pub fn insert_all(conn: &mut PgConnection, new: &[NewArticle<'_>]) -> QueryResult<usize> {
-    diesel::insert_into(articles::table).values(new).execute(conn)
+    diesel::insert_into(articles::table)
+        .values(new)
+        .execute(conn)
 }

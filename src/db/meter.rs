@@ -8,7 +8,11 @@ use diesel::sql_types::{Array, BigInt, Date as SqlDate, Timestamptz};
 
 use crate::schema::{meter_reads, users};
 
-pub fn opened_in_month(conn: &mut PgConnection, user_id: i64, month: Date) -> QueryResult<Vec<i64>> {
+pub fn opened_in_month(
+    conn: &mut PgConnection,
+    user_id: i64,
+    month: Date,
+) -> QueryResult<Vec<i64>> {
     meter_reads::table
         .filter(meter_reads::user_id.eq(user_id))
         .filter(meter_reads::month.eq(month))

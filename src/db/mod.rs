@@ -35,7 +35,7 @@ const CONNECT_TIMEOUT_SECS: u32 = 2;
 /// A query slower than this is cancelled: a stuck database must not hold pages hostage.
 const STATEMENT_TIMEOUT_MS: u32 = 5_000;
 /// Arbitrary key of the advisory lock that serialises migrations across instances.
-const MIGRATION_LOCK_KEY: i64 = 0x6761_7a65_7474_65;
+const MIGRATION_LOCK_KEY: i64 = 0x0067_617a_6574_7465;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -51,7 +51,10 @@ impl DbError {
     pub fn is_unique_violation(&self) -> bool {
         matches!(
             self,
-            Self::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+            Self::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _
+            ))
         )
     }
 
@@ -60,7 +63,9 @@ impl DbError {
         match self {
             Self::Pool(_) => true,
             Self::Query(DieselError::DatabaseError(kind, info)) => match kind {
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => true,
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+                    true
+                }
                 DatabaseErrorKind::Unknown => {
                     let message = info.message();
                     message.contains("statement timeout")
@@ -141,7 +146,8 @@ fn migrate(conn: &mut PgConnection) -> Result<(), String> {
         .run_pending_migrations(MIGRATIONS)
         .map(|versions| versions.len())
         .map_err(|e| e.to_string());
-    let _ = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(conn);
+    let _ =
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(conn);
     let applied = applied?;
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");
@@ -165,7 +171,10 @@ fn create_database(url: &str) -> Result<(), PrepareError> {
         }
         // Another instance created it in the meantime.
         Err(error) if error.to_string().contains("already exists") => Ok(()),
-        Err(error) => Err(PrepareError::Create { name, reason: error.to_string() }),
+        Err(error) => Err(PrepareError::Create {
+            name,
+            reason: error.to_string(),
+        }),
     }
 }
 

@@ -54,7 +54,12 @@ pub fn touch(conn: &mut PgConnection, session_id: i64, now: OffsetDateTime) -> Q
 }
 
 /// Revokes one of the reader's own sessions; returns whether it was live.
-pub fn revoke(conn: &mut PgConnection, user_id: i64, session_id: i64, now: OffsetDateTime) -> QueryResult<bool> {
+pub fn revoke(
+    conn: &mut PgConnection,
+    user_id: i64,
+    session_id: i64,
+    now: OffsetDateTime,
+) -> QueryResult<bool> {
     diesel::update(
         user_sessions::table
             .filter(user_sessions::id.eq(session_id))
@@ -67,7 +72,11 @@ pub fn revoke(conn: &mut PgConnection, user_id: i64, session_id: i64, now: Offse
 }
 
 /// Revokes every session of the reader; returns how many were live.
-pub fn revoke_all(conn: &mut PgConnection, user_id: i64, now: OffsetDateTime) -> QueryResult<usize> {
+pub fn revoke_all(
+    conn: &mut PgConnection,
+    user_id: i64,
+    now: OffsetDateTime,
+) -> QueryResult<usize> {
     diesel::update(
         user_sessions::table
             .filter(user_sessions::user_id.eq(user_id))
@@ -78,7 +87,11 @@ pub fn revoke_all(conn: &mut PgConnection, user_id: i64, now: OffsetDateTime) ->
 }
 
 /// Revokes the session with this token (this browser's); returns its reader, if it was live.
-pub fn revoke_by_token(conn: &mut PgConnection, token_hash: &[u8], now: OffsetDateTime) -> QueryResult<Option<i64>> {
+pub fn revoke_by_token(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+    now: OffsetDateTime,
+) -> QueryResult<Option<i64>> {
     diesel::update(
         user_sessions::table
             .filter(user_sessions::token_hash.eq(token_hash))

@@ -17,7 +17,10 @@ pub fn current(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<Subs
 }
 
 /// As [`current`], locking the row until the transaction ends.
-pub fn current_for_update(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<SubscriptionRow>> {
+pub fn current_for_update(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> QueryResult<Option<SubscriptionRow>> {
     subscriptions::table
         .filter(subscriptions::user_id.eq(user_id))
         .filter(subscriptions::status.ne("ended"))
@@ -37,7 +40,10 @@ pub fn insert(conn: &mut PgConnection, new: &NewSubscription<'_>) -> QueryResult
 
 pub fn cancel(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult<()> {
     diesel::update(subscriptions::table.find(id))
-        .set((subscriptions::status.eq("canceled"), subscriptions::canceled_at.eq(Some(now))))
+        .set((
+            subscriptions::status.eq("canceled"),
+            subscriptions::canceled_at.eq(Some(now)),
+        ))
         .execute(conn)
         .map(|_| ())
 }
@@ -54,7 +60,10 @@ pub fn resume(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
 
 pub fn end(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult<()> {
     diesel::update(subscriptions::table.find(id))
-        .set((subscriptions::status.eq("ended"), subscriptions::ended_at.eq(Some(now))))
+        .set((
+            subscriptions::status.eq("ended"),
+            subscriptions::ended_at.eq(Some(now)),
+        ))
         .execute(conn)
         .map(|_| ())
 }

@@ -77,7 +77,10 @@ pub fn load_if_empty(conn: &mut PgConnection) -> Result<usize, String> {
         if db::articles::count(conn)? > 0 {
             return Ok(0);
         }
-        let html: Vec<String> = articles.iter().map(|a| to_safe_html(&a.body_markdown)).collect();
+        let html: Vec<String> = articles
+            .iter()
+            .map(|a| to_safe_html(&a.body_markdown))
+            .collect();
         let rows: Vec<NewArticle<'_>> = articles
             .iter()
             .zip(&html)
@@ -108,7 +111,11 @@ mod tests {
         assert!(articles.iter().filter(|a| !a.is_premium).count() >= 2);
         for article in &articles {
             let paragraphs = article.body_markdown.split("\n\n").count();
-            assert!(paragraphs >= 4, "{} has {paragraphs} paragraphs", article.title);
+            assert!(
+                paragraphs >= 4,
+                "{} has {paragraphs} paragraphs",
+                article.title
+            );
         }
     }
 

@@ -31,9 +31,13 @@ pub fn decide(
     if !is_premium || reader == ReaderKind::Subscriber {
         Access::Open
     } else if meter.has_opened(article_id) {
-        Access::Metered { newly_counted: false }
+        Access::Metered {
+            newly_counted: false,
+        }
     } else if meter.left(allowance) > 0 {
-        Access::Metered { newly_counted: true }
+        Access::Metered {
+            newly_counted: true,
+        }
     } else {
         Access::Paywalled
     }
@@ -46,19 +50,28 @@ mod tests {
     use time::macros::datetime;
 
     fn meter_with(ids: &[i64]) -> Meter {
-        Meter::with_opened(Month::of(datetime!(2026-11-01 0:00 UTC)), ids.iter().copied())
+        Meter::with_opened(
+            Month::of(datetime!(2026-11-01 0:00 UTC)),
+            ids.iter().copied(),
+        )
     }
 
     #[test]
     fn free_articles_are_open_and_never_counted() {
         let full = meter_with(&[1, 2, 3, 4, 5]);
-        assert_eq!(decide(9, false, ReaderKind::NonSubscriber, &full, 5), Access::Open);
+        assert_eq!(
+            decide(9, false, ReaderKind::NonSubscriber, &full, 5),
+            Access::Open
+        );
     }
 
     #[test]
     fn subscribers_read_everything() {
         let full = meter_with(&[1, 2, 3, 4, 5]);
-        assert_eq!(decide(9, true, ReaderKind::Subscriber, &full, 5), Access::Open);
+        assert_eq!(
+            decide(9, true, ReaderKind::Subscriber, &full, 5),
+            Access::Open
+        );
     }
 
     #[test]
@@ -66,10 +79,15 @@ mod tests {
         let four = meter_with(&[1, 2, 3, 4]);
         assert_eq!(
             decide(5, true, ReaderKind::NonSubscriber, &four, 5),
-            Access::Metered { newly_counted: true }
+            Access::Metered {
+                newly_counted: true
+            }
         );
         let five = meter_with(&[1, 2, 3, 4, 5]);
-        assert_eq!(decide(6, true, ReaderKind::NonSubscriber, &five, 5), Access::Paywalled);
+        assert_eq!(
+            decide(6, true, ReaderKind::NonSubscriber, &five, 5),
+            Access::Paywalled
+        );
     }
 
     #[test]
@@ -77,12 +95,17 @@ mod tests {
         let five = meter_with(&[1, 2, 3, 4, 5]);
         assert_eq!(
             decide(3, true, ReaderKind::NonSubscriber, &five, 5),
-            Access::Metered { newly_counted: false }
+            Access::Metered {
+                newly_counted: false
+            }
         );
     }
 
     #[test]
     fn an_allowance_of_zero_paywalls_every_premium_article() {
-        assert_eq!(decide(1, true, ReaderKind::NonSubscriber, &meter_with(&[]), 0), Access::Paywalled);
+        assert_eq!(
+            decide(1, true, ReaderKind::NonSubscriber, &meter_with(&[]), 0),
+            Access::Paywalled
+        );
     }
 }

@@ -18,7 +18,10 @@ pub struct Month {
 impl Month {
     pub fn of(instant: OffsetDateTime) -> Self {
         let utc = instant.to_offset(time::UtcOffset::UTC);
-        Self { year: utc.year(), month: utc.month() }
+        Self {
+            year: utc.year(),
+            month: utc.month(),
+        }
     }
 
     pub fn first_day(self) -> Date {
@@ -66,7 +69,10 @@ pub struct Meter {
 
 impl Meter {
     pub fn new(month: Month) -> Self {
-        Self { month, opened: Vec::new() }
+        Self {
+            month,
+            opened: Vec::new(),
+        }
     }
 
     /// A meter for `month` holding `article_ids` (duplicates dropped, at most as many as the

@@ -41,10 +41,14 @@ impl NewPassword {
     pub fn parse(password: Password, user_inputs: &[&str]) -> Result<Self, String> {
         let chars = password.chars();
         if chars < MIN_CHARS {
-            return Err(format!("Use at least {MIN_CHARS} characters for your password."));
+            return Err(format!(
+                "Use at least {MIN_CHARS} characters for your password."
+            ));
         }
         if chars > MAX_CHARS {
-            return Err(format!("Use at most {MAX_CHARS} characters for your password."));
+            return Err(format!(
+                "Use at most {MAX_CHARS} characters for your password."
+            ));
         }
         let estimate = zxcvbn::zxcvbn(password.expose(), user_inputs);
         if u8::from(estimate.score()) < 3 {
@@ -87,7 +91,12 @@ mod tests {
 
     #[test]
     fn well_known_passwords_are_refused() {
-        for weak in ["password1234", "qwertyuiop", "iloveyou2024", "reader@example.com"] {
+        for weak in [
+            "password1234",
+            "qwertyuiop",
+            "iloveyou2024",
+            "reader@example.com",
+        ] {
             assert!(parse(weak).unwrap_err().contains("too easy"), "{weak}");
         }
     }

@@ -11,7 +11,9 @@ pub fn is_local_path(path: &str) -> bool {
         && !path.starts_with("//")
         && !path.starts_with("/\\")
         && path.len() <= 2048
-        && !path.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+        && !path
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
 }
 
 #[cfg(test)]
@@ -27,8 +29,14 @@ mod tests {
     #[test]
     fn anything_that_could_leave_the_site_falls_back_to_home() {
         for bad in [
-            "//evil.example", "https://evil.example/", "/\\evil.example", "evil.example",
-            "javascript:alert(1)", "/\t/evil.example", "", "/a b",
+            "//evil.example",
+            "https://evil.example/",
+            "/\\evil.example",
+            "evil.example",
+            "javascript:alert(1)",
+            "/\t/evil.example",
+            "",
+            "/a b",
         ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
         }

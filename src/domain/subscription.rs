@@ -36,7 +36,10 @@ impl Status {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Standing {
     /// Paid up; renews (or, if cancelled, ends) at `period_end`.
-    Current { canceled: bool, period_end: OffsetDateTime },
+    Current {
+        canceled: bool,
+        period_end: OffsetDateTime,
+    },
     /// The period is over and access has stopped.
     Lapsed { period_end: OffsetDateTime },
 }
@@ -44,7 +47,10 @@ pub enum Standing {
 impl Standing {
     pub fn of(status: Status, period_end: OffsetDateTime, now: OffsetDateTime) -> Self {
         if status != Status::Ended && now < period_end {
-            Self::Current { canceled: status == Status::Canceled, period_end }
+            Self::Current {
+                canceled: status == Status::Canceled,
+                period_end,
+            }
         } else {
             Self::Lapsed { period_end }
         }
@@ -78,10 +84,22 @@ mod tests {
 
     #[test]
     fn periods_add_calendar_months_with_the_day_clamped() {
-        assert_eq!(add_months(datetime!(2026-01-31 9:00 UTC), 1), datetime!(2026-02-28 9:00 UTC));
-        assert_eq!(add_months(datetime!(2028-01-31 9:00 UTC), 1), datetime!(2028-02-29 9:00 UTC));
-        assert_eq!(add_months(datetime!(2026-11-28 9:00 UTC), 12), datetime!(2027-11-28 9:00 UTC));
-        assert_eq!(add_months(datetime!(2026-12-15 9:00 UTC), 1), datetime!(2027-01-15 9:00 UTC));
+        assert_eq!(
+            add_months(datetime!(2026-01-31 9:00 UTC), 1),
+            datetime!(2026-02-28 9:00 UTC)
+        );
+        assert_eq!(
+            add_months(datetime!(2028-01-31 9:00 UTC), 1),
+            datetime!(2028-02-29 9:00 UTC)
+        );
+        assert_eq!(
+            add_months(datetime!(2026-11-28 9:00 UTC), 12),
+            datetime!(2027-11-28 9:00 UTC)
+        );
+        assert_eq!(
+            add_months(datetime!(2026-12-15 9:00 UTC), 1),
+            datetime!(2027-01-15 9:00 UTC)
+        );
     }
 
     #[test]

@@ -12,7 +12,12 @@ pub const ADDRESS_LIMIT: i32 = 20;
 pub const SLOW_AFTER: i32 = 3;
 
 /// Seconds to wait before trying again, when `failures` since `window_started_at` reach `limit`.
-pub fn retry_after(failures: i32, window_started_at: OffsetDateTime, limit: i32, now: OffsetDateTime) -> Option<u64> {
+pub fn retry_after(
+    failures: i32,
+    window_started_at: OffsetDateTime,
+    limit: i32,
+    now: OffsetDateTime,
+) -> Option<u64> {
     if failures < limit {
         return None;
     }
@@ -40,8 +45,14 @@ mod tests {
     #[test]
     fn at_the_limit_the_wait_lasts_until_the_window_closes() {
         let start = datetime!(2026-11-28 10:00 UTC);
-        assert_eq!(retry_after(5, start, 5, start + Duration::minutes(10)), Some(300));
-        assert_eq!(retry_after(5, start, 5, start + Duration::minutes(16)), None);
+        assert_eq!(
+            retry_after(5, start, 5, start + Duration::minutes(10)),
+            Some(300)
+        );
+        assert_eq!(
+            retry_after(5, start, 5, start + Duration::minutes(16)),
+            None
+        );
     }
 
     #[test]
@@ -49,6 +60,9 @@ mod tests {
         assert_eq!(delay_after_failure(1), std::time::Duration::ZERO);
         assert_eq!(delay_after_failure(2), std::time::Duration::ZERO);
         assert!(delay_after_failure(4) > delay_after_failure(3));
-        assert_eq!(delay_after_failure(100), std::time::Duration::from_millis(2000));
+        assert_eq!(
+            delay_after_failure(100),
+            std::time::Duration::from_millis(2000)
+        );
     }
 }

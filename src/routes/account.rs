@@ -11,13 +11,23 @@ use crate::db;
 use crate::domain::subscription::{Standing, Status};
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::views::{AccountPage, Layout, PlanView, SessionView, SubscriptionView, describe_device, long_date, price, render};
+use crate::views::{
+    AccountPage, Layout, PlanView, SessionView, SubscriptionView, describe_device, long_date,
+    price, render,
+};
 
 fn require_member(reader: &Reader) -> Result<&Member, HttpResponse> {
-    reader.member.as_ref().ok_or_else(|| see_other("/login?next=/account"))
+    reader
+        .member
+        .as_ref()
+        .ok_or_else(|| see_other("/login?next=/account"))
 }
 
-pub async fn show(state: web::Data<AppState>, session: ReaderSession, reader: Reader) -> Result<HttpResponse, AppError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    session: ReaderSession,
+    reader: Reader,
+) -> Result<HttpResponse, AppError> {
     let member = match require_member(&reader) {
         Ok(member) => member.clone(),
         Err(redirect) => return Ok(redirect),
@@ -25,7 +35,10 @@ pub async fn show(state: web::Data<AppState>, session: ReaderSession, reader: Re
     let now = state.clock.now();
     let user_id = member.user_id;
     let (sessions, plans) = db::run(&state.pool, move |conn| {
-        Ok((db::sessions::list_live(conn, user_id, now, IDLE_LIMIT)?, db::plans::list(conn)?))
+        Ok((
+            db::sessions::list_live(conn, user_id, now, IDLE_LIMIT)?,
+            db::plans::list(conn)?,
+        ))
     })
     .await?;
 
@@ -33,7 +46,9 @@ pub async fn show(state: web::Data<AppState>, session: ReaderSession, reader: Re
         let plan = plans.iter().find(|p| p.code == row.plan_code)?;
         let status = Status::parse(&row.status)?;
         let state = match Standing::of(status, row.current_period_end, now) {
-            Standing::Current { canceled: false, .. } => "active",
+            Standing::Current {
+                canceled: false, ..
+            } => "active",
             Standing::Current { canceled: true, .. } => "canceled",
             Standing::Lapsed { .. } => "lapsed",
         };
@@ -45,9 +60,17 @@ pub async fn show(state: web::Data<AppState>, session: ReaderSession, reader: Re
             period_end: long_date(row.current_period_end),
         })
     });
-    let current_plan = subscription.as_ref().filter(|s| s.state != "lapsed").map(|s| s.plan_code.clone());
+    let current_plan = subscription
+        .as_ref()
+        .filter(|s| s.state != "lapsed")
+        .map(|s| s.plan_code.clone());
     let page = AccountPage {
-        layout: Layout::for_reader("Your account", &session, &reader, state.free_articles_per_month)?,
+        layout: Layout::for_reader(
+            "Your account",
+            &session,
+            &reader,
+            state.free_articles_per_month,
+        )?,
         email: member.email.clone(),
         other_plans: plans
             .iter()
@@ -87,7 +110,10 @@ pub async fn log_out_device(
         return Ok(see_other("/"));
     }
     let now = state.clock.now();
-    let revoked = db::run(&state.pool, move |conn| db::sessions::revoke(conn, member.user_id, id, now)).await?;
+    let revoked = db::run(&state.pool, move |conn| {
+        db::sessions::revoke(conn, member.user_id, id, now)
+    })
+    .await?;
     if !revoked {
         return Err(AppError::NotFound);
     }
@@ -129,12 +155,18 @@ pub async fn cancel_subscription(
             };
             let status = Status::parse(&row.status);
             match status.map(|s| Standing::of(s, row.current_period_end, now)) {
-                Some(Standing::Current { canceled: false, period_end }) => {
+                Some(Standing::Current {
+                    canceled: false,
+                    period_end,
+                }) => {
                     db::subscriptions::cancel(conn, row.id, now)?;
                     Ok(Some(period_end))
                 }
                 // Already cancelled (a double submit): the answer is the same.
-                Some(Standing::Current { canceled: true, period_end }) => Ok(Some(period_end)),
+                Some(Standing::Current {
+                    canceled: true,
+                    period_end,
+                }) => Ok(Some(period_end)),
                 _ => Ok(None),
             }
         })

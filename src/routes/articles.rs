@@ -10,7 +10,10 @@ use crate::domain::access::{self, Access, ReaderKind};
 use crate::domain::meter::{Meter, Month};
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::views::{ArticleCard, ArticlePage, GATED_CLASS, Layout, PaywallPage, article_json_ld, encode_next, render};
+use crate::views::{
+    ArticleCard, ArticlePage, GATED_CLASS, Layout, PaywallPage, article_json_ld, encode_next,
+    render,
+};
 
 pub async fn show(
     path: web::Path<String>,
@@ -20,9 +23,11 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let id: i64 = path.parse().map_err(|_| AppError::NotFound)?;
     let now = state.clock.now();
-    let article = db::run(&state.pool, move |conn| db::articles::find_published(conn, id, now))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let article = db::run(&state.pool, move |conn| {
+        db::articles::find_published(conn, id, now)
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
     let allowance = state.free_articles_per_month;
 
     let access = match &reader.member {
@@ -32,9 +37,16 @@ pub async fn show(
             access
         }
         _ => {
-            let mut meter = reader.meter.clone().unwrap_or_else(|| Meter::new(Month::of(now)));
+            let mut meter = reader
+                .meter
+                .clone()
+                .unwrap_or_else(|| Meter::new(Month::of(now)));
             let access = access::decide(id, article.is_premium, reader.kind(), &meter, allowance);
-            if access == (Access::Metered { newly_counted: true }) {
+            if access
+                == (Access::Metered {
+                    newly_counted: true,
+                })
+            {
                 meter.record(id);
                 session.set_meter(&meter)?;
                 reader.meter = Some(meter);
@@ -82,8 +94,18 @@ async fn open_on_member_meter(
             db::meter::lock_reader(conn, user_id)?;
             let opened = db::meter::opened_in_month(conn, user_id, month.first_day())?;
             let mut meter = Meter::with_opened(month, opened);
-            let access = access::decide(article_id, true, ReaderKind::NonSubscriber, &meter, allowance);
-            if access == (Access::Metered { newly_counted: true }) {
+            let access = access::decide(
+                article_id,
+                true,
+                ReaderKind::NonSubscriber,
+                &meter,
+                allowance,
+            );
+            if access
+                == (Access::Metered {
+                    newly_counted: true,
+                })
+            {
                 db::meter::record(conn, user_id, month.first_day(), &[article_id], now)?;
                 meter.record(article_id);
             }

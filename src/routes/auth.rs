@@ -51,7 +51,12 @@ pub async fn signup_form(
     reader: Reader,
 ) -> Result<HttpResponse, AppError> {
     let page = SignupPage {
-        layout: Layout::for_reader("Create your account", &session, &reader, state.free_articles_per_month)?,
+        layout: Layout::for_reader(
+            "Create your account",
+            &session,
+            &reader,
+            state.free_articles_per_month,
+        )?,
         form: CredentialsForm::empty(kept_next(query.next.as_deref())),
     };
     render(StatusCode::OK, &page)
@@ -79,8 +84,12 @@ pub async fn signup(
     let email = Email::parse(&input.email);
     let password = Password::new(input.password);
     let length_error = match password.chars() {
-        n if n < MIN_CHARS => Some(format!("Use at least {MIN_CHARS} characters for your password.")),
-        n if n > MAX_CHARS => Some(format!("Use at most {MAX_CHARS} characters for your password.")),
+        n if n < MIN_CHARS => Some(format!(
+            "Use at least {MIN_CHARS} characters for your password."
+        )),
+        n if n > MAX_CHARS => Some(format!(
+            "Use at most {MAX_CHARS} characters for your password."
+        )),
         _ => None,
     };
     let mut form = CredentialsForm {
@@ -95,7 +104,11 @@ pub async fn signup(
         _ => return signup_again(&state, &session, form).await,
     };
 
-    let hash = match state.passwords.check_and_hash(password, vec![email.to_string()]).await? {
+    let hash = match state
+        .passwords
+        .check_and_hash(password, vec![email.to_string()])
+        .await?
+    {
         Ok(hash) => hash,
         Err(message) => {
             form.password_error = Some(message);
@@ -104,12 +117,19 @@ pub async fn signup(
     };
     let address = email.to_string();
     let inserted = db::run(&state.pool, move |conn| {
-        db::users::insert(conn, &NewUser { email: &address, password_hash: &hash })
+        db::users::insert(
+            conn,
+            &NewUser {
+                email: &address,
+                password_hash: &hash,
+            },
+        )
     })
     .await;
     let user_id = match inserted {
         Err(error) if error.is_unique_violation() => {
-            form.email_error = Some("There is already an account with this e-mail. Log in instead?".to_string());
+            form.email_error =
+                Some("There is already an account with this e-mail. Log in instead?".to_string());
             return signup_again(&state, &session, form).await;
         }
         other => other?,
@@ -121,10 +141,19 @@ pub async fn signup(
     Ok(see_other(&safe_next(input.next.as_deref())))
 }
 
-async fn signup_again(state: &AppState, session: &ReaderSession, form: CredentialsForm) -> Result<HttpResponse, AppError> {
+async fn signup_again(
+    state: &AppState,
+    session: &ReaderSession,
+    form: CredentialsForm,
+) -> Result<HttpResponse, AppError> {
     let reader = visitor(state, session);
     let page = SignupPage {
-        layout: Layout::for_reader("Create your account", session, &reader, state.free_articles_per_month)?,
+        layout: Layout::for_reader(
+            "Create your account",
+            session,
+            &reader,
+            state.free_articles_per_month,
+        )?,
         form,
     };
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
@@ -148,8 +177,12 @@ pub async fn login(
         let account = db::throttle::current(conn, "account", &keys_account, window_opened_after)?;
         let address = db::throttle::current(conn, "address", &keys_address, window_opened_after)?;
         let locked_for = [
-            account.and_then(|(n, start)| throttle::retry_after(n, start, throttle::ACCOUNT_LIMIT, now)),
-            address.and_then(|(n, start)| throttle::retry_after(n, start, throttle::ADDRESS_LIMIT, now)),
+            account.and_then(|(n, start)| {
+                throttle::retry_after(n, start, throttle::ACCOUNT_LIMIT, now)
+            }),
+            address.and_then(|(n, start)| {
+                throttle::retry_after(n, start, throttle::ADDRESS_LIMIT, now)
+            }),
         ]
         .into_iter()
         .flatten()
@@ -179,15 +212,30 @@ pub async fn login(
             if needs_rehash {
                 let hash = state.passwords.hash(password).await?;
                 let user_id = user.id;
-                db::run(&state.pool, move |conn| db::users::update_password_hash(conn, user_id, &hash)).await?;
+                db::run(&state.pool, move |conn| {
+                    db::users::update_password_hash(conn, user_id, &hash)
+                })
+                .await?;
                 tracing::info!(user_id, "password re-hashed with the current parameters");
             }
             user
         }
         _ => {
             let failures = db::run(&state.pool, move |conn| {
-                let account = db::throttle::record_failure(conn, "account", &account_key, now, window_opened_after)?;
-                db::throttle::record_failure(conn, "address", &address_key, now, window_opened_after)?;
+                let account = db::throttle::record_failure(
+                    conn,
+                    "account",
+                    &account_key,
+                    now,
+                    window_opened_after,
+                )?;
+                db::throttle::record_failure(
+                    conn,
+                    "address",
+                    &address_key,
+                    now,
+                    window_opened_after,
+                )?;
                 Ok(account)
             })
             .await?;
@@ -202,14 +250,22 @@ pub async fn login(
             };
             let reader = visitor(&state, &session);
             let page = LoginPage {
-                layout: Layout::for_reader("Log in", &session, &reader, state.free_articles_per_month)?,
+                layout: Layout::for_reader(
+                    "Log in",
+                    &session,
+                    &reader,
+                    state.free_articles_per_month,
+                )?,
                 form,
             };
             return render(StatusCode::UNAUTHORIZED, &page);
         }
     };
 
-    db::run(&state.pool, move |conn| db::throttle::clear(conn, "account", &account_key)).await?;
+    db::run(&state.pool, move |conn| {
+        db::throttle::clear(conn, "account", &account_key)
+    })
+    .await?;
     start_login(&state, &session, user.id, &user_agent(&req)).await?;
     tracing::info!(user_id = user.id, "logged in");
     session.set_flash("You are logged in. Welcome back!")?;
@@ -237,7 +293,11 @@ pub enum LogoutScope {
 
 /// Revokes this browser's login (or all of the reader's), and leaves the cookie with the
 /// reader's meter for the month, so logging out never hands out fresh free articles.
-pub async fn end_login(state: &AppState, session: &ReaderSession, scope: LogoutScope) -> Result<(), AppError> {
+pub async fn end_login(
+    state: &AppState,
+    session: &ReaderSession,
+    scope: LogoutScope,
+) -> Result<(), AppError> {
     let now = state.clock.now();
     let month = Month::of(now);
     if let Some(token) = session.login_token() {
@@ -263,7 +323,12 @@ pub async fn end_login(state: &AppState, session: &ReaderSession, scope: LogoutS
 
 /// Creates the server-side session, adds the articles opened anonymously this month to the
 /// account's meter, and logs the browser in with a fresh cookie and CSRF token.
-async fn start_login(state: &AppState, session: &ReaderSession, user_id: i64, user_agent: &str) -> Result<(), AppError> {
+async fn start_login(
+    state: &AppState,
+    session: &ReaderSession,
+    user_id: i64,
+    user_agent: &str,
+) -> Result<(), AppError> {
     let now: OffsetDateTime = state.clock.now();
     let month = Month::of(now);
     let token = random_token()?;
@@ -301,14 +366,23 @@ async fn start_login(state: &AppState, session: &ReaderSession, user_id: i64, us
 /// The reader as a visitor with the cookie's meter: for re-shown forms, which are only
 /// reached by readers who are not (yet) logged in.
 fn visitor(state: &AppState, session: &ReaderSession) -> Reader {
-    Reader { member: None, subscribed: false, meter: Some(session.meter(Month::of(state.clock.now()))) }
+    Reader {
+        member: None,
+        subscribed: false,
+        meter: Some(session.meter(Month::of(state.clock.now()))),
+    }
 }
 
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((LOCATION, location)).finish()
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, location))
+        .finish()
 }
 
 fn hex_sha256(text: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

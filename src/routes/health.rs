@@ -9,7 +9,9 @@ pub async fn check(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok\n"),
         Err(error) => {
             tracing::warn!("health check failed: {error}");
-            HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unavailable\n")
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain")
+                .body("database unavailable\n")
         }
     }
 }

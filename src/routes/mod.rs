@@ -23,9 +23,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(auth::login))
         .route("/logout", web::post().to(auth::logout))
         .route("/account", web::get().to(account::show))
-        .route("/account/sessions/{id}/logout", web::post().to(account::log_out_device))
-        .route("/account/sessions/logout-all", web::post().to(account::log_out_everywhere))
-        .route("/account/subscription/cancel", web::post().to(account::cancel_subscription))
+        .route(
+            "/account/sessions/{id}/logout",
+            web::post().to(account::log_out_device),
+        )
+        .route(
+            "/account/sessions/logout-all",
+            web::post().to(account::log_out_everywhere),
+        )
+        .route(
+            "/account/subscription/cancel",
+            web::post().to(account::cancel_subscription),
+        )
         .route("/subscribe", web::get().to(subscribe::show))
         .route("/subscribe", web::post().to(subscribe::subscribe))
         .route("/cookies", web::get().to(pages::cookies))

@@ -7,7 +7,11 @@ use crate::error::AppError;
 use crate::startup::AppState;
 use crate::views::{CookiesPage, Layout, render};
 
-pub async fn cookies(state: web::Data<AppState>, session: ReaderSession, reader: Reader) -> Result<HttpResponse, AppError> {
+pub async fn cookies(
+    state: web::Data<AppState>,
+    session: ReaderSession,
+    reader: Reader,
+) -> Result<HttpResponse, AppError> {
     let page = CookiesPage {
         layout: Layout::for_reader("Cookies", &session, &reader, state.free_articles_per_month)?,
         cookie_name: state.session_cookie_name.clone(),

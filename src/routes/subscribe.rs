@@ -95,20 +95,44 @@ pub async fn subscribe(
         let location = if next.is_empty() {
             "/login?next=/subscribe".to_string()
         } else {
-            format!("/login?next={}", encode_next(&format!("/subscribe?next={}", encode_next(&next))))
+            format!(
+                "/login?next={}",
+                encode_next(&format!("/subscribe?next={}", encode_next(&next)))
+            )
         };
         return Ok(see_other(&location));
     };
-    let done = if next.is_empty() { "/account".to_string() } else { next.clone() };
+    let done = if next.is_empty() {
+        "/account".to_string()
+    } else {
+        next.clone()
+    };
 
     let Some(gateway) = state.gateway.clone() else {
-        let message = "Payments are not set up on this site yet, so subscriptions cannot be taken.".to_string();
-        return page(&state, &session, &reader, next, Some(message), StatusCode::SERVICE_UNAVAILABLE).await;
+        let message = "Payments are not set up on this site yet, so subscriptions cannot be taken."
+            .to_string();
+        return page(
+            &state,
+            &session,
+            &reader,
+            next,
+            Some(message),
+            StatusCode::SERVICE_UNAVAILABLE,
+        )
+        .await;
     };
     let code = input.plan.trim().to_string();
     let Some(plan) = db::run(&state.pool, move |conn| db::plans::find(conn, &code)).await? else {
         let message = "Choose one of the plans below.".to_string();
-        return page(&state, &session, &reader, next, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return page(
+            &state,
+            &session,
+            &reader,
+            next,
+            Some(message),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
 
     let now = state.clock.now();
@@ -119,16 +143,24 @@ pub async fn subscribe(
         Change::Resume { subscription_id } => {
             let user_id = member.user_id;
             db::run(&state.pool, move |conn| {
-                conn.transaction(|conn| match db::subscriptions::current_for_update(conn, user_id)? {
-                    Some(row) if row.id == subscription_id && row.status == Status::Canceled.as_str() => {
-                        db::subscriptions::resume(conn, row.id)
+                conn.transaction(|conn| {
+                    match db::subscriptions::current_for_update(conn, user_id)? {
+                        Some(row)
+                            if row.id == subscription_id
+                                && row.status == Status::Canceled.as_str() =>
+                        {
+                            db::subscriptions::resume(conn, row.id)
+                        }
+                        _ => Ok(()),
                     }
-                    _ => Ok(()),
                 })
             })
             .await?;
             tracing::info!(user_id, "subscription resumed");
-            session.set_flash(&format!("Welcome back! Your {} subscription will renew as before.", plan.name))?;
+            session.set_flash(&format!(
+                "Welcome back! Your {} subscription will renew as before.",
+                plan.name
+            ))?;
         }
         Change::Start { replacing } => {
             let charge = gateway
@@ -137,15 +169,30 @@ pub async fn subscribe(
                     plan_code: plan.code.clone(),
                     amount_cents: plan.price_cents,
                     currency: plan.currency.clone(),
-                    idempotency_key: format!("subscribe:{}:{}:{}", member.user_id, plan.code, replacing.unwrap_or(0)),
+                    idempotency_key: format!(
+                        "subscribe:{}:{}:{}",
+                        member.user_id,
+                        plan.code,
+                        replacing.unwrap_or(0)
+                    ),
                 })
                 .await;
             let charge = match charge {
                 Ok(charge) => charge,
                 Err(error) => {
                     tracing::warn!(user_id = member.user_id, "payment failed: {error}");
-                    let message = format!("The payment did not go through: {error}. You have not been charged.");
-                    return page(&state, &session, &reader, next, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await;
+                    let message = format!(
+                        "The payment did not go through: {error}. You have not been charged."
+                    );
+                    return page(
+                        &state,
+                        &session,
+                        &reader,
+                        next,
+                        Some(message),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await;
                 }
             };
             let period_end = add_months(now, plan.period_months);
@@ -187,7 +234,9 @@ pub async fn subscribe(
                         long_date(period_end)
                     ))?;
                 }
-                Ok(false) => session.set_flash("Your subscription was already updated in another window.")?,
+                Ok(false) => {
+                    session.set_flash("Your subscription was already updated in another window.")?
+                }
                 Err(error) if error.is_unique_violation() => {
                     session.set_flash("Your subscription was already updated in another window.")?
                 }
@@ -205,8 +254,16 @@ fn change_for(member: &Member, plan: &Plan, now: time::OffsetDateTime) -> Change
     let standing = Status::parse(&row.status).map(|s| Standing::of(s, row.current_period_end, now));
     match standing {
         Some(Standing::Current { canceled, .. }) if row.plan_code == plan.code => {
-            if canceled { Change::Resume { subscription_id: row.id } } else { Change::Nothing }
+            if canceled {
+                Change::Resume {
+                    subscription_id: row.id,
+                }
+            } else {
+                Change::Nothing
+            }
         }
-        _ => Change::Start { replacing: Some(row.id) },
+        _ => Change::Start {
+            replacing: Some(row.id),
+        },
     }
 }

@@ -1,0 +1,259 @@
+use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+use diesel::prelude::*;
+use reqwest::StatusCode;
+use time::Duration;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn logging_in_redirects_to_a_local_next() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "next@example.com").await;
+    let page = Reader::new(&app)
+        .log_in_then("next@example.com", PASSWORD, "/articles/3")
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), Some("/articles/3"));
+}
+
+#[tokio::test]
+async fn next_never_leads_off_the_site() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "open@example.com").await;
+    for next in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "http:/evil.example",
+        "javascript:alert(1)",
+        " /x",
+    ] {
+        let page = Reader::new(&app)
+            .log_in_then("open@example.com", PASSWORD, next)
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(page.location(), Some("/"), "{next}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "known@example.com").await;
+    let reader = Reader::new(&app);
+
+    let wrong_password = reader
+        .log_in("known@example.com", "not the right one at all")
+        .await;
+    let unknown_email = reader
+        .log_in("nobody@example.com", "not the right one at all")
+        .await;
+
+    assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown_email.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        wrong_password.body.replace("known@example.com", "EMAIL"),
+        unknown_email.body.replace("nobody@example.com", "EMAIL"),
+        "identical pages apart from the refilled e-mail"
+    );
+    assert!(
+        wrong_password
+            .body
+            .contains("That e-mail and password do not match an account.")
+    );
+    assert!(!wrong_password.body.contains("not the right one at all"));
+}
+
+#[tokio::test]
+async fn an_over_long_password_is_just_a_failed_login() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "long@example.com").await;
+    let page = Reader::new(&app)
+        .log_in("long@example.com", &"y".repeat(5000))
+        .await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_cookie_captured_before_log_in_never_carries_the_user() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "fixation@example.com").await;
+    let victim = Reader::new(&app);
+    victim.get("/").await;
+    let planted = victim.copy();
+    let before = victim.session_cookie().unwrap();
+
+    assert_eq!(
+        victim.log_in("fixation@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_ne!(
+        victim.session_cookie().unwrap(),
+        before,
+        "log-in issues a new cookie"
+    );
+    assert_eq!(victim.get("/account").await.status, StatusCode::OK);
+
+    let attacker = planted.get("/account").await;
+    assert_eq!(attacker.status, StatusCode::SEE_OTHER);
+    assert_eq!(attacker.location(), Some("/login?next=/account"));
+}
+
+#[tokio::test]
+async fn the_csrf_token_changes_at_log_in() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "rotate@example.com").await;
+    let reader = Reader::new(&app);
+    let before = reader.csrf_token().await;
+    reader.log_in("rotate@example.com", PASSWORD).await;
+    let after = reader.get("/account").await.csrf_token();
+    assert_ne!(before, after);
+    // The old token no longer works.
+    let stale = reader.post("/logout", &[("csrf_token", &before)]).await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn hashes_with_older_parameters_are_upgraded_at_log_in() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "old@example.com").await;
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(8192, 1, 1, None).unwrap(),
+    );
+    let old_hash = weak
+        .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+    let stored = || -> String {
+        use gazette::schema::users::dsl::*;
+        users
+            .filter(email.eq("old@example.com"))
+            .select(password_hash)
+            .first(&mut app.connect())
+            .unwrap()
+    };
+    {
+        use gazette::schema::users::dsl::*;
+        diesel::update(users.filter(email.eq("old@example.com")))
+            .set(password_hash.eq(&old_hash))
+            .execute(&mut app.connect())
+            .unwrap();
+    }
+
+    assert_eq!(
+        Reader::new(&app)
+            .log_in("old@example.com", PASSWORD)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let upgraded = stored();
+    assert!(
+        upgraded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{upgraded}"
+    );
+    assert_eq!(
+        Reader::new(&app)
+            .log_in("old@example.com", PASSWORD)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_for_one_account_are_refused_with_429_for_a_while() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "target@example.com").await;
+    let attacker = Reader::new(&app);
+    for n in 1..=5 {
+        let page = attacker
+            .log_in("target@example.com", &format!("guess number {n}"))
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let refused = attacker
+        .log_in("target@example.com", "guess number 6")
+        .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+
+    // Even the right password waits, from another browser too.
+    let owner = Reader::new(&app);
+    assert_eq!(
+        owner.log_in("target@example.com", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    app.clock.advance(Duration::minutes(16));
+    assert_eq!(
+        owner.log_in("target@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_from_one_address_are_refused() {
+    let app = TestApp::spawn().await;
+    let attacker = Reader::new(&app);
+    for n in 0..20 {
+        let page = attacker
+            .log_in(&format!("victim{n}@example.com"), "a guessed password")
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let page = attacker
+        .log_in("victim99@example.com", "a guessed password")
+        .await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn throttling_is_shared_by_every_instance() {
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn_sharing(&first).await;
+    Reader::signed_up(&first, "shared@example.com").await;
+    let attacker = Reader::new(&first);
+    for n in 1..=5 {
+        attacker
+            .log_in("shared@example.com", &format!("guess number {n}"))
+            .await;
+    }
+    let elsewhere = Reader::new(&second)
+        .log_in("shared@example.com", PASSWORD)
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_successful_log_in_clears_the_account_failures() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "forgetful@example.com").await;
+    let reader = Reader::new(&app);
+    for n in 1..=4 {
+        reader
+            .log_in("forgetful@example.com", &format!("almost {n}"))
+            .await;
+    }
+    assert_eq!(
+        reader
+            .log_in("forgetful@example.com", PASSWORD)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let other = Reader::new(&app);
+    for n in 1..=4 {
+        assert_eq!(
+            other
+                .log_in("forgetful@example.com", &format!("again {n}"))
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}

@@ -1,0 +1,249 @@
+//! A reader with a browser-like cookie jar, and the things a reader does.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+
+pub use crate::support::{START, TestApp};
+
+/// A password zxcvbn rates as strong.
+pub const PASSWORD: &str = "velvet lantern orchard 42";
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect()
+    }
+
+    pub fn csrf_token(&self) -> String {
+        hidden_value(&self.body, "csrf_token").expect("the page has a form with a csrf_token")
+    }
+}
+
+/// The value of the first hidden input called `name` on a page.
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_string())
+}
+
+pub struct Reader<'a> {
+    pub app: &'a TestApp,
+    pub jar: Arc<Jar>,
+    client: reqwest::Client,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        let jar = Arc::new(Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("building an HTTP client");
+        Self { app, jar, client }
+    }
+
+    async fn page(response: reqwest::Response) -> Page {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.expect("reading the body");
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Self::page(
+            self.client
+                .get(self.app.url(path))
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await
+    }
+
+    /// The form is encoded at once, so the future borrows nothing but the reader.
+    pub fn post(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> impl std::future::Future<Output = Page> + use<'_, 'a> {
+        self.post_with_headers(path, form, &[])
+    }
+
+    pub fn post_with_headers(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> impl std::future::Future<Output = Page> + use<'_, 'a> {
+        let mut request = self.client.post(self.app.url(path)).form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        async move { Self::page(request.send().await.expect("POST")).await }
+    }
+
+    /// The CSRF token of the reader's session, as the forms on the front page carry it.
+    pub async fn csrf_token(&self) -> String {
+        self.get("/login").await.csrf_token()
+    }
+
+    pub async fn read_article(&self, id: i64) -> Page {
+        self.get(&format!("/articles/{id}")).await
+    }
+
+    pub async fn sign_up(&self, email: &str, password: &str) -> Page {
+        let token = self.csrf_token().await;
+        self.post(
+            "/signup",
+            &[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", &token),
+            ],
+        )
+        .await
+    }
+
+    pub async fn log_in(&self, email: &str, password: &str) -> Page {
+        let token = self.csrf_token().await;
+        self.post(
+            "/login",
+            &[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", &token),
+            ],
+        )
+        .await
+    }
+
+    pub async fn log_in_then(&self, email: &str, password: &str, next: &str) -> Page {
+        let token = self.csrf_token().await;
+        self.post(
+            "/login",
+            &[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", &token),
+                ("next", next),
+            ],
+        )
+        .await
+    }
+
+    pub async fn log_out(&self) -> Page {
+        let token = self.csrf_token().await;
+        self.post("/logout", &[("csrf_token", &token)]).await
+    }
+
+    pub async fn subscribe(&self, plan: &str) -> Page {
+        let token = self.csrf_token().await;
+        self.post("/subscribe", &[("plan", plan), ("csrf_token", &token)])
+            .await
+    }
+
+    pub async fn cancel_subscription(&self) -> Page {
+        let token = self.csrf_token().await;
+        self.post("/account/subscription/cancel", &[("csrf_token", &token)])
+            .await
+    }
+
+    /// The raw value of the session cookie in the jar.
+    pub fn session_cookie(&self) -> Option<String> {
+        let url = self.app.url("/").parse().expect("app url");
+        let header = self.jar.cookies(&url)?;
+        let name = format!("{}=", self.app.cookie_name());
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|pair| pair.strip_prefix(&name).map(str::to_string))
+    }
+
+    /// Replaces the session cookie with `value` (as a reader editing it by hand would).
+    pub fn set_session_cookie(&self, value: &str) {
+        let url = self.app.url("/").parse().expect("app url");
+        self.jar
+            .add_cookie_str(&format!("{}={value}; Path=/", self.app.cookie_name()), &url);
+    }
+
+    /// A new reader (another browser) holding a copy of this reader's cookie.
+    pub fn copy(&self) -> Reader<'a> {
+        let other = Reader::new(self.app);
+        if let Some(cookie) = self.session_cookie() {
+            other.set_session_cookie(&cookie);
+        }
+        other
+    }
+
+    /// Signs up a fresh account and stays logged in.
+    pub async fn signed_up(app: &'a TestApp, email: &str) -> Reader<'a> {
+        let reader = Reader::new(app);
+        let page = reader.sign_up(email, PASSWORD).await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "sign-up failed: {}",
+            page.body
+        );
+        reader
+    }
+}
+
+/// Runs the futures concurrently on this task.
+pub async fn join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut results: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, result) in pinned.iter_mut().zip(results.iter_mut()) {
+            if result.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(output) => *result = Some(output),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    results
+        .into_iter()
+        .map(|r| r.expect("every future finished"))
+        .collect()
+}

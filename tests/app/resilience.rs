@@ -1,0 +1,66 @@
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn losing_the_database_gives_quick_503_pages_not_hangs() {
+    let app = TestApp::spawn().await;
+    let reader = Reader::new(&app);
+    assert_eq!(reader.get("/").await.status, StatusCode::OK);
+
+    app.db.destroy();
+
+    for path in ["/", "/articles/1", "/healthz"] {
+        let started = Instant::now();
+        let page = reader.get(path).await;
+        assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        // Generous: the point is that it does not hang on a dead database.
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{path} took {:?}",
+            started.elapsed()
+        );
+    }
+    let page = reader.get("/").await;
+    assert!(page.body.contains("We will be right back"), "a styled page");
+    assert!(page.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn the_app_heals_when_the_database_comes_back() {
+    let app = TestApp::spawn().await;
+    let reader = Reader::new(&app);
+    app.db.destroy();
+    assert_eq!(
+        reader.get("/healthz").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    // The database returns (empty this time, as after a restore): the app reconnects by itself.
+    gazette::db::prepare(&app.db.url).unwrap();
+    assert_eq!(reader.get("/healthz").await.status, StatusCode::OK);
+    assert_eq!(reader.get("/").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_huge_form_gets_a_quick_4xx() {
+    let app = TestApp::spawn().await;
+    let reader = Reader::new(&app);
+    let token = reader.csrf_token().await;
+    let huge = "p".repeat(1024 * 1024);
+    let started = Instant::now();
+    let page = reader
+        .post(
+            "/login",
+            &[
+                ("email", "a@example.com"),
+                ("password", &huge),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    assert!(page.status.is_client_error(), "{}", page.status);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

@@ -1,0 +1,141 @@
+//! Start-up as an operator sees it: the real binary, bad configuration, one clear line.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::server_url;
+
+/// Runs the binary with exactly these variables (and no `.env`), expecting it to stop.
+fn start_with(vars: &[(&str, &str)]) -> (i32, String) {
+    let dir = std::env::temp_dir();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gazette"));
+    command
+        .env_clear()
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command.env("RUST_LOG", "off");
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("starting the binary");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for the binary") {
+            let output = child.wait_with_output().expect("reading stderr");
+            return (
+                status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&output.stderr).to_string(),
+            );
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the binary did not stop on bad configuration");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn assert_one_clear_line(vars: &[(&str, &str)], variable: &str) {
+    let (code, stderr) = start_with(vars);
+    assert_ne!(code, 0, "{vars:?}");
+    let lines: Vec<_> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line, got: {stderr}");
+    assert!(
+        lines[0].starts_with(&format!("gazette: {variable}")),
+        "names {variable}: {stderr}"
+    );
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
+}
+
+#[test]
+fn a_port_that_is_not_a_number_stops_start_up_with_one_line() {
+    assert_one_clear_line(&[("PORT", "eighty")], "PORT");
+}
+
+#[test]
+fn a_short_session_key_stops_start_up_with_one_line() {
+    assert_one_clear_line(&[("SESSION_KEY", "too-short")], "SESSION_KEY");
+}
+
+#[test]
+fn production_without_a_session_key_stops_start_up() {
+    assert_one_clear_line(&[("APP_ENV", "production")], "SESSION_KEY");
+}
+
+#[test]
+fn an_unreachable_database_stops_start_up_with_one_line() {
+    // Port 1 on loopback: nothing listens there.
+    assert_one_clear_line(
+        &[
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/gazette"),
+            ("PORT", "0"),
+        ],
+        "DATABASE_URL",
+    );
+}
+
+#[test]
+fn a_database_password_never_appears_in_the_error() {
+    let (_, stderr) = start_with(&[
+        (
+            "DATABASE_URL",
+            "postgres://postgres:hunter2secret@127.0.0.1:1/gazette",
+        ),
+        ("PORT", "0"),
+    ]);
+    assert!(stderr.contains("DATABASE_URL"));
+    assert!(!stderr.contains("hunter2secret"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_missing_database_is_created_and_migrated() {
+    let name = format!("gazette_fresh_{}", std::process::id());
+    let url = format!("{}/{name}", server_url());
+    let mut settings = gazette::config::Settings::for_database(&url);
+    settings.demo_content = true;
+    let app = gazette::startup::Application::build(settings)
+        .await
+        .expect("starts on a missing database");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    let body = reqwest::get(format!("http://127.0.0.1:{port}/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("Learning to See the Night Sky Again"),
+        "demo articles loaded"
+    );
+
+    // Starting again on the same database changes nothing and loads nothing twice.
+    let mut again = gazette::config::Settings::for_database(&url);
+    again.demo_content = true;
+    gazette::startup::Application::build(again)
+        .await
+        .expect("restarts");
+    let count: i64 = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        let mut conn = PgConnection::establish(&url).unwrap();
+        gazette::schema::articles::table
+            .count()
+            .get_result(&mut conn)
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(count, 12);
+
+    tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        let mut admin = PgConnection::establish(&format!("{}/postgres", server_url())).unwrap();
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut admin)
+            .unwrap();
+    })
+    .await
+    .unwrap();
+}

@@ -1,0 +1,200 @@
+//! Starting a real Gazette for a test: its own PostgreSQL database (cloned from a template
+//! migrated once per test process), on a free port, with a clock the test controls.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use diesel::prelude::*;
+use gazette::clock::ManualClock;
+use gazette::config::Settings;
+use gazette::startup::Application;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+/// Where the test databases live; `TEST_DATABASE_SERVER` points elsewhere.
+pub fn server_url() -> String {
+    std::env::var("TEST_DATABASE_SERVER")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
+}
+
+/// A moment after every demo article was published; tests move the clock from here.
+pub const START: OffsetDateTime = datetime!(2026-11-26 12:00 UTC);
+
+const PREFIX: &str = "gazette_t";
+
+fn admin() -> PgConnection {
+    PgConnection::establish(&format!("{}/postgres", server_url()))
+        .unwrap_or_else(|e| panic!("tests need PostgreSQL at {}: {e}", server_url()))
+}
+
+/// The template database of this process, migrated and loaded with the demo articles once.
+fn template() -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        sweep_leftovers();
+        let name = format!("{PREFIX}pl_{}", std::process::id());
+        let url = format!("{}/{name}", server_url());
+        gazette::db::prepare(&url).expect("migrating the template database");
+        let mut conn = PgConnection::establish(&url).expect("connecting to the template");
+        gazette::demo::load_if_empty(&mut conn).expect("loading demo articles");
+        name
+    })
+}
+
+/// Drops databases left by test processes that are no longer running (crashed or killed).
+fn sweep_leftovers() {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let mut conn = admin();
+    let names: Vec<Name> = diesel::sql_query(format!(
+        "SELECT datname FROM pg_database WHERE datname LIKE '{PREFIX}%'"
+    ))
+    .load(&mut conn)
+    .unwrap_or_default();
+    for Name { datname } in names {
+        let pid = datname
+            .trim_start_matches(PREFIX)
+            .split('_')
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = diesel::sql_query(format!(
+                    "DROP DATABASE IF EXISTS \"{datname}\" WITH (FORCE)"
+                ))
+                .execute(&mut conn);
+            }
+        }
+    }
+}
+
+/// A fresh database for one test, cloned from the template; dropped when the guard is.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub fn create() -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let template = template();
+        let name = format!(
+            "{PREFIX}est_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        diesel::sql_query(format!(
+            "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+        ))
+        .execute(&mut admin())
+        .expect("cloning the template database");
+        let url = format!("{}/{name}", server_url());
+        Self { name, url }
+    }
+
+    pub fn connect(&self) -> PgConnection {
+        PgConnection::establish(&self.url).expect("connecting to the test database")
+    }
+
+    /// Simulates losing the database: drops it while the app is connected.
+    pub fn destroy(&self) {
+        diesel::sql_query(format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut admin())
+        .expect("dropping the test database");
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let _ = diesel::sql_query(format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut admin());
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub clock: Arc<ManualClock>,
+    pub db: Arc<TestDatabase>,
+    pub settings: Settings,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(customise: impl FnOnce(&mut Settings)) -> Self {
+        let db = tokio::task::spawn_blocking(TestDatabase::create)
+            .await
+            .expect("creating a database");
+        Self::spawn_on(Arc::new(db), customise).await
+    }
+
+    /// A second instance of the app on the same database, as behind a load balancer.
+    pub async fn spawn_sharing(other: &TestApp) -> Self {
+        let key = other.settings.session_key.clone();
+        Self::spawn_on(other.db.clone(), move |s| s.session_key = key).await
+    }
+
+    async fn spawn_on(db: Arc<TestDatabase>, customise: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = Settings::for_database(&db.url);
+        settings.database_pool_size = 4;
+        customise(&mut settings);
+        let clock = Arc::new(ManualClock::new(START));
+        let app = Application::build_with_clock(settings.clone(), clock.clone())
+            .await
+            .expect("the app starts");
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            clock,
+            db,
+            settings,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn connect(&self) -> PgConnection {
+        self.db.connect()
+    }
+
+    /// Ids of published premium and free articles, oldest first.
+    pub fn article_ids(&self, premium: bool) -> Vec<i64> {
+        use gazette::schema::articles::dsl::*;
+        articles
+            .filter(is_premium.eq(premium))
+            .order(published_at.asc())
+            .select(id)
+            .load(&mut self.connect())
+            .expect("listing articles")
+    }
+
+    pub fn premium_ids(&self) -> Vec<i64> {
+        self.article_ids(true)
+    }
+
+    pub fn free_ids(&self) -> Vec<i64> {
+        self.article_ids(false)
+    }
+
+    pub fn cookie_name(&self) -> &'static str {
+        self.settings.session_cookie_name()
+    }
+}
