@@ -13,6 +13,7 @@ mod articles;
 mod cookies_and_headers;
 mod csrf;
 mod meter;
+mod schema;
 mod resilience;
 mod startup;
 mod subscriptions;

@@ -1,0 +1,102 @@
+//! `src/schema.rs` must describe exactly the tables the migrations create.
+
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use gazette::schema::*;
+
+use crate::helpers::*;
+
+#[derive(QueryableByName)]
+struct Column {
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+fn database_columns(conn: &mut PgConnection, table: &str) -> Vec<String> {
+    let mut names: Vec<String> = diesel::sql_query(
+        "SELECT column_name::text FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1",
+    )
+    .bind::<Text, _>(table)
+    .load::<Column>(conn)
+    .unwrap()
+    .into_iter()
+    .map(|c| c.column_name)
+    .collect();
+    names.sort();
+    names
+}
+
+/// Column names diesel selects for `query` (`SELECT "t"."a", "t"."b" FROM ...`).
+fn diesel_columns<Q: diesel::query_builder::QueryFragment<Pg>>(query: Q) -> Vec<String> {
+    let sql = diesel::debug_query::<Pg, _>(&query).to_string();
+    let list = sql.trim_start_matches("SELECT ").split(" FROM ").next().unwrap().to_string();
+    let mut names: Vec<String> =
+        list.split(", ").map(|c| c.rsplit('.').next().unwrap().trim_matches('"').to_string()).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn schema_matches_the_migrations() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.connect();
+    let tables = [
+        ("articles", diesel_columns(articles::table.select(articles::all_columns))),
+        ("users", diesel_columns(users::table.select(users::all_columns))),
+        ("plans", diesel_columns(plans::table.select(plans::all_columns))),
+        ("subscriptions", diesel_columns(subscriptions::table.select(subscriptions::all_columns))),
+        ("user_sessions", diesel_columns(user_sessions::table.select(user_sessions::all_columns))),
+        ("meter_reads", diesel_columns(meter_reads::table.select(meter_reads::all_columns))),
+        ("login_throttle", diesel_columns(login_throttle::table.select(login_throttle::all_columns))),
+    ];
+    for (table, columns) in &tables {
+        assert_eq!(&database_columns(&mut conn, table), columns, "{table}");
+    }
+
+    #[derive(QueryableByName)]
+    struct Table {
+        #[diesel(sql_type = Text)]
+        table_name: String,
+    }
+    let mut in_database: Vec<String> = diesel::sql_query(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'",
+    )
+    .load::<Table>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|t| t.table_name)
+    .collect();
+    in_database.sort();
+    let mut described: Vec<String> = tables.iter().map(|(t, _)| t.to_string()).collect();
+    described.sort();
+    assert_eq!(in_database, described, "every table is in schema.rs");
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_second_current_subscription() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "twice@example.com").await;
+    let mut conn = app.connect();
+    let insert = "INSERT INTO subscriptions (user_id, plan_code, status, current_period_start, current_period_end, gateway, gateway_reference) \
+                  SELECT id, 'monthly', 'active', now(), now() + interval '1 month', 'test', 'x' FROM users";
+    diesel::sql_query(insert).execute(&mut conn).unwrap();
+    let second = diesel::sql_query(insert).execute(&mut conn);
+    assert!(second.unwrap_err().to_string().contains("subscriptions_one_current_per_user"));
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_duplicate_email_and_dangling_references() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.connect();
+    let user = "INSERT INTO users (email, password_hash) VALUES ('x@example.com', '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA')";
+    diesel::sql_query(user).execute(&mut conn).unwrap();
+    assert!(diesel::sql_query(user).execute(&mut conn).is_err(), "unique e-mail");
+    let orphan = "INSERT INTO meter_reads (user_id, month, article_id, opened_at) VALUES (999999, '2026-11-01', 1, now())";
+    assert!(diesel::sql_query(orphan).execute(&mut conn).is_err(), "foreign key");
+    let mid_month = "INSERT INTO meter_reads (user_id, month, article_id, opened_at) SELECT id, '2026-11-15', 1, now() FROM users";
+    assert!(diesel::sql_query(mid_month).execute(&mut conn).is_err(), "months start on day 1");
+    let free_plan = "INSERT INTO plans (code, name, price_cents, currency, period_months) VALUES ('free', 'Free', 0, 'USD', 1)";
+    assert!(diesel::sql_query(free_plan).execute(&mut conn).is_err(), "prices are positive");
+}
