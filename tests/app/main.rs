@@ -13,7 +13,7 @@ mod articles;
 mod cookies_and_headers;
 mod csrf;
 mod meter;
-mod schema;
 mod resilience;
+mod schema;
 mod startup;
 mod subscriptions;

@@ -30,9 +30,16 @@ fn database_columns(conn: &mut PgConnection, table: &str) -> Vec<String> {
 /// Column names diesel selects for `query` (`SELECT "t"."a", "t"."b" FROM ...`).
 fn diesel_columns<Q: diesel::query_builder::QueryFragment<Pg>>(query: Q) -> Vec<String> {
     let sql = diesel::debug_query::<Pg, _>(&query).to_string();
-    let list = sql.trim_start_matches("SELECT ").split(" FROM ").next().unwrap().to_string();
-    let mut names: Vec<String> =
-        list.split(", ").map(|c| c.rsplit('.').next().unwrap().trim_matches('"').to_string()).collect();
+    let list = sql
+        .trim_start_matches("SELECT ")
+        .split(" FROM ")
+        .next()
+        .unwrap()
+        .to_string();
+    let mut names: Vec<String> = list
+        .split(", ")
+        .map(|c| c.rsplit('.').next().unwrap().trim_matches('"').to_string())
+        .collect();
     names.sort();
     names
 }
@@ -42,13 +49,34 @@ async fn schema_matches_the_migrations() {
     let app = TestApp::spawn().await;
     let mut conn = app.connect();
     let tables = [
-        ("articles", diesel_columns(articles::table.select(articles::all_columns))),
-        ("users", diesel_columns(users::table.select(users::all_columns))),
-        ("plans", diesel_columns(plans::table.select(plans::all_columns))),
-        ("subscriptions", diesel_columns(subscriptions::table.select(subscriptions::all_columns))),
-        ("user_sessions", diesel_columns(user_sessions::table.select(user_sessions::all_columns))),
-        ("meter_reads", diesel_columns(meter_reads::table.select(meter_reads::all_columns))),
-        ("login_throttle", diesel_columns(login_throttle::table.select(login_throttle::all_columns))),
+        (
+            "articles",
+            diesel_columns(articles::table.select(articles::all_columns)),
+        ),
+        (
+            "users",
+            diesel_columns(users::table.select(users::all_columns)),
+        ),
+        (
+            "plans",
+            diesel_columns(plans::table.select(plans::all_columns)),
+        ),
+        (
+            "subscriptions",
+            diesel_columns(subscriptions::table.select(subscriptions::all_columns)),
+        ),
+        (
+            "user_sessions",
+            diesel_columns(user_sessions::table.select(user_sessions::all_columns)),
+        ),
+        (
+            "meter_reads",
+            diesel_columns(meter_reads::table.select(meter_reads::all_columns)),
+        ),
+        (
+            "login_throttle",
+            diesel_columns(login_throttle::table.select(login_throttle::all_columns)),
+        ),
     ];
     for (table, columns) in &tables {
         assert_eq!(&database_columns(&mut conn, table), columns, "{table}");
@@ -83,7 +111,12 @@ async fn the_database_refuses_a_second_current_subscription() {
                   SELECT id, 'monthly', 'active', now(), now() + interval '1 month', 'test', 'x' FROM users";
     diesel::sql_query(insert).execute(&mut conn).unwrap();
     let second = diesel::sql_query(insert).execute(&mut conn);
-    assert!(second.unwrap_err().to_string().contains("subscriptions_one_current_per_user"));
+    assert!(
+        second
+            .unwrap_err()
+            .to_string()
+            .contains("subscriptions_one_current_per_user")
+    );
 }
 
 #[tokio::test]
@@ -92,11 +125,23 @@ async fn the_database_refuses_a_duplicate_email_and_dangling_references() {
     let mut conn = app.connect();
     let user = "INSERT INTO users (email, password_hash) VALUES ('x@example.com', '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA')";
     diesel::sql_query(user).execute(&mut conn).unwrap();
-    assert!(diesel::sql_query(user).execute(&mut conn).is_err(), "unique e-mail");
+    assert!(
+        diesel::sql_query(user).execute(&mut conn).is_err(),
+        "unique e-mail"
+    );
     let orphan = "INSERT INTO meter_reads (user_id, month, article_id, opened_at) VALUES (999999, '2026-11-01', 1, now())";
-    assert!(diesel::sql_query(orphan).execute(&mut conn).is_err(), "foreign key");
+    assert!(
+        diesel::sql_query(orphan).execute(&mut conn).is_err(),
+        "foreign key"
+    );
     let mid_month = "INSERT INTO meter_reads (user_id, month, article_id, opened_at) SELECT id, '2026-11-15', 1, now() FROM users";
-    assert!(diesel::sql_query(mid_month).execute(&mut conn).is_err(), "months start on day 1");
+    assert!(
+        diesel::sql_query(mid_month).execute(&mut conn).is_err(),
+        "months start on day 1"
+    );
     let free_plan = "INSERT INTO plans (code, name, price_cents, currency, period_months) VALUES ('free', 'Free', 0, 'USD', 1)";
-    assert!(diesel::sql_query(free_plan).execute(&mut conn).is_err(), "prices are positive");
+    assert!(
+        diesel::sql_query(free_plan).execute(&mut conn).is_err(),
+        "prices are positive"
+    );
 }

@@ -1,1 +1,15 @@
-fn main() {}
+//! Reader journeys in a real headless Chromium, driven over WebDriver (chromedriver).
+//!
+//! Each test starts Gazette in-process with its own database, its own chromedriver and its
+//! own browser profile, and saves screenshots under `target/tmp/screenshots/<journey>/`.
+//! Without Chromium the tests say so and skip, except in CI (`CI` or
+//! `GAZETTE_REQUIRE_BROWSER` set), where a missing browser is a failure.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod browser;
+
+mod csrf;
+mod journeys;
+mod layout;

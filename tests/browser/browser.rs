@@ -1,0 +1,209 @@
+//! A headless Chromium session for one test, and the few actions journeys are made of.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: TempDir,
+    shots: PathBuf,
+    taken: usize,
+    width: u32,
+    height: u32,
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn browser_required() -> bool {
+    ["CI", "GAZETTE_REQUIRE_BROWSER"]
+        .iter()
+        .any(|name| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Browser {
+    /// A browser for the journey `name`, or `None` (with a note on stderr) when this machine
+    /// has no Chromium and the tests are not required to run.
+    pub async fn start(name: &str, width: u32, height: u32) -> Option<Browser> {
+        if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
+            let reason = format!(
+                "{CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
+            );
+            if browser_required() {
+                panic!("the browser tests must run here, but {reason}");
+            }
+            // Written to stderr directly, so `cargo test` shows it even though the test passes.
+            let _ = writeln!(std::io::stderr(), "SKIPPED browser test `{name}`: {reason}");
+            return None;
+        }
+
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting chromedriver");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        let profile =
+            std::env::temp_dir().join(format!("gazette-chromium-{}-{port}", std::process::id()));
+        let capabilities = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-dev-shm-usage", "--disable-quic", "--no-first-run", "--disable-component-update",
+                    "--disable-sync", "--hide-scrollbars",
+                    format!("--user-data-dir={}", profile.display()),
+                    format!("--window-size={width},{height}"),
+                ]
+            }
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let client = ClientBuilder::native()
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("starting a Chromium session");
+
+        let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("screenshots")
+            .join(name);
+        let _ = std::fs::remove_dir_all(&shots);
+        std::fs::create_dir_all(&shots).expect("creating the screenshot folder");
+        Some(Browser {
+            client,
+            driver,
+            _profile: TempDir(profile),
+            shots,
+            taken: 0,
+            width,
+            height,
+        })
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("finding {css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("finding {css}: {e}"));
+        field.clear().await.expect("clearing a field");
+        field.send_keys(text).await.expect("typing");
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("finding {css}: {e}"))
+            .text()
+            .await
+            .expect("reading text")
+    }
+
+    pub async fn has(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.expect("current url");
+        match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        }
+    }
+
+    pub async fn title(&self) -> String {
+        self.client.title().await.expect("page title")
+    }
+
+    /// Saves what the reader sees now, as `NN-label.png`.
+    pub async fn screenshot(&mut self, label: &str) {
+        self.taken += 1;
+        // The whole page, not just the first screen: grow the window for the shot.
+        let full = self
+            .execute("return document.documentElement.scrollHeight")
+            .await
+            .as_u64()
+            .unwrap_or(0);
+        let full = u32::try_from(full)
+            .unwrap_or(self.height)
+            .clamp(self.height, 6000);
+        self.client
+            .set_window_size(self.width, full)
+            .await
+            .expect("resizing the window");
+        let png = self.client.screenshot().await.expect("taking a screenshot");
+        self.client
+            .set_window_size(self.width, self.height)
+            .await
+            .expect("resizing the window");
+        let path = self.shots.join(format!("{:02}-{label}.png", self.taken));
+        std::fs::write(&path, png).expect("saving a screenshot");
+    }
+
+    pub async fn execute(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .expect("running a script")
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
