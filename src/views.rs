@@ -64,6 +64,7 @@ impl Layout {
 pub fn meter_note(left: u32, allowance: u32) -> String {
     match (left, allowance) {
         (_, 0) => "Premium articles are for subscribers".to_string(),
+        (0, 1) => "You have read your free article this month".to_string(),
         (0, _) => format!("You have read your {allowance} free articles this month"),
         (1, _) => format!("1 of {allowance} free articles left this month"),
         (n, _) => format!("{n} of {allowance} free articles left this month"),
@@ -210,7 +211,8 @@ pub struct PaywallPage {
     pub article: ArticleCard,
     pub json_ld: String,
     pub logged_in: bool,
-    pub allowance: u32,
+    /// The offer's headline, e.g. "You have read your 5 free articles this month".
+    pub headline: String,
     /// `next` for the links onwards, already percent-encoded.
     pub subscribe_next: String,
     pub article_next: String,
@@ -273,7 +275,7 @@ impl From<&Plan> for PlanView {
             } else {
                 format!("{months} months")
             },
-            per_month: price(plan.price_cents / months, &plan.currency),
+            per_month: price((plan.price_cents + months / 2) / months, &plan.currency),
         }
     }
 }

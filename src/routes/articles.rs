@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::startup::AppState;
 use crate::views::{
     ArticleCard, ArticlePage, GATED_CLASS, Layout, PaywallPage, article_json_ld, encode_next,
-    render,
+    meter_note, render,
 };
 
 pub async fn show(
@@ -63,7 +63,11 @@ pub async fn show(
             article: ArticleCard::from(&article),
             json_ld,
             logged_in: reader.member.is_some(),
-            allowance,
+            headline: if allowance == 0 {
+                "This article is for subscribers".to_string()
+            } else {
+                meter_note(0, allowance)
+            },
             subscribe_next: encode_next(&format!("/subscribe?next={}", encode_next(&article_path))),
             article_next: encode_next(&article_path),
         };
