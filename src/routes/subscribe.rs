@@ -16,7 +16,7 @@ use crate::domain::redirect::is_local_path;
 use crate::domain::subscription::{Standing, Status, add_months};
 use crate::error::AppError;
 use crate::models::{NewSubscription, Plan};
-use crate::payments::ChargeRequest;
+use crate::payments::{ChargeRequest, PaymentError, PaymentGateway};
 use crate::startup::AppState;
 use crate::views::{Layout, PlanView, SubscribePage, encode_next, long_date, render};
 
@@ -95,10 +95,8 @@ pub async fn subscribe(
         let location = if next.is_empty() {
             "/login?next=/subscribe".to_string()
         } else {
-            format!(
-                "/login?next={}",
-                encode_next(&format!("/subscribe?next={}", encode_next(&next)))
-            )
+            let back = format!("/subscribe?next={}", encode_next(&next));
+            format!("/login?next={}", encode_next(&back))
         };
         return Ok(see_other(&location));
     };
@@ -107,144 +105,149 @@ pub async fn subscribe(
     } else {
         next.clone()
     };
-
-    let Some(gateway) = state.gateway.clone() else {
-        let message = "Payments are not set up on this site yet, so subscriptions cannot be taken."
-            .to_string();
-        return page(
+    let refuse = |message: &str, status| {
+        page(
             &state,
             &session,
             &reader,
-            next,
-            Some(message),
-            StatusCode::SERVICE_UNAVAILABLE,
+            next.clone(),
+            Some(message.to_string()),
+            status,
         )
-        .await;
+    };
+
+    let Some(gateway) = state.gateway.clone() else {
+        let message = "Payments are not set up on this site yet, so subscriptions cannot be taken.";
+        return refuse(message, StatusCode::SERVICE_UNAVAILABLE).await;
     };
     let code = input.plan.trim().to_string();
     let Some(plan) = db::run(&state.pool, move |conn| db::plans::find(conn, &code)).await? else {
-        let message = "Choose one of the plans below.".to_string();
-        return page(
-            &state,
-            &session,
-            &reader,
-            next,
-            Some(message),
+        return refuse(
+            "Choose one of the plans below.",
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
     };
 
     let now = state.clock.now();
-    match change_for(&member, &plan, now) {
-        Change::Nothing => {
-            session.set_flash(&format!("You already subscribe to the {} plan.", plan.name))?;
-        }
+    let flash = match change_for(&member, &plan, now) {
+        Change::Nothing => format!("You already subscribe to the {} plan.", plan.name),
         Change::Resume { subscription_id } => {
-            let user_id = member.user_id;
-            db::run(&state.pool, move |conn| {
-                conn.transaction(|conn| {
-                    match db::subscriptions::current_for_update(conn, user_id)? {
-                        Some(row)
-                            if row.id == subscription_id
-                                && row.status == Status::Canceled.as_str() =>
-                        {
-                            db::subscriptions::resume(conn, row.id)
-                        }
-                        _ => Ok(()),
-                    }
-                })
-            })
-            .await?;
-            tracing::info!(user_id, "subscription resumed");
-            session.set_flash(&format!(
+            resume(&state, member.user_id, subscription_id).await?;
+            format!(
                 "Welcome back! Your {} subscription will renew as before.",
                 plan.name
-            ))?;
+            )
         }
         Change::Start { replacing } => {
-            let charge = gateway
-                .charge(ChargeRequest {
-                    user_id: member.user_id,
-                    plan_code: plan.code.clone(),
-                    amount_cents: plan.price_cents,
-                    currency: plan.currency.clone(),
-                    idempotency_key: format!(
-                        "subscribe:{}:{}:{}",
-                        member.user_id,
-                        plan.code,
-                        replacing.unwrap_or(0)
-                    ),
-                })
-                .await;
-            let charge = match charge {
-                Ok(charge) => charge,
-                Err(error) => {
-                    tracing::warn!(user_id = member.user_id, "payment failed: {error}");
+            match start_period(&state, &*gateway, &member, &plan, replacing, now).await? {
+                Ok(flash) => flash,
+                Err(payment_error) => {
                     let message = format!(
-                        "The payment did not go through: {error}. You have not been charged."
+                        "The payment did not go through: {payment_error}. You have not been charged."
                     );
-                    return page(
-                        &state,
-                        &session,
-                        &reader,
-                        next,
-                        Some(message),
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                    )
-                    .await;
+                    return refuse(&message, StatusCode::UNPROCESSABLE_ENTITY).await;
                 }
-            };
-            let period_end = add_months(now, plan.period_months);
-            let user_id = member.user_id;
-            let gateway_name = gateway.name();
-            let plan_code = plan.code.clone();
-            let started = db::run(&state.pool, move |conn| {
-                conn.transaction(|conn| {
-                    let current = db::subscriptions::current_for_update(conn, user_id)?;
-                    // Someone else (another tab) changed the subscription since we looked.
-                    if current.as_ref().map(|row| row.id) != replacing {
-                        return Ok(false);
-                    }
-                    if let Some(old) = replacing {
-                        db::subscriptions::end(conn, old, now)?;
-                    }
-                    db::subscriptions::insert(
-                        conn,
-                        &NewSubscription {
-                            user_id,
-                            plan_code: &plan_code,
-                            status: Status::Active.as_str(),
-                            current_period_start: now,
-                            current_period_end: period_end,
-                            gateway: gateway_name,
-                            gateway_reference: &charge.reference,
-                        },
-                    )?;
-                    Ok(true)
-                })
-            })
-            .await;
-            match started {
-                Ok(true) => {
-                    tracing::info!(user_id, plan = %plan.code, "subscription started");
-                    session.set_flash(&format!(
-                        "Thank you for subscribing! Your {} plan runs until {}.",
-                        plan.name,
-                        long_date(period_end)
-                    ))?;
-                }
-                Ok(false) => {
-                    session.set_flash("Your subscription was already updated in another window.")?
-                }
-                Err(error) if error.is_unique_violation() => {
-                    session.set_flash("Your subscription was already updated in another window.")?
-                }
-                Err(error) => return Err(error.into()),
             }
         }
-    }
+    };
+    session.set_flash(&flash)?;
     Ok(see_other(&done))
+}
+
+/// Renews a cancelled subscription again (it is still paid for: no charge).
+async fn resume(state: &AppState, user_id: i64, subscription_id: i64) -> Result<(), AppError> {
+    db::run(&state.pool, move |conn| {
+        conn.transaction(
+            |conn| match db::subscriptions::current_for_update(conn, user_id)? {
+                Some(row)
+                    if row.id == subscription_id && row.status == Status::Canceled.as_str() =>
+                {
+                    db::subscriptions::resume(conn, row.id)
+                }
+                // Changed in another window meanwhile: leave it as it is now.
+                _ => Ok(()),
+            },
+        )
+    })
+    .await?;
+    tracing::info!(user_id, "subscription resumed");
+    Ok(())
+}
+
+/// Charges for a new period and records it, ending the subscription it replaces. Returns the
+/// message for the reader, or the payment processor's refusal.
+async fn start_period(
+    state: &AppState,
+    gateway: &dyn PaymentGateway,
+    member: &Member,
+    plan: &Plan,
+    replacing: Option<i64>,
+    now: time::OffsetDateTime,
+) -> Result<Result<String, PaymentError>, AppError> {
+    let user_id = member.user_id;
+    let charge = gateway
+        .charge(ChargeRequest {
+            user_id,
+            plan_code: plan.code.clone(),
+            amount_cents: plan.price_cents,
+            currency: plan.currency.clone(),
+            idempotency_key: format!(
+                "subscribe:{user_id}:{}:{}",
+                plan.code,
+                replacing.unwrap_or(0)
+            ),
+        })
+        .await;
+    let charge = match charge {
+        Ok(charge) => charge,
+        Err(error) => {
+            tracing::warn!(user_id, "payment failed: {error}");
+            return Ok(Err(error));
+        }
+    };
+
+    let period_end = add_months(now, plan.period_months);
+    let gateway_name = gateway.name();
+    let plan_code = plan.code.clone();
+    let started = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let current = db::subscriptions::current_for_update(conn, user_id)?;
+            // Another window changed the subscription since we looked.
+            if current.as_ref().map(|row| row.id) != replacing {
+                return Ok(false);
+            }
+            if let Some(old) = replacing {
+                db::subscriptions::end(conn, old, now)?;
+            }
+            let new = NewSubscription {
+                user_id,
+                plan_code: &plan_code,
+                status: Status::Active.as_str(),
+                current_period_start: now,
+                current_period_end: period_end,
+                gateway: gateway_name,
+                gateway_reference: &charge.reference,
+            };
+            db::subscriptions::insert(conn, &new)?;
+            Ok(true)
+        })
+    })
+    .await;
+    let already = "Your subscription was already updated in another window.".to_string();
+    match started {
+        Ok(true) => {
+            tracing::info!(user_id, plan = %plan.code, "subscription started");
+            Ok(Ok(format!(
+                "Thank you for subscribing! Your {} plan runs until {}.",
+                plan.name,
+                long_date(period_end)
+            )))
+        }
+        Ok(false) => Ok(Ok(already)),
+        Err(error) if error.is_unique_violation() => Ok(Ok(already)),
+        Err(error) => Err(error.into()),
+    }
 }
 
 fn change_for(member: &Member, plan: &Plan, now: time::OffsetDateTime) -> Change {

@@ -134,30 +134,21 @@ impl<'a> Reader<'a> {
     }
 
     pub async fn log_in(&self, email: &str, password: &str) -> Page {
-        let token = self.csrf_token().await;
-        self.post(
-            "/login",
-            &[
-                ("email", email),
-                ("password", password),
-                ("csrf_token", &token),
-            ],
-        )
-        .await
+        self.log_in_then(email, password, "").await
     }
 
+    /// Logs in with a `next` field (left out when empty).
     pub async fn log_in_then(&self, email: &str, password: &str, next: &str) -> Page {
         let token = self.csrf_token().await;
-        self.post(
-            "/login",
-            &[
-                ("email", email),
-                ("password", password),
-                ("csrf_token", &token),
-                ("next", next),
-            ],
-        )
-        .await
+        let mut form = vec![
+            ("email", email),
+            ("password", password),
+            ("csrf_token", &token),
+        ];
+        if !next.is_empty() {
+            form.push(("next", next));
+        }
+        self.post("/login", &form).await
     }
 
     pub async fn log_out(&self) -> Page {

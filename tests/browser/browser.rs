@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -119,38 +120,32 @@ impl Browser {
             .unwrap_or_else(|e| panic!("opening {url}: {e}"));
     }
 
-    pub async fn click(&self, css: &str) {
+    /// The element, once it appears (pages load after clicks and redirects).
+    async fn wait_for(&self, css: &str) -> Element {
         self.client
             .wait()
             .at_most(Duration::from_secs(10))
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("finding {css}: {e}"))
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css)
+            .await
             .click()
             .await
             .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
     }
 
     pub async fn fill(&self, css: &str, text: &str) {
-        let field = self
-            .client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("finding {css}: {e}"));
+        let field = self.wait_for(css).await;
         field.clear().await.expect("clearing a field");
         field.send_keys(text).await.expect("typing");
     }
 
     pub async fn text(&self, css: &str) -> String {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("finding {css}: {e}"))
-            .text()
-            .await
-            .expect("reading text")
+        self.wait_for(css).await.text().await.expect("reading text")
     }
 
     pub async fn has(&self, css: &str) -> bool {
