@@ -72,10 +72,13 @@ fn uses_current_parameters(hash: &PasswordHash<'_>) -> bool {
             .unwrap_or(false)
 }
 
+/// What the dummy hash hashes; it must never log anyone in.
+const DUMMY_PASSWORD: &str = "not a real password: used to keep timing even";
+
 impl Passwords {
     /// Blocking (it computes the dummy hash): call it during start-up, off the async workers.
     pub fn new(max_concurrent: usize) -> Result<Self, AppError> {
-        let dummy = Password::new("not a real password: used to keep timing even".to_string());
+        let dummy = Password::new(DUMMY_PASSWORD.to_string());
         Ok(Self {
             permits: Semaphore::new(max_concurrent.max(1)),
             dummy_hash: hash_now(&dummy)?,
@@ -171,6 +174,17 @@ mod tests {
         assert_eq!(
             verify_now(&pw("an old but good passphrase"), &old).unwrap(),
             Verdict::Valid { needs_rehash: true }
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_account_is_verified_against_the_dummy_hash_and_always_fails() {
+        let passwords = Passwords::new(1).unwrap();
+        assert_eq!(passwords.verify(pw(DUMMY_PASSWORD), None).await.unwrap(), Verdict::Invalid);
+        let real = hash_now(&pw("a real reader's passphrase")).unwrap();
+        assert_eq!(
+            passwords.verify(pw("a real reader's passphrase"), Some(real)).await.unwrap(),
+            Verdict::Valid { needs_rehash: false }
         );
     }
 

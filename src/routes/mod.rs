@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/subscribe", web::post().to(subscribe::subscribe))
         .route("/cookies", web::get().to(pages::cookies))
         .route("/healthz", web::get().to(health::check))
+        .route("/healthz", web::head().to(health::check))
         .service(
             web::scope("/static")
                 .wrap(DefaultHeaders::new().add(("Cache-Control", "public, max-age=3600")))
