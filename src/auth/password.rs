@@ -180,11 +180,19 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_account_is_verified_against_the_dummy_hash_and_always_fails() {
         let passwords = Passwords::new(1).unwrap();
-        assert_eq!(passwords.verify(pw(DUMMY_PASSWORD), None).await.unwrap(), Verdict::Invalid);
+        assert_eq!(
+            passwords.verify(pw(DUMMY_PASSWORD), None).await.unwrap(),
+            Verdict::Invalid
+        );
         let real = hash_now(&pw("a real reader's passphrase")).unwrap();
         assert_eq!(
-            passwords.verify(pw("a real reader's passphrase"), Some(real)).await.unwrap(),
-            Verdict::Valid { needs_rehash: false }
+            passwords
+                .verify(pw("a real reader's passphrase"), Some(real))
+                .await
+                .unwrap(),
+            Verdict::Valid {
+                needs_rehash: false
+            }
         );
     }
 

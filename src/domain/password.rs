@@ -31,6 +31,20 @@ impl fmt::Debug for Password {
     }
 }
 
+/// What is wrong with the password's length, if anything: the cheap part of the policy, which
+/// a form can report together with its other fields.
+pub fn length_problem(password: &Password) -> Option<String> {
+    match password.chars() {
+        n if n < MIN_CHARS => Some(format!(
+            "Use at least {MIN_CHARS} characters for your password."
+        )),
+        n if n > MAX_CHARS => Some(format!(
+            "Use at most {MAX_CHARS} characters for your password."
+        )),
+        _ => None,
+    }
+}
+
 /// A password that passed the policy.
 #[derive(Debug)]
 pub struct NewPassword(Password);
@@ -39,16 +53,8 @@ impl NewPassword {
     /// Checks length, then strength; `user_inputs` (such as the e-mail) make passwords built
     /// from them count as weak. The strength check is CPU work: call this off the async workers.
     pub fn parse(password: Password, user_inputs: &[&str]) -> Result<Self, String> {
-        let chars = password.chars();
-        if chars < MIN_CHARS {
-            return Err(format!(
-                "Use at least {MIN_CHARS} characters for your password."
-            ));
-        }
-        if chars > MAX_CHARS {
-            return Err(format!(
-                "Use at most {MAX_CHARS} characters for your password."
-            ));
+        if let Some(problem) = length_problem(&password) {
+            return Err(problem);
         }
         let estimate = zxcvbn::zxcvbn(password.expose(), user_inputs);
         if u8::from(estimate.score()) < 3 {

@@ -16,7 +16,7 @@ use crate::auth::{random_token, token_hash};
 use crate::db;
 use crate::domain::email::{self, Email};
 use crate::domain::meter::{Meter, Month};
-use crate::domain::password::{MAX_CHARS, MIN_CHARS, Password};
+use crate::domain::password::{MAX_CHARS, Password, length_problem};
 use crate::domain::redirect::{is_local_path, safe_next};
 use crate::domain::throttle;
 use crate::error::AppError;
@@ -83,21 +83,12 @@ pub async fn signup(
 ) -> Result<HttpResponse, AppError> {
     let email = Email::parse(&input.email);
     let password = Password::new(input.password);
-    let length_error = match password.chars() {
-        n if n < MIN_CHARS => Some(format!(
-            "Use at least {MIN_CHARS} characters for your password."
-        )),
-        n if n > MAX_CHARS => Some(format!(
-            "Use at most {MAX_CHARS} characters for your password."
-        )),
-        _ => None,
-    };
     let mut form = CredentialsForm {
         email: input.email.trim().to_string(),
         next: kept_next(input.next.as_deref()),
         error: None,
         email_error: email.as_ref().err().map(|e| e.to_string()),
-        password_error: length_error,
+        password_error: length_problem(&password),
     };
     let email = match email {
         Ok(email) if form.password_error.is_none() => email,
