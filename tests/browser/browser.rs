@@ -130,12 +130,34 @@ impl Browser {
             .unwrap_or_else(|e| panic!("finding {css}: {e}"))
     }
 
+    /// Clicks a link or button that loads a new page, and waits until that page has loaded
+    /// (so nothing is read from the page being left).
     pub async fn click(&self, css: &str) {
-        self.wait_for(css)
-            .await
+        let element = self.wait_for(css).await;
+        let _ = self
+            .client
+            .execute("window.__gazette_leaving = true", vec![])
+            .await;
+        element
             .click()
             .await
             .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let loaded = self
+                .client
+                .execute("return window.__gazette_leaving === undefined && document.readyState === 'complete'", vec![])
+                .await;
+            // An error here means the old page is going away: keep waiting.
+            if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clicking {css} did not load a new page"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn fill(&self, css: &str, text: &str) {
