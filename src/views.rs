@@ -66,7 +66,7 @@ pub fn meter_note(left: u32, allowance: u32) -> String {
         (_, 0) => "Premium articles are for subscribers".to_string(),
         (0, 1) => "You have read your free article this month".to_string(),
         (0, _) => format!("You have read your {allowance} free articles this month"),
-        (1, _) => format!("1 of {allowance} free articles left this month"),
+        (n, 1) => format!("{n} of 1 free article left this month"),
         (n, _) => format!("{n} of {allowance} free articles left this month"),
     }
 }
@@ -382,6 +382,7 @@ mod tests {
     fn the_meter_note_reads_naturally() {
         assert_eq!(meter_note(3, 5), "3 of 5 free articles left this month");
         assert_eq!(meter_note(1, 5), "1 of 5 free articles left this month");
+        assert_eq!(meter_note(1, 1), "1 of 1 free article left this month");
         assert_eq!(
             meter_note(0, 5),
             "You have read your 5 free articles this month"

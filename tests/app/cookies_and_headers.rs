@@ -18,7 +18,7 @@ async fn forged_cookie_gives_a_fresh_visitor(app: &TestApp, forge: impl Fn(&str)
 
     assert_eq!(page.status, StatusCode::OK, "never a 5xx");
     assert!(
-        page.body.contains("1 of 1 free articles left this month"),
+        page.body.contains("1 of 1 free article left this month"),
         "served as a fresh visitor"
     );
     let replaced = page.set_cookies();

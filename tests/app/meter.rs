@@ -106,7 +106,7 @@ async fn a_new_visitor_has_a_fresh_meter() {
 
     let second = Reader::new(&app);
     let home = second.get("/").await;
-    assert!(home.body.contains("1 of 1 free articles left this month"));
+    assert!(home.body.contains("1 of 1 free article left this month"));
     assert_eq!(second.read_article(premium[1]).await.status, StatusCode::OK);
 }
 

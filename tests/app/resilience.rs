@@ -64,3 +64,32 @@ async fn a_huge_form_gets_a_quick_4xx() {
     assert!(page.status.is_client_error(), "{}", page.status);
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn a_stuck_database_gives_a_503_instead_of_a_hang() {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::spawn().await;
+    let reader = Reader::new(&app);
+    assert_eq!(reader.get("/").await.status, StatusCode::OK);
+
+    // Another client holds a lock the front page needs, and does not let go.
+    let mut blocker = app.connect();
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE articles IN ACCESS EXCLUSIVE MODE;")
+        .unwrap();
+    let started = Instant::now();
+    let page = reader.get("/").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    blocker.batch_execute("ROLLBACK;").unwrap();
+    assert_eq!(
+        reader.get("/").await.status,
+        StatusCode::OK,
+        "fine again once the lock is gone"
+    );
+}
