@@ -83,6 +83,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    checkouts (id) {
+        id -> Int8,
+        user_id -> Int8,
+        plan_code -> Text,
+        started_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(checkouts -> users (user_id));
+diesel::joinable!(checkouts -> plans (plan_code));
 diesel::joinable!(subscriptions -> users (user_id));
 diesel::joinable!(subscriptions -> plans (plan_code));
 diesel::joinable!(user_sessions -> users (user_id));
@@ -97,4 +108,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_sessions,
     meter_reads,
     login_throttle,
+    checkouts,
 );

@@ -9,6 +9,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 
+use super::login::keep_account_meter;
 use super::session::{IDLE_LIMIT, ReaderSession, TOUCH_INTERVAL};
 use super::token_hash;
 use crate::db;
@@ -61,9 +62,15 @@ impl FromRequest for Reader {
     }
 }
 
-struct LiveLogin {
-    member: Member,
-    opened_this_month: Vec<i64>,
+/// What the server knows of this browser's login.
+enum Login {
+    Live {
+        member: Member,
+        subscribed: bool,
+        opened_this_month: Vec<i64>,
+    },
+    /// Revoked or expired: the account's articles of the month, for the cookie to keep.
+    Ended { opened_this_month: Vec<i64> },
 }
 
 async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, AppError> {
@@ -81,7 +88,11 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
     let first_day = month.first_day();
     let login = db::run(&state.pool, move |conn| {
         let Some((row, email)) = db::sessions::find_live(conn, &hash, now, IDLE_LIMIT)? else {
-            return Ok(None);
+            let opened_this_month = match db::sessions::owner_of_token(conn, &hash)? {
+                Some(user_id) => db::meter::opened_in_month(conn, user_id, first_day)?,
+                None => Vec::new(),
+            };
+            return Ok(Login::Ended { opened_this_month });
         };
         if now - row.last_seen_at >= TOUCH_INTERVAL {
             db::sessions::touch(conn, row.id, now)?;
@@ -93,27 +104,26 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
         } else {
             db::meter::opened_in_month(conn, row.user_id, first_day)?
         };
-        Ok(Some(LiveLogin {
-            member: Member {
-                user_id: row.user_id,
-                email,
-                session_id: row.id,
-                subscription,
-            },
+        let member = Member {
+            user_id: row.user_id,
+            email,
+            session_id: row.id,
+            subscription,
+        };
+        Ok(Login::Live {
+            member,
+            subscribed,
             opened_this_month,
-        }))
+        })
     })
     .await?;
 
     match login {
-        Some(LiveLogin {
+        Login::Live {
             member,
+            subscribed,
             opened_this_month,
-        }) => {
-            let subscribed = member
-                .subscription
-                .as_ref()
-                .is_some_and(|s| grants_access(s, now));
+        } => {
             let meter = (!subscribed).then(|| Meter::with_opened(month, opened_this_month));
             Ok(Reader {
                 member: Some(member),
@@ -121,10 +131,11 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
                 meter,
             })
         }
-        None => {
-            // Logged out elsewhere, revoked or expired: carry on as a visitor with the meter
-            // the cookie already had.
-            session.end_login()?;
+        Login::Ended { opened_this_month } => {
+            // Logged out elsewhere, revoked or expired: a visitor again, who keeps the
+            // account's meter for the month.
+            keep_account_meter(session, month, opened_this_month)?;
+            session.forget_login()?;
             Ok(Reader {
                 member: None,
                 subscribed: false,

@@ -3,6 +3,7 @@
 
 pub mod csrf;
 pub mod current_reader;
+pub mod login;
 pub mod password;
 pub mod session;
 

@@ -104,8 +104,9 @@ impl ReaderSession {
         Ok(())
     }
 
-    /// Forgets the login (the server-side record is revoked separately); the meter stays.
-    pub fn end_login(&self) -> Result<(), AppError> {
+    /// Forgets the login in the cookie only (`auth::login::end` also ends it on the server);
+    /// the meter stays.
+    pub fn forget_login(&self) -> Result<(), AppError> {
         self.0.renew();
         self.0.remove(LOGIN);
         self.rotate_csrf_token()?;

@@ -6,6 +6,7 @@
 //! connection and runs the closure on actix's blocking thread pool, never on an async worker.
 
 pub mod articles;
+pub mod checkouts;
 pub mod meter;
 pub mod plans;
 pub mod sessions;

@@ -86,19 +86,39 @@ pub fn revoke_all(
     .execute(conn)
 }
 
-/// Revokes the session with this token (this browser's); returns its reader, if it was live.
+/// The reader a session token belonged to, whatever the session's state now.
+pub fn owner_of_token(conn: &mut PgConnection, token_hash: &[u8]) -> QueryResult<Option<i64>> {
+    user_sessions::table
+        .filter(user_sessions::token_hash.eq(token_hash))
+        .select(user_sessions::user_id)
+        .first(conn)
+        .optional()
+}
+
+/// Revokes the session with this token (this browser's), if it is not already.
 pub fn revoke_by_token(
     conn: &mut PgConnection,
     token_hash: &[u8],
     now: OffsetDateTime,
-) -> QueryResult<Option<i64>> {
+) -> QueryResult<()> {
     diesel::update(
         user_sessions::table
             .filter(user_sessions::token_hash.eq(token_hash))
             .filter(user_sessions::revoked_at.is_null()),
     )
     .set(user_sessions::revoked_at.eq(now))
-    .returning(user_sessions::user_id)
-    .get_result(conn)
-    .optional()
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Deletes sessions that ended (revoked or past their absolute limit) before `ended_before`.
+pub fn sweep(conn: &mut PgConnection, ended_before: OffsetDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        user_sessions::table.filter(
+            user_sessions::expires_at
+                .lt(ended_before)
+                .or(user_sessions::revoked_at.lt(ended_before)),
+        ),
+    )
+    .execute(conn)
 }

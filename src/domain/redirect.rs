@@ -6,6 +6,13 @@ pub fn safe_next(next: Option<&str>) -> String {
         .map_or_else(|| "/".to_string(), str::to_string)
 }
 
+/// `next` when it is a local path, else empty: for carrying `next` through a form.
+pub fn local_or_empty(next: Option<&str>) -> String {
+    next.filter(|path| is_local_path(path))
+        .unwrap_or_default()
+        .to_string()
+}
+
 pub fn is_local_path(path: &str) -> bool {
     path.starts_with('/')
         && !path.starts_with("//")

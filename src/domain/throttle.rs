@@ -2,23 +2,26 @@
 
 use time::{Duration, OffsetDateTime};
 
-/// Failed logins are counted in windows of this length.
+/// Attempts are counted in windows of this length.
 pub const WINDOW: Duration = Duration::minutes(15);
-/// Failures for one account before it is locked for the rest of the window.
+/// Failed logins for one account allowed in a window; the next is refused.
 pub const ACCOUNT_LIMIT: i32 = 5;
-/// Failures from one address (many accounts) before it is locked.
+/// Failed logins from one address (many accounts) allowed in a window.
 pub const ADDRESS_LIMIT: i32 = 20;
+/// Sign-up attempts from one address allowed in a window.
+pub const SIGNUP_LIMIT: i32 = 10;
 /// From this many failures on, each further failure is answered slowly.
 pub const SLOW_AFTER: i32 = 3;
 
-/// Seconds to wait before trying again, when `failures` since `window_started_at` reach `limit`.
+/// Seconds to wait before trying again, when `attempts` (this one included) since
+/// `window_started_at` are more than `limit`.
 pub fn retry_after(
-    failures: i32,
+    attempts: i32,
     window_started_at: OffsetDateTime,
     limit: i32,
     now: OffsetDateTime,
 ) -> Option<u64> {
-    if failures < limit {
+    if attempts <= limit {
         return None;
     }
     let remaining = (window_started_at + WINDOW - now).whole_seconds();
@@ -37,20 +40,20 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
-    fn below_the_limit_there_is_no_wait() {
+    fn up_to_the_limit_there_is_no_wait() {
         let start = datetime!(2026-11-28 10:00 UTC);
-        assert_eq!(retry_after(4, start, 5, start + Duration::minutes(1)), None);
+        assert_eq!(retry_after(5, start, 5, start + Duration::minutes(1)), None);
     }
 
     #[test]
-    fn at_the_limit_the_wait_lasts_until_the_window_closes() {
+    fn past_the_limit_the_wait_lasts_until_the_window_closes() {
         let start = datetime!(2026-11-28 10:00 UTC);
         assert_eq!(
-            retry_after(5, start, 5, start + Duration::minutes(10)),
+            retry_after(6, start, 5, start + Duration::minutes(10)),
             Some(300)
         );
         assert_eq!(
-            retry_after(5, start, 5, start + Duration::minutes(16)),
+            retry_after(6, start, 5, start + Duration::minutes(16)),
             None
         );
     }

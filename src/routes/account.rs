@@ -3,9 +3,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use super::auth::{LogoutScope, NoFields, end_login, see_other};
+use super::auth::{NoFields, see_other};
 use crate::auth::csrf::CsrfForm;
 use crate::auth::current_reader::{Member, Reader};
+use crate::auth::login::{self, Scope};
 use crate::auth::session::{IDLE_LIMIT, ReaderSession};
 use crate::db;
 use crate::domain::subscription::{Standing, Status};
@@ -105,7 +106,7 @@ pub async fn log_out_device(
     };
     let id: i64 = path.parse().map_err(|_| AppError::NotFound)?;
     if id == member.session_id {
-        end_login(&state, &session, LogoutScope::ThisDevice).await?;
+        login::end(&state, &session, Scope::ThisDevice).await?;
         session.set_flash("You are logged out.")?;
         return Ok(see_other("/"));
     }
@@ -130,7 +131,7 @@ pub async fn log_out_everywhere(
     if let Err(redirect) = require_member(&reader) {
         return Ok(redirect);
     }
-    end_login(&state, &session, LogoutScope::Everywhere).await?;
+    login::end(&state, &session, Scope::Everywhere).await?;
     session.set_flash("You are logged out on every device.")?;
     Ok(see_other("/"))
 }

@@ -7,23 +7,19 @@ use actix_web::{HttpResponse, web};
 use diesel::Connection;
 use serde::Deserialize;
 
+use super::NextQuery;
 use super::auth::see_other;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::current_reader::{Member, Reader};
 use crate::auth::session::ReaderSession;
 use crate::db;
-use crate::domain::redirect::is_local_path;
+use crate::domain::redirect::local_or_empty;
 use crate::domain::subscription::{Standing, Status, add_months};
 use crate::error::AppError;
 use crate::models::{NewSubscription, Plan};
 use crate::payments::{ChargeRequest, PaymentError, PaymentGateway};
 use crate::startup::AppState;
 use crate::views::{Layout, PlanView, SubscribePage, encode_next, long_date, render};
-
-#[derive(Deserialize)]
-pub struct NextQuery {
-    next: Option<String>,
-}
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -38,7 +34,7 @@ pub async fn show(
     session: ReaderSession,
     reader: Reader,
 ) -> Result<HttpResponse, AppError> {
-    let next = local(query.next.as_deref());
+    let next = local_or_empty(query.next.as_deref());
     page(&state, &session, &reader, next, None, StatusCode::OK).await
 }
 
@@ -70,10 +66,6 @@ async fn page(
     render(status, &page)
 }
 
-fn local(next: Option<&str>) -> String {
-    next.filter(|n| is_local_path(n)).unwrap_or("").to_string()
-}
-
 /// What a subscribe request does, given what is stored.
 enum Change {
     /// Already subscribed to this plan and renewing: nothing to do.
@@ -90,7 +82,7 @@ pub async fn subscribe(
     reader: Reader,
     CsrfForm(input): CsrfForm<SubscribeInput>,
 ) -> Result<HttpResponse, AppError> {
-    let next = local(input.next.as_deref());
+    let next = local_or_empty(input.next.as_deref());
     let Some(member) = reader.member.clone() else {
         let location = if next.is_empty() {
             "/login?next=/subscribe".to_string()

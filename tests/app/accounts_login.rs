@@ -257,3 +257,47 @@ async fn a_successful_log_in_clears_the_account_failures() {
         );
     }
 }
+
+#[tokio::test]
+async fn parallel_guesses_are_counted_before_any_is_answered() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "burst@example.com").await;
+    let attacker = Reader::new(&app);
+    let token = attacker.csrf_token().await;
+    let guesses: Vec<String> = (0..12).map(|n| format!("parallel guess {n}")).collect();
+    let pages = join_all(guesses.iter().map(|guess| {
+        attacker.post(
+            "/login",
+            &[
+                ("email", "burst@example.com"),
+                ("password", guess),
+                ("csrf_token", &token),
+            ],
+        )
+    }))
+    .await;
+    let answered = pages
+        .iter()
+        .filter(|p| p.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = pages
+        .iter()
+        .filter(|p| p.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((answered, refused), (5, 7));
+}
+
+#[tokio::test]
+async fn sign_ups_from_one_address_are_limited() {
+    let app = TestApp::spawn().await;
+    let reader = Reader::new(&app);
+    for n in 0..10 {
+        let page = reader
+            .sign_up(&format!("probe{n}@example.com"), "short")
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "attempt {n}");
+    }
+    let page = reader.sign_up("probe10@example.com", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.header("retry-after").is_some());
+}

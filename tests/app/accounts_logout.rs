@@ -268,3 +268,55 @@ async fn the_account_page_asks_logged_out_readers_to_log_in() {
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     assert_eq!(page.location(), Some("/login?next=/account"));
 }
+
+#[tokio::test]
+async fn a_login_ended_elsewhere_leaves_this_browser_with_the_accounts_meter() {
+    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 2).await;
+    let premium = app.premium_ids();
+    let laptop = Reader::signed_up(&app, "elsewhere@example.com").await;
+    laptop.read_article(premium[0]).await;
+    laptop.read_article(premium[1]).await;
+    let phone = Reader::new(&app);
+    phone.log_in("elsewhere@example.com", PASSWORD).await;
+
+    let token = laptop.csrf_token().await;
+    laptop
+        .post("/account/sessions/logout-all", &[("csrf_token", &token)])
+        .await;
+
+    let home = phone.get("/").await;
+    assert!(
+        home.body
+            .contains("You have read your 2 free articles this month"),
+        "not a fresh meter"
+    );
+    assert_eq!(
+        phone.read_article(premium[2]).await.status,
+        StatusCode::PAYMENT_REQUIRED
+    );
+    assert_eq!(
+        phone.read_article(premium[0]).await.status,
+        StatusCode::OK,
+        "opened this month"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_login_leaves_the_browser_with_the_accounts_meter() {
+    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 2).await;
+    app.clock.set(time::macros::datetime!(2026-11-02 9:00 UTC));
+    let premium = app.premium_ids();
+    let reader = Reader::signed_up(&app, "expired@example.com").await;
+    let fresh_browser = Reader::new(&app);
+    fresh_browser.log_in("expired@example.com", PASSWORD).await;
+    reader.read_article(premium[0]).await;
+    reader.read_article(premium[1]).await;
+
+    app.clock.advance(Duration::days(15));
+    let home = fresh_browser.get("/").await;
+    assert!(home.body.contains("Log in"), "the idle login has ended");
+    assert!(
+        home.body
+            .contains("You have read your 2 free articles this month")
+    );
+}

@@ -77,6 +77,10 @@ async fn schema_matches_the_migrations() {
             "login_throttle",
             diesel_columns(login_throttle::table.select(login_throttle::all_columns)),
         ),
+        (
+            "checkouts",
+            diesel_columns(checkouts::table.select(checkouts::all_columns)),
+        ),
     ];
     for (table, columns) in &tables {
         assert_eq!(&database_columns(&mut conn, table), columns, "{table}");
