@@ -76,6 +76,20 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
+        let gateway: Option<Arc<dyn PaymentGateway>> = match settings.payment_gateway {
+            GatewayChoice::Test => Some(Arc::new(TestGateway)),
+            GatewayChoice::Disabled => None,
+        };
+        Self::build_with_gateway(settings, clock, gateway).await
+    }
+
+    /// As [`Application::build_with_clock`], with the payment gateway given rather than chosen
+    /// by `PAYMENT_GATEWAY` (for a processor added in code, or a test's).
+    pub async fn build_with_gateway(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        gateway: Option<Arc<dyn PaymentGateway>>,
+    ) -> Result<Self, StartupError> {
         if settings.session_key_is_ephemeral {
             tracing::warn!(
                 "SESSION_KEY is not set: using a throw-away key, so sessions end when the app restarts"
@@ -100,10 +114,6 @@ impl Application {
         let pool = db::pool(&settings.database_url, settings.database_pool_size);
         tracing::info!(database = %redact_url(&settings.database_url), "database ready");
 
-        let gateway: Option<Arc<dyn PaymentGateway>> = match settings.payment_gateway {
-            GatewayChoice::Test => Some(Arc::new(TestGateway)),
-            GatewayChoice::Disabled => None,
-        };
         let state = web::Data::new(AppState {
             pool,
             clock,

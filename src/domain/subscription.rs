@@ -1,11 +1,13 @@
-//! What a subscription means at a given moment. Access follows from the stored period and the
-//! clock, so nothing has to run when a period ends.
+//! What a subscription means at a given moment, and what a request to subscribe changes.
+//! Access follows from the stored period and the clock, so nothing has to run when a period
+//! ends.
 
 use time::{Date, Duration, OffsetDateTime};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
-    /// Renews at the end of the period.
+    /// Paid for the current period. (Renewal is the payment processor's to charge and report;
+    /// until it is, the period's end is the end of access.)
     Active,
     /// Cancelled: access continues until the end of the period, then stops.
     Canceled,
@@ -35,7 +37,7 @@ impl Status {
 /// A subscription as the reader sees it now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Standing {
-    /// Paid up; renews (or, if cancelled, ends) at `period_end`.
+    /// Paid up until `period_end`; `canceled` when the reader asked to stop there.
     Current {
         canceled: bool,
         period_end: OffsetDateTime,
@@ -59,6 +61,97 @@ impl Standing {
     pub fn grants_access(self) -> bool {
         matches!(self, Self::Current { .. })
     }
+}
+
+/// The reader's current subscription, as a change is decided against it.
+#[derive(Clone, Debug)]
+pub struct Current {
+    pub id: i64,
+    pub plan_code: String,
+    pub price_cents: i32,
+    pub standing: Standing,
+    pub period_start: OffsetDateTime,
+}
+
+/// The plan asked for.
+#[derive(Clone, Debug)]
+pub struct Terms {
+    pub plan_code: String,
+    pub price_cents: i32,
+    pub period_months: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Already paid up on this plan.
+    Nothing,
+    /// Cancelled but still paid up on this plan: carry on, no charge.
+    Resume { subscription_id: i64 },
+    /// A new period on the plan, replacing the current subscription if any.
+    Start {
+        charge_cents: i32,
+        period_end: OffsetDateTime,
+        replacing: Option<i64>,
+    },
+}
+
+/// What subscribing to `plan` does now. Switching plans keeps what was paid: the unused part
+/// of the current period is credited against the new plan, and a period already paid beyond
+/// the new plan's length is kept whole.
+pub fn change(current: Option<&Current>, plan: &Terms, now: OffsetDateTime) -> Change {
+    let new_end = add_months(now, plan.period_months);
+    let Some(current) = current else {
+        return Change::Start {
+            charge_cents: plan.price_cents,
+            period_end: new_end,
+            replacing: None,
+        };
+    };
+    let Standing::Current {
+        canceled,
+        period_end,
+    } = current.standing
+    else {
+        return Change::Start {
+            charge_cents: plan.price_cents,
+            period_end: new_end,
+            replacing: Some(current.id),
+        };
+    };
+    if current.plan_code == plan.plan_code {
+        return if canceled {
+            Change::Resume {
+                subscription_id: current.id,
+            }
+        } else {
+            Change::Nothing
+        };
+    }
+    if period_end >= new_end {
+        return Change::Start {
+            charge_cents: 0,
+            period_end,
+            replacing: Some(current.id),
+        };
+    }
+    let credit = unused_value(current.price_cents, current.period_start, period_end, now);
+    Change::Start {
+        charge_cents: (plan.price_cents - credit).max(0),
+        period_end: new_end,
+        replacing: Some(current.id),
+    }
+}
+
+/// The part of `price` not yet used at `now`, in whole cents (rounded down).
+fn unused_value(
+    price_cents: i32,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+    now: OffsetDateTime,
+) -> i32 {
+    let total = (end - start).whole_seconds().max(1);
+    let left = (end - now).whole_seconds().clamp(0, total);
+    i32::try_from(i64::from(price_cents) * left / total).unwrap_or(0)
 }
 
 /// `start` plus whole calendar months; the day is clamped to the month's length, so a period
@@ -99,6 +192,115 @@ mod tests {
         assert_eq!(
             add_months(datetime!(2026-12-15 9:00 UTC), 1),
             datetime!(2027-01-15 9:00 UTC)
+        );
+    }
+
+    fn monthly(standing: Standing) -> Current {
+        Current {
+            id: 7,
+            plan_code: "monthly".into(),
+            price_cents: 800,
+            standing,
+            period_start: datetime!(2026-11-01 0:00 UTC),
+        }
+    }
+
+    fn terms(code: &str, price_cents: i32, period_months: i32) -> Terms {
+        Terms {
+            plan_code: code.into(),
+            price_cents,
+            period_months,
+        }
+    }
+
+    const NOW: OffsetDateTime = datetime!(2026-11-16 0:00 UTC);
+    const NOV_END: OffsetDateTime = datetime!(2026-12-01 0:00 UTC);
+
+    #[test]
+    fn a_first_subscription_pays_the_full_price() {
+        assert_eq!(
+            change(None, &terms("monthly", 800, 1), NOW),
+            Change::Start {
+                charge_cents: 800,
+                period_end: datetime!(2026-12-16 0:00 UTC),
+                replacing: None
+            }
+        );
+    }
+
+    #[test]
+    fn the_same_plan_again_changes_nothing_or_resumes() {
+        let paid = Standing::Current {
+            canceled: false,
+            period_end: NOV_END,
+        };
+        assert_eq!(
+            change(Some(&monthly(paid)), &terms("monthly", 800, 1), NOW),
+            Change::Nothing
+        );
+        let canceled = Standing::Current {
+            canceled: true,
+            period_end: NOV_END,
+        };
+        assert_eq!(
+            change(Some(&monthly(canceled)), &terms("monthly", 800, 1), NOW),
+            Change::Resume { subscription_id: 7 }
+        );
+    }
+
+    #[test]
+    fn after_a_lapse_a_new_period_is_paid_in_full() {
+        let lapsed = Standing::Lapsed {
+            period_end: NOV_END,
+        };
+        let later = NOV_END + Duration::days(3);
+        assert_eq!(
+            change(Some(&monthly(lapsed)), &terms("monthly", 800, 1), later),
+            Change::Start {
+                charge_cents: 800,
+                period_end: add_months(later, 1),
+                replacing: Some(7)
+            }
+        );
+    }
+
+    #[test]
+    fn upgrading_credits_the_unused_part_of_the_period() {
+        // Halfway through November: half of $8.00 is credited.
+        let paid = Standing::Current {
+            canceled: false,
+            period_end: NOV_END,
+        };
+        assert_eq!(
+            change(Some(&monthly(paid)), &terms("yearly", 8000, 12), NOW),
+            Change::Start {
+                charge_cents: 7600,
+                period_end: datetime!(2027-11-16 0:00 UTC),
+                replacing: Some(7)
+            }
+        );
+    }
+
+    #[test]
+    fn downgrading_keeps_the_paid_period_and_charges_nothing() {
+        let yearly = Current {
+            plan_code: "yearly".into(),
+            price_cents: 8000,
+            standing: Standing::Current {
+                canceled: false,
+                period_end: datetime!(2027-11-01 0:00 UTC),
+            },
+            ..monthly(Standing::Lapsed {
+                period_end: NOV_END,
+            })
+        };
+        assert_eq!(
+            change(Some(&yearly), &terms("monthly", 800, 1), NOW),
+            Change::Start {
+                charge_cents: 0,
+                period_end: datetime!(2027-11-01 0:00 UTC),
+                replacing: Some(7)
+            }
         );
     }
 

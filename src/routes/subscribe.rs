@@ -1,6 +1,10 @@
-//! Plans and checkout. Every change of subscription is decided against the stored rows and
-//! written in one transaction; the database's unique index has the last word, so double
-//! submits and two tabs end with exactly one current subscription.
+//! Plans and checkout.
+//!
+//! A subscribe request is decided against the stored subscription while its row is locked
+//! (`domain::subscription::change`). A paid change first takes the reader's one checkout
+//! slot, so two tabs or a double submit cannot both be charged; only then is the payment
+//! taken, keyed by the checkout, and the new period recorded. The database's unique indexes
+//! have the last word: one checkout and one current subscription per reader.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -10,16 +14,17 @@ use serde::Deserialize;
 use super::NextQuery;
 use super::auth::see_other;
 use crate::auth::csrf::CsrfForm;
-use crate::auth::current_reader::{Member, Reader};
+use crate::auth::current_reader::Reader;
 use crate::auth::session::ReaderSession;
 use crate::db;
 use crate::domain::redirect::local_or_empty;
-use crate::domain::subscription::{Standing, Status, add_months};
+use crate::domain::subscription::{self, Change, Current, Standing, Status, Terms};
 use crate::error::AppError;
 use crate::models::{NewSubscription, Plan};
 use crate::payments::{ChargeRequest, PaymentError, PaymentGateway};
 use crate::startup::AppState;
 use crate::views::{Layout, PlanView, SubscribePage, encode_next, long_date, render};
+use time::{Duration, OffsetDateTime};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -66,15 +71,8 @@ async fn page(
     render(status, &page)
 }
 
-/// What a subscribe request does, given what is stored.
-enum Change {
-    /// Already subscribed to this plan and renewing: nothing to do.
-    Nothing,
-    /// Cancelled but still in the paid period: renew again, no charge.
-    Resume { subscription_id: i64 },
-    /// A new paid period: a first subscription, one after a lapse, or a switch of plan.
-    Start { replacing: Option<i64> },
-}
+/// A checkout older than this was abandoned (the process stopped mid-payment).
+const ABANDONED_AFTER: Duration = Duration::minutes(10);
 
 pub async fn subscribe(
     state: web::Data<AppState>,
@@ -121,22 +119,30 @@ pub async fn subscribe(
         .await;
     };
 
-    let now = state.clock.now();
-    let flash = match change_for(&member, &plan, now) {
-        Change::Nothing => format!("You already subscribe to the {} plan.", plan.name),
-        Change::Resume { subscription_id } => {
-            resume(&state, member.user_id, subscription_id).await?;
-            format!(
-                "Welcome back! Your {} subscription will renew as before.",
-                plan.name
-            )
-        }
-        Change::Start { replacing } => {
-            match start_period(&state, &*gateway, &member, &plan, replacing, now).await? {
+    let user_id = member.user_id;
+    let flash = match decide(&state, user_id, &plan).await? {
+        Decision::Done(flash) => flash,
+        Decision::InProgress => "A payment for your subscription is already in progress. \
+                                 Check your account in a moment."
+            .to_string(),
+        Decision::Pay {
+            checkout_id,
+            charge_cents,
+            period_end,
+            replacing,
+        } => {
+            let payment = Payment {
+                checkout_id,
+                user_id,
+                charge_cents,
+                period_end,
+                replacing,
+            };
+            match pay(&state, &*gateway, &plan, payment).await? {
                 Ok(flash) => flash,
-                Err(payment_error) => {
+                Err(error) => {
                     let message = format!(
-                        "The payment did not go through: {payment_error}. You have not been charged."
+                        "The payment did not go through: {error}. You have not been charged."
                     );
                     return refuse(&message, StatusCode::UNPROCESSABLE_ENTITY).await;
                 }
@@ -147,70 +153,157 @@ pub async fn subscribe(
     Ok(see_other(&done))
 }
 
-/// Renews a cancelled subscription again (it is still paid for: no charge).
-async fn resume(state: &AppState, user_id: i64, subscription_id: i64) -> Result<(), AppError> {
-    db::run(&state.pool, move |conn| {
-        conn.transaction(
-            |conn| match db::subscriptions::current_for_update(conn, user_id)? {
-                Some(row)
-                    if row.id == subscription_id && row.status == Status::Canceled.as_str() =>
-                {
-                    db::subscriptions::resume(conn, row.id)
-                }
-                // Changed in another window meanwhile: leave it as it is now.
-                _ => Ok(()),
-            },
-        )
-    })
-    .await?;
-    tracing::info!(user_id, "subscription resumed");
-    Ok(())
+enum Decision {
+    /// Nothing to pay; the change (if any) is made. The message for the reader.
+    Done(String),
+    /// Another checkout of this reader is under way.
+    InProgress,
+    /// A checkout slot is taken: charge, then record.
+    Pay {
+        checkout_id: i64,
+        charge_cents: i32,
+        period_end: OffsetDateTime,
+        replacing: Option<i64>,
+    },
 }
 
-/// Charges for a new period and records it, ending the subscription it replaces. Returns the
-/// message for the reader, or the payment processor's refusal.
-async fn start_period(
+/// Decides the change against the locked subscription row and makes it when no payment is
+/// involved; otherwise takes the reader's checkout slot.
+async fn decide(state: &AppState, user_id: i64, plan: &Plan) -> Result<Decision, AppError> {
+    let now = state.clock.now();
+    let terms = Terms {
+        plan_code: plan.code.clone(),
+        price_cents: plan.price_cents,
+        period_months: plan.period_months,
+    };
+    let plan_name = plan.name.clone();
+    let decision = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let current = match db::subscriptions::current_for_update(conn, user_id)? {
+                Some(row) => Some(as_current(conn, row, now)?),
+                None => None,
+            };
+            match subscription::change(current.as_ref(), &terms, now) {
+                Change::Nothing => Ok(Decision::Done(format!(
+                    "You already subscribe to the {plan_name} plan."
+                ))),
+                Change::Resume { subscription_id } => {
+                    db::subscriptions::resume(conn, subscription_id)?;
+                    tracing::info!(user_id, "subscription resumed");
+                    Ok(Decision::Done(format!(
+                        "Your {plan_name} subscription is active again."
+                    )))
+                }
+                Change::Start {
+                    charge_cents,
+                    period_end,
+                    replacing,
+                } => {
+                    let checkout = db::checkouts::begin(
+                        conn,
+                        user_id,
+                        &terms.plan_code,
+                        now,
+                        now - ABANDONED_AFTER,
+                    )?;
+                    Ok(match checkout {
+                        Some(checkout_id) => Decision::Pay {
+                            checkout_id,
+                            charge_cents,
+                            period_end,
+                            replacing,
+                        },
+                        None => Decision::InProgress,
+                    })
+                }
+            }
+        })
+    })
+    .await?;
+    Ok(decision)
+}
+
+fn as_current(
+    conn: &mut diesel::PgConnection,
+    row: crate::models::SubscriptionRow,
+    now: OffsetDateTime,
+) -> diesel::QueryResult<Current> {
+    let price_cents = db::plans::find(conn, &row.plan_code)?.map_or(0, |plan| plan.price_cents);
+    let standing = match Status::parse(&row.status) {
+        Some(status) => Standing::of(status, row.current_period_end, now),
+        None => Standing::Lapsed {
+            period_end: row.current_period_end,
+        },
+    };
+    Ok(Current {
+        id: row.id,
+        plan_code: row.plan_code,
+        price_cents,
+        standing,
+        period_start: row.current_period_start,
+    })
+}
+
+struct Payment {
+    checkout_id: i64,
+    user_id: i64,
+    charge_cents: i32,
+    period_end: OffsetDateTime,
+    replacing: Option<i64>,
+}
+
+/// Charges (unless the credit covers it all) and records the new period. Returns the message
+/// for the reader, or the processor's refusal (the checkout is then released).
+async fn pay(
     state: &AppState,
     gateway: &dyn PaymentGateway,
-    member: &Member,
     plan: &Plan,
-    replacing: Option<i64>,
-    now: time::OffsetDateTime,
+    payment: Payment,
 ) -> Result<Result<String, PaymentError>, AppError> {
-    let user_id = member.user_id;
-    let charge = gateway
-        .charge(ChargeRequest {
+    let Payment {
+        checkout_id,
+        user_id,
+        charge_cents,
+        period_end,
+        replacing,
+    } = payment;
+    let reference = if charge_cents == 0 {
+        format!("credit:{}", replacing.unwrap_or(0))
+    } else {
+        let request = ChargeRequest {
             user_id,
             plan_code: plan.code.clone(),
-            amount_cents: plan.price_cents,
+            amount_cents: charge_cents,
             currency: plan.currency.clone(),
-            idempotency_key: format!(
-                "subscribe:{user_id}:{}:{}",
-                plan.code,
-                replacing.unwrap_or(0)
-            ),
-        })
-        .await;
-    let charge = match charge {
-        Ok(charge) => charge,
-        Err(error) => {
-            tracing::warn!(user_id, "payment failed: {error}");
-            return Ok(Err(error));
+            idempotency_key: format!("checkout-{checkout_id}"),
+        };
+        match gateway.charge(request).await {
+            Ok(charge) => charge.reference,
+            Err(error) => {
+                tracing::warn!(user_id, "payment failed: {error}");
+                db::run(&state.pool, move |conn| {
+                    db::checkouts::finish(conn, checkout_id)
+                })
+                .await?;
+                return Ok(Err(error));
+            }
         }
     };
 
-    let period_end = add_months(now, plan.period_months);
-    let gateway_name = gateway.name();
+    let now = state.clock.now();
+    let gateway_name = if charge_cents == 0 {
+        "credit"
+    } else {
+        gateway.name()
+    };
     let plan_code = plan.code.clone();
-    let started = db::run(&state.pool, move |conn| {
+    let recorded_reference = reference.clone();
+    let recorded = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let current = db::subscriptions::current_for_update(conn, user_id)?;
-            // Another window changed the subscription since we looked.
-            if current.as_ref().map(|row| row.id) != replacing {
-                return Ok(false);
-            }
-            if let Some(old) = replacing {
-                db::subscriptions::end(conn, old, now)?;
+            db::checkouts::finish(conn, checkout_id)?;
+            // Whatever is current now is replaced: the reader has paid for the new period.
+            if let Some(current) = db::subscriptions::current_for_update(conn, user_id)? {
+                db::subscriptions::end(conn, current.id, now)?;
             }
             let new = NewSubscription {
                 user_id,
@@ -219,46 +312,21 @@ async fn start_period(
                 current_period_start: now,
                 current_period_end: period_end,
                 gateway: gateway_name,
-                gateway_reference: &charge.reference,
+                gateway_reference: &recorded_reference,
             };
-            db::subscriptions::insert(conn, &new)?;
-            Ok(true)
+            db::subscriptions::insert(conn, &new)
         })
     })
     .await;
-    let already = "Your subscription was already updated in another window.".to_string();
-    match started {
-        Ok(true) => {
-            tracing::info!(user_id, plan = %plan.code, "subscription started");
-            Ok(Ok(format!(
-                "Thank you for subscribing! Your {} plan runs until {}.",
-                plan.name,
-                long_date(period_end)
-            )))
-        }
-        Ok(false) => Ok(Ok(already)),
-        Err(error) if error.is_unique_violation() => Ok(Ok(already)),
-        Err(error) => Err(error.into()),
+    if let Err(error) = recorded {
+        // Money was taken but not recorded: the reference lets the payment be matched by hand.
+        tracing::error!(user_id, gateway = gateway_name, reference = %reference, "payment taken but not recorded: {error}");
+        return Err(error.into());
     }
-}
-
-fn change_for(member: &Member, plan: &Plan, now: time::OffsetDateTime) -> Change {
-    let Some(row) = &member.subscription else {
-        return Change::Start { replacing: None };
-    };
-    let standing = Status::parse(&row.status).map(|s| Standing::of(s, row.current_period_end, now));
-    match standing {
-        Some(Standing::Current { canceled, .. }) if row.plan_code == plan.code => {
-            if canceled {
-                Change::Resume {
-                    subscription_id: row.id,
-                }
-            } else {
-                Change::Nothing
-            }
-        }
-        _ => Change::Start {
-            replacing: Some(row.id),
-        },
-    }
+    tracing::info!(user_id, plan = %plan.code, charge_cents, "subscription started");
+    Ok(Ok(format!(
+        "Thank you for subscribing! Your {} plan is paid until {}.",
+        plan.name,
+        long_date(period_end)
+    )))
 }

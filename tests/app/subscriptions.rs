@@ -2,6 +2,8 @@ use diesel::prelude::*;
 use reqwest::StatusCode;
 use time::{Duration, OffsetDateTime};
 
+use gazette::payments::{Charge, ChargeFuture, ChargeRequest, PaymentError, PaymentGateway};
+
 use crate::helpers::*;
 
 #[derive(Debug, Queryable)]
@@ -85,7 +87,7 @@ async fn subscribing_lifts_the_paywall_at_once() {
     );
     assert!(account.body.contains("Monthly ($8.00)"));
     assert!(account.body.contains("Active"));
-    assert!(account.body.contains("Renews on</dt><dd>26 December 2026"));
+    assert!(account.body.contains("Paid until</dt><dd>26 December 2026"));
 
     for id in &premium {
         let page = reader.read_article(*id).await;
@@ -281,7 +283,7 @@ async fn resubscribing_before_the_period_ends_resumes_the_same_subscription() {
     let rows = subscriptions_of(&app, "resume@example.com");
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].status, "active");
-    assert!(reader.get("/account").await.body.contains("Renews on"));
+    assert!(reader.get("/account").await.body.contains("Paid until"));
 }
 
 #[tokio::test]
@@ -347,4 +349,140 @@ async fn the_paywall_invites_members_to_subscribe_and_visitors_to_log_in_or_sign
             .contains(&format!("href=\"/subscribe?next=%2Farticles%2F{article}\""))
     );
     assert!(!page.body.contains("href=\"/signup?next="));
+}
+
+/// Records every charge; declines the first `declines` of them.
+struct RecordingGateway {
+    charges: std::sync::Mutex<Vec<(String, i32)>>,
+    declines: std::sync::atomic::AtomicUsize,
+}
+
+impl RecordingGateway {
+    fn new(declines: usize) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            charges: Default::default(),
+            declines: declines.into(),
+        })
+    }
+
+    fn charges(&self) -> Vec<(String, i32)> {
+        self.charges.lock().unwrap().clone()
+    }
+}
+
+impl PaymentGateway for RecordingGateway {
+    fn name(&self) -> &'static str {
+        "recording"
+    }
+
+    fn is_test(&self) -> bool {
+        true
+    }
+
+    fn charge(&self, request: ChargeRequest) -> ChargeFuture<'_> {
+        Box::pin(async move {
+            self.charges
+                .lock()
+                .unwrap()
+                .push((request.idempotency_key.clone(), request.amount_cents));
+            // A little latency, as a real processor has, so overlapping requests overlap.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let declined = self
+                .declines
+                .fetch_update(
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                    |n| n.checked_sub(1),
+                )
+                .is_ok();
+            if declined {
+                Err(PaymentError::Declined("insufficient funds".into()))
+            } else {
+                Ok(Charge {
+                    reference: format!("ref-{}", request.idempotency_key),
+                })
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_double_submit_is_charged_once() {
+    let gateway = RecordingGateway::new(0);
+    let app = TestApp::spawn_with_gateway(gateway.clone()).await;
+    let reader = Reader::signed_up(&app, "once@example.com").await;
+    let token = reader.csrf_token().await;
+    let tab = reader.copy();
+    let pages = join_all([
+        reader.post("/subscribe", &[("plan", "monthly"), ("csrf_token", &token)]),
+        tab.post("/subscribe", &[("plan", "monthly"), ("csrf_token", &token)]),
+        reader.post("/subscribe", &[("plan", "monthly"), ("csrf_token", &token)]),
+    ])
+    .await;
+    assert!(pages.iter().all(|p| p.status == StatusCode::SEE_OTHER));
+    assert_eq!(gateway.charges().len(), 1, "{:?}", gateway.charges());
+    assert_eq!(current(&app, "once@example.com").len(), 1);
+}
+
+#[tokio::test]
+async fn a_declined_payment_changes_nothing_and_a_retry_is_a_new_charge() {
+    let gateway = RecordingGateway::new(1);
+    let app = TestApp::spawn_with_gateway(gateway.clone()).await;
+    let reader = Reader::signed_up(&app, "declined@example.com").await;
+
+    let page = reader.subscribe("monthly").await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("The payment did not go through"));
+    assert!(subscriptions_of(&app, "declined@example.com").is_empty());
+
+    assert_eq!(
+        reader.subscribe("monthly").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let charges = gateway.charges();
+    assert_eq!(charges.len(), 2);
+    assert_ne!(
+        charges[0].0, charges[1].0,
+        "the retry is not mistaken for the declined attempt"
+    );
+    assert_eq!(current(&app, "declined@example.com").len(), 1);
+}
+
+#[tokio::test]
+async fn upgrading_mid_period_is_charged_less_the_unused_part() {
+    let gateway = RecordingGateway::new(0);
+    let app = TestApp::spawn_with_gateway(gateway.clone()).await;
+    let reader = Reader::signed_up(&app, "upgrade@example.com").await;
+    reader.subscribe("monthly").await;
+    app.clock.advance(Duration::days(10));
+    reader.subscribe("yearly").await;
+
+    // 20 of the 30 paid days were unused: $5.33 of credit against $80.00.
+    let amounts: Vec<i32> = gateway
+        .charges()
+        .iter()
+        .map(|(_, amount)| *amount)
+        .collect();
+    assert_eq!(amounts, [800, 7467]);
+    let rows = current(&app, "upgrade@example.com");
+    assert_eq!(rows[0].plan_code, "yearly");
+}
+
+#[tokio::test]
+async fn downgrading_keeps_the_paid_year_and_charges_nothing() {
+    let gateway = RecordingGateway::new(0);
+    let app = TestApp::spawn_with_gateway(gateway.clone()).await;
+    let reader = Reader::signed_up(&app, "downgrade@example.com").await;
+    reader.subscribe("yearly").await;
+    let paid_until = current(&app, "downgrade@example.com")[0].current_period_end;
+    app.clock.advance(Duration::days(10));
+    assert_eq!(
+        reader.subscribe("monthly").await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    assert_eq!(gateway.charges().len(), 1, "only the yearly payment");
+    let rows = current(&app, "downgrade@example.com");
+    assert_eq!(rows[0].plan_code, "monthly");
+    assert_eq!(rows[0].current_period_end, paid_until);
 }

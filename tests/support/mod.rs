@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use diesel::prelude::*;
 use gazette::clock::ManualClock;
 use gazette::config::Settings;
+use gazette::payments::PaymentGateway;
 use gazette::startup::Application;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -139,23 +140,40 @@ impl TestApp {
         let db = tokio::task::spawn_blocking(TestDatabase::create)
             .await
             .expect("creating a database");
-        Self::spawn_on(Arc::new(db), customise).await
+        Self::spawn_on(Arc::new(db), customise, None).await
+    }
+
+    /// An app whose subscriptions are paid through `gateway`.
+    pub async fn spawn_with_gateway(gateway: Arc<dyn PaymentGateway>) -> Self {
+        let db = tokio::task::spawn_blocking(TestDatabase::create)
+            .await
+            .expect("creating a database");
+        Self::spawn_on(Arc::new(db), |_| {}, Some(gateway)).await
     }
 
     /// A second instance of the app on the same database, as behind a load balancer.
     pub async fn spawn_sharing(other: &TestApp) -> Self {
         let key = other.settings.session_key.clone();
-        Self::spawn_on(other.db.clone(), move |s| s.session_key = key).await
+        Self::spawn_on(other.db.clone(), move |s| s.session_key = key, None).await
     }
 
-    async fn spawn_on(db: Arc<TestDatabase>, customise: impl FnOnce(&mut Settings)) -> Self {
+    async fn spawn_on(
+        db: Arc<TestDatabase>,
+        customise: impl FnOnce(&mut Settings),
+        gateway: Option<Arc<dyn PaymentGateway>>,
+    ) -> Self {
         let mut settings = Settings::for_database(&db.url);
         settings.database_pool_size = 4;
         customise(&mut settings);
         let clock = Arc::new(ManualClock::new(START));
-        let app = Application::build_with_clock(settings.clone(), clock.clone())
-            .await
-            .expect("the app starts");
+        let app = match gateway {
+            Some(gateway) => {
+                Application::build_with_gateway(settings.clone(), clock.clone(), Some(gateway))
+                    .await
+            }
+            None => Application::build_with_clock(settings.clone(), clock.clone()).await,
+        }
+        .expect("the app starts");
         let port = app.port();
         tokio::spawn(app.run_until_stopped());
         Self {
