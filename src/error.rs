@@ -26,6 +26,9 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable: {0:#}")]
     Unavailable(anyhow::Error),
+    /// Too much work queued (for example password hashing); a retry soon will do.
+    #[error("busy: {0}")]
+    Busy(&'static str),
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -58,6 +61,10 @@ impl AppError {
                 "Too many attempts",
                 "There have been too many unsuccessful attempts. Please wait a little and try again.",
             ),
+            Self::Busy(_) => (
+                "We are very busy",
+                "Many readers are logging in right now. Please try again in a few seconds.",
+            ),
             Self::Unavailable(_) => (
                 "We will be right back",
                 "Gazette cannot reach its database at the moment. Please try again in a few seconds.",
@@ -78,7 +85,7 @@ impl ResponseError for AppError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::CsrfRejected(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,7 +94,9 @@ impl ResponseError for AppError {
         let status = self.status_code();
         match self {
             Self::Internal(_) => tracing::error!(status = status.as_u16(), "{self}"),
-            Self::Unavailable(_) => tracing::warn!(status = status.as_u16(), "{self}"),
+            Self::Unavailable(_) | Self::Busy(_) => {
+                tracing::warn!(status = status.as_u16(), "{self}")
+            }
             Self::CsrfRejected(_) | Self::TooManyRequests { .. } | Self::BadRequest(_) => {
                 tracing::info!(status = status.as_u16(), "{self}")
             }
@@ -107,7 +116,7 @@ impl ResponseError for AppError {
             Self::TooManyRequests { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::Busy(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
             _ => {}

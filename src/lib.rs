@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod housekeeping;
 pub mod markdown;
 pub mod models;
 pub mod payments;

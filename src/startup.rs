@@ -35,15 +35,25 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The client's IP address, for throttling.
+    /// The client's IP address, for throttling. Behind a trusted proxy it is the last
+    /// `X-Forwarded-For` entry: the one the proxy itself appended (entries before it are
+    /// whatever the client chose to send).
     pub fn client_address(&self, req: &actix_web::HttpRequest) -> String {
-        let info = req.connection_info();
-        let address = if self.trust_proxy_headers {
-            info.realip_remote_addr()
-        } else {
-            info.peer_addr()
-        };
-        address.unwrap_or("unknown").chars().take(64).collect()
+        let forwarded = self
+            .trust_proxy_headers
+            .then(|| req.headers().get("x-forwarded-for")?.to_str().ok())
+            .flatten()
+            .and_then(|list| list.rsplit(',').next())
+            .map(str::trim)
+            .filter(|address| !address.is_empty());
+        let peer = req.peer_addr().map(|addr| addr.ip().to_string());
+        forwarded
+            .map(str::to_string)
+            .or(peer)
+            .unwrap_or_else(|| "unknown".to_string())
+            .chars()
+            .take(64)
+            .collect()
     }
 }
 
@@ -114,6 +124,7 @@ impl Application {
         let pool = db::pool(&settings.database_url, settings.database_pool_size);
         tracing::info!(database = %redact_url(&settings.database_url), "database ready");
 
+        crate::housekeeping::spawn(pool.clone(), clock.clone());
         let state = web::Data::new(AppState {
             pool,
             clock,
@@ -153,8 +164,9 @@ impl Application {
     }
 }
 
-/// One hashing slot per core, at least two: enough to keep logins flowing, few enough that
-/// page views always find a core.
+/// One hashing slot per core (at least two): hashing can keep every core busy during a burst
+/// of logins, but no more hashes than cores run at once, so memory stays bounded (19 MiB each)
+/// and page views are slowed rather than queued behind a backlog.
 fn hashing_slots() -> usize {
     std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -170,8 +182,8 @@ fn prepare_demo_content(database_url: &str) -> Result<usize, StartupError> {
 
 /// Headers every response carries unless a handler set its own. Pages depend on the reader
 /// (meter, login), so nothing dynamic may be stored by shared caches.
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+fn security_headers(https_only: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
         .add((
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -181,7 +193,14 @@ fn security_headers() -> DefaultHeaders {
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
-        .add(("Cache-Control", "no-store"))
+        .add(("Cache-Control", "no-store"));
+    if https_only {
+        // The site is served over HTTPS only (its cookie is Secure): browsers should never
+        // try plain HTTP again.
+        headers.add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        headers
+    }
 }
 
 fn serve(
@@ -204,7 +223,7 @@ fn serve(
             .build();
         App::new()
             .wrap(sessions)
-            .wrap(security_headers())
+            .wrap(security_headers(cookie_secure))
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .app_data(web::QueryConfig::default().error_handler(|error, _| {

@@ -93,7 +93,8 @@ pub fn iso_date(instant: OffsetDateTime) -> String {
 }
 
 /// `$8.00`
-pub fn price(cents: i32, currency: &str) -> String {
+pub fn price(cents: impl Into<i64>, currency: &str) -> String {
+    let cents: i64 = cents.into();
     let symbol = match currency {
         "USD" => "$",
         "EUR" => "€",
@@ -275,7 +276,10 @@ impl From<&Plan> for PlanView {
             } else {
                 format!("{months} months")
             },
-            per_month: price((plan.price_cents + months / 2) / months, &plan.currency),
+            per_month: price(
+                (i64::from(plan.price_cents) + i64::from(months) / 2) / i64::from(months),
+                &plan.currency,
+            ),
         }
     }
 }

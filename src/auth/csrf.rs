@@ -59,7 +59,8 @@ fn check_origin(req: &HttpRequest) -> Result<(), AppError> {
     }
     if let Some(origin) = header("origin") {
         let authority = origin.split_once("://").map(|(_, rest)| rest);
-        if authority != Some(req.connection_info().host()) {
+        let host = req.connection_info().host().to_string();
+        if !authority.is_some_and(|authority| authority.eq_ignore_ascii_case(&host)) {
             return Err(AppError::CsrfRejected("Origin is another site"));
         }
     }

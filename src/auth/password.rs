@@ -124,7 +124,7 @@ impl Passwords {
     ) -> Result<T, AppError> {
         let _permit = tokio::time::timeout(QUEUE_TIMEOUT, self.permits.acquire())
             .await
-            .map_err(|_| AppError::Unavailable(anyhow::anyhow!("password hashing is saturated")))?
+            .map_err(|_| AppError::Busy("every password hashing slot stayed taken"))?
             .map_err(|e| AppError::internal("password hashing slots", e))?;
         actix_web::web::block(work)
             .await

@@ -44,7 +44,9 @@ pub enum DbError {
     Pool(#[from] PoolError),
     #[error("query failed: {0}")]
     Query(#[from] DieselError),
-    #[error("the blocking thread pool is gone")]
+    #[error(
+        "the query did not run to completion on the blocking pool (it panicked, or the pool is shut down)"
+    )]
     Blocking,
 }
 

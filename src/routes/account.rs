@@ -104,7 +104,11 @@ pub async fn log_out_device(
         Ok(member) => member.clone(),
         Err(redirect) => return Ok(redirect),
     };
-    let id: i64 = path.parse().map_err(|_| AppError::NotFound)?;
+    let id: i64 = path
+        .parse()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(AppError::NotFound)?;
     if id == member.session_id {
         login::end(&state, &session, Scope::ThisDevice).await?;
         session.set_flash("You are logged out.")?;

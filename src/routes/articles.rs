@@ -21,7 +21,7 @@ pub async fn show(
     session: ReaderSession,
     mut reader: Reader,
 ) -> Result<HttpResponse, AppError> {
-    let id: i64 = path.parse().map_err(|_| AppError::NotFound)?;
+    let id = parse_id(&path).ok_or(AppError::NotFound)?;
     let now = state.clock.now();
     let article = db::run(&state.pool, move |conn| {
         db::articles::find_published(conn, id, now)
@@ -118,4 +118,34 @@ async fn open_on_member_meter(
     })
     .await?;
     Ok(outcome)
+}
+
+/// An article id as written in its address: digits only (no sign, no spaces).
+fn parse_id(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_id;
+
+    #[test]
+    fn article_ids_are_plain_digits() {
+        assert_eq!(parse_id("42"), Some(42));
+        for bad in [
+            "",
+            "+5",
+            "-1",
+            " 5",
+            "5 ",
+            "1.5",
+            "99999999999999999999",
+            "٣",
+        ] {
+            assert_eq!(parse_id(bad), None, "{bad:?}");
+        }
+    }
 }

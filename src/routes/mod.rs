@@ -3,13 +3,13 @@
 
 mod account;
 mod articles;
+mod assets;
 mod auth;
 mod health;
 mod home;
 mod pages;
 mod subscribe;
 
-use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, web};
 
 use crate::error::AppError;
@@ -40,11 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/cookies", web::get().to(pages::cookies))
         .route("/healthz", web::get().to(health::check))
         .route("/healthz", web::head().to(health::check))
-        .service(
-            web::scope("/static")
-                .wrap(DefaultHeaders::new().add(("Cache-Control", "public, max-age=3600")))
-                .service(actix_files::Files::new("", static_dir())),
-        )
+        .route("/static/{path:.*}", web::get().to(assets::serve))
         .default_service(web::to(not_found));
 }
 
@@ -56,11 +52,6 @@ async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
 #[derive(serde::Deserialize)]
 pub struct NextQuery {
     pub next: Option<String>,
-}
-
-/// `static/` of the package, wherever the binary runs from.
-fn static_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static")
 }
 
 /// The User-Agent, cut to what the sessions table keeps.

@@ -301,3 +301,55 @@ async fn sign_ups_from_one_address_are_limited() {
     assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(page.header("retry-after").is_some());
 }
+
+#[tokio::test]
+async fn behind_a_proxy_the_address_is_the_one_the_proxy_saw() {
+    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    let attacker = Reader::new(&app);
+    // The client writes whatever it likes before the proxy's own entry.
+    for n in 0..20 {
+        let token = attacker.csrf_token().await;
+        let forged = format!("198.51.100.{n}, 203.0.113.9");
+        let page = attacker
+            .post_with_headers(
+                "/login",
+                &[
+                    ("email", &format!("victim{n}@example.com")),
+                    ("password", "a guess"),
+                    ("csrf_token", &token),
+                ],
+                &[("X-Forwarded-For", &forged)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    }
+    let token = attacker.csrf_token().await;
+    let page = attacker
+        .post_with_headers(
+            "/login",
+            &[
+                ("email", "victim99@example.com"),
+                ("password", "a guess"),
+                ("csrf_token", &token),
+            ],
+            &[("X-Forwarded-For", "198.51.100.99, 203.0.113.9")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // Another client behind the same proxy is not affected.
+    let other = Reader::new(&app);
+    let token = other.csrf_token().await;
+    let page = other
+        .post_with_headers(
+            "/login",
+            &[
+                ("email", "someone@example.com"),
+                ("password", "a guess"),
+                ("csrf_token", &token),
+            ],
+            &[("X-Forwarded-For", "203.0.113.10")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+}

@@ -65,6 +65,8 @@ async fn unknown_and_malformed_article_ids_are_a_404_page() {
         "/articles/abc",
         "/articles/-1",
         "/articles/1.5",
+        "/articles/+1",
+        "/articles/%201",
         "/articles/99999999999999999999999",
         "/articles/%00",
         "/no-such-page",

@@ -201,3 +201,22 @@ async fn the_cookie_page_lists_the_session_cookie_and_every_page_links_to_it() {
     assert!(cookies.body.contains("<code>gazette_session</code>"));
     assert!(cookies.body.contains("32 days"));
 }
+
+#[tokio::test]
+async fn https_only_sites_send_strict_transport_security() {
+    let secure = TestApp::spawn_with(|s| s.cookie_secure = true).await;
+    let page = Reader::new(&secure).get("/").await;
+    assert!(
+        page.header("strict-transport-security")
+            .unwrap()
+            .contains("max-age=")
+    );
+    let plain = TestApp::spawn().await;
+    assert!(
+        Reader::new(&plain)
+            .get("/")
+            .await
+            .header("strict-transport-security")
+            .is_none()
+    );
+}

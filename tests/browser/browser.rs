@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,6 +45,33 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Starts chromedriver on a free port, trying another port if one was taken in between.
+async fn start_chromedriver() -> (Child, u16) {
+    for _ in 0..5 {
+        let port = free_port();
+        let mut driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own process group, so the browser it starts can be stopped with it.
+            .process_group(0)
+            .spawn()
+            .expect("starting chromedriver");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return (driver, port);
+            }
+            if driver.try_wait().ok().flatten().is_some() {
+                break; // it exited: most likely the port was taken meanwhile
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    panic!("chromedriver would not start on any port");
+}
+
 impl Browser {
     /// A browser for the journey `name`, or `None` (with a note on stderr) when this machine
     /// has no Chromium and the tests are not required to run.
@@ -60,18 +88,7 @@ impl Browser {
             return None;
         }
 
-        let port = free_port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting chromedriver");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let (driver, port) = start_chromedriver().await;
 
         let profile =
             std::env::temp_dir().join(format!("gazette-chromium-{}-{port}", std::process::id()));
@@ -218,8 +235,17 @@ impl Browser {
             .expect("running a script")
     }
 
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
+        // Dropping stops chromedriver and the browser it started.
+    }
+}
+
+impl Drop for Browser {
+    /// Runs when a test fails too: chromedriver and its Chromium share one process group.
+    fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }

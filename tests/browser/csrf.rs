@@ -6,11 +6,11 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use crate::browser::Browser;
 use crate::support::TestApp;
 
-/// Serves one page whose button posts `action` without Gazette's token.
-async fn hostile_site(action: String) -> String {
+/// Serves one page whose button posts to `action` with `token` as the CSRF token.
+async fn hostile_site(action: String, token: String) -> String {
     let page = format!(
         "<!doctype html><title>Win a prize</title><h1>Claim your prize</h1>\
-         <form method='post' action='{action}'><input type='hidden' name='csrf_token' value='guessed'>\
+         <form method='post' action='{action}'><input type='hidden' name='csrf_token' value='{token}'>\
          <button id='claim'>Claim</button></form>"
     );
     let server = HttpServer::new(move || {
@@ -44,12 +44,28 @@ async fn a_form_posted_from_another_origin_is_refused() {
     browser.click("form.stacked-form button[type=submit]").await;
     assert!(browser.has(".account-nav form").await, "logged in");
 
-    let hostile = hostile_site(app.url("/account/sessions/logout-all")).await;
-    browser.goto(&hostile).await;
-    browser.screenshot("hostile-page").await;
-    browser.click("#claim").await;
-    assert!(browser.text("h1").await.contains("This form has expired"));
-    browser.screenshot("refused").await;
+    // Even holding the reader's real token (say, leaked), a post from another origin is
+    // refused: the browser's Origin header gives it away. Without the token, doubly so.
+    let token = browser
+        .execute("return document.querySelector('input[name=csrf_token]').value")
+        .await
+        .as_str()
+        .expect("the page has a token")
+        .to_string();
+    for (label, token) in [
+        ("with-the-real-token", token),
+        ("with-a-guessed-token", "guessed".to_string()),
+    ] {
+        let hostile = hostile_site(app.url("/account/sessions/logout-all"), token).await;
+        browser.goto(&hostile).await;
+        browser.screenshot(&format!("hostile-page-{label}")).await;
+        browser.click("#claim").await;
+        assert!(
+            browser.text("h1").await.contains("This form has expired"),
+            "{label}"
+        );
+        browser.screenshot(&format!("refused-{label}")).await;
+    }
 
     browser.goto(&app.url("/account")).await;
     assert_eq!(browser.path().await, "/account", "still logged in");
