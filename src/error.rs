@@ -59,7 +59,7 @@ impl AppError {
             ),
             Self::TooManyRequests { .. } => (
                 "Too many attempts",
-                "There have been too many unsuccessful attempts. Please wait a little and try again.",
+                "There have been too many attempts from here. Please wait a little and try again.",
             ),
             Self::Busy(_) => (
                 "We are very busy",

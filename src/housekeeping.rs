@@ -1,11 +1,14 @@
-//! Deleting rows that no longer mean anything, so tables do not grow without bound: throttle
-//! counters whose window has closed, and login sessions that ended long ago. Every instance
-//! runs it; the deletes are idempotent, so running it twice at once does no harm.
+//! Periodic upkeep, run by every instance (each step is safe to run twice at once):
+//! - payments the processor took whose request failed before recording them become the
+//!   readers' subscriptions (nothing paid for is lost);
+//! - rows that no longer mean anything are deleted, so tables do not grow without bound:
+//!   throttle counters whose window has closed, and login sessions that ended long ago.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use time::Duration;
+use diesel::prelude::*;
+use time::{Duration, OffsetDateTime};
 
 use crate::clock::Clock;
 use crate::db::{self, DbPool};
@@ -16,26 +19,45 @@ const EVERY: StdDuration = StdDuration::from_secs(600);
 /// for the month from them.
 const KEEP_ENDED_SESSIONS: Duration = Duration::days(40);
 
+/// A paid checkout this old was left by a request that failed half-way.
+const RECORD_PAID_AFTER: Duration = Duration::minutes(1);
+
 pub fn spawn(pool: DbPool, clock: Arc<dyn Clock>) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(EVERY);
         loop {
             ticks.tick().await;
             let now = clock.now();
-            let swept = db::run(&pool, move |conn| {
+            let done = db::run(&pool, move |conn| {
+                let recorded = record_paid_checkouts(conn, now)?;
                 let counters = db::throttle::sweep(conn, now - throttle::WINDOW)?;
                 let sessions = db::sessions::sweep(conn, now - KEEP_ENDED_SESSIONS)?;
-                Ok((counters, sessions))
+                Ok((recorded, counters, sessions))
             })
             .await;
-            match swept {
-                Ok((0, 0)) => {}
-                Ok((counters, sessions)) => {
-                    tracing::info!(counters, sessions, "housekeeping: deleted stale rows")
+            match done {
+                Ok((0, 0, 0)) => {}
+                Ok((recorded, counters, sessions)) => {
+                    tracing::info!(recorded, counters, sessions, "housekeeping done")
                 }
                 // The database may be down; the next round tries again.
                 Err(error) => tracing::warn!("housekeeping skipped: {error}"),
             }
         }
     });
+}
+
+/// Records paid checkouts that their request left unrecorded; returns how many.
+pub fn record_paid_checkouts(conn: &mut PgConnection, now: OffsetDateTime) -> QueryResult<usize> {
+    let mut recorded = 0;
+    for checkout in db::checkouts::charged_unrecorded(conn, now - RECORD_PAID_AFTER)? {
+        if conn.transaction(|conn| db::checkouts::record(conn, &checkout, now))? {
+            tracing::info!(
+                user_id = checkout.user_id,
+                "recorded a paid checkout left unrecorded"
+            );
+            recorded += 1;
+        }
+    }
+    Ok(recorded)
 }

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
-use crate::schema::{articles, plans, subscriptions, user_sessions, users};
+use crate::schema::{articles, checkouts, plans, subscriptions, user_sessions, users};
 
 /// An article without its body: what lists and paywalls need.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -77,6 +77,7 @@ pub struct SubscriptionRow {
     pub current_period_start: OffsetDateTime,
     pub current_period_end: OffsetDateTime,
     pub canceled_at: Option<OffsetDateTime>,
+    pub period_value_cents: i32,
 }
 
 #[derive(Insertable)]
@@ -89,6 +90,33 @@ pub struct NewSubscription<'a> {
     pub current_period_end: OffsetDateTime,
     pub gateway: &'a str,
     pub gateway_reference: &'a str,
+    pub period_value_cents: i32,
+}
+
+/// A change of subscription being paid for (see `db::checkouts`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = checkouts, check_for_backend(diesel::pg::Pg))]
+pub struct Checkout {
+    pub id: i64,
+    pub user_id: i64,
+    pub plan_code: String,
+    pub amount_cents: i32,
+    pub period_value_cents: i32,
+    pub period_end: OffsetDateTime,
+    pub gateway: Option<String>,
+    pub gateway_reference: Option<String>,
+    pub started_at: OffsetDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = checkouts)]
+pub struct NewCheckout<'a> {
+    pub user_id: i64,
+    pub plan_code: &'a str,
+    pub amount_cents: i32,
+    pub period_value_cents: i32,
+    pub period_end: OffsetDateTime,
+    pub started_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -7,14 +7,13 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::auth::random_token;
-
 pub struct ChargeRequest {
     pub user_id: i64,
     pub plan_code: String,
     pub amount_cents: i32,
     pub currency: String,
-    /// The same key for a retried or doubled submission, so a real processor charges once.
+    /// One key per checkout: a processor that sees the same key again answers with the first
+    /// outcome instead of charging again.
     pub idempotency_key: String,
 }
 
@@ -62,9 +61,9 @@ impl PaymentGateway for TestGateway {
                 currency = %request.currency,
                 "test gateway: accepted a charge without taking money"
             );
-            let reference = random_token().map_err(|e| PaymentError::Unavailable(e.to_string()))?;
+            // Derived from the key, so asking again gives the same answer, as a processor would.
             Ok(Charge {
-                reference: format!("test_{reference}"),
+                reference: format!("test-{}", request.idempotency_key),
             })
         })
     }

@@ -49,6 +49,7 @@ diesel::table! {
         gateway -> Text,
         gateway_reference -> Text,
         created_at -> Timestamptz,
+        period_value_cents -> Int4,
     }
 }
 
@@ -88,6 +89,11 @@ diesel::table! {
         id -> Int8,
         user_id -> Int8,
         plan_code -> Text,
+        amount_cents -> Int4,
+        period_value_cents -> Int4,
+        period_end -> Timestamptz,
+        gateway -> Nullable<Text>,
+        gateway_reference -> Nullable<Text>,
         started_at -> Timestamptz,
     }
 }

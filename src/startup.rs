@@ -36,13 +36,16 @@ pub struct AppState {
 
 impl AppState {
     /// The client's IP address, for throttling. Behind a trusted proxy it is the last
-    /// `X-Forwarded-For` entry: the one the proxy itself appended (entries before it are
-    /// whatever the client chose to send).
+    /// `X-Forwarded-For` entry: the one the proxy itself appended (entries before it, and
+    /// earlier header lines, are whatever the client chose to send).
     pub fn client_address(&self, req: &actix_web::HttpRequest) -> String {
-        let forwarded = self
-            .trust_proxy_headers
-            .then(|| req.headers().get("x-forwarded-for")?.to_str().ok())
-            .flatten()
+        let forwarded_for = req.headers().get_all("x-forwarded-for").last();
+        if forwarded_for.is_some() && !self.trust_proxy_headers {
+            warn_once_about_untrusted_proxy();
+        }
+        let forwarded = forwarded_for
+            .filter(|_| self.trust_proxy_headers)
+            .and_then(|line| line.to_str().ok())
             .and_then(|list| list.rsplit(',').next())
             .map(str::trim)
             .filter(|address| !address.is_empty());
@@ -162,6 +165,18 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Behind a proxy whose headers are not trusted, every reader shares the proxy's address, and
+/// the per-address limits apply to all of them together: worth one warning in the log.
+fn warn_once_about_untrusted_proxy() {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            "requests carry X-Forwarded-For but TRUST_PROXY_HEADERS is off: login and sign-up \
+             limits per address see the proxy's address for everyone"
+        )
+    });
 }
 
 /// One hashing slot per core (at least two): hashing can keep every core busy during a burst

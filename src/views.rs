@@ -22,6 +22,8 @@ pub struct Layout {
     pub meter_note: Option<String>,
     pub flash: Option<String>,
     pub cookie_notice: bool,
+    /// False on error pages, which do not know who is reading.
+    pub knows_reader: bool,
 }
 
 impl Layout {
@@ -44,6 +46,7 @@ impl Layout {
                 .map(|meter| meter_note(meter.left(allowance), allowance)),
             flash: session.take_flash(),
             cookie_notice: session.first_visit()?,
+            knows_reader: true,
         })
     }
 
@@ -57,6 +60,7 @@ impl Layout {
             meter_note: None,
             flash: None,
             cookie_notice: false,
+            knows_reader: false,
         }
     }
 }

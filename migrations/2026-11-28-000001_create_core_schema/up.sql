@@ -41,9 +41,10 @@ CREATE TABLE subscriptions (
     id                    BIGSERIAL PRIMARY KEY,
     user_id               BIGINT      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     plan_code             TEXT        NOT NULL REFERENCES plans (code),
-    -- active: renews at the period end; canceled: access until the period end;
-    -- ended: closed for good (replaced by a later subscription). Whether access continues is
-    -- decided by current_period_end and the clock, so no background job is needed.
+    -- active: paid for the current period; canceled: the reader asked to stop, access
+    -- continues until the period end; ended: closed for good (replaced by a later
+    -- subscription). Whether access continues is decided by current_period_end and the
+    -- clock, so no background job is needed.
     status                TEXT        NOT NULL CHECK (status IN ('active', 'canceled', 'ended')),
     current_period_start  TIMESTAMPTZ NOT NULL,
     current_period_end    TIMESTAMPTZ NOT NULL,

@@ -11,8 +11,10 @@ use crate::schema::login_throttle;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
-    /// Failed logins for one account (key: SHA-256 of the normalised e-mail).
+    /// Failed logins for one account from everywhere (key: SHA-256 of the normalised e-mail).
     Account,
+    /// Failed logins for one account from one address (key: SHA-256 of both).
+    AccountAddress,
     /// Failed logins from one client address.
     Address,
     /// Sign-up attempts from one client address.
@@ -23,6 +25,7 @@ impl Scope {
     fn as_str(self) -> &'static str {
         match self {
             Self::Account => "account",
+            Self::AccountAddress => "account_address",
             Self::Address => "address",
             Self::Signup => "signup",
         }

@@ -68,7 +68,8 @@ impl Standing {
 pub struct Current {
     pub id: i64,
     pub plan_code: String,
-    pub price_cents: i32,
+    /// What the period was worth when it began (paid plus credit carried over).
+    pub value_cents: i32,
     pub standing: Standing,
     pub period_start: OffsetDateTime,
 }
@@ -87,36 +88,36 @@ pub enum Change {
     Nothing,
     /// Cancelled but still paid up on this plan: carry on, no charge.
     Resume { subscription_id: i64 },
-    /// A new period on the plan, replacing the current subscription if any.
+    /// A new period on the plan (replacing the current subscription, if any): charge
+    /// `charge_cents` now; the period is worth `value_cents` and ends at `period_end`.
     Start {
         charge_cents: i32,
+        value_cents: i32,
         period_end: OffsetDateTime,
-        replacing: Option<i64>,
     },
 }
 
-/// What subscribing to `plan` does now. Switching plans keeps what was paid: the unused part
-/// of the current period is credited against the new plan, and a period already paid beyond
-/// the new plan's length is kept whole.
+/// What subscribing to `plan` does now.
+///
+/// Switching plans keeps what was paid: the unused value of the current period is credited
+/// against the new plan's price. When the credit covers the price, nothing is charged and
+/// the reader keeps the longer of the paid period and the new plan's period.
 pub fn change(current: Option<&Current>, plan: &Terms, now: OffsetDateTime) -> Change {
     let new_end = add_months(now, plan.period_months);
+    let full_price = Change::Start {
+        charge_cents: plan.price_cents,
+        value_cents: plan.price_cents,
+        period_end: new_end,
+    };
     let Some(current) = current else {
-        return Change::Start {
-            charge_cents: plan.price_cents,
-            period_end: new_end,
-            replacing: None,
-        };
+        return full_price;
     };
     let Standing::Current {
         canceled,
         period_end,
     } = current.standing
     else {
-        return Change::Start {
-            charge_cents: plan.price_cents,
-            period_end: new_end,
-            replacing: Some(current.id),
-        };
+        return full_price;
     };
     if current.plan_code == plan.plan_code {
         return if canceled {
@@ -127,31 +128,32 @@ pub fn change(current: Option<&Current>, plan: &Terms, now: OffsetDateTime) -> C
             Change::Nothing
         };
     }
-    if period_end >= new_end {
-        return Change::Start {
+    let credit = unused_value(current.value_cents, current.period_start, period_end, now);
+    if credit >= plan.price_cents {
+        Change::Start {
             charge_cents: 0,
-            period_end,
-            replacing: Some(current.id),
-        };
-    }
-    let credit = unused_value(current.price_cents, current.period_start, period_end, now);
-    Change::Start {
-        charge_cents: (plan.price_cents - credit).max(0),
-        period_end: new_end,
-        replacing: Some(current.id),
+            value_cents: credit,
+            period_end: period_end.max(new_end),
+        }
+    } else {
+        Change::Start {
+            charge_cents: plan.price_cents - credit,
+            value_cents: plan.price_cents,
+            period_end: new_end,
+        }
     }
 }
 
-/// The part of `price` not yet used at `now`, in whole cents (rounded down).
+/// The part of `value` not yet used at `now`, in whole cents (rounded down).
 fn unused_value(
-    price_cents: i32,
+    value_cents: i32,
     start: OffsetDateTime,
     end: OffsetDateTime,
     now: OffsetDateTime,
 ) -> i32 {
     let total = (end - start).whole_seconds().max(1);
     let left = (end - now).whole_seconds().clamp(0, total);
-    i32::try_from(i64::from(price_cents) * left / total).unwrap_or(0)
+    i32::try_from(i64::from(value_cents.max(0)) * left / total).unwrap_or(0)
 }
 
 /// `start` plus whole calendar months; the day is clamped to the month's length, so a period
@@ -199,7 +201,7 @@ mod tests {
         Current {
             id: 7,
             plan_code: "monthly".into(),
-            price_cents: 800,
+            value_cents: 800,
             standing,
             period_start: datetime!(2026-11-01 0:00 UTC),
         }
@@ -222,8 +224,8 @@ mod tests {
             change(None, &terms("monthly", 800, 1), NOW),
             Change::Start {
                 charge_cents: 800,
-                period_end: datetime!(2026-12-16 0:00 UTC),
-                replacing: None
+                value_cents: 800,
+                period_end: datetime!(2026-12-16 0:00 UTC)
             }
         );
     }
@@ -258,8 +260,8 @@ mod tests {
             change(Some(&monthly(lapsed)), &terms("monthly", 800, 1), later),
             Change::Start {
                 charge_cents: 800,
-                period_end: add_months(later, 1),
-                replacing: Some(7)
+                value_cents: 800,
+                period_end: add_months(later, 1)
             }
         );
     }
@@ -275,17 +277,17 @@ mod tests {
             change(Some(&monthly(paid)), &terms("yearly", 8000, 12), NOW),
             Change::Start {
                 charge_cents: 7600,
-                period_end: datetime!(2027-11-16 0:00 UTC),
-                replacing: Some(7)
+                value_cents: 8000,
+                period_end: datetime!(2027-11-16 0:00 UTC)
             }
         );
     }
 
     #[test]
-    fn downgrading_keeps_the_paid_period_and_charges_nothing() {
+    fn downgrading_keeps_the_paid_period_and_its_value() {
         let yearly = Current {
             plan_code: "yearly".into(),
-            price_cents: 8000,
+            value_cents: 8000,
             standing: Standing::Current {
                 canceled: false,
                 period_end: datetime!(2027-11-01 0:00 UTC),
@@ -294,14 +296,45 @@ mod tests {
                 period_end: NOV_END,
             })
         };
+        let Change::Start {
+            charge_cents,
+            value_cents,
+            period_end,
+        } = change(Some(&yearly), &terms("monthly", 800, 1), NOW)
+        else {
+            panic!("a switch starts a period");
+        };
         assert_eq!(
-            change(Some(&yearly), &terms("monthly", 800, 1), NOW),
-            Change::Start {
-                charge_cents: 0,
-                period_end: datetime!(2027-11-01 0:00 UTC),
-                replacing: Some(7)
-            }
+            (charge_cents, period_end),
+            (0, datetime!(2027-11-01 0:00 UTC))
         );
+        // 350 of 365 days unused.
+        assert_eq!(value_cents, 7671);
+    }
+
+    #[test]
+    fn switching_back_after_a_downgrade_credits_what_was_paid() {
+        let downgraded = Current {
+            value_cents: 7671,
+            standing: Standing::Current {
+                canceled: false,
+                period_end: datetime!(2027-11-01 0:00 UTC),
+            },
+            period_start: NOW,
+            ..monthly(Standing::Lapsed {
+                period_end: NOV_END,
+            })
+        };
+        let ten_days_later = NOW + Duration::days(10);
+        let Change::Start { charge_cents, .. } = change(
+            Some(&downgraded),
+            &terms("yearly", 8000, 12),
+            ten_days_later,
+        ) else {
+            panic!("a switch starts a period");
+        };
+        // Nearly all of the $76.71 is still unused: only the difference is charged.
+        assert!(charge_cents < 600, "{charge_cents}");
     }
 
     #[test]

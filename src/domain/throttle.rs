@@ -4,8 +4,11 @@ use time::{Duration, OffsetDateTime};
 
 /// Attempts are counted in windows of this length.
 pub const WINDOW: Duration = Duration::minutes(15);
-/// Failed logins for one account allowed in a window; the next is refused.
-pub const ACCOUNT_LIMIT: i32 = 5;
+/// Failed logins for one account from one address allowed in a window; the next is refused.
+pub const ACCOUNT_ADDRESS_LIMIT: i32 = 5;
+/// Failed logins for one account from all addresses together. Higher, so that a single
+/// guesser cannot lock the owner out everywhere, yet a spread-out attack still stops.
+pub const ACCOUNT_LIMIT: i32 = 50;
 /// Failed logins from one address (many accounts) allowed in a window.
 pub const ADDRESS_LIMIT: i32 = 20;
 /// Sign-up attempts from one address allowed in a window.

@@ -204,23 +204,25 @@ pub async fn login(
     reader: Reader,
     CsrfForm(input): CsrfForm<Credentials>,
 ) -> Result<HttpResponse, AppError> {
-    // Counted before the password is checked, so parallel guesses cannot slip past the limit;
-    // a successful login takes its count back.
-    let account_key = hex_sha256(&email::normalise(&input.email));
-    let address_key = state.client_address(&req);
+    // Counted before the password is checked, so parallel guesses cannot slip past the limit.
+    let email = email::normalise(&input.email);
+    let address = state.client_address(&req);
+    let account_key = hex_sha256(&email);
+    let pair_key = hex_sha256(&format!("{email}\n{address}"));
     let attempts = count_attempt(
         &state,
         vec![
+            (
+                Counter::AccountAddress,
+                pair_key.clone(),
+                throttle::ACCOUNT_ADDRESS_LIMIT,
+            ),
             (
                 Counter::Account,
                 account_key.clone(),
                 throttle::ACCOUNT_LIMIT,
             ),
-            (
-                Counter::Address,
-                address_key.clone(),
-                throttle::ADDRESS_LIMIT,
-            ),
+            (Counter::Address, address.clone(), throttle::ADDRESS_LIMIT),
         ],
     )
     .await?;
@@ -265,9 +267,12 @@ pub async fn login(
         .await?;
         tracing::info!(user_id, "password re-hashed with the current parameters");
     }
+    // A success is not a failure: this address's guesses at the account are forgotten, and
+    // this attempt no longer counts against the account or the address.
     db::run(&state.pool, move |conn| {
-        db::throttle::clear(conn, Counter::Account, &account_key)?;
-        db::throttle::forgive_one(conn, Counter::Address, &address_key)
+        db::throttle::clear(conn, Counter::AccountAddress, &pair_key)?;
+        db::throttle::forgive_one(conn, Counter::Account, &account_key)?;
+        db::throttle::forgive_one(conn, Counter::Address, &address)
     })
     .await?;
     login::start(&state, &session, user.id, &user_agent(&req)).await?;

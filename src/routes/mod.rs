@@ -41,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::check))
         .route("/healthz", web::head().to(health::check))
         .route("/static/{path:.*}", web::get().to(assets::serve))
+        .route("/static/{path:.*}", web::head().to(assets::serve))
         .default_service(web::to(not_found));
 }
 

@@ -1,10 +1,11 @@
 //! Plans and checkout.
 //!
 //! A subscribe request is decided against the stored subscription while its row is locked
-//! (`domain::subscription::change`). A paid change first takes the reader's one checkout
-//! slot, so two tabs or a double submit cannot both be charged; only then is the payment
-//! taken, keyed by the checkout, and the new period recorded. The database's unique indexes
-//! have the last word: one checkout and one current subscription per reader.
+//! (`domain::subscription::change`). A paid change first opens the reader's one checkout
+//! (`db::checkouts`), so two tabs or a double submit cannot both be charged. The charge is
+//! keyed by the checkout, so asking the processor again never charges twice; its reference is
+//! saved before the subscription is recorded, so a payment taken is never lost: a later
+//! request, or housekeeping, records it.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -20,7 +21,8 @@ use crate::db;
 use crate::domain::redirect::local_or_empty;
 use crate::domain::subscription::{self, Change, Current, Standing, Status, Terms};
 use crate::error::AppError;
-use crate::models::{NewSubscription, Plan};
+use crate::models::Plan;
+use crate::models::{Checkout, NewCheckout};
 use crate::payments::{ChargeRequest, PaymentError, PaymentGateway};
 use crate::startup::AppState;
 use crate::views::{Layout, PlanView, SubscribePage, encode_next, long_date, render};
@@ -71,8 +73,11 @@ async fn page(
     render(status, &page)
 }
 
-/// A checkout older than this was abandoned (the process stopped mid-payment).
-const ABANDONED_AFTER: Duration = Duration::minutes(10);
+/// How long the payment processor may take to answer a charge.
+const CHARGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// A pending checkout older than this is no longer being paid by any request (its charge
+/// would have timed out): the next request asks the processor again, with the same key.
+const ABANDONED_AFTER: Duration = Duration::minutes(2);
 
 pub async fn subscribe(
     state: web::Data<AppState>,
@@ -119,35 +124,24 @@ pub async fn subscribe(
         .await;
     };
 
-    let user_id = member.user_id;
-    let flash = match decide(&state, user_id, &plan).await? {
+    let flash = match decide(&state, member.user_id, &plan).await? {
         Decision::Done(flash) => flash,
-        Decision::InProgress => "A payment for your subscription is already in progress. \
+        Decision::InProgress => "A payment for your subscription is already under way. \
                                  Check your account in a moment."
             .to_string(),
-        Decision::Pay {
-            checkout_id,
-            charge_cents,
-            period_end,
-            replacing,
-        } => {
-            let payment = Payment {
-                checkout_id,
-                user_id,
-                charge_cents,
-                period_end,
-                replacing,
-            };
-            match pay(&state, &*gateway, &plan, payment).await? {
-                Ok(flash) => flash,
-                Err(error) => {
-                    let message = format!(
-                        "The payment did not go through: {error}. You have not been charged."
-                    );
-                    return refuse(&message, StatusCode::UNPROCESSABLE_ENTITY).await;
-                }
+        Decision::Pay(checkout) => match pay(&state, &*gateway, checkout).await? {
+            Ok(flash) => flash,
+            Err(PaymentError::Declined(reason)) => {
+                let message =
+                    format!("The payment was declined ({reason}). You have not been charged.");
+                return refuse(&message, StatusCode::UNPROCESSABLE_ENTITY).await;
             }
-        }
+            Err(PaymentError::Unavailable(_)) => {
+                let message = "We could not confirm your payment with the payment processor. \
+                               Please try again in a few minutes: you will not be charged twice.";
+                return refuse(message, StatusCode::SERVICE_UNAVAILABLE).await;
+            }
+        },
     };
     session.set_flash(&flash)?;
     Ok(see_other(&done))
@@ -156,19 +150,15 @@ pub async fn subscribe(
 enum Decision {
     /// Nothing to pay; the change (if any) is made. The message for the reader.
     Done(String),
-    /// Another checkout of this reader is under way.
+    /// Another request of this reader is paying right now.
     InProgress,
-    /// A checkout slot is taken: charge, then record.
-    Pay {
-        checkout_id: i64,
-        charge_cents: i32,
-        period_end: OffsetDateTime,
-        replacing: Option<i64>,
-    },
+    /// A checkout to pay, then record.
+    Pay(Checkout),
 }
 
-/// Decides the change against the locked subscription row and makes it when no payment is
-/// involved; otherwise takes the reader's checkout slot.
+/// Decides what the request does, against the locked subscription and checkout rows. A paid
+/// checkout left unrecorded is recorded first; an abandoned one is paid again (with its own
+/// key, so never twice).
 async fn decide(state: &AppState, user_id: i64, plan: &Plan) -> Result<Decision, AppError> {
     let now = state.clock.now();
     let terms = Terms {
@@ -179,10 +169,22 @@ async fn decide(state: &AppState, user_id: i64, plan: &Plan) -> Result<Decision,
     let plan_name = plan.name.clone();
     let decision = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let current = match db::subscriptions::current_for_update(conn, user_id)? {
-                Some(row) => Some(as_current(conn, row, now)?),
-                None => None,
-            };
+            let current_row = db::subscriptions::current_for_update(conn, user_id)?;
+            if let Some(checkout) = db::checkouts::find_for_update(conn, user_id)? {
+                if checkout.gateway_reference.is_some() {
+                    db::checkouts::record(conn, &checkout, now)?;
+                    return Ok(Decision::Done(format!(
+                        "Your earlier payment went through: your subscription is paid until {}.",
+                        long_date(checkout.period_end)
+                    )));
+                }
+                return Ok(if checkout.started_at < now - ABANDONED_AFTER {
+                    Decision::Pay(checkout)
+                } else {
+                    Decision::InProgress
+                });
+            }
+            let current = current_row.map(|row| as_current(row, now));
             match subscription::change(current.as_ref(), &terms, now) {
                 Change::Nothing => Ok(Decision::Done(format!(
                     "You already subscribe to the {plan_name} plan."
@@ -196,25 +198,21 @@ async fn decide(state: &AppState, user_id: i64, plan: &Plan) -> Result<Decision,
                 }
                 Change::Start {
                     charge_cents,
+                    value_cents,
                     period_end,
-                    replacing,
                 } => {
-                    let checkout = db::checkouts::begin(
-                        conn,
+                    let new = NewCheckout {
                         user_id,
-                        &terms.plan_code,
-                        now,
-                        now - ABANDONED_AFTER,
-                    )?;
-                    Ok(match checkout {
-                        Some(checkout_id) => Decision::Pay {
-                            checkout_id,
-                            charge_cents,
-                            period_end,
-                            replacing,
-                        },
-                        None => Decision::InProgress,
-                    })
+                        plan_code: &terms.plan_code,
+                        amount_cents: charge_cents,
+                        period_value_cents: value_cents,
+                        period_end,
+                        started_at: now,
+                    };
+                    Ok(
+                        db::checkouts::open(conn, &new)?
+                            .map_or(Decision::InProgress, Decision::Pay),
+                    )
                 }
             }
         })
@@ -223,110 +221,85 @@ async fn decide(state: &AppState, user_id: i64, plan: &Plan) -> Result<Decision,
     Ok(decision)
 }
 
-fn as_current(
-    conn: &mut diesel::PgConnection,
-    row: crate::models::SubscriptionRow,
-    now: OffsetDateTime,
-) -> diesel::QueryResult<Current> {
-    let price_cents = db::plans::find(conn, &row.plan_code)?.map_or(0, |plan| plan.price_cents);
+fn as_current(row: crate::models::SubscriptionRow, now: OffsetDateTime) -> Current {
     let standing = match Status::parse(&row.status) {
         Some(status) => Standing::of(status, row.current_period_end, now),
         None => Standing::Lapsed {
             period_end: row.current_period_end,
         },
     };
-    Ok(Current {
+    Current {
         id: row.id,
         plan_code: row.plan_code,
-        price_cents,
+        value_cents: row.period_value_cents,
         standing,
         period_start: row.current_period_start,
-    })
+    }
 }
 
-struct Payment {
-    checkout_id: i64,
-    user_id: i64,
-    charge_cents: i32,
-    period_end: OffsetDateTime,
-    replacing: Option<i64>,
-}
-
-/// Charges (unless the credit covers it all) and records the new period. Returns the message
-/// for the reader, or the processor's refusal (the checkout is then released).
+/// Charges the checkout (unless credit covers it all), saves the proof of payment, and
+/// records the subscription. Returns the message for the reader, or why no payment was taken.
 async fn pay(
     state: &AppState,
     gateway: &dyn PaymentGateway,
-    plan: &Plan,
-    payment: Payment,
+    mut checkout: Checkout,
 ) -> Result<Result<String, PaymentError>, AppError> {
-    let Payment {
-        checkout_id,
-        user_id,
-        charge_cents,
-        period_end,
-        replacing,
-    } = payment;
-    let reference = if charge_cents == 0 {
-        format!("credit:{}", replacing.unwrap_or(0))
+    let user_id = checkout.user_id;
+    let (gateway_name, reference) = if checkout.amount_cents == 0 {
+        ("credit", format!("credit-{}", checkout.id))
     } else {
+        let currency = db::run(&state.pool, {
+            let code = checkout.plan_code.clone();
+            move |conn| db::plans::find(conn, &code)
+        })
+        .await?
+        .map_or_else(|| "USD".to_string(), |plan| plan.currency);
         let request = ChargeRequest {
             user_id,
-            plan_code: plan.code.clone(),
-            amount_cents: charge_cents,
-            currency: plan.currency.clone(),
-            idempotency_key: format!("checkout-{checkout_id}"),
+            plan_code: checkout.plan_code.clone(),
+            amount_cents: checkout.amount_cents,
+            currency,
+            idempotency_key: format!("checkout-{}", checkout.id),
         };
-        match gateway.charge(request).await {
-            Ok(charge) => charge.reference,
+        let outcome = tokio::time::timeout(CHARGE_TIMEOUT, gateway.charge(request))
+            .await
+            .unwrap_or_else(|_| Err(PaymentError::Unavailable("no answer in time".to_string())));
+        match outcome {
+            Ok(charge) => (gateway.name(), charge.reference),
+            Err(PaymentError::Declined(reason)) => {
+                tracing::info!(user_id, "payment declined: {reason}");
+                let id = checkout.id;
+                db::run(&state.pool, move |conn| db::checkouts::abandon(conn, id)).await?;
+                return Ok(Err(PaymentError::Declined(reason)));
+            }
+            // The outcome is unknown: the checkout stays, and is paid again (same key) later.
             Err(error) => {
-                tracing::warn!(user_id, "payment failed: {error}");
-                db::run(&state.pool, move |conn| {
-                    db::checkouts::finish(conn, checkout_id)
-                })
-                .await?;
+                tracing::warn!(user_id, "payment not confirmed: {error}");
                 return Ok(Err(error));
             }
         }
     };
 
+    let id = checkout.id;
+    let saved_reference = reference.clone();
+    db::run(&state.pool, move |conn| db::checkouts::mark_charged(conn, id, gateway_name, &saved_reference))
+        .await
+        .inspect_err(|error| {
+            tracing::error!(user_id, reference = %reference, "payment taken, reference not saved: {error}")
+        })?;
+    checkout.gateway = Some(gateway_name.to_string());
+    checkout.gateway_reference = Some(reference);
+
     let now = state.clock.now();
-    let gateway_name = if charge_cents == 0 {
-        "credit"
-    } else {
-        gateway.name()
-    };
-    let plan_code = plan.code.clone();
-    let recorded_reference = reference.clone();
-    let recorded = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            db::checkouts::finish(conn, checkout_id)?;
-            // Whatever is current now is replaced: the reader has paid for the new period.
-            if let Some(current) = db::subscriptions::current_for_update(conn, user_id)? {
-                db::subscriptions::end(conn, current.id, now)?;
-            }
-            let new = NewSubscription {
-                user_id,
-                plan_code: &plan_code,
-                status: Status::Active.as_str(),
-                current_period_start: now,
-                current_period_end: period_end,
-                gateway: gateway_name,
-                gateway_reference: &recorded_reference,
-            };
-            db::subscriptions::insert(conn, &new)
-        })
+    let period_end = checkout.period_end;
+    let plan_code = checkout.plan_code.clone();
+    db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| db::checkouts::record(conn, &checkout, now))
     })
-    .await;
-    if let Err(error) = recorded {
-        // Money was taken but not recorded: the reference lets the payment be matched by hand.
-        tracing::error!(user_id, gateway = gateway_name, reference = %reference, "payment taken but not recorded: {error}");
-        return Err(error.into());
-    }
-    tracing::info!(user_id, plan = %plan.code, charge_cents, "subscription started");
+    .await?;
+    tracing::info!(user_id, plan = %plan_code, gateway = gateway_name, "subscription started");
     Ok(Ok(format!(
-        "Thank you for subscribing! Your {} plan is paid until {}.",
-        plan.name,
+        "Thank you for subscribing! Your subscription is paid until {}.",
         long_date(period_end)
     )))
 }

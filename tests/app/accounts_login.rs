@@ -353,3 +353,86 @@ async fn behind_a_proxy_the_address_is_the_one_the_proxy_saw() {
         .await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn successful_logins_do_not_use_up_the_address_allowance() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "regular@example.com").await;
+    for _ in 0..25 {
+        let page = Reader::new(&app)
+            .log_in("regular@example.com", PASSWORD)
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+    }
+    let typo = Reader::new(&app)
+        .log_in("regular@example.com", "velvet lantern orchard 24")
+        .await;
+    assert_eq!(typo.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_guesser_elsewhere_does_not_lock_the_owner_out() {
+    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    Reader::signed_up(&app, "owner@example.com").await;
+    let guesser = Reader::new(&app);
+    for n in 0..6 {
+        let token = guesser.csrf_token().await;
+        let guess = format!("guess {n}");
+        guesser
+            .post_with_headers(
+                "/login",
+                &[
+                    ("email", "owner@example.com"),
+                    ("password", &guess),
+                    ("csrf_token", &token),
+                ],
+                &[("X-Forwarded-For", "198.51.100.7")],
+            )
+            .await;
+    }
+    let owner = Reader::new(&app);
+    let token = owner.csrf_token().await;
+    let page = owner
+        .post_with_headers(
+            "/login",
+            &[
+                ("email", "owner@example.com"),
+                ("password", PASSWORD),
+                ("csrf_token", &token),
+            ],
+            &[("X-Forwarded-For", "203.0.113.50")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn an_extra_forwarded_for_line_from_the_client_is_not_believed() {
+    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    let attacker = Reader::new(&app);
+    for n in 0..21 {
+        let token = attacker.csrf_token().await;
+        let forged = format!("198.51.100.{n}");
+        let page = attacker
+            .post_with_headers(
+                "/login",
+                &[
+                    ("email", &format!("v{n}@example.com")),
+                    ("password", "a guess"),
+                    ("csrf_token", &token),
+                ],
+                // The client's own line first; the proxy appends its line last.
+                &[
+                    ("X-Forwarded-For", &forged),
+                    ("X-Forwarded-For", "203.0.113.9"),
+                ],
+            )
+            .await;
+        let expected = if n < 20 {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(page.status, expected, "attempt {n}");
+    }
+}

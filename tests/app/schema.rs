@@ -111,8 +111,8 @@ async fn the_database_refuses_a_second_current_subscription() {
     let app = TestApp::spawn().await;
     Reader::signed_up(&app, "twice@example.com").await;
     let mut conn = app.connect();
-    let insert = "INSERT INTO subscriptions (user_id, plan_code, status, current_period_start, current_period_end, gateway, gateway_reference) \
-                  SELECT id, 'monthly', 'active', now(), now() + interval '1 month', 'test', 'x' FROM users";
+    let insert = "INSERT INTO subscriptions (user_id, plan_code, status, current_period_start, current_period_end, gateway, gateway_reference, period_value_cents) \
+                  SELECT id, 'monthly', 'active', now(), now() + interval '1 month', 'test', 'x', 800 FROM users";
     diesel::sql_query(insert).execute(&mut conn).unwrap();
     let second = diesel::sql_query(insert).execute(&mut conn);
     assert!(

@@ -175,14 +175,15 @@ fn unescape(html: &str) -> String {
 }
 
 #[tokio::test]
-async fn two_simultaneous_subscribes_make_one_subscription() {
-    let app = TestApp::spawn().await;
+async fn two_tabs_subscribing_at_once_are_charged_once_and_make_one_subscription() {
+    let gateway = RecordingGateway::new(0, std::time::Duration::from_millis(400));
+    let app = TestApp::spawn_with_gateway(gateway.clone()).await;
     let reader = Reader::signed_up(&app, "double@example.com").await;
     let token = reader.csrf_token().await;
     let tab = reader.copy();
     let pages = join_all([
         reader.post("/subscribe", &[("plan", "monthly"), ("csrf_token", &token)]),
-        tab.post("/subscribe", &[("plan", "monthly"), ("csrf_token", &token)]),
+        tab.post("/subscribe", &[("plan", "yearly"), ("csrf_token", &token)]),
         reader.post("/subscribe", &[("plan", "yearly"), ("csrf_token", &token)]),
     ])
     .await;
@@ -194,7 +195,8 @@ async fn two_simultaneous_subscribes_make_one_subscription() {
             page.body
         );
     }
-    assert_eq!(current(&app, "double@example.com").len(), 1);
+    assert_eq!(gateway.charges().len(), 1, "{:?}", gateway.charges());
+    assert_eq!(subscriptions_of(&app, "double@example.com").len(), 1);
 }
 
 #[tokio::test]
@@ -351,17 +353,33 @@ async fn the_paywall_invites_members_to_subscribe_and_visitors_to_log_in_or_sign
     assert!(!page.body.contains("href=\"/signup?next="));
 }
 
-/// Records every charge; declines the first `declines` of them.
+/// Records every charge after some latency; fails the first `failures` of them.
 struct RecordingGateway {
     charges: std::sync::Mutex<Vec<(String, i32)>>,
-    declines: std::sync::atomic::AtomicUsize,
+    failures: std::sync::atomic::AtomicUsize,
+    failure: fn() -> PaymentError,
+    latency: std::time::Duration,
 }
 
 impl RecordingGateway {
-    fn new(declines: usize) -> std::sync::Arc<Self> {
+    fn new(declines: usize, latency: std::time::Duration) -> std::sync::Arc<Self> {
+        Self::failing(
+            declines,
+            || PaymentError::Declined("insufficient funds".into()),
+            latency,
+        )
+    }
+
+    fn failing(
+        failures: usize,
+        failure: fn() -> PaymentError,
+        latency: std::time::Duration,
+    ) -> std::sync::Arc<Self> {
         std::sync::Arc::new(Self {
             charges: Default::default(),
-            declines: declines.into(),
+            failures: failures.into(),
+            failure,
+            latency,
         })
     }
 
@@ -385,18 +403,17 @@ impl PaymentGateway for RecordingGateway {
                 .lock()
                 .unwrap()
                 .push((request.idempotency_key.clone(), request.amount_cents));
-            // A little latency, as a real processor has, so overlapping requests overlap.
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            let declined = self
-                .declines
+            tokio::time::sleep(self.latency).await;
+            let fails = self
+                .failures
                 .fetch_update(
                     std::sync::atomic::Ordering::SeqCst,
                     std::sync::atomic::Ordering::SeqCst,
                     |n| n.checked_sub(1),
                 )
                 .is_ok();
-            if declined {
-                Err(PaymentError::Declined("insufficient funds".into()))
+            if fails {
+                Err((self.failure)())
             } else {
                 Ok(Charge {
                     reference: format!("ref-{}", request.idempotency_key),
@@ -406,9 +423,11 @@ impl PaymentGateway for RecordingGateway {
     }
 }
 
+const QUICK: std::time::Duration = std::time::Duration::from_millis(50);
+
 #[tokio::test]
 async fn a_double_submit_is_charged_once() {
-    let gateway = RecordingGateway::new(0);
+    let gateway = RecordingGateway::new(0, QUICK);
     let app = TestApp::spawn_with_gateway(gateway.clone()).await;
     let reader = Reader::signed_up(&app, "once@example.com").await;
     let token = reader.csrf_token().await;
@@ -426,13 +445,14 @@ async fn a_double_submit_is_charged_once() {
 
 #[tokio::test]
 async fn a_declined_payment_changes_nothing_and_a_retry_is_a_new_charge() {
-    let gateway = RecordingGateway::new(1);
+    let gateway = RecordingGateway::new(1, QUICK);
     let app = TestApp::spawn_with_gateway(gateway.clone()).await;
     let reader = Reader::signed_up(&app, "declined@example.com").await;
 
     let page = reader.subscribe("monthly").await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.body.contains("The payment did not go through"));
+    assert!(page.body.contains("The payment was declined"));
+    assert!(page.body.contains("You have not been charged"));
     assert!(subscriptions_of(&app, "declined@example.com").is_empty());
 
     assert_eq!(
@@ -450,7 +470,7 @@ async fn a_declined_payment_changes_nothing_and_a_retry_is_a_new_charge() {
 
 #[tokio::test]
 async fn upgrading_mid_period_is_charged_less_the_unused_part() {
-    let gateway = RecordingGateway::new(0);
+    let gateway = RecordingGateway::new(0, QUICK);
     let app = TestApp::spawn_with_gateway(gateway.clone()).await;
     let reader = Reader::signed_up(&app, "upgrade@example.com").await;
     reader.subscribe("monthly").await;
@@ -470,7 +490,7 @@ async fn upgrading_mid_period_is_charged_less_the_unused_part() {
 
 #[tokio::test]
 async fn downgrading_keeps_the_paid_year_and_charges_nothing() {
-    let gateway = RecordingGateway::new(0);
+    let gateway = RecordingGateway::new(0, QUICK);
     let app = TestApp::spawn_with_gateway(gateway.clone()).await;
     let reader = Reader::signed_up(&app, "downgrade@example.com").await;
     reader.subscribe("yearly").await;
@@ -485,4 +505,114 @@ async fn downgrading_keeps_the_paid_year_and_charges_nothing() {
     let rows = current(&app, "downgrade@example.com");
     assert_eq!(rows[0].plan_code, "monthly");
     assert_eq!(rows[0].current_period_end, paid_until);
+}
+
+#[tokio::test]
+async fn an_unconfirmed_payment_is_asked_again_with_the_same_key_never_charged_twice() {
+    let gateway =
+        RecordingGateway::failing(1, || PaymentError::Unavailable("timed out".into()), QUICK);
+    let app = TestApp::spawn_with_gateway(gateway.clone()).await;
+    let reader = Reader::signed_up(&app, "unsure@example.com").await;
+
+    let page = reader.subscribe("yearly").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.body.contains("you will not be charged twice"));
+    assert!(
+        !page.body.contains("You have not been charged"),
+        "nobody knows that"
+    );
+
+    // Straight away: the first attempt might still be under way.
+    reader.subscribe("yearly").await;
+    assert_eq!(gateway.charges().len(), 1);
+    assert!(reader.get("/").await.body.contains("already under way"));
+
+    app.clock.advance(Duration::minutes(3));
+    assert_eq!(
+        reader.subscribe("yearly").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let keys: Vec<String> = gateway.charges().into_iter().map(|(key, _)| key).collect();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(
+        keys[0], keys[1],
+        "the processor sees the same checkout, so it cannot charge twice"
+    );
+    assert_eq!(current(&app, "unsure@example.com")[0].plan_code, "yearly");
+}
+
+/// A payment the processor took, whose request stopped before recording it.
+fn leave_paid_checkout(app: &TestApp, address: &str) {
+    diesel::sql_query(
+        "INSERT INTO checkouts (user_id, plan_code, amount_cents, period_value_cents, period_end, gateway, gateway_reference, started_at) \
+         SELECT id, 'monthly', 800, 800, $1 + interval '1 month', 'test', 'test-lost', $1 FROM users WHERE email = $2",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(START)
+    .bind::<diesel::sql_types::Text, _>(address)
+    .execute(&mut app.connect())
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_payment_taken_but_not_recorded_is_recorded_on_the_next_try_not_charged_again() {
+    let gateway = RecordingGateway::new(0, QUICK);
+    let app = TestApp::spawn_with_gateway(gateway.clone()).await;
+    let reader = Reader::signed_up(&app, "lost@example.com").await;
+    leave_paid_checkout(&app, "lost@example.com");
+
+    assert_eq!(
+        reader.subscribe("monthly").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(gateway.charges().is_empty(), "no new charge");
+    assert!(
+        reader
+            .get("/")
+            .await
+            .body
+            .contains("Your earlier payment went through")
+    );
+    assert_eq!(current(&app, "lost@example.com").len(), 1);
+}
+
+#[tokio::test]
+async fn housekeeping_records_a_payment_left_unrecorded() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "swept@example.com").await;
+    leave_paid_checkout(&app, "swept@example.com");
+    let mut conn = app.connect();
+    assert_eq!(
+        gazette::housekeeping::record_paid_checkouts(&mut conn, START + Duration::minutes(5))
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        gazette::housekeeping::record_paid_checkouts(&mut conn, START + Duration::minutes(5))
+            .unwrap(),
+        0
+    );
+    let rows = current(&app, "swept@example.com");
+    assert_eq!((rows.len(), rows[0].plan_code.as_str()), (1, "monthly"));
+}
+
+#[tokio::test]
+async fn switching_back_after_a_downgrade_charges_only_the_difference() {
+    let gateway = RecordingGateway::new(0, QUICK);
+    let app = TestApp::spawn_with_gateway(gateway.clone()).await;
+    let reader = Reader::signed_up(&app, "backforth@example.com").await;
+    reader.subscribe("yearly").await;
+    app.clock.advance(Duration::days(10));
+    reader.subscribe("monthly").await;
+    app.clock.advance(Duration::days(10));
+    reader.subscribe("yearly").await;
+
+    let amounts: Vec<i32> = gateway
+        .charges()
+        .iter()
+        .map(|(_, amount)| *amount)
+        .collect();
+    assert_eq!(amounts.len(), 2, "{amounts:?}");
+    assert_eq!(amounts[0], 8000);
+    // 20 of 365 days were used: about $4.38 to pay for a fresh year.
+    assert!((400..=500).contains(&amounts[1]), "{amounts:?}");
 }
