@@ -244,21 +244,24 @@ async fn the_account_meter_survives_clearing_cookies() {
 async fn tabs_opened_at_once_cannot_share_out_the_last_free_article() {
     let app = TestApp::spawn_with(|s| s.free_articles_per_month = 1).await;
     let premium = app.premium_ids();
-    let reader = Reader::signed_up(&app, "tabs@example.com").await;
-    let tabs: Vec<Reader> = premium.iter().map(|_| reader.copy()).collect();
-    let pages = join_all(
-        tabs.iter()
-            .zip(&premium)
-            .map(|(tab, id)| tab.read_article(*id)),
-    )
-    .await;
-    let opened = pages.iter().filter(|p| p.status == StatusCode::OK).count();
-    assert_eq!(
-        opened,
-        1,
-        "{:?}",
-        pages.iter().map(|p| p.status).collect::<Vec<_>>()
-    );
+    // A race shows only sometimes: several readers, each opening every article at once.
+    for n in 0..3 {
+        let reader = Reader::signed_up(&app, &format!("tabs{n}@example.com")).await;
+        let tabs: Vec<Reader> = premium.iter().map(|_| reader.copy()).collect();
+        let pages = join_all(
+            tabs.iter()
+                .zip(&premium)
+                .map(|(tab, id)| tab.read_article(*id)),
+        )
+        .await;
+        let opened = pages.iter().filter(|p| p.status == StatusCode::OK).count();
+        assert_eq!(
+            opened,
+            1,
+            "{:?}",
+            pages.iter().map(|p| p.status).collect::<Vec<_>>()
+        );
+    }
 }
 
 #[tokio::test]

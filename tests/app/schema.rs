@@ -149,3 +149,29 @@ async fn the_database_refuses_a_duplicate_email_and_dangling_references() {
         "prices are positive"
     );
 }
+
+#[tokio::test]
+async fn a_reader_has_at_most_one_checkout() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "checkout@example.com").await;
+    let mut conn = app.connect();
+    let user_id: i64 = gazette::schema::users::table
+        .select(gazette::schema::users::id)
+        .first(&mut conn)
+        .unwrap();
+    let new = gazette::models::NewCheckout {
+        user_id,
+        plan_code: "monthly",
+        amount_cents: 800,
+        period_value_cents: 800,
+        period_end: START + time::Duration::days(30),
+        started_at: START,
+    };
+    let first = gazette::db::checkouts::open(&mut conn, &new).unwrap();
+    assert!(first.is_some());
+    let second = gazette::db::checkouts::open(&mut conn, &new).unwrap();
+    assert!(
+        second.is_none(),
+        "a second checkout is refused, not merged into the first"
+    );
+}
