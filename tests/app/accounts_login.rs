@@ -308,48 +308,25 @@ async fn behind_a_proxy_the_address_is_the_one_the_proxy_saw() {
     let attacker = Reader::new(&app);
     // The client writes whatever it likes before the proxy's own entry.
     for n in 0..20 {
-        let token = attacker.csrf_token().await;
         let forged = format!("198.51.100.{n}, 203.0.113.9");
         let page = attacker
-            .post_with_headers(
-                "/login",
-                &[
-                    ("email", &format!("victim{n}@example.com")),
-                    ("password", "a guess"),
-                    ("csrf_token", &token),
-                ],
-                &[("X-Forwarded-For", &forged)],
-            )
+            .log_in_via_proxy(&format!("victim{n}@example.com"), "a guess", &[&forged])
             .await;
         assert_eq!(page.status, StatusCode::UNAUTHORIZED);
     }
-    let token = attacker.csrf_token().await;
     let page = attacker
-        .post_with_headers(
-            "/login",
-            &[
-                ("email", "victim99@example.com"),
-                ("password", "a guess"),
-                ("csrf_token", &token),
-            ],
-            &[("X-Forwarded-For", "198.51.100.99, 203.0.113.9")],
+        .log_in_via_proxy(
+            "victim99@example.com",
+            "a guess",
+            &["198.51.100.99, 203.0.113.9"],
         )
         .await;
     assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
 
     // Another client behind the same proxy is not affected.
     let other = Reader::new(&app);
-    let token = other.csrf_token().await;
     let page = other
-        .post_with_headers(
-            "/login",
-            &[
-                ("email", "someone@example.com"),
-                ("password", "a guess"),
-                ("csrf_token", &token),
-            ],
-            &[("X-Forwarded-For", "203.0.113.10")],
-        )
+        .log_in_via_proxy("someone@example.com", "a guess", &["203.0.113.10"])
         .await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED);
 }
@@ -376,32 +353,16 @@ async fn a_guesser_elsewhere_does_not_lock_the_owner_out() {
     Reader::signed_up(&app, "owner@example.com").await;
     let guesser = Reader::new(&app);
     for n in 0..6 {
-        let token = guesser.csrf_token().await;
-        let guess = format!("guess {n}");
         guesser
-            .post_with_headers(
-                "/login",
-                &[
-                    ("email", "owner@example.com"),
-                    ("password", &guess),
-                    ("csrf_token", &token),
-                ],
-                &[("X-Forwarded-For", "198.51.100.7")],
+            .log_in_via_proxy(
+                "owner@example.com",
+                &format!("guess {n}"),
+                &["198.51.100.7"],
             )
             .await;
     }
-    let owner = Reader::new(&app);
-    let token = owner.csrf_token().await;
-    let page = owner
-        .post_with_headers(
-            "/login",
-            &[
-                ("email", "owner@example.com"),
-                ("password", PASSWORD),
-                ("csrf_token", &token),
-            ],
-            &[("X-Forwarded-For", "203.0.113.50")],
-        )
+    let page = Reader::new(&app)
+        .log_in_via_proxy("owner@example.com", PASSWORD, &["203.0.113.50"])
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
 }
@@ -411,21 +372,13 @@ async fn an_extra_forwarded_for_line_from_the_client_is_not_believed() {
     let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
     let attacker = Reader::new(&app);
     for n in 0..21 {
-        let token = attacker.csrf_token().await;
         let forged = format!("198.51.100.{n}");
+        // The client's own line first; the proxy appends its line last.
         let page = attacker
-            .post_with_headers(
-                "/login",
-                &[
-                    ("email", &format!("v{n}@example.com")),
-                    ("password", "a guess"),
-                    ("csrf_token", &token),
-                ],
-                // The client's own line first; the proxy appends its line last.
-                &[
-                    ("X-Forwarded-For", &forged),
-                    ("X-Forwarded-For", "203.0.113.9"),
-                ],
+            .log_in_via_proxy(
+                &format!("v{n}@example.com"),
+                "a guess",
+                &[&forged, "203.0.113.9"],
             )
             .await;
         let expected = if n < 20 {

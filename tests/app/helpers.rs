@@ -151,6 +151,30 @@ impl<'a> Reader<'a> {
         self.post("/login", &form).await
     }
 
+    /// Logs in through a proxy that forwards `forwarded_for` lines as `X-Forwarded-For`.
+    pub async fn log_in_via_proxy(
+        &self,
+        email: &str,
+        password: &str,
+        forwarded_for: &[&str],
+    ) -> Page {
+        let token = self.csrf_token().await;
+        let headers: Vec<(&str, &str)> = forwarded_for
+            .iter()
+            .map(|line| ("X-Forwarded-For", *line))
+            .collect();
+        self.post_with_headers(
+            "/login",
+            &[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", &token),
+            ],
+            &headers,
+        )
+        .await
+    }
+
     pub async fn log_out(&self) -> Page {
         let token = self.csrf_token().await;
         self.post("/logout", &[("csrf_token", &token)]).await
