@@ -241,6 +241,7 @@ fn serve(
             .wrap(security_headers(cookie_secure))
             .wrap(TracingLogger::default())
             .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(crate::auth::csrf::FORM_LIMIT))
             .app_data(web::QueryConfig::default().error_handler(|error, _| {
                 AppError::BadRequest(format!("unreadable query string: {error}")).into()
             }))

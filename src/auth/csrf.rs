@@ -8,8 +8,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_web::HttpMessage;
 use actix_web::dev::Payload;
-use actix_web::error::UrlencodedError;
+use actix_web::error::PayloadError;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -17,6 +18,9 @@ use subtle::ConstantTimeEq;
 
 use super::session::ReaderSession;
 use crate::error::AppError;
+
+/// The largest form accepted (the forms here hold an e-mail and a password at most).
+pub const FORM_LIMIT: usize = 16 * 1024;
 
 /// A form whose request passed the origin and token checks.
 pub struct CsrfForm<T>(pub T);
@@ -37,10 +41,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         let origin = check_origin(req);
         // Read now, before any other extractor of this request can rotate it.
         let expected = ReaderSession::from_request(req).expected_csrf_token();
-        let form = web::Form::<Envelope<T>>::from_request(req, payload);
+        let is_form = req
+            .content_type()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded");
+        let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             origin?;
-            let envelope = form.await.map_err(form_error)?.into_inner();
+            if !is_form {
+                return Err(AppError::BadRequest("expected an HTML form".to_string()));
+            }
+            let envelope = parse_form::<T>(&body.await.map_err(body_error)?)?;
             check_token(expected.as_deref(), &envelope.csrf_token)?;
             Ok(CsrfForm(envelope.fields))
         })
@@ -79,17 +89,48 @@ fn check_token(expected: Option<&str>, sent: &str) -> Result<(), AppError> {
     }
 }
 
-fn form_error(error: actix_web::Error) -> AppError {
-    match error.as_error::<UrlencodedError>() {
-        Some(UrlencodedError::Overflow { .. }) => AppError::PayloadTooLarge,
-        Some(other) => AppError::BadRequest(format!("unreadable form: {other}")),
-        None => AppError::BadRequest(format!("unreadable form: {error}")),
+/// Decodes a form. A NUL character is refused here, once for every form: no field has a use
+/// for one, and PostgreSQL cannot store it.
+fn parse_form<T: DeserializeOwned>(body: &[u8]) -> Result<Envelope<T>, AppError> {
+    if url::form_urlencoded::parse(body)
+        .any(|(name, value)| name.contains('\0') || value.contains('\0'))
+    {
+        return Err(AppError::BadRequest(
+            "a form field contains a NUL character".to_string(),
+        ));
+    }
+    serde_urlencoded::from_bytes(body)
+        .map_err(|e| AppError::BadRequest(format!("unreadable form: {e}")))
+}
+
+fn body_error(error: actix_web::Error) -> AppError {
+    match error.as_error::<PayloadError>() {
+        Some(PayloadError::Overflow) => AppError::PayloadTooLarge,
+        _ => AppError::BadRequest(format!("unreadable request body: {error}")),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Deserialize, Debug)]
+    struct Login {
+        email: String,
+    }
+
+    #[test]
+    fn forms_with_a_nul_character_are_refused() {
+        let ok = parse_form::<Login>(b"email=a%40b.co&csrf_token=t").unwrap();
+        assert_eq!(
+            (ok.fields.email.as_str(), ok.csrf_token.as_str()),
+            ("a@b.co", "t")
+        );
+        assert!(matches!(
+            parse_form::<Login>(b"email=a%00b&csrf_token=t"),
+            Err(AppError::BadRequest(_))
+        ));
+    }
 
     #[test]
     fn the_token_must_match_exactly() {

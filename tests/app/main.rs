@@ -12,6 +12,7 @@ mod accounts_signup;
 mod articles;
 mod cookies_and_headers;
 mod csrf;
+mod hostile_input;
 mod housekeeping;
 mod meter;
 mod resilience;
