@@ -168,12 +168,7 @@ async fn repeated_failures_for_one_account_are_refused_with_429_for_a_while() {
     let app = TestApp::spawn().await;
     Reader::signed_up(&app, "target@example.com").await;
     let attacker = Reader::new(&app);
-    for n in 1..=5 {
-        let page = attacker
-            .log_in("target@example.com", &format!("guess number {n}"))
-            .await;
-        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "attempt {n}");
-    }
+    attacker.guess_wrong("target@example.com", 5).await;
     let refused = attacker
         .log_in("target@example.com", "guess number 6")
         .await;
@@ -218,11 +213,7 @@ async fn throttling_is_shared_by_every_instance() {
     let second = TestApp::spawn_sharing(&first).await;
     Reader::signed_up(&first, "shared@example.com").await;
     let attacker = Reader::new(&first);
-    for n in 1..=5 {
-        attacker
-            .log_in("shared@example.com", &format!("guess number {n}"))
-            .await;
-    }
+    attacker.guess_wrong("shared@example.com", 5).await;
     let elsewhere = Reader::new(&second)
         .log_in("shared@example.com", PASSWORD)
         .await;
@@ -234,11 +225,7 @@ async fn a_successful_log_in_clears_the_account_failures() {
     let app = TestApp::spawn().await;
     Reader::signed_up(&app, "forgetful@example.com").await;
     let reader = Reader::new(&app);
-    for n in 1..=4 {
-        reader
-            .log_in("forgetful@example.com", &format!("almost {n}"))
-            .await;
-    }
+    reader.guess_wrong("forgetful@example.com", 4).await;
     assert_eq!(
         reader
             .log_in("forgetful@example.com", PASSWORD)
@@ -247,15 +234,7 @@ async fn a_successful_log_in_clears_the_account_failures() {
         StatusCode::SEE_OTHER
     );
     let other = Reader::new(&app);
-    for n in 1..=4 {
-        assert_eq!(
-            other
-                .log_in("forgetful@example.com", &format!("again {n}"))
-                .await
-                .status,
-            StatusCode::UNAUTHORIZED
-        );
-    }
+    other.guess_wrong("forgetful@example.com", 4).await;
 }
 
 #[tokio::test]

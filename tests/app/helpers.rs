@@ -151,6 +151,18 @@ impl<'a> Reader<'a> {
         self.post("/login", &form).await
     }
 
+    /// Guesses `email`'s password wrong `times` times; each guess must be answered 401.
+    pub async fn guess_wrong(&self, email: &str, times: usize) {
+        for n in 1..=times {
+            let page = self.log_in(email, &format!("wrong guess number {n}")).await;
+            assert_eq!(
+                page.status,
+                StatusCode::UNAUTHORIZED,
+                "guess {n} at {email}"
+            );
+        }
+    }
+
     /// Logs in through a proxy that forwards `forwarded_for` lines as `X-Forwarded-For`.
     pub async fn log_in_via_proxy(
         &self,
