@@ -11,6 +11,7 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/gazet
 /// The meter lives in the session cookie; capping it keeps the cookie far below 4 KB.
 pub const MAX_FREE_ARTICLES_PER_MONTH: u32 = 50;
 const MIN_SESSION_KEY_BYTES: usize = 64;
+const DEFAULT_HOUSEKEEPING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppEnv {
@@ -44,6 +45,8 @@ pub struct Settings {
     /// Take the client address from `X-Forwarded-For`/`Forwarded` (only behind a proxy that
     /// sets them); used for login throttling.
     pub trust_proxy_headers: bool,
+    /// How often each instance runs housekeeping (settling payments, deleting stale rows).
+    pub housekeeping_interval: std::time::Duration,
 }
 
 /// One bad variable: which one, and what is wrong with it.
@@ -74,6 +77,7 @@ impl fmt::Debug for Settings {
             .field("demo_content", &self.demo_content)
             .field("payment_gateway", &self.payment_gateway)
             .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .field("housekeeping_interval", &self.housekeeping_interval)
             .finish()
     }
 }
@@ -167,6 +171,22 @@ impl Settings {
             }
         };
 
+        let housekeeping_interval = match var("HOUSEKEEPING_INTERVAL_SECONDS") {
+            None => DEFAULT_HOUSEKEEPING_INTERVAL,
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=86_400).contains(n))
+                .map(std::time::Duration::from_secs)
+                .ok_or_else(|| {
+                    problem(
+                        "HOUSEKEEPING_INTERVAL_SECONDS",
+                        format!("`{raw}` is not a whole number from 1 to 86400"),
+                    )
+                })?,
+        };
+
         Ok(Self {
             app_env,
             host: var("HOST").map_or_else(|| "127.0.0.1".to_string(), |h| h.trim().to_string()),
@@ -184,6 +204,7 @@ impl Settings {
                 "TRUST_PROXY_HEADERS",
                 false,
             )?,
+            housekeeping_interval,
         })
     }
 
@@ -203,6 +224,7 @@ impl Settings {
             demo_content: true,
             payment_gateway: GatewayChoice::Test,
             trust_proxy_headers: false,
+            housekeeping_interval: DEFAULT_HOUSEKEEPING_INTERVAL,
         }
     }
 
@@ -344,6 +366,7 @@ mod tests {
             ("DATABASE_URL", "not a url"),
             ("PAYMENT_GATEWAY", "stripe"),
             ("DATABASE_POOL_SIZE", "0"),
+            ("HOUSEKEEPING_INTERVAL_SECONDS", "0"),
         ] {
             let err = settings(&[(name, value)]).unwrap_err();
             assert_eq!(err.variable, name, "{name}={value}");

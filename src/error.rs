@@ -63,7 +63,7 @@ impl AppError {
             ),
             Self::Busy(_) => (
                 "We are very busy",
-                "Many readers are logging in right now. Please try again in a few seconds.",
+                "Many requests are arriving at once. Please try again in a few seconds.",
             ),
             Self::Unavailable(_) => (
                 "We will be right back",

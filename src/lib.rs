@@ -4,6 +4,7 @@
 //! `main.rs` only reads the environment and runs it.
 
 pub mod auth;
+pub mod billing;
 pub mod clock;
 pub mod config;
 pub mod db;

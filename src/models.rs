@@ -102,10 +102,14 @@ pub struct Checkout {
     pub plan_code: String,
     pub amount_cents: i32,
     pub period_value_cents: i32,
-    pub period_end: OffsetDateTime,
+    pub period_months: i32,
+    pub period_end_at_least: OffsetDateTime,
+    /// Keys the one charge at the processor, and any later question about it.
+    pub payment_key: String,
     pub gateway: Option<String>,
     pub gateway_reference: Option<String>,
     pub started_at: OffsetDateTime,
+    pub charged_at: Option<OffsetDateTime>,
 }
 
 #[derive(Insertable)]
@@ -115,7 +119,9 @@ pub struct NewCheckout<'a> {
     pub plan_code: &'a str,
     pub amount_cents: i32,
     pub period_value_cents: i32,
-    pub period_end: OffsetDateTime,
+    pub period_months: i32,
+    pub period_end_at_least: OffsetDateTime,
+    pub payment_key: &'a str,
     pub started_at: OffsetDateTime,
 }
 

@@ -1,11 +1,21 @@
 //! Taking payment for a subscription, behind a small interface so a real card processor can
 //! be added without touching the rest of the product.
 //!
+//! Rules every gateway keeps:
+//! - A charge carries an idempotency key: the processor answers a repeated key with the first
+//!   outcome instead of charging again.
+//! - The processor can be asked what became of a key ([`PaymentGateway::outcome`]), so a
+//!   payment whose answer was lost (a timeout, a crash, a database fault) is settled by asking,
+//!   never by charging again.
+//!
 //! The one gateway today is [`TestGateway`]: it charges nothing, says so on every page that
 //! offers it, and is on by default only in development (`PAYMENT_GATEWAY`).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 pub struct ChargeRequest {
     pub user_id: i64,
@@ -18,19 +28,32 @@ pub struct ChargeRequest {
 }
 
 /// Proof of payment, stored with the subscription.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Charge {
     pub reference: String,
+}
+
+/// What the processor says became of a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    /// The money was taken.
+    Charged(Charge),
+    /// No money was taken under this key, and none will be.
+    NotCharged,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
     #[error("the payment was declined: {0}")]
     Declined(String),
+    /// Nothing is known: the processor may or may not have taken the money.
     #[error("the payment processor could not be reached: {0}")]
     Unavailable(String),
 }
 
 pub type ChargeFuture<'a> = Pin<Box<dyn Future<Output = Result<Charge, PaymentError>> + Send + 'a>>;
+pub type OutcomeFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<ChargeOutcome, PaymentError>> + Send + 'a>>;
 
 pub trait PaymentGateway: Send + Sync + 'static {
     /// Stored with each subscription, to know which processor holds the payment.
@@ -38,10 +61,31 @@ pub trait PaymentGateway: Send + Sync + 'static {
     /// True when no money moves; pages must say so plainly.
     fn is_test(&self) -> bool;
     fn charge(&self, request: ChargeRequest) -> ChargeFuture<'_>;
+    /// What became of the charge made (or perhaps made) under `idempotency_key`.
+    fn outcome(&self, idempotency_key: String) -> OutcomeFuture<'_>;
 }
 
-/// Accepts every charge without contacting anyone.
-pub struct TestGateway;
+/// Accepts every charge without contacting anyone or taking money.
+///
+/// It remembers the keys it accepted for as long as a processor would (two days) so that
+/// [`PaymentGateway::outcome`] answers like one; the memory is this process's own, which is
+/// harmless here because no money ever moves.
+#[derive(Default)]
+pub struct TestGateway {
+    accepted: Mutex<HashMap<String, (Charge, Instant)>>,
+}
+
+/// How long the test gateway remembers a key.
+const TEST_MEMORY: Duration = Duration::from_secs(2 * 24 * 3600);
+
+impl TestGateway {
+    fn accepted(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Charge, Instant)>> {
+        // The map stays consistent even if a holder panicked: entries are inserted whole.
+        self.accepted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
 
 impl PaymentGateway for TestGateway {
     fn name(&self) -> &'static str {
@@ -61,10 +105,58 @@ impl PaymentGateway for TestGateway {
                 currency = %request.currency,
                 "test gateway: accepted a charge without taking money"
             );
-            // Derived from the key, so asking again gives the same answer, as a processor would.
-            Ok(Charge {
-                reference: format!("test-{}", request.idempotency_key),
+            let mut accepted = self.accepted();
+            let now = Instant::now();
+            accepted.retain(|_, (_, at)| now.duration_since(*at) < TEST_MEMORY);
+            let charge = accepted
+                .entry(request.idempotency_key.clone())
+                .or_insert_with(|| {
+                    let reference = format!("test-{}", request.idempotency_key);
+                    (Charge { reference }, now)
+                })
+                .0
+                .clone();
+            Ok(charge)
+        })
+    }
+
+    fn outcome(&self, idempotency_key: String) -> OutcomeFuture<'_> {
+        Box::pin(async move {
+            Ok(match self.accepted().get(&idempotency_key) {
+                Some((charge, _)) => ChargeOutcome::Charged(charge.clone()),
+                None => ChargeOutcome::NotCharged,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(key: &str) -> ChargeRequest {
+        ChargeRequest {
+            user_id: 1,
+            plan_code: "monthly".into(),
+            amount_cents: 800,
+            currency: "USD".into(),
+            idempotency_key: key.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_test_gateway_answers_a_key_like_a_processor() {
+        let gateway = TestGateway::default();
+        assert_eq!(
+            gateway.outcome("k1".into()).await.unwrap(),
+            ChargeOutcome::NotCharged
+        );
+        let first = gateway.charge(request("k1")).await.unwrap();
+        let again = gateway.charge(request("k1")).await.unwrap();
+        assert_eq!(first, again, "a repeated key is the same charge");
+        assert_eq!(
+            gateway.outcome("k1".into()).await.unwrap(),
+            ChargeOutcome::Charged(first)
+        );
     }
 }

@@ -91,10 +91,13 @@ diesel::table! {
         plan_code -> Text,
         amount_cents -> Int4,
         period_value_cents -> Int4,
-        period_end -> Timestamptz,
+        period_end_at_least -> Timestamptz,
         gateway -> Nullable<Text>,
         gateway_reference -> Nullable<Text>,
         started_at -> Timestamptz,
+        payment_key -> Text,
+        period_months -> Int4,
+        charged_at -> Nullable<Timestamptz>,
     }
 }
 

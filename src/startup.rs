@@ -15,6 +15,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::password::Passwords;
 use crate::auth::session::COOKIE_MAX_AGE;
+use crate::billing::Billing;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{GatewayChoice, Settings, redact_url};
 use crate::db::{self, DbPool};
@@ -28,7 +29,7 @@ pub struct AppState {
     pub pool: DbPool,
     pub clock: Arc<dyn Clock>,
     pub passwords: Passwords,
-    pub gateway: Option<Arc<dyn PaymentGateway>>,
+    pub billing: Billing,
     pub free_articles_per_month: u32,
     pub session_cookie_name: String,
     pub trust_proxy_headers: bool,
@@ -90,7 +91,7 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
         let gateway: Option<Arc<dyn PaymentGateway>> = match settings.payment_gateway {
-            GatewayChoice::Test => Some(Arc::new(TestGateway)),
+            GatewayChoice::Test => Some(Arc::new(TestGateway::default())),
             GatewayChoice::Disabled => None,
         };
         Self::build_with_gateway(settings, clock, gateway).await
@@ -127,12 +128,18 @@ impl Application {
         let pool = db::pool(&settings.database_url, settings.database_pool_size);
         tracing::info!(database = %redact_url(&settings.database_url), "database ready");
 
-        crate::housekeeping::spawn(pool.clone(), clock.clone());
+        let billing = Billing::new(pool.clone(), clock.clone(), gateway);
+        crate::housekeeping::spawn(
+            pool.clone(),
+            clock.clone(),
+            billing.clone(),
+            settings.housekeeping_interval,
+        );
         let state = web::Data::new(AppState {
             pool,
             clock,
             passwords,
-            gateway,
+            billing,
             free_articles_per_month: settings.free_articles_per_month,
             session_cookie_name: settings.session_cookie_name().to_string(),
             trust_proxy_headers: settings.trust_proxy_headers,

@@ -337,6 +337,8 @@ pub struct SubscriptionView {
 pub struct AccountPage {
     pub layout: Layout,
     pub email: String,
+    /// A payment is waiting for the processor to confirm it.
+    pub payment_pending: bool,
     pub subscription: Option<SubscriptionView>,
     pub other_plans: Vec<PlanView>,
     pub sessions: Vec<SessionView>,

@@ -87,9 +87,23 @@ impl From<DbError> for AppError {
     fn from(error: DbError) -> Self {
         if error.is_outage() {
             AppError::Unavailable(error.into())
+        } else if matches!(&error, DbError::Query(query) if is_contention(query)) {
+            AppError::Busy("the database reported contention between transactions")
         } else {
             AppError::Internal(error.into())
         }
+    }
+}
+
+/// True when a transaction failed only because a concurrent one got in its way (a
+/// serialization failure or a deadlock): trying again is the cure.
+pub fn is_contention(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            info.message().contains("deadlock detected")
+        }
+        _ => false,
     }
 }
 

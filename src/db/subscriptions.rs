@@ -1,8 +1,11 @@
-//! Subscription rows. At most one row per reader is not `ended`; the database enforces it.
+//! Subscription rows. At most one row per reader is not `ended`, and one payment is recorded
+//! in at most one row; the database enforces both. Writes are made by `billing` with the
+//! reader's lock held.
 
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
+use crate::domain::subscription::Status;
 use crate::models::{NewSubscription, SubscriptionRow};
 use crate::schema::subscriptions;
 
@@ -10,22 +13,8 @@ use crate::schema::subscriptions;
 pub fn current(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<SubscriptionRow>> {
     subscriptions::table
         .filter(subscriptions::user_id.eq(user_id))
-        .filter(subscriptions::status.ne("ended"))
+        .filter(subscriptions::status.ne(Status::Ended.as_str()))
         .select(SubscriptionRow::as_select())
-        .first(conn)
-        .optional()
-}
-
-/// As [`current`], locking the row until the transaction ends.
-pub fn current_for_update(
-    conn: &mut PgConnection,
-    user_id: i64,
-) -> QueryResult<Option<SubscriptionRow>> {
-    subscriptions::table
-        .filter(subscriptions::user_id.eq(user_id))
-        .filter(subscriptions::status.ne("ended"))
-        .select(SubscriptionRow::as_select())
-        .for_update()
         .first(conn)
         .optional()
 }
@@ -41,7 +30,7 @@ pub fn insert(conn: &mut PgConnection, new: &NewSubscription<'_>) -> QueryResult
 pub fn cancel(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult<()> {
     diesel::update(subscriptions::table.find(id))
         .set((
-            subscriptions::status.eq("canceled"),
+            subscriptions::status.eq(Status::Canceled.as_str()),
             subscriptions::canceled_at.eq(Some(now)),
         ))
         .execute(conn)
@@ -51,7 +40,7 @@ pub fn cancel(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryRes
 pub fn resume(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
     diesel::update(subscriptions::table.find(id))
         .set((
-            subscriptions::status.eq("active"),
+            subscriptions::status.eq(Status::Active.as_str()),
             subscriptions::canceled_at.eq(None::<OffsetDateTime>),
         ))
         .execute(conn)
@@ -61,9 +50,23 @@ pub fn resume(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
 pub fn end(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult<()> {
     diesel::update(subscriptions::table.find(id))
         .set((
-            subscriptions::status.eq("ended"),
+            subscriptions::status.eq(Status::Ended.as_str()),
             subscriptions::ended_at.eq(Some(now)),
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Whether a subscription row records this payment.
+pub fn records_payment(
+    conn: &mut PgConnection,
+    gateway: &str,
+    reference: &str,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        subscriptions::table
+            .filter(subscriptions::gateway.eq(gateway))
+            .filter(subscriptions::gateway_reference.eq(reference)),
+    ))
+    .get_result(conn)
 }

@@ -27,3 +27,17 @@ pub fn update_password_hash(conn: &mut PgConnection, user_id: i64, hash: &str) -
         .execute(conn)
         .map(|_| ())
 }
+
+/// Takes the reader's billing lock: their row, held until the transaction ends. Every
+/// transaction that reads or changes a reader's subscription, checkout or payments takes it
+/// first, so they run one at a time per reader and always lock in the same order. `NO KEY
+/// UPDATE` leaves the row's key unlocked, so logging in (which inserts rows that refer to it)
+/// is not held up. `None` when the reader no longer exists.
+pub fn lock_for_billing(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<i64>> {
+    users::table
+        .find(user_id)
+        .select(users::id)
+        .for_no_key_update()
+        .first(conn)
+        .optional()
+}

@@ -86,8 +86,11 @@ pub struct Terms {
 pub enum Change {
     /// Already paid up on this plan.
     Nothing,
-    /// Cancelled but still paid up on this plan: carry on, no charge.
-    Resume { subscription_id: i64 },
+    /// Cancelled but still paid up on this plan until `period_end`: carry on, no charge.
+    Resume {
+        subscription_id: i64,
+        period_end: OffsetDateTime,
+    },
     /// A new period on the plan (replacing the current subscription, if any): charge
     /// `charge_cents` now; the period is worth `value_cents` and ends at `period_end`.
     Start {
@@ -123,6 +126,7 @@ pub fn change(current: Option<&Current>, plan: &Terms, now: OffsetDateTime) -> C
         return if canceled {
             Change::Resume {
                 subscription_id: current.id,
+                period_end,
             }
         } else {
             Change::Nothing
@@ -246,7 +250,10 @@ mod tests {
         };
         assert_eq!(
             change(Some(&monthly(canceled)), &terms("monthly", 800, 1), NOW),
-            Change::Resume { subscription_id: 7 }
+            Change::Resume {
+                subscription_id: 7,
+                period_end: NOV_END
+            }
         );
     }
 

@@ -8,6 +8,7 @@ use crate::auth::csrf::CsrfForm;
 use crate::auth::current_reader::{Member, Reader};
 use crate::auth::login::{self, Scope};
 use crate::auth::session::{IDLE_LIMIT, ReaderSession};
+use crate::billing::Canceled;
 use crate::db;
 use crate::domain::subscription::{Standing, Status};
 use crate::error::AppError;
@@ -35,10 +36,11 @@ pub async fn show(
     };
     let now = state.clock.now();
     let user_id = member.user_id;
-    let (sessions, plans) = db::run(&state.pool, move |conn| {
+    let (sessions, plans, payment_pending) = db::run(&state.pool, move |conn| {
         Ok((
             db::sessions::list_live(conn, user_id, now, IDLE_LIMIT)?,
             db::plans::list(conn)?,
+            db::checkouts::find(conn, user_id)?.is_some(),
         ))
     })
     .await?;
@@ -73,6 +75,7 @@ pub async fn show(
             state.free_articles_per_month,
         )?,
         email: member.email.clone(),
+        payment_pending,
         other_plans: plans
             .iter()
             .filter(|p| Some(&p.code) != current_plan.as_ref())
@@ -150,42 +153,16 @@ pub async fn cancel_subscription(
         Ok(member) => member.clone(),
         Err(redirect) => return Ok(redirect),
     };
-    let now = state.clock.now();
-    let user_id = member.user_id;
-    let canceled_until = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
-            let Some(row) = db::subscriptions::current_for_update(conn, user_id)? else {
-                return Ok(None);
-            };
-            let status = Status::parse(&row.status);
-            match status.map(|s| Standing::of(s, row.current_period_end, now)) {
-                Some(Standing::Current {
-                    canceled: false,
-                    period_end,
-                }) => {
-                    db::subscriptions::cancel(conn, row.id, now)?;
-                    Ok(Some(period_end))
-                }
-                // Already cancelled (a double submit): the answer is the same.
-                Some(Standing::Current {
-                    canceled: true,
-                    period_end,
-                }) => Ok(Some(period_end)),
-                _ => Ok(None),
-            }
-        })
-    })
-    .await?;
-    match canceled_until {
-        Some(until) => {
-            tracing::info!(user_id, "subscription cancelled");
-            session.set_flash(&format!(
-                "Your subscription is cancelled. You can keep reading everything until {}.",
-                long_date(until)
-            ))?;
-        }
-        None => session.set_flash("You have no subscription to cancel.")?,
-    }
+    let message = match state.billing.cancel(member.user_id).await? {
+        Canceled::Until { until } => format!(
+            "Your subscription is cancelled. You can keep reading everything until {}.",
+            long_date(until)
+        ),
+        Canceled::PaymentUnderWay => "A payment for a change to your subscription is being \
+                                      confirmed. Please try again in a few minutes."
+            .to_string(),
+        Canceled::NothingToCancel => "You have no subscription to cancel.".to_string(),
+    };
+    session.set_flash(&message)?;
     Ok(see_other("/account"))
 }

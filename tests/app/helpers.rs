@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 
+pub use crate::support::processor::{Answer, FakeProcessor};
 pub use crate::support::{START, TestApp};
 
 /// A password zxcvbn rates as strong.
@@ -232,6 +233,31 @@ impl<'a> Reader<'a> {
         other
     }
 
+    /// Signs up from client `address` (seen by an app that trusts proxy headers), and stays
+    /// logged in.
+    pub async fn signed_up_from(app: &'a TestApp, email: &str, address: &str) -> Reader<'a> {
+        let reader = Reader::new(app);
+        let token = reader.csrf_token().await;
+        let page = reader
+            .post_with_headers(
+                "/signup",
+                &[
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("csrf_token", &token),
+                ],
+                &[("X-Forwarded-For", address)],
+            )
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "sign-up failed: {}",
+            page.body
+        );
+        reader
+    }
+
     /// Signs up a fresh account and stays logged in.
     pub async fn signed_up(app: &'a TestApp, email: &str) -> Reader<'a> {
         let reader = Reader::new(app);
@@ -244,6 +270,65 @@ impl<'a> Reader<'a> {
         );
         reader
     }
+}
+
+/// One subscription row, as the tests look at it.
+#[derive(Debug, diesel::Queryable)]
+pub struct SubscriptionFacts {
+    pub plan_code: String,
+    pub status: String,
+    pub current_period_start: time::OffsetDateTime,
+    pub current_period_end: time::OffsetDateTime,
+    pub gateway: String,
+    pub gateway_reference: String,
+}
+
+/// Every subscription row of the account with this e-mail, oldest first.
+pub fn subscriptions_of(app: &TestApp, address: &str) -> Vec<SubscriptionFacts> {
+    use diesel::prelude::*;
+    use gazette::schema::{subscriptions, users};
+    subscriptions::table
+        .inner_join(users::table)
+        .filter(users::email.eq(address))
+        .order(subscriptions::id)
+        .select((
+            subscriptions::plan_code,
+            subscriptions::status,
+            subscriptions::current_period_start,
+            subscriptions::current_period_end,
+            subscriptions::gateway,
+            subscriptions::gateway_reference,
+        ))
+        .load(&mut app.connect())
+        .expect("reading subscriptions")
+}
+
+/// The rows that are not ended (at most one, by the database's rule).
+pub fn current(app: &TestApp, address: &str) -> Vec<SubscriptionFacts> {
+    subscriptions_of(app, address)
+        .into_iter()
+        .filter(|r| r.status != "ended")
+        .collect()
+}
+
+/// The id of the account with this e-mail.
+pub fn user_id(app: &TestApp, address: &str) -> i64 {
+    use diesel::prelude::*;
+    use gazette::schema::users;
+    users::table
+        .filter(users::email.eq(address))
+        .select(users::id)
+        .first(&mut app.connect())
+        .expect("the account exists")
+}
+
+/// How many checkouts are open, for every reader together.
+pub fn open_checkouts(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    gazette::schema::checkouts::table
+        .count()
+        .get_result(&mut app.connect())
+        .expect("counting checkouts")
 }
 
 /// Runs the futures concurrently on this task.

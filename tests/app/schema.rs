@@ -164,12 +164,18 @@ async fn a_reader_has_at_most_one_checkout() {
         plan_code: "monthly",
         amount_cents: 800,
         period_value_cents: 800,
-        period_end: START + time::Duration::days(30),
+        period_months: 1,
+        period_end_at_least: START + time::Duration::days(30),
+        payment_key: "checkout-0123456789abcdef",
         started_at: START,
     };
     let first = gazette::db::checkouts::open(&mut conn, &new).unwrap();
     assert!(first.is_some());
-    let second = gazette::db::checkouts::open(&mut conn, &new).unwrap();
+    let other_key = gazette::models::NewCheckout {
+        payment_key: "checkout-fedcba9876543210",
+        ..new
+    };
+    let second = gazette::db::checkouts::open(&mut conn, &other_key).unwrap();
     assert!(
         second.is_none(),
         "a second checkout is refused, not merged into the first"

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod processor;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -145,10 +147,17 @@ impl TestApp {
 
     /// An app whose subscriptions are paid through `gateway`.
     pub async fn spawn_with_gateway(gateway: Arc<dyn PaymentGateway>) -> Self {
+        Self::spawn_with_gateway_and(gateway, |_| {}).await
+    }
+
+    pub async fn spawn_with_gateway_and(
+        gateway: Arc<dyn PaymentGateway>,
+        customise: impl FnOnce(&mut Settings),
+    ) -> Self {
         let db = tokio::task::spawn_blocking(TestDatabase::create)
             .await
             .expect("creating a database");
-        Self::spawn_on(Arc::new(db), |_| {}, Some(gateway)).await
+        Self::spawn_on(Arc::new(db), customise, Some(gateway)).await
     }
 
     /// A second instance of the app on the same database, as behind a load balancer.

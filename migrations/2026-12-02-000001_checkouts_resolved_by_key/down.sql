@@ -1,0 +1,10 @@
+DROP INDEX subscriptions_one_row_per_payment;
+DROP INDEX checkouts_by_start;
+ALTER TABLE checkouts DROP CONSTRAINT checkouts_charged_together;
+ALTER TABLE checkouts DROP COLUMN charged_at;
+ALTER TABLE checkouts RENAME COLUMN period_end_at_least TO period_end;
+ALTER TABLE checkouts DROP CONSTRAINT checkouts_period_months_range;
+ALTER TABLE checkouts DROP COLUMN period_months;
+ALTER TABLE checkouts DROP CONSTRAINT checkouts_payment_key_length;
+ALTER TABLE checkouts DROP CONSTRAINT checkouts_payment_key_unique;
+ALTER TABLE checkouts DROP COLUMN payment_key;

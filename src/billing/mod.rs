@@ -1,0 +1,548 @@
+//! The subscription workflow: deciding what a request to subscribe or cancel changes, taking
+//! the payment through the [`PaymentGateway`], recording it, and settling payments whose
+//! answer was lost.
+//!
+//! Rules:
+//! - Every transaction here first takes the reader's lock (`db::users::lock_for_billing`) and
+//!   only then reads or writes that reader's subscription and checkout: one lock, taken first,
+//!   in one order everywhere. Two tabs, a double click, a cancel and housekeeping therefore
+//!   run one after the other for a reader, each seeing what the previous one wrote, and cannot
+//!   deadlock. Contention that still happens (a serialization failure) is retried, then
+//!   answered as "busy", never as an error page.
+//! - Money moves only outside transactions. A checkout is charged once, by the request that
+//!   opened it, under its own random key. Once that request is over (it waits at most
+//!   [`CHARGE_TIMEOUT`]), nobody charges the checkout again: what became of it is asked of the
+//!   processor by key, and it is recorded if charged or released if not. So a reader pays only
+//!   for what they asked for when they asked, and a lost answer never depends on a processor
+//!   remembering a key for ever.
+//! - A paid period starts when the payment is confirmed.
+//! - Outcomes are typed; the words a reader sees are the handler's to choose.
+
+mod record;
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use diesel::PgConnection;
+use diesel::prelude::*;
+use time::{Duration, OffsetDateTime};
+
+use crate::clock::Clock;
+use crate::db::{self, DbError, DbPool};
+use crate::domain::subscription::{self, Change, Current, Standing, Status, Terms};
+use crate::error::AppError;
+use crate::models::{Checkout, NewCheckout, Plan, SubscriptionRow};
+use crate::payments::{ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway};
+
+use record::{record_charged, start_subscription};
+
+/// How long a request waits for the processor to answer a charge.
+pub const CHARGE_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+/// How long asking the processor about a key may take.
+const OUTCOME_TIMEOUT: StdDuration = StdDuration::from_secs(10);
+/// A pending checkout younger than this may still be being charged by the request that
+/// opened it (its charge times out well before), so nobody else touches it.
+pub const PAYMENT_IN_FLIGHT: Duration = Duration::minutes(2);
+/// Rounds of "settle what is left, then decide" one request makes before giving up.
+const ROUNDS: usize = 3;
+/// Times a transaction is tried again after a serialization failure or deadlock.
+const CONTENTION_RETRIES: usize = 3;
+/// Checkouts housekeeping settles in one pass.
+const SETTLE_BATCH: i64 = 100;
+
+/// The subscription workflow, shared by the request handlers and housekeeping.
+#[derive(Clone)]
+pub struct Billing {
+    pool: DbPool,
+    clock: Arc<dyn Clock>,
+    gateway: Option<Arc<dyn PaymentGateway>>,
+}
+
+/// What a request to subscribe to a plan did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subscribed {
+    /// Paid and recorded; the new period runs until `until`.
+    Paid { until: OffsetDateTime },
+    /// Switched plans without a charge: the unused part of the current period covered it.
+    OnCredit { until: OffsetDateTime },
+    /// A cancelled subscription to this plan carries on.
+    Resumed { until: OffsetDateTime },
+    /// Already subscribed to this plan: nothing changed.
+    AlreadySubscribed,
+    /// Another request of this reader is paying right now.
+    PaymentUnderWay,
+    /// The processor refused the payment; nothing was taken.
+    Declined { reason: String },
+    /// The processor's answer was lost: the money may or may not have been taken. It will be
+    /// settled by asking the processor; the reader is never charged twice.
+    Unconfirmed,
+    /// An earlier payment still waits for the processor to say what became of it.
+    EarlierPaymentUnconfirmed,
+    /// Payments are not set up on this site.
+    PaymentsDisabled,
+}
+
+/// The outcome, and whether an earlier payment was recorded first (its period's end).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscribeReply {
+    pub outcome: Subscribed,
+    pub earlier_payment_until: Option<OffsetDateTime>,
+}
+
+/// What a request to cancel did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Canceled {
+    /// Cancelled now (or already, by a double submit): access continues until `until`.
+    Until {
+        until: OffsetDateTime,
+    },
+    /// A payment for a change of plan is being confirmed; cancelling waits for it.
+    PaymentUnderWay,
+    NothingToCancel,
+}
+
+/// What housekeeping settled in one pass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Settled {
+    pub recorded: usize,
+    pub released: usize,
+    pub unknown: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("reading the system's randomness for a payment key: {0}")]
+    Randomness(String),
+}
+
+impl From<BillingError> for AppError {
+    fn from(error: BillingError) -> Self {
+        match error {
+            BillingError::Db(error) => error.into(),
+            BillingError::Randomness(_) => AppError::Internal(error.into()),
+        }
+    }
+}
+
+/// What one transaction decided the request does next.
+enum Step {
+    Done(Subscribed),
+    /// Charge this newly opened checkout.
+    Pay(Checkout),
+    /// A checkout left by an earlier request: ask the processor what became of it.
+    Settle(Checkout),
+}
+
+/// What asking the processor about a checkout led to.
+enum Resolution {
+    Recorded(Option<OffsetDateTime>),
+    Released,
+    Unknown,
+}
+
+impl Billing {
+    pub fn new(
+        pool: DbPool,
+        clock: Arc<dyn Clock>,
+        gateway: Option<Arc<dyn PaymentGateway>>,
+    ) -> Self {
+        Self {
+            pool,
+            clock,
+            gateway,
+        }
+    }
+
+    /// `Some(true)` when payments go through a gateway that moves no money (pages must say
+    /// so), `None` when payments are not set up.
+    pub fn test_mode(&self) -> Option<bool> {
+        self.gateway.as_ref().map(|gateway| gateway.is_test())
+    }
+
+    /// Subscribes the reader to `plan`, switching from their current plan if they have one.
+    pub async fn subscribe(
+        &self,
+        user_id: i64,
+        plan: &Plan,
+    ) -> Result<SubscribeReply, BillingError> {
+        let Some(gateway) = self.gateway.clone() else {
+            return Ok(reply(Subscribed::PaymentsDisabled, None));
+        };
+        let mut earlier = None;
+        for _ in 0..ROUNDS {
+            let now = self.clock.now();
+            let key = payment_key()?;
+            let decision = self
+                .for_reader(user_id, {
+                    let plan = plan.clone();
+                    move |conn| decide(conn, user_id, &plan, now, &key)
+                })
+                .await?;
+            let (step, recorded) = decision;
+            earlier = earlier.or(recorded);
+            match step {
+                Step::Done(outcome) => return Ok(reply(outcome, earlier)),
+                Step::Pay(checkout) => {
+                    let outcome = self.pay(&*gateway, checkout, &plan.currency).await?;
+                    return Ok(reply(outcome, earlier));
+                }
+                Step::Settle(checkout) => match self.settle(&*gateway, checkout).await? {
+                    Resolution::Recorded(until) => earlier = earlier.or(until),
+                    Resolution::Released => {}
+                    Resolution::Unknown => {
+                        return Ok(reply(Subscribed::EarlierPaymentUnconfirmed, earlier));
+                    }
+                },
+            }
+        }
+        Ok(reply(Subscribed::PaymentUnderWay, earlier))
+    }
+
+    /// Cancels the reader's subscription at the end of its period.
+    pub async fn cancel(&self, user_id: i64) -> Result<Canceled, DbError> {
+        let now = self.clock.now();
+        self.for_reader(user_id, move |conn| {
+            if db::checkouts::find(conn, user_id)?.is_some() {
+                return Ok(Canceled::PaymentUnderWay);
+            }
+            let Some(row) = db::subscriptions::current(conn, user_id)? else {
+                return Ok(Canceled::NothingToCancel);
+            };
+            match standing(&row, now) {
+                Standing::Current {
+                    canceled: false,
+                    period_end,
+                } => {
+                    db::subscriptions::cancel(conn, row.id, now)?;
+                    tracing::info!(user_id, "subscription cancelled");
+                    Ok(Canceled::Until { until: period_end })
+                }
+                // Already cancelled (a double submit): the answer is the same.
+                Standing::Current {
+                    canceled: true,
+                    period_end,
+                } => Ok(Canceled::Until { until: period_end }),
+                Standing::Lapsed { .. } => Ok(Canceled::NothingToCancel),
+            }
+        })
+        .await
+    }
+
+    /// Whether the reader has a payment waiting to be confirmed (shown on their account).
+    pub async fn payment_pending(&self, user_id: i64) -> Result<bool, DbError> {
+        db::run(&self.pool, move |conn| {
+            Ok(db::checkouts::find(conn, user_id)?.is_some())
+        })
+        .await
+    }
+
+    /// Settles checkouts whose request is over: a charged one is recorded; for a pending one
+    /// the processor is asked what became of its key (recorded if charged, released if not,
+    /// left for the next pass if the processor cannot say).
+    pub async fn settle_left_behind(&self) -> Result<Settled, DbError> {
+        let opened_before = self.clock.now() - PAYMENT_IN_FLIGHT;
+        let left = db::run(&self.pool, move |conn| {
+            db::checkouts::left_behind(conn, opened_before, SETTLE_BATCH)
+        })
+        .await?;
+        let mut settled = Settled::default();
+        for checkout in left {
+            let user_id = checkout.user_id;
+            let resolution = if checkout.gateway_reference.is_some() {
+                let now = self.clock.now();
+                let id = checkout.id;
+                let until = self
+                    .for_reader(user_id, move |conn| {
+                        match db::checkouts::find(conn, user_id)?.filter(|c| c.id == id) {
+                            Some(current) => record_charged(conn, &current, now),
+                            None => Ok(None),
+                        }
+                    })
+                    .await?;
+                Resolution::Recorded(until)
+            } else if let Some(gateway) = &self.gateway {
+                self.settle(&**gateway, checkout).await?
+            } else {
+                Resolution::Unknown
+            };
+            match resolution {
+                Resolution::Recorded(Some(_)) => {
+                    tracing::info!(user_id, "recorded a payment its request left unrecorded");
+                    settled.recorded += 1;
+                }
+                Resolution::Recorded(None) => {}
+                Resolution::Released => settled.released += 1,
+                Resolution::Unknown => settled.unknown += 1,
+            }
+        }
+        Ok(settled)
+    }
+
+    /// Charges a checkout this request opened, then records or releases it.
+    async fn pay(
+        &self,
+        gateway: &dyn PaymentGateway,
+        checkout: Checkout,
+        currency: &str,
+    ) -> Result<Subscribed, DbError> {
+        let user_id = checkout.user_id;
+        let request = ChargeRequest {
+            user_id,
+            plan_code: checkout.plan_code.clone(),
+            amount_cents: checkout.amount_cents,
+            currency: currency.to_string(),
+            idempotency_key: checkout.payment_key.clone(),
+        };
+        let answer = tokio::time::timeout(CHARGE_TIMEOUT, gateway.charge(request))
+            .await
+            .unwrap_or_else(|_| Err(PaymentError::Unavailable("no answer in time".to_string())));
+        match answer {
+            Ok(charge) => {
+                let until = self
+                    .confirm(gateway.name(), &checkout, &charge.reference)
+                    .await
+                    .inspect_err(|error| {
+                        tracing::error!(
+                            user_id,
+                            reference = %charge.reference,
+                            "payment taken, not yet recorded (housekeeping will settle it): {error}"
+                        )
+                    })?;
+                tracing::info!(user_id, plan = %checkout.plan_code, gateway = gateway.name(), "subscription paid");
+                Ok(match until {
+                    Some(until) => Subscribed::Paid { until },
+                    None => Subscribed::PaymentUnderWay,
+                })
+            }
+            Err(PaymentError::Declined(reason)) => {
+                tracing::info!(user_id, "payment declined: {reason}");
+                let id = checkout.id;
+                self.for_reader(user_id, move |conn| db::checkouts::release(conn, id))
+                    .await?;
+                Ok(Subscribed::Declined { reason })
+            }
+            Err(error @ PaymentError::Unavailable(_)) => {
+                tracing::warn!(
+                    user_id,
+                    "payment not confirmed, to be settled later: {error}"
+                );
+                Ok(Subscribed::Unconfirmed)
+            }
+        }
+    }
+
+    /// Asks the processor what became of a checkout left by an earlier request.
+    async fn settle(
+        &self,
+        gateway: &dyn PaymentGateway,
+        checkout: Checkout,
+    ) -> Result<Resolution, DbError> {
+        let user_id = checkout.user_id;
+        let asked = tokio::time::timeout(
+            OUTCOME_TIMEOUT,
+            gateway.outcome(checkout.payment_key.clone()),
+        )
+        .await
+        .unwrap_or_else(|_| Err(PaymentError::Unavailable("no answer in time".to_string())));
+        match asked {
+            Ok(ChargeOutcome::Charged(charge)) => {
+                let until = self
+                    .confirm(gateway.name(), &checkout, &charge.reference)
+                    .await?;
+                Ok(Resolution::Recorded(until))
+            }
+            Ok(ChargeOutcome::NotCharged) => {
+                let id = checkout.id;
+                self.for_reader(user_id, move |conn| db::checkouts::release(conn, id))
+                    .await?;
+                tracing::info!(user_id, "released a checkout the processor never charged");
+                Ok(Resolution::Released)
+            }
+            Err(error) => {
+                tracing::warn!(user_id, "could not settle an earlier payment yet: {error}");
+                Ok(Resolution::Unknown)
+            }
+        }
+    }
+
+    /// Saves the proof of payment and records the subscription; the end of the paid period,
+    /// or `None` when another request had already recorded it.
+    async fn confirm(
+        &self,
+        gateway: &'static str,
+        checkout: &Checkout,
+        reference: &str,
+    ) -> Result<Option<OffsetDateTime>, DbError> {
+        let now = self.clock.now();
+        let (user_id, id, reference) = (checkout.user_id, checkout.id, reference.to_string());
+        self.for_reader(user_id, move |conn| {
+            let charged = match db::checkouts::mark_charged(conn, id, gateway, &reference, now)? {
+                Some(charged) => Some(charged),
+                // Already marked by another request: record it if nobody has yet.
+                None => db::checkouts::find(conn, user_id)?.filter(|c| c.id == id),
+            };
+            match charged {
+                Some(charged) => record_charged(conn, &charged, now),
+                None => {
+                    if !db::subscriptions::records_payment(conn, gateway, &reference)? {
+                        tracing::error!(
+                            user_id,
+                            reference = %reference,
+                            "a payment was taken for a checkout that was settled meanwhile: refund or record it by hand"
+                        );
+                    }
+                    Ok(None)
+                }
+            }
+        })
+        .await
+    }
+
+    /// Runs `work` in a transaction that first takes the reader's lock, retrying it when the
+    /// database reports contention.
+    async fn for_reader<T, F>(&self, user_id: i64, work: F) -> Result<T, DbError>
+    where
+        F: Fn(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        db::run(&self.pool, move |conn| {
+            let mut retries = 0;
+            loop {
+                let attempt = conn.transaction(|conn| {
+                    db::users::lock_for_billing(conn, user_id)?
+                        .ok_or(diesel::result::Error::NotFound)?;
+                    work(conn)
+                });
+                match attempt {
+                    Err(error) if db::is_contention(&error) && retries < CONTENTION_RETRIES => {
+                        retries += 1;
+                        tracing::info!(user_id, retries, "billing transaction retried: {error}");
+                    }
+                    other => return other,
+                }
+            }
+        })
+        .await
+    }
+}
+
+fn reply(outcome: Subscribed, earlier_payment_until: Option<OffsetDateTime>) -> SubscribeReply {
+    SubscribeReply {
+        outcome,
+        earlier_payment_until,
+    }
+}
+
+/// A fresh key for a checkout's charge: 128 random bits.
+fn payment_key() -> Result<String, BillingError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| BillingError::Randomness(e.to_string()))?;
+    Ok(format!(
+        "checkout-{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
+}
+
+/// Decides, with the reader's lock held, what the request does: a charged checkout left
+/// unrecorded is recorded first (returned as the second value); a checkout another request is
+/// paying makes this one wait; one left by an earlier request is settled before anything else;
+/// otherwise the change is made, or a checkout opened for it.
+fn decide(
+    conn: &mut PgConnection,
+    user_id: i64,
+    plan: &Plan,
+    now: OffsetDateTime,
+    key: &str,
+) -> QueryResult<(Step, Option<OffsetDateTime>)> {
+    let mut recorded = None;
+    if let Some(checkout) = db::checkouts::find(conn, user_id)? {
+        if checkout.gateway_reference.is_some() {
+            recorded = record_charged(conn, &checkout, now)?;
+        } else if now - checkout.started_at < PAYMENT_IN_FLIGHT {
+            return Ok((Step::Done(Subscribed::PaymentUnderWay), None));
+        } else {
+            return Ok((Step::Settle(checkout), None));
+        }
+    }
+
+    let current = db::subscriptions::current(conn, user_id)?;
+    let terms = Terms {
+        plan_code: plan.code.clone(),
+        price_cents: plan.price_cents,
+        period_months: plan.period_months,
+    };
+    let step = match subscription::change(
+        current.map(|row| as_current(row, now)).as_ref(),
+        &terms,
+        now,
+    ) {
+        Change::Nothing => Step::Done(Subscribed::AlreadySubscribed),
+        Change::Resume {
+            subscription_id,
+            period_end,
+        } => {
+            db::subscriptions::resume(conn, subscription_id)?;
+            tracing::info!(user_id, "subscription resumed");
+            Step::Done(Subscribed::Resumed { until: period_end })
+        }
+        Change::Start {
+            charge_cents: 0,
+            value_cents,
+            period_end,
+        } => {
+            start_subscription(
+                conn,
+                user_id,
+                &plan.code,
+                now,
+                period_end,
+                value_cents,
+                "credit",
+                key,
+            )?;
+            tracing::info!(user_id, plan = %plan.code, "switched plans on credit");
+            Step::Done(Subscribed::OnCredit { until: period_end })
+        }
+        Change::Start {
+            charge_cents,
+            value_cents,
+            period_end,
+        } => {
+            let new = NewCheckout {
+                user_id,
+                plan_code: &plan.code,
+                amount_cents: charge_cents,
+                period_value_cents: value_cents,
+                period_months: plan.period_months,
+                period_end_at_least: period_end,
+                payment_key: key,
+                started_at: now,
+            };
+            db::checkouts::open(conn, &new)?
+                .map_or(Step::Done(Subscribed::PaymentUnderWay), Step::Pay)
+        }
+    };
+    Ok((step, recorded))
+}
+
+fn standing(row: &SubscriptionRow, now: OffsetDateTime) -> Standing {
+    match Status::parse(&row.status) {
+        Some(status) => Standing::of(status, row.current_period_end, now),
+        // The column's CHECK allows no other value; read anything else as over.
+        None => Standing::Lapsed {
+            period_end: row.current_period_end,
+        },
+    }
+}
+
+fn as_current(row: SubscriptionRow, now: OffsetDateTime) -> Current {
+    Current {
+        id: row.id,
+        standing: standing(&row, now),
+        plan_code: row.plan_code,
+        value_cents: row.period_value_cents,
+        period_start: row.current_period_start,
+    }
+}

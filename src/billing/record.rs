@@ -1,0 +1,70 @@
+//! Turning a payment into the reader's subscription. Called only inside a billing transaction
+//! that holds the reader's lock.
+
+use diesel::PgConnection;
+use diesel::QueryResult;
+use time::OffsetDateTime;
+
+use crate::db;
+use crate::domain::subscription::{Status, add_months};
+use crate::models::{Checkout, NewSubscription};
+
+/// Records a charged checkout as the reader's subscription: the current one (if any) ends,
+/// and the paid period starts when the payment was confirmed. Returns the end of the paid
+/// period, or `None` when the checkout is not charged or was already recorded.
+pub(super) fn record_charged(
+    conn: &mut PgConnection,
+    checkout: &Checkout,
+    now: OffsetDateTime,
+) -> QueryResult<Option<OffsetDateTime>> {
+    let (Some(gateway), Some(reference)) = (&checkout.gateway, &checkout.gateway_reference) else {
+        return Ok(None);
+    };
+    if !db::checkouts::close_recorded(conn, checkout.id)? {
+        return Ok(None);
+    }
+    let confirmed_at = checkout.charged_at.unwrap_or(now);
+    let until = add_months(confirmed_at, checkout.period_months).max(checkout.period_end_at_least);
+    start_subscription(
+        conn,
+        checkout.user_id,
+        &checkout.plan_code,
+        confirmed_at,
+        until,
+        checkout.period_value_cents,
+        gateway,
+        reference,
+    )?;
+    Ok(Some(until))
+}
+
+/// Ends the reader's current subscription (if any) at `start` and begins a new active one.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn start_subscription(
+    conn: &mut PgConnection,
+    user_id: i64,
+    plan_code: &str,
+    start: OffsetDateTime,
+    until: OffsetDateTime,
+    value_cents: i32,
+    gateway: &str,
+    reference: &str,
+) -> QueryResult<()> {
+    if let Some(current) = db::subscriptions::current(conn, user_id)? {
+        db::subscriptions::end(conn, current.id, start)?;
+    }
+    db::subscriptions::insert(
+        conn,
+        &NewSubscription {
+            user_id,
+            plan_code,
+            status: Status::Active.as_str(),
+            current_period_start: start,
+            current_period_end: until,
+            gateway,
+            gateway_reference: reference,
+            period_value_cents: value_cents,
+        },
+    )
+    .map(|_| ())
+}

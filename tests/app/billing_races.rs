@@ -1,0 +1,428 @@
+//! Money under concurrency: bursts of identical requests (double clicks, several tabs) for
+//! many readers at once, and requests that wait on another transaction holding the reader.
+//! Every test counts what the processor actually took.
+
+use std::time::Duration as StdDuration;
+
+use diesel::prelude::*;
+use reqwest::StatusCode;
+use time::Duration;
+
+use crate::helpers::*;
+
+const READERS: usize = 12;
+const CLICKS: usize = 12;
+
+async fn subscribers<'a>(app: &'a TestApp, count: usize) -> Vec<(Reader<'a>, String)> {
+    let mut readers = Vec::new();
+    for n in 0..count {
+        let email = format!("reader{n}@example.com");
+        let reader = Reader::signed_up_from(app, &email, &format!("10.0.0.{n}")).await;
+        readers.push((reader, email));
+    }
+    readers
+}
+
+/// Every reader sends `clicks` requests at once, all readers together; returns every answer's
+/// status. A redirect to the log-in page would mean the test lost its readers' logins, so it
+/// fails the test at once.
+async fn burst(
+    readers: &[(Reader<'_>, String)],
+    clicks: usize,
+    requests: impl Fn(usize) -> (&'static str, Vec<(&'static str, &'static str)>),
+) -> Vec<StatusCode> {
+    let mut tokens = Vec::new();
+    for (reader, _) in readers {
+        tokens.push(reader.csrf_token().await);
+    }
+    let mut posts = Vec::new();
+    for ((reader, _), token) in readers.iter().zip(&tokens) {
+        for click in 0..clicks {
+            let (path, mut form) = requests(click);
+            form.push(("csrf_token", token.as_str()));
+            posts.push(reader.post(path, &form));
+        }
+    }
+    join_all(posts)
+        .await
+        .into_iter()
+        .map(|page| {
+            assert!(
+                !page.location().is_some_and(|l| l.starts_with("/login")),
+                "still logged in"
+            );
+            page.status
+        })
+        .collect()
+}
+
+fn plans_of(app: &TestApp, email: &str) -> Vec<(String, String)> {
+    subscriptions_of(app, email)
+        .into_iter()
+        .map(|row| (row.plan_code, row.status))
+        .collect()
+}
+
+fn pairs(rows: &[(&str, &str)]) -> Vec<(String, String)> {
+    rows.iter()
+        .map(|(plan, status)| (plan.to_string(), status.to_string()))
+        .collect()
+}
+
+async fn app_with(processor: std::sync::Arc<FakeProcessor>) -> TestApp {
+    TestApp::spawn_with_gateway_and(processor, |s| {
+        s.trust_proxy_headers = true;
+        s.database_pool_size = 10;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn bursts_of_identical_switches_charge_each_reader_once_per_change() {
+    let processor = FakeProcessor::new(StdDuration::from_millis(5));
+    let app = app_with(processor.clone()).await;
+    let readers = subscribers(&app, READERS).await;
+
+    let first = burst(&readers, 3, |_| ("/subscribe", vec![("plan", "monthly")])).await;
+    assert!(
+        first.iter().all(|s| *s == StatusCode::SEE_OTHER),
+        "{first:?}"
+    );
+
+    app.clock.advance(Duration::days(5));
+    let upgrade = burst(&readers, CLICKS, |_| {
+        ("/subscribe", vec![("plan", "yearly")])
+    })
+    .await;
+    assert!(
+        upgrade.iter().all(|s| *s == StatusCode::SEE_OTHER),
+        "{upgrade:?}"
+    );
+
+    app.clock.advance(Duration::days(5));
+    let downgrade = burst(&readers, CLICKS, |_| {
+        ("/subscribe", vec![("plan", "monthly")])
+    })
+    .await;
+    assert!(downgrade.iter().all(|s| *s == StatusCode::SEE_OTHER));
+
+    app.clock.advance(Duration::days(5));
+    let upgrade_again = burst(&readers, CLICKS, |_| {
+        ("/subscribe", vec![("plan", "yearly")])
+    })
+    .await;
+    assert!(upgrade_again.iter().all(|s| *s == StatusCode::SEE_OTHER));
+
+    for (_, email) in &readers {
+        let taken: Vec<(String, i32)> = processor
+            .charges_of(user_id(&app, email))
+            .into_iter()
+            .map(|t| (t.plan_code, t.amount_cents))
+            .collect();
+        assert_eq!(taken.len(), 3, "{email}: {taken:?}");
+        assert_eq!(taken[0], ("monthly".to_string(), 800), "{email}");
+        // 25 of 30 days unused: $6.66 of credit.
+        assert_eq!(taken[1], ("yearly".to_string(), 7334), "{email}");
+        // Back to yearly: only the part of the year used since is paid for again.
+        assert_eq!(taken[2].0, "yearly", "{email}");
+        assert!((200..300).contains(&taken[2].1), "{email}: {taken:?}");
+        assert_eq!(
+            plans_of(&app, email),
+            pairs(&[
+                ("monthly", "ended"),
+                ("yearly", "ended"),
+                ("monthly", "ended"),
+                ("yearly", "active"),
+            ]),
+            "{email}"
+        );
+    }
+    assert_eq!(open_checkouts(&app), 0);
+}
+
+#[tokio::test]
+async fn first_subscriptions_double_clicked_are_one_charge_per_reader() {
+    let processor = FakeProcessor::new(StdDuration::from_millis(30));
+    let app = app_with(processor.clone()).await;
+    let readers = subscribers(&app, READERS).await;
+
+    let statuses = burst(&readers, CLICKS, |_| {
+        ("/subscribe", vec![("plan", "yearly")])
+    })
+    .await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::SEE_OTHER));
+    for (_, email) in &readers {
+        let taken = processor.charges_of(user_id(&app, email));
+        assert_eq!(taken.len(), 1, "{email}: {taken:?}");
+        let rows = subscriptions_of(&app, email);
+        assert_eq!(rows.len(), 1, "{email}");
+        assert_eq!(rows[0].gateway_reference, taken[0].reference, "{email}");
+    }
+}
+
+#[tokio::test]
+async fn tabs_asking_for_different_plans_at_once_pay_for_exactly_what_is_recorded() {
+    let processor = FakeProcessor::new(StdDuration::from_millis(30));
+    let app = app_with(processor.clone()).await;
+    let readers = subscribers(&app, READERS).await;
+
+    let statuses = burst(&readers, CLICKS, |click| {
+        let plan = if click % 2 == 0 { "monthly" } else { "yearly" };
+        ("/subscribe", vec![("plan", plan)])
+    })
+    .await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::SEE_OTHER));
+    for (_, email) in &readers {
+        // Which plan wins depends on the order the tabs arrive in; either way every payment
+        // taken is recorded once, and nothing is recorded that was not paid for.
+        let taken = processor.charges_of(user_id(&app, email));
+        let rows = subscriptions_of(&app, email);
+        let paid: Vec<&String> = rows
+            .iter()
+            .filter(|row| row.gateway != "credit")
+            .map(|row| &row.gateway_reference)
+            .collect();
+        let charged: Vec<&String> = taken.iter().map(|t| &t.reference).collect();
+        assert_eq!(paid, charged, "{email}");
+        assert_eq!(current(&app, email).len(), 1, "{email}");
+    }
+    assert_eq!(open_checkouts(&app), 0);
+}
+
+#[tokio::test]
+async fn bursts_of_cancels_and_resumes_leave_one_subscription_and_take_no_money() {
+    let processor = FakeProcessor::new(StdDuration::from_millis(5));
+    let app = app_with(processor.clone()).await;
+    let readers = subscribers(&app, READERS).await;
+    burst(&readers, 1, |_| ("/subscribe", vec![("plan", "monthly")])).await;
+
+    for _ in 0..2 {
+        let statuses = burst(&readers, CLICKS, |click| {
+            if click % 2 == 0 {
+                ("/account/subscription/cancel", vec![])
+            } else {
+                ("/subscribe", vec![("plan", "monthly")])
+            }
+        })
+        .await;
+        assert!(statuses.iter().all(|s| *s == StatusCode::SEE_OTHER));
+    }
+    // A last burst of cancels alone: each reader ends up cancelled, once.
+    let statuses = burst(&readers, CLICKS, |_| {
+        ("/account/subscription/cancel", vec![])
+    })
+    .await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::SEE_OTHER));
+
+    assert_eq!(
+        processor.charges().len(),
+        READERS,
+        "only the first payments"
+    );
+    for (reader, email) in &readers {
+        assert_eq!(
+            plans_of(&app, email),
+            pairs(&[("monthly", "canceled")]),
+            "{email}"
+        );
+        let account = reader.get("/account").await;
+        assert!(
+            !account.body.contains("You have no subscription to cancel"),
+            "{email}"
+        );
+    }
+}
+
+/// Counts the app's sessions waiting for a lock in the test database.
+fn waiting_on_locks(conn: &mut PgConnection) -> i64 {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        waiting: i64,
+    }
+    diesel::sql_query(
+        "SELECT count(*) AS waiting FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .get_result::<Count>(conn)
+    .map(|c| c.waiting)
+    .unwrap_or(0)
+}
+
+/// Holds a transaction open in another session while `requests` run, until `waiters` of
+/// them are blocked on it; `inside` runs in that transaction first.
+async fn while_held<T>(
+    app: &TestApp,
+    waiters: i64,
+    inside: impl FnOnce(&mut PgConnection) + Send + 'static,
+    requests: impl std::future::Future<Output = T>,
+) -> T {
+    let url = app.db.url.clone();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (ready, is_ready) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let mut conn = PgConnection::establish(&url).expect("connecting");
+        conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            inside(conn);
+            let _ = ready.send(());
+            let _ = released.recv_timeout(std::time::Duration::from_secs(20));
+            Ok(())
+        })
+        .expect("the competing transaction commits");
+    });
+    is_ready.recv().expect("the competing transaction started");
+    let mut watcher = app.connect();
+    let watch = async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while waiting_on_locks(&mut watcher) < waiters {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the requests never waited on the competing transaction"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let _ = release.send(());
+    };
+    let (output, ()) = tokio::join!(requests, watch);
+    holder.join().expect("the competing transaction finished");
+    output
+}
+
+/// What recording another tab's yearly payment does: with the reader and the current
+/// subscription held, the month ends and the year starts.
+fn record_a_year_paid_in_another_tab(conn: &mut PgConnection, id: i64, at: time::OffsetDateTime) {
+    use diesel::sql_types::{BigInt, Timestamptz};
+    diesel::sql_query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+        .bind::<BigInt, _>(id)
+        .execute(conn)
+        .unwrap();
+    diesel::sql_query(
+        "SELECT 1 FROM subscriptions WHERE user_id = $1 AND status <> 'ended' FOR UPDATE",
+    )
+    .bind::<BigInt, _>(id)
+    .execute(conn)
+    .unwrap();
+    diesel::sql_query(
+        "UPDATE subscriptions SET status = 'ended', ended_at = $2 \
+         WHERE user_id = $1 AND status <> 'ended'",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Timestamptz, _>(at)
+    .execute(conn)
+    .unwrap();
+    diesel::sql_query(
+        "INSERT INTO subscriptions (user_id, plan_code, status, current_period_start, \
+           current_period_end, gateway, gateway_reference, period_value_cents) \
+         VALUES ($1, 'yearly', 'active', $2, $2 + interval '1 year', 'fake', 'ref-other-tab', 7467)",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Timestamptz, _>(at)
+    .execute(conn)
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_switch_that_waited_on_another_tabs_payment_is_decided_on_what_that_payment_recorded() {
+    let processor = FakeProcessor::new(StdDuration::from_millis(5));
+    let app = app_with(processor.clone()).await;
+    let reader = Reader::signed_up(&app, "waited@example.com").await;
+    reader.subscribe("monthly").await;
+    let id = user_id(&app, "waited@example.com");
+    app.clock.advance(Duration::days(10));
+    let token = reader.csrf_token().await;
+    let tab = reader.copy();
+
+    // Another tab's yearly payment is being recorded: it holds the reader and the current
+    // subscription, ends the month and starts the year.
+    let switched_at = START + Duration::days(10);
+    let pages = while_held(
+        &app,
+        2,
+        move |conn| record_a_year_paid_in_another_tab(conn, id, switched_at),
+        join_all([
+            reader.post("/subscribe", &[("plan", "yearly"), ("csrf_token", &token)]),
+            tab.post("/subscribe", &[("plan", "yearly"), ("csrf_token", &token)]),
+        ]),
+    )
+    .await;
+
+    for page in &pages {
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    }
+    assert_eq!(
+        processor.amounts(),
+        [800],
+        "the year the other tab paid is not charged again"
+    );
+    assert_eq!(
+        plans_of(&app, "waited@example.com"),
+        pairs(&[("monthly", "ended"), ("yearly", "active")])
+    );
+    assert!(reader.get("/").await.body.contains("already subscribe"));
+}
+
+#[tokio::test]
+async fn switches_waiting_on_the_reader_are_charged_once_with_the_credit_of_the_moment() {
+    let processor = FakeProcessor::new(StdDuration::from_millis(5));
+    let app = app_with(processor.clone()).await;
+    let reader = Reader::signed_up(&app, "credit@example.com").await;
+    reader.subscribe("monthly").await;
+    let id = user_id(&app, "credit@example.com");
+    app.clock.advance(Duration::days(10));
+    let token = reader.csrf_token().await;
+    let tabs = [reader.copy(), reader.copy(), reader.copy()];
+
+    let pages = while_held(
+        &app,
+        3,
+        move |conn| {
+            diesel::sql_query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+                .bind::<diesel::sql_types::BigInt, _>(id)
+                .execute(conn)
+                .unwrap();
+        },
+        join_all(
+            tabs.iter()
+                .map(|tab| tab.post("/subscribe", &[("plan", "yearly"), ("csrf_token", &token)])),
+        ),
+    )
+    .await;
+    assert!(pages.iter().all(|p| p.status == StatusCode::SEE_OTHER));
+    assert_eq!(processor.amounts(), [800, 7467]);
+    let rows = current(&app, "credit@example.com");
+    assert_eq!(rows[0].plan_code, "yearly");
+    assert_eq!(
+        rows[0].current_period_end,
+        START + Duration::days(10) + Duration::days(365)
+    );
+}
+
+#[tokio::test]
+async fn a_cancel_that_waited_on_a_switch_cancels_the_new_subscription() {
+    let processor = FakeProcessor::new(StdDuration::from_millis(5));
+    let app = app_with(processor.clone()).await;
+    let reader = Reader::signed_up(&app, "cancelwait@example.com").await;
+    reader.subscribe("monthly").await;
+    let id = user_id(&app, "cancelwait@example.com");
+    app.clock.advance(Duration::days(10));
+    let token = reader.csrf_token().await;
+
+    let switched_at = START + Duration::days(10);
+    let page = while_held(
+        &app,
+        1,
+        move |conn| record_a_year_paid_in_another_tab(conn, id, switched_at),
+        reader.post("/account/subscription/cancel", &[("csrf_token", &token)]),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let account = reader.get("/account").await;
+    assert!(
+        account.body.contains("Your subscription is cancelled"),
+        "the cancel saw the year the other tab recorded"
+    );
+    assert_eq!(
+        plans_of(&app, "cancelwait@example.com"),
+        pairs(&[("monthly", "ended"), ("yearly", "canceled")])
+    );
+}
