@@ -3,6 +3,7 @@
 //! Everything lives in this library so that tests can start the real application in-process;
 //! `main.rs` only reads the environment and runs it.
 
+pub mod allocator;
 pub mod auth;
 pub mod billing;
 pub mod clock;

@@ -104,6 +104,7 @@ impl Application {
         clock: Arc<dyn Clock>,
         gateway: Option<Arc<dyn PaymentGateway>>,
     ) -> Result<Self, StartupError> {
+        crate::allocator::return_large_blocks_to_the_system();
         if settings.session_key_is_ephemeral {
             tracing::warn!(
                 "SESSION_KEY is not set: using a throw-away key, so sessions end when the app restarts"

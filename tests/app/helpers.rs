@@ -63,6 +63,9 @@ impl<'a> Reader<'a> {
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(30))
+            // Shorter than the server's keep-alive, as browsers do, so a request is never sent
+            // on a connection the server is closing for idleness.
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .expect("building an HTTP client");
         Self { app, jar, client }

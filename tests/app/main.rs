@@ -19,5 +19,6 @@ mod meter;
 mod payments;
 mod resilience;
 mod schema;
+mod soak;
 mod startup;
 mod subscriptions;
