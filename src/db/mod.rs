@@ -243,6 +243,26 @@ pub fn ping(conn: &mut PgConnection) -> QueryResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::ResponseError;
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> DbError {
+        DbError::Query(DieselError::DatabaseError(kind, Box::new(message.to_string())))
+    }
+
+    #[test]
+    fn contention_between_transactions_is_a_503_not_a_500() {
+        for error in [
+            database_error(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize access",
+            ),
+            database_error(DatabaseErrorKind::Unknown, "deadlock detected"),
+        ] {
+            assert_eq!(AppError::from(error).status_code().as_u16(), 503);
+        }
+        let bug = database_error(DatabaseErrorKind::CheckViolation, "violates check");
+        assert_eq!(AppError::from(bug).status_code().as_u16(), 500);
+    }
 
     #[test]
     fn connect_timeout_is_added_once() {
