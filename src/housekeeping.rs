@@ -30,7 +30,7 @@ pub fn spawn(pool: DbPool, clock: Arc<dyn Clock>) {
             let now = clock.now();
             let done = db::run(&pool, move |conn| {
                 let recorded = record_paid_checkouts(conn, now)?;
-                let counters = db::throttle::sweep(conn, now - throttle::WINDOW)?;
+                let counters = db::throttle::sweep(conn, now - throttle::LONGEST_WINDOW)?;
                 let sessions = db::sessions::sweep(conn, now - KEEP_ENDED_SESSIONS)?;
                 Ok((recorded, counters, sessions))
             })

@@ -13,11 +13,13 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::device::DeviceCookies;
 use crate::auth::password::Passwords;
 use crate::auth::session::COOKIE_MAX_AGE;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{GatewayChoice, Settings, redact_url};
 use crate::db::{self, DbPool};
+use crate::domain::throttle::Limits;
 use crate::error::AppError;
 use crate::payments::{PaymentGateway, TestGateway};
 use crate::{demo, routes};
@@ -32,6 +34,9 @@ pub struct AppState {
     pub free_articles_per_month: u32,
     pub session_cookie_name: String,
     pub trust_proxy_headers: bool,
+    pub limits: Limits,
+    pub device_cookies: DeviceCookies,
+    pub form_body_timeout: std::time::Duration,
 }
 
 impl AppState {
@@ -136,6 +141,13 @@ impl Application {
             free_articles_per_month: settings.free_articles_per_month,
             session_cookie_name: settings.session_cookie_name().to_string(),
             trust_proxy_headers: settings.trust_proxy_headers,
+            limits: settings.limits,
+            device_cookies: DeviceCookies::new(
+                settings.session_key.clone(),
+                settings.device_cookie_name(),
+                settings.cookie_secure,
+            ),
+            form_body_timeout: settings.form_body_timeout,
         });
 
         let address = format!("{}:{}", settings.host, settings.port);

@@ -14,6 +14,7 @@ mod cookies_and_headers;
 mod csrf;
 mod hostile_input;
 mod housekeeping;
+mod login_throttling;
 mod meter;
 mod resilience;
 mod schema;

@@ -1,0 +1,4 @@
+DELETE FROM login_throttle WHERE scope IN ('device', 'login');
+ALTER TABLE login_throttle DROP CONSTRAINT login_throttle_scope_check;
+ALTER TABLE login_throttle ADD CONSTRAINT login_throttle_scope_check
+    CHECK (scope IN ('account', 'account_address', 'address', 'signup'));
