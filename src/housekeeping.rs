@@ -2,7 +2,9 @@
 //! - payments the processor took whose request failed before recording them become the
 //!   readers' subscriptions (nothing paid for is lost);
 //! - rows that no longer mean anything are deleted, so tables do not grow without bound:
-//!   throttle counters whose window has closed, and login sessions that ended long ago.
+//!   throttle counters whose window has closed, login sessions that ended long ago, and the
+//!   meter of months before the previous one. Each deletion goes in bounded batches through an
+//!   index, so a large backlog never holds locks for long.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -12,6 +14,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::clock::Clock;
 use crate::db::{self, DbPool};
+use crate::domain::meter::Month;
 use crate::domain::throttle;
 
 const EVERY: StdDuration = StdDuration::from_secs(600);
@@ -32,13 +35,20 @@ pub fn spawn(pool: DbPool, clock: Arc<dyn Clock>) {
                 let recorded = record_paid_checkouts(conn, now)?;
                 let counters = db::throttle::sweep(conn, now - throttle::LONGEST_WINDOW)?;
                 let sessions = db::sessions::sweep(conn, now - KEEP_ENDED_SESSIONS)?;
-                Ok((recorded, counters, sessions))
+                let meter_reads = db::meter::prune(conn, Month::of(now).first_day())?;
+                Ok((recorded, counters, sessions, meter_reads))
             })
             .await;
             match done {
-                Ok((0, 0, 0)) => {}
-                Ok((recorded, counters, sessions)) => {
-                    tracing::info!(recorded, counters, sessions, "housekeeping done")
+                Ok((0, 0, 0, 0)) => {}
+                Ok((recorded, counters, sessions, meter_reads)) => {
+                    tracing::info!(
+                        recorded,
+                        counters,
+                        sessions,
+                        meter_reads,
+                        "housekeeping done"
+                    )
                 }
                 // The database may be down; the next round tries again.
                 Err(error) => tracing::warn!("housekeeping skipped: {error}"),

@@ -1,3 +1,5 @@
+//! Accounts. E-mails are stored normalised, so looking one up is an equality.
+
 use diesel::prelude::*;
 
 use crate::models::{NewUser, User};
@@ -25,5 +27,16 @@ pub fn update_password_hash(conn: &mut PgConnection, user_id: i64, hash: &str) -
     diesel::update(users::table.find(user_id))
         .set(users::password_hash.eq(hash))
         .execute(conn)
+        .map(|_| ())
+}
+
+/// Locks the reader's row for the rest of the transaction, so two logins at once take turns
+/// over the reader's sessions.
+pub fn lock(conn: &mut PgConnection, user_id: i64) -> QueryResult<()> {
+    users::table
+        .find(user_id)
+        .select(users::id)
+        .for_update()
+        .first::<i64>(conn)
         .map(|_| ())
 }

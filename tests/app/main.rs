@@ -10,6 +10,7 @@ mod accounts_login;
 mod accounts_logout;
 mod accounts_signup;
 mod articles;
+mod bounded_tables;
 mod cookies_and_headers;
 mod csrf;
 mod hostile_input;
