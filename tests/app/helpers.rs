@@ -266,8 +266,13 @@ impl<'a> Reader<'a> {
 
     /// Signs up a fresh account and stays logged in.
     pub async fn signed_up(app: &'a TestApp, email: &str) -> Reader<'a> {
+        Self::signed_up_with(app, email, PASSWORD).await
+    }
+
+    /// Signs up a fresh account with `password` and stays logged in.
+    pub async fn signed_up_with(app: &'a TestApp, email: &str, password: &str) -> Reader<'a> {
         let reader = Reader::new(app);
-        let page = reader.sign_up(email, PASSWORD).await;
+        let page = reader.sign_up(email, password).await;
         assert_eq!(
             page.status,
             StatusCode::SEE_OTHER,

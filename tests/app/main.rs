@@ -13,6 +13,7 @@ mod articles;
 mod bounded_tables;
 mod cookies_and_headers;
 mod csrf;
+mod form_input;
 mod hostile_input;
 mod housekeeping;
 mod login_throttling;
