@@ -344,3 +344,12 @@ async fn a_campus_can_raise_the_sign_up_limit() {
     let page = reader.sign_up("student25@example.com", PASSWORD).await;
     assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn the_cookies_page_names_the_device_cookie() {
+    let app = TestApp::spawn().await;
+    let page = Reader::new(&app).get("/cookies").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<code>gazette_session</code>"));
+    assert!(page.body.contains("<code>gazette_device</code>"));
+}
