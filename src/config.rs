@@ -7,11 +7,17 @@ use std::fmt;
 
 use actix_web::cookie::Key;
 
+use crate::domain::throttle::{LONGEST_WINDOW, Limits};
+
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/gazette";
 /// The meter lives in the session cookie; capping it keeps the cookie far below 4 KB.
 pub const MAX_FREE_ARTICLES_PER_MONTH: u32 = 50;
 const MIN_SESSION_KEY_BYTES: usize = 64;
 const DEFAULT_HOUSEKEEPING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+/// The largest number any attempt limit may be set to.
+const MAX_LIMIT: i32 = 100_000;
+/// How long a form's body may take to arrive, unless configured otherwise.
+pub const DEFAULT_FORM_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppEnv {
@@ -47,6 +53,10 @@ pub struct Settings {
     pub trust_proxy_headers: bool,
     /// How often each instance runs housekeeping (settling payments, deleting stale rows).
     pub housekeeping_interval: std::time::Duration,
+    /// Login and sign-up limits per throttling window.
+    pub limits: Limits,
+    /// How long a form's body may take to arrive once its request began.
+    pub form_body_timeout: std::time::Duration,
 }
 
 /// One bad variable: which one, and what is wrong with it.
@@ -78,6 +88,8 @@ impl fmt::Debug for Settings {
             .field("payment_gateway", &self.payment_gateway)
             .field("trust_proxy_headers", &self.trust_proxy_headers)
             .field("housekeeping_interval", &self.housekeeping_interval)
+            .field("limits", &self.limits)
+            .field("form_body_timeout", &self.form_body_timeout)
             .finish()
     }
 }
@@ -186,6 +198,65 @@ impl Settings {
                     )
                 })?,
         };
+        let number = |name: &'static str, default: i32, max: i32| -> Result<i32, ConfigError> {
+            match var(name) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .trim()
+                    .parse::<i32>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| {
+                        problem(
+                            name,
+                            format!("`{raw}` is not a whole number from 1 to {max}"),
+                        )
+                    }),
+            }
+        };
+        let defaults = Limits::default();
+        let limits = Limits {
+            window: time::Duration::minutes(i64::from(number(
+                "THROTTLE_WINDOW_MINUTES",
+                minutes(defaults.window),
+                minutes(LONGEST_WINDOW),
+            )?)),
+            account_address: number(
+                "MAX_LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS",
+                defaults.account_address,
+                MAX_LIMIT,
+            )?,
+            account: number(
+                "MAX_LOGIN_FAILURES_PER_ACCOUNT",
+                defaults.account,
+                MAX_LIMIT,
+            )?,
+            address: number(
+                "MAX_LOGIN_FAILURES_PER_ADDRESS",
+                defaults.address,
+                MAX_LIMIT,
+            )?,
+            device: number("MAX_LOGIN_FAILURES_PER_DEVICE", defaults.device, MAX_LIMIT)?,
+            logins_per_address: number(
+                "MAX_LOGINS_PER_ADDRESS",
+                defaults.logins_per_address,
+                MAX_LIMIT,
+            )?,
+            signups_per_address: number(
+                "MAX_SIGNUPS_PER_ADDRESS",
+                defaults.signups_per_address,
+                MAX_LIMIT,
+            )?,
+        };
+        let form_body_timeout = std::time::Duration::from_secs(
+            number(
+                "FORM_BODY_TIMEOUT_SECONDS",
+                i32::try_from(DEFAULT_FORM_BODY_TIMEOUT.as_secs()).unwrap_or(10),
+                300,
+            )?
+            .unsigned_abs()
+            .into(),
+        );
 
         Ok(Self {
             app_env,
@@ -205,6 +276,8 @@ impl Settings {
                 false,
             )?,
             housekeeping_interval,
+            limits,
+            form_body_timeout,
         })
     }
 
@@ -225,6 +298,8 @@ impl Settings {
             payment_gateway: GatewayChoice::Test,
             trust_proxy_headers: false,
             housekeeping_interval: DEFAULT_HOUSEKEEPING_INTERVAL,
+            limits: Limits::default(),
+            form_body_timeout: DEFAULT_FORM_BODY_TIMEOUT,
         }
     }
 
@@ -237,6 +312,20 @@ impl Settings {
             "gazette_session"
         }
     }
+
+    /// The device cookie's name, prefixed like the session cookie's.
+    pub fn device_cookie_name(&self) -> &'static str {
+        if self.cookie_secure {
+            "__Host-gazette_device"
+        } else {
+            "gazette_device"
+        }
+    }
+}
+
+/// Whole minutes of a duration, for limits given in minutes.
+fn minutes(duration: time::Duration) -> i32 {
+    i32::try_from(duration.whole_minutes()).unwrap_or(i32::MAX)
 }
 
 fn problem(variable: &'static str, problem: String) -> ConfigError {
@@ -353,6 +442,7 @@ mod tests {
         assert!(!s.demo_content);
         assert_eq!(s.payment_gateway, GatewayChoice::Disabled);
         assert_eq!(s.session_cookie_name(), "__Host-gazette_session");
+        assert_eq!(s.device_cookie_name(), "__Host-gazette_device");
     }
 
     #[test]
@@ -367,10 +457,48 @@ mod tests {
             ("PAYMENT_GATEWAY", "stripe"),
             ("DATABASE_POOL_SIZE", "0"),
             ("HOUSEKEEPING_INTERVAL_SECONDS", "0"),
+            ("THROTTLE_WINDOW_MINUTES", "0"),
+            ("THROTTLE_WINDOW_MINUTES", "61"),
+            ("MAX_LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS", "five"),
+            ("MAX_LOGIN_FAILURES_PER_ACCOUNT", "0"),
+            ("MAX_LOGIN_FAILURES_PER_ADDRESS", "-3"),
+            ("MAX_LOGIN_FAILURES_PER_DEVICE", "100001"),
+            ("MAX_LOGINS_PER_ADDRESS", "1.5"),
+            ("MAX_SIGNUPS_PER_ADDRESS", "lots"),
+            ("FORM_BODY_TIMEOUT_SECONDS", "0"),
+            ("FORM_BODY_TIMEOUT_SECONDS", "301"),
         ] {
             let err = settings(&[(name, value)]).unwrap_err();
             assert_eq!(err.variable, name, "{name}={value}");
         }
+    }
+
+    #[test]
+    fn limits_default_to_the_documented_values_and_can_be_raised() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.limits, Limits::default());
+        assert_eq!(s.form_body_timeout, std::time::Duration::from_secs(10));
+        let campus = settings(&[
+            ("MAX_SIGNUPS_PER_ADDRESS", "500"),
+            ("MAX_LOGINS_PER_ADDRESS", " 2000 "),
+            ("THROTTLE_WINDOW_MINUTES", "5"),
+            ("FORM_BODY_TIMEOUT_SECONDS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(campus.limits.signups_per_address, 500);
+        assert_eq!(campus.limits.logins_per_address, 2000);
+        assert_eq!(campus.limits.window, time::Duration::minutes(5));
+        assert_eq!(campus.limits.account, 50, "the others keep their defaults");
+        assert_eq!(campus.form_body_timeout, std::time::Duration::from_secs(3));
+    }
+
+    #[test]
+    fn a_bad_limit_is_one_line_naming_the_variable() {
+        let err = settings(&[("MAX_LOGIN_FAILURES_PER_ACCOUNT", "many")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "MAX_LOGIN_FAILURES_PER_ACCOUNT: `many` is not a whole number from 1 to 100000"
+        );
     }
 
     #[test]

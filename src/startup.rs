@@ -13,13 +13,16 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::device::DeviceCookies;
 use crate::auth::password::Passwords;
 use crate::auth::session::COOKIE_MAX_AGE;
 use crate::billing::Billing;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{GatewayChoice, Settings, redact_url};
 use crate::db::{self, DbPool};
+use crate::domain::throttle::Limits;
 use crate::error::AppError;
+use crate::housekeeping::Housekeeping;
 use crate::payments::{PaymentGateway, TestGateway};
 use crate::{demo, routes};
 
@@ -33,6 +36,9 @@ pub struct AppState {
     pub free_articles_per_month: u32,
     pub session_cookie_name: String,
     pub trust_proxy_headers: bool,
+    pub limits: Limits,
+    pub device_cookies: DeviceCookies,
+    pub form_body_timeout: std::time::Duration,
 }
 
 impl AppState {
@@ -130,12 +136,13 @@ impl Application {
         tracing::info!(database = %redact_url(&settings.database_url), "database ready");
 
         let billing = Billing::new(pool.clone(), clock.clone(), gateway);
-        crate::housekeeping::spawn(
-            pool.clone(),
-            clock.clone(),
-            billing.clone(),
-            settings.housekeeping_interval,
-        );
+        Housekeeping {
+            pool: pool.clone(),
+            clock: clock.clone(),
+            billing: billing.clone(),
+            throttle_window: settings.limits.window,
+        }
+        .spawn(settings.housekeeping_interval);
         let state = web::Data::new(AppState {
             pool,
             clock,
@@ -144,6 +151,13 @@ impl Application {
             free_articles_per_month: settings.free_articles_per_month,
             session_cookie_name: settings.session_cookie_name().to_string(),
             trust_proxy_headers: settings.trust_proxy_headers,
+            limits: settings.limits,
+            device_cookies: DeviceCookies::new(
+                settings.session_key.clone(),
+                settings.device_cookie_name(),
+                settings.cookie_secure,
+            ),
+            form_body_timeout: settings.form_body_timeout,
         });
 
         let address = format!("{}:{}", settings.host, settings.port);

@@ -349,6 +349,7 @@ pub struct AccountPage {
 pub struct CookiesPage {
     pub layout: Layout,
     pub cookie_name: String,
+    pub device_cookie_name: String,
 }
 
 /// "Firefox on Windows", from a User-Agent header; good enough to recognise one's devices.

@@ -7,7 +7,9 @@
 
 use diesel::Connection;
 
-use super::session::{ABSOLUTE_LIMIT, ReaderSession};
+use super::session::{
+    ABSOLUTE_LIMIT, IDLE_LIMIT, MAX_ENDED_SESSIONS, MAX_LIVE_SESSIONS, ReaderSession,
+};
 use super::{random_token, token_hash};
 use crate::db;
 use crate::domain::meter::{Meter, Month};
@@ -23,7 +25,8 @@ pub enum Scope {
 
 /// Creates the server-side session, adds the articles opened anonymously this month to the
 /// account's meter, and logs the browser in with a fresh cookie and CSRF token. A login this
-/// browser already had is revoked.
+/// browser already had is revoked. The reader keeps at most [`MAX_LIVE_SESSIONS`] live
+/// sessions (the least recently used beyond them end) and [`MAX_ENDED_SESSIONS`] ended ones.
 pub async fn start(
     state: &AppState,
     session: &ReaderSession,
@@ -39,6 +42,7 @@ pub async fn start(
     let user_agent = user_agent.to_string();
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
+            db::users::lock(conn, user_id)?;
             if let Some(previous) = previous {
                 db::sessions::revoke_by_token(conn, &previous, now)?;
             }
@@ -51,6 +55,14 @@ pub async fn start(
                 expires_at: now + ABSOLUTE_LIMIT,
             };
             db::sessions::insert(conn, &record)?;
+            db::sessions::end_least_recently_used(
+                conn,
+                user_id,
+                now,
+                IDLE_LIMIT,
+                MAX_LIVE_SESSIONS,
+            )?;
+            db::sessions::delete_oldest_ended(conn, user_id, now, IDLE_LIMIT, MAX_ENDED_SESSIONS)?;
             if !anonymous.opened().is_empty() {
                 db::meter::record(conn, user_id, month.first_day(), anonymous.opened(), now)?;
             }

@@ -1,8 +1,11 @@
-//! Who the reader is: password hashing, the typed session, CSRF protection, and the
-//! extractor that turns a cookie into a reader (checking the server-side session record).
+//! Who the reader is: password hashing, the typed session, CSRF protection, the extractor
+//! that turns a cookie into a reader (checking the server-side session record), and what
+//! slows down password guessing (attempt counters and device cookies).
 
+pub mod attempts;
 pub mod csrf;
 pub mod current_reader;
+pub mod device;
 pub mod login;
 pub mod password;
 pub mod session;
@@ -25,6 +28,15 @@ pub fn random_token() -> Result<String, AppError> {
 /// replayed as cookies.
 pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// What names an account in throttle counters and device cookies: the SHA-256 (hex) of its
+/// normalised e-mail, so neither holds the address itself.
+pub fn account_key(normalised_email: &str) -> String {
+    Sha256::digest(normalised_email.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -26,6 +26,11 @@ pub const ABSOLUTE_LIMIT: Duration = Duration::days(30);
 pub const COOKIE_MAX_AGE: Duration = Duration::days(32);
 /// `last_seen_at` is written at most this often, to keep reads from becoming writes.
 pub const TOUCH_INTERVAL: Duration = Duration::minutes(5);
+/// Logged-in sessions one reader may have at once; logging in once more ends the one used
+/// least recently. It also bounds the device list on the account page.
+pub const MAX_LIVE_SESSIONS: i64 = 20;
+/// Ended sessions kept per reader (until housekeeping deletes them), the most recently used.
+pub const MAX_ENDED_SESSIONS: i64 = 20;
 
 const METER: &str = "m";
 const CSRF: &str = "c";

@@ -3,7 +3,7 @@
 //! answer was lost.
 //!
 //! Rules:
-//! - Every transaction here first takes the reader's lock (`db::users::lock_for_billing`) and
+//! - Every transaction here first takes the reader's lock (`db::users::lock`) and
 //!   only then reads or writes that reader's subscription and checkout: one lock, taken first,
 //!   in one order everywhere. Two tabs, a double click, a cancel and housekeeping therefore
 //!   run one after the other for a reader, each seeing what the previous one wrote, and cannot
@@ -411,8 +411,7 @@ impl Billing {
             let mut retries = 0;
             loop {
                 let attempt = conn.transaction(|conn| {
-                    db::users::lock_for_billing(conn, user_id)?
-                        .ok_or(diesel::result::Error::NotFound)?;
+                    db::users::lock(conn, user_id)?;
                     work(conn)
                 });
                 match attempt {

@@ -4,7 +4,7 @@
 //! again.
 //!
 //! Every function that writes here is called by `billing` with the reader's lock held
-//! (`db::users::lock_for_billing`), which is what makes "read, decide, write" safe.
+//! (`db::users::lock`), which is what makes "read, decide, write" safe.
 
 use diesel::prelude::*;
 use time::OffsetDateTime;

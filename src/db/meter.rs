@@ -1,12 +1,13 @@
 //! The meter of logged-in readers who do not subscribe: one row per premium article opened,
-//! per month.
+//! per month. Only the current month decides anything; the previous one is kept as well (a
+//! month that just ended may still be looked at), older ones are pruned by housekeeping.
 
 use diesel::prelude::*;
 use time::{Date, OffsetDateTime};
 
 use diesel::sql_types::{Array, BigInt, Date as SqlDate, Timestamptz};
 
-use crate::schema::{meter_reads, users};
+use crate::schema::meter_reads;
 
 pub fn opened_in_month(
     conn: &mut PgConnection,
@@ -19,17 +20,6 @@ pub fn opened_in_month(
         .order(meter_reads::opened_at)
         .select(meter_reads::article_id)
         .load(conn)
-}
-
-/// Locks the reader's row for the rest of the transaction, so two tabs opening articles at
-/// once cannot both take the last free article.
-pub fn lock_reader(conn: &mut PgConnection, user_id: i64) -> QueryResult<()> {
-    users::table
-        .find(user_id)
-        .select(users::id)
-        .for_update()
-        .first::<i64>(conn)
-        .map(|_| ())
 }
 
 /// Records articles as opened this month; ones already recorded, and ids that name no
@@ -51,4 +41,22 @@ pub fn record(
     .bind::<Timestamptz, _>(now)
     .bind::<Array<BigInt>, _>(article_ids)
     .execute(conn)
+}
+
+/// Deletes the reads of months before the one preceding `this_month` (its first day), in
+/// batches; returns how many went.
+pub fn prune(conn: &mut PgConnection, this_month: Date) -> QueryResult<usize> {
+    let previous = this_month
+        .previous_day()
+        .and_then(|last_day| last_day.replace_day(1).ok())
+        .unwrap_or(this_month);
+    super::delete_in_batches(|batch| {
+        diesel::sql_query(
+            "DELETE FROM meter_reads WHERE (user_id, month, article_id) IN ( \
+               SELECT user_id, month, article_id FROM meter_reads WHERE month < $1 LIMIT $2)",
+        )
+        .bind::<SqlDate, _>(previous)
+        .bind::<BigInt, _>(batch)
+        .execute(conn)
+    })
 }

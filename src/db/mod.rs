@@ -235,6 +235,28 @@ pub fn pool(database_url: &str, size: u32) -> DbPool {
         .build_unchecked(manager)
 }
 
+/// Rows one periodic deletion removes per statement, so each statement holds its locks briefly
+/// and stays far inside the statement timeout.
+pub const SWEEP_BATCH: i64 = 1_000;
+/// Statements one sweep runs at most; whatever is left waits for the next round.
+const SWEEP_MAX_BATCHES: usize = 100;
+
+/// Calls `delete_batch` (which deletes at most the number of rows it is given, each call in
+/// its own statement) until a batch comes back short; returns how many rows went.
+pub fn delete_in_batches(
+    mut delete_batch: impl FnMut(i64) -> QueryResult<usize>,
+) -> QueryResult<usize> {
+    let mut deleted = 0;
+    for _ in 0..SWEEP_MAX_BATCHES {
+        let batch = delete_batch(SWEEP_BATCH)?;
+        deleted += batch;
+        if i64::try_from(batch).map_or(true, |n| n < SWEEP_BATCH) {
+            break;
+        }
+    }
+    Ok(deleted)
+}
+
 /// `SELECT 1`, for the health check.
 pub fn ping(conn: &mut PgConnection) -> QueryResult<()> {
     diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
@@ -246,7 +268,10 @@ mod tests {
     use actix_web::ResponseError;
 
     fn database_error(kind: DatabaseErrorKind, message: &str) -> DbError {
-        DbError::Query(DieselError::DatabaseError(kind, Box::new(message.to_string())))
+        DbError::Query(DieselError::DatabaseError(
+            kind,
+            Box::new(message.to_string()),
+        ))
     }
 
     #[test]

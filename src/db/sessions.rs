@@ -1,4 +1,12 @@
+//! Login sessions: one row per logged-in browser, found by the SHA-256 of its cookie's token.
+//!
+//! Rows are bounded per reader: at most a fixed number live (logging in ends the least
+//! recently used beyond it) and a fixed number ended (kept a while so a browser whose login
+//! ended still gets the account's meter, the oldest deleted beyond it). Housekeeping deletes
+//! long-ended rows in batches.
+
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Timestamptz};
 use time::{Duration, OffsetDateTime};
 
 use crate::models::{NewUserSession, UserSession};
@@ -23,20 +31,66 @@ pub fn find_live(
         .optional()
 }
 
+/// The reader's live sessions, most recently used first, at most `most` of them.
 pub fn list_live(
     conn: &mut PgConnection,
     user_id: i64,
     now: OffsetDateTime,
     idle_limit: Duration,
+    most: i64,
 ) -> QueryResult<Vec<UserSession>> {
     user_sessions::table
         .filter(user_sessions::user_id.eq(user_id))
         .filter(user_sessions::revoked_at.is_null())
         .filter(user_sessions::expires_at.gt(now))
         .filter(user_sessions::last_seen_at.gt(now - idle_limit))
-        .order(user_sessions::last_seen_at.desc())
+        .order((user_sessions::last_seen_at.desc(), user_sessions::id.desc()))
+        .limit(most)
         .select(UserSession::as_select())
         .load(conn)
+}
+
+/// Ends the reader's live sessions beyond the `keep` most recently used; returns how many.
+pub fn end_least_recently_used(
+    conn: &mut PgConnection,
+    user_id: i64,
+    now: OffsetDateTime,
+    idle_limit: Duration,
+    keep: i64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE user_sessions SET revoked_at = $2 WHERE id IN ( \
+           SELECT id FROM user_sessions \
+           WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3 \
+           ORDER BY last_seen_at DESC, id DESC OFFSET $4)",
+    )
+    .bind::<BigInt, _>(user_id)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(now - idle_limit)
+    .bind::<BigInt, _>(keep)
+    .execute(conn)
+}
+
+/// Deletes the reader's ended sessions (revoked, expired or idle too long) beyond the `keep`
+/// most recently used; returns how many.
+pub fn delete_oldest_ended(
+    conn: &mut PgConnection,
+    user_id: i64,
+    now: OffsetDateTime,
+    idle_limit: Duration,
+    keep: i64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM user_sessions WHERE id IN ( \
+           SELECT id FROM user_sessions \
+           WHERE user_id = $1 AND (revoked_at IS NOT NULL OR expires_at <= $2 OR last_seen_at <= $3) \
+           ORDER BY last_seen_at DESC, id DESC OFFSET $4)",
+    )
+    .bind::<BigInt, _>(user_id)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(now - idle_limit)
+    .bind::<BigInt, _>(keep)
+    .execute(conn)
 }
 
 pub fn insert(conn: &mut PgConnection, new: &NewUserSession<'_>) -> QueryResult<i64> {
@@ -111,14 +165,18 @@ pub fn revoke_by_token(
     .map(|_| ())
 }
 
-/// Deletes sessions that ended (revoked or past their absolute limit) before `ended_before`.
+/// Deletes sessions that ended (revoked or past their absolute limit) before `ended_before`,
+/// in batches; returns how many went.
 pub fn sweep(conn: &mut PgConnection, ended_before: OffsetDateTime) -> QueryResult<usize> {
-    diesel::delete(
-        user_sessions::table.filter(
-            user_sessions::expires_at
-                .lt(ended_before)
-                .or(user_sessions::revoked_at.lt(ended_before)),
-        ),
-    )
-    .execute(conn)
+    super::delete_in_batches(|batch| {
+        diesel::sql_query(
+            "DELETE FROM user_sessions WHERE id IN ( \
+               SELECT id FROM user_sessions WHERE expires_at < $1 \
+               UNION SELECT id FROM user_sessions WHERE revoked_at < $1 \
+               LIMIT $2)",
+        )
+        .bind::<Timestamptz, _>(ended_before)
+        .bind::<BigInt, _>(batch)
+        .execute(conn)
+    })
 }

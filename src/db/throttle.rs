@@ -1,15 +1,19 @@
 //! Attempt counters for logins and sign-ups, shared by every instance of the app.
 //!
-//! An attempt is counted *before* the password is checked, in one statement, so a burst of
-//! parallel guesses is counted in full and refused once over the limit.
+//! An attempt is checked against all its counters and counted in one transaction that locks
+//! those counters first, always in the same order (so two attempts sharing counters wait for
+//! each other instead of deadlocking). It is counted in every counter or, when any of them
+//! already reached its limit, in none: a burst of parallel guesses is refused exactly past the
+//! limit, and refused attempts never push a shared counter further.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text, Timestamptz};
-use time::OffsetDateTime;
+use diesel::sql_types::{BigInt, Integer, Text, Timestamptz};
+use time::{Duration, OffsetDateTime};
 
+use crate::domain::throttle::retry_after;
 use crate::schema::login_throttle;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scope {
     /// Failed logins for one account from everywhere (key: SHA-256 of the normalised e-mail).
     Account,
@@ -17,6 +21,10 @@ pub enum Scope {
     AccountAddress,
     /// Failed logins from one client address.
     Address,
+    /// Failed logins from one device cookie (key: the cookie's random nonce).
+    Device,
+    /// Successful logins from one client address.
+    Login,
     /// Sign-up attempts from one client address.
     Signup,
 }
@@ -27,33 +35,99 @@ impl Scope {
             Self::Account => "account",
             Self::AccountAddress => "account_address",
             Self::Address => "address",
+            Self::Device => "device",
+            Self::Login => "login",
             Self::Signup => "signup",
         }
     }
 }
 
+/// One counter an attempt is counted in, and how many attempts its window allows.
+#[derive(Clone, Debug)]
+pub struct Counter {
+    pub scope: Scope,
+    pub key: String,
+    pub limit: i32,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Counted everywhere: the attempts in each counter's window, this one included, in the
+    /// order the counters were given.
+    Counted(Vec<i32>),
+    /// Counted nowhere: a counter is at its limit until its window closes in this many seconds.
+    Refused { retry_after_secs: u64 },
+}
+
 #[derive(QueryableByName)]
-struct Counted {
+struct Locked {
     #[diesel(sql_type = Integer)]
     failures: i32,
     #[diesel(sql_type = Timestamptz)]
     window_started_at: OffsetDateTime,
 }
 
-/// Counts one more attempt, opening a new window when the old one closed (it opened at or
-/// before `window_opened_after`). Returns the attempts in the window, this one included, and
-/// when the window opened.
+/// Counts one attempt in every counter, or in none when any of them is at its limit. Windows
+/// last `window`; a counter whose window closed starts a new one.
 pub fn count_attempt(
+    conn: &mut PgConnection,
+    counters: &[Counter],
+    now: OffsetDateTime,
+    window: Duration,
+) -> QueryResult<Outcome> {
+    let mut order: Vec<usize> = (0..counters.len()).collect();
+    order.sort_by(|&a, &b| {
+        (counters[a].scope, &counters[a].key).cmp(&(counters[b].scope, &counters[b].key))
+    });
+    conn.transaction(|conn| {
+        let mut locked = Vec::with_capacity(counters.len());
+        for &i in &order {
+            let counter = &counters[i];
+            locked.push((
+                i,
+                lock(conn, counter.scope, &counter.key, now, now - window)?,
+            ));
+        }
+        let wait = locked
+            .iter()
+            .filter_map(|(i, row)| {
+                retry_after(
+                    row.failures,
+                    counters[*i].limit,
+                    row.window_started_at,
+                    window,
+                    now,
+                )
+            })
+            .max();
+        if let Some(retry_after_secs) = wait {
+            return Ok(Outcome::Refused { retry_after_secs });
+        }
+        let mut counted = vec![0; counters.len()];
+        for (i, row) in &locked {
+            let counter = &counters[*i];
+            diesel::update(login_throttle::table.find((counter.scope.as_str(), &counter.key)))
+                .set(login_throttle::failures.eq(login_throttle::failures + 1))
+                .execute(conn)?;
+            counted[*i] = row.failures + 1;
+        }
+        Ok(Outcome::Counted(counted))
+    })
+}
+
+/// Locks one counter for the rest of the transaction, creating it, or opening a new window
+/// when its last one opened at or before `window_opened_after`.
+fn lock(
     conn: &mut PgConnection,
     scope: Scope,
     key: &str,
     now: OffsetDateTime,
     window_opened_after: OffsetDateTime,
-) -> QueryResult<(i32, OffsetDateTime)> {
+) -> QueryResult<Locked> {
     diesel::sql_query(
-        "INSERT INTO login_throttle (scope, key, failures, window_started_at) VALUES ($1, $2, 1, $3) \
+        "INSERT INTO login_throttle (scope, key, failures, window_started_at) VALUES ($1, $2, 0, $3) \
          ON CONFLICT (scope, key) DO UPDATE SET \
-           failures = CASE WHEN login_throttle.window_started_at > $4 THEN login_throttle.failures + 1 ELSE 1 END, \
+           failures = CASE WHEN login_throttle.window_started_at > $4 THEN login_throttle.failures ELSE 0 END, \
            window_started_at = CASE WHEN login_throttle.window_started_at > $4 THEN login_throttle.window_started_at ELSE $3 END \
          RETURNING failures, window_started_at",
     )
@@ -61,8 +135,7 @@ pub fn count_attempt(
     .bind::<Text, _>(key)
     .bind::<Timestamptz, _>(now)
     .bind::<Timestamptz, _>(window_opened_after)
-    .get_result::<Counted>(conn)
-    .map(|row| (row.failures, row.window_started_at))
+    .get_result(conn)
 }
 
 /// Takes back one counted attempt (it turned out not to be a failure).
@@ -79,10 +152,16 @@ pub fn clear(conn: &mut PgConnection, scope: Scope, key: &str) -> QueryResult<()
         .map(|_| ())
 }
 
-/// Deletes counters whose window closed before `closed_before`: they no longer count.
+/// Deletes counters whose window opened at or before `closed_before` (in batches): they no
+/// longer count. Returns how many went.
 pub fn sweep(conn: &mut PgConnection, closed_before: OffsetDateTime) -> QueryResult<usize> {
-    diesel::delete(
-        login_throttle::table.filter(login_throttle::window_started_at.le(closed_before)),
-    )
-    .execute(conn)
+    super::delete_in_batches(|batch| {
+        diesel::sql_query(
+            "DELETE FROM login_throttle WHERE (scope, key) IN \
+             (SELECT scope, key FROM login_throttle WHERE window_started_at <= $1 LIMIT $2)",
+        )
+        .bind::<Timestamptz, _>(closed_before)
+        .bind::<BigInt, _>(batch)
+        .execute(conn)
+    })
 }

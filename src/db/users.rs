@@ -1,3 +1,5 @@
+//! Accounts. E-mails are stored normalised, so looking one up is an equality.
+
 use diesel::prelude::*;
 
 use crate::models::{NewUser, User};
@@ -28,16 +30,16 @@ pub fn update_password_hash(conn: &mut PgConnection, user_id: i64, hash: &str) -
         .map(|_| ())
 }
 
-/// Takes the reader's billing lock: their row, held until the transaction ends. Every
-/// transaction that reads or changes a reader's subscription, checkout or payments takes it
-/// first, so they run one at a time per reader and always lock in the same order. `NO KEY
-/// UPDATE` leaves the row's key unlocked, so logging in (which inserts rows that refer to it)
-/// is not held up. `None` when the reader no longer exists.
-pub fn lock_for_billing(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<i64>> {
+/// Takes the reader's lock: their row, held until the transaction ends. Every transaction that
+/// changes what belongs to one reader (subscription, checkouts, payments, logins, the member
+/// meter) takes it first, so such transactions run one at a time per reader and always lock
+/// in the same order. `NO KEY UPDATE` leaves the row's key unlocked, so inserts that merely
+/// refer to the reader are not held up. Fails with `NotFound` when the reader no longer exists.
+pub fn lock(conn: &mut PgConnection, user_id: i64) -> QueryResult<()> {
     users::table
         .find(user_id)
         .select(users::id)
         .for_no_key_update()
-        .first(conn)
-        .optional()
+        .first::<i64>(conn)
+        .map(|_| ())
 }

@@ -1,34 +1,72 @@
-//! Login throttling policy: how many failures, in what window, before a reader must wait.
+//! Throttling policy: how many attempts of each kind, in what window, before a client must
+//! wait, and how slowly failures are answered.
+//!
+//! The numbers live in [`Limits`], a plain value the configuration builds; nothing here knows
+//! where they came from. An attempt over a limit is refused *without being counted*, so a
+//! guesser who keeps trying once refused cannot push a shared counter (the account's) further
+//! and lock its owner out from everywhere.
 
 use time::{Duration, OffsetDateTime};
 
-/// Attempts are counted in windows of this length.
+/// The window attempts are counted in, unless configured otherwise.
 pub const WINDOW: Duration = Duration::minutes(15);
-/// Failed logins for one account from one address allowed in a window; the next is refused.
-pub const ACCOUNT_ADDRESS_LIMIT: i32 = 5;
-/// Failed logins for one account from all addresses together. Higher, so that a single
-/// guesser cannot lock the owner out everywhere, yet a spread-out attack still stops.
-pub const ACCOUNT_LIMIT: i32 = 50;
-/// Failed logins from one address (many accounts) allowed in a window.
-pub const ADDRESS_LIMIT: i32 = 20;
-/// Sign-up attempts from one address allowed in a window.
-pub const SIGNUP_LIMIT: i32 = 10;
+/// The longest window the configuration accepts. Housekeeping deletes counters whose window
+/// opened longer ago than this, so it never deletes one that still counts.
+pub const LONGEST_WINDOW: Duration = Duration::minutes(60);
 /// From this many failures on, each further failure is answered slowly.
 pub const SLOW_AFTER: i32 = 3;
 
-/// Seconds to wait before trying again, when `attempts` (this one included) since
-/// `window_started_at` are more than `limit`.
+/// How many attempts of each kind a window allows; the next one is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Counters start a new window this long after the first attempt of the last one.
+    pub window: Duration,
+    /// Failed logins for one account from one address, without a device cookie.
+    pub account_address: i32,
+    /// Failed logins for one account from everywhere, without a device cookie: higher, so a
+    /// wide attack from many addresses still stops while one address alone cannot reach it.
+    pub account: i32,
+    /// Failed logins from one address (at any accounts), without a device cookie.
+    pub address: i32,
+    /// Failed logins from a browser holding a device cookie for the account; past it the
+    /// browser is treated like any other.
+    pub device: i32,
+    /// Successful logins from one address: each one adds a login session.
+    pub logins_per_address: i32,
+    /// Sign-up attempts from one address.
+    pub signups_per_address: i32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            window: WINDOW,
+            account_address: 5,
+            account: 50,
+            address: 20,
+            device: 5,
+            logins_per_address: 60,
+            signups_per_address: 10,
+        }
+    }
+}
+
+/// Seconds until a window that opened at `window_started_at` closes, when `counted` attempts
+/// (before this one) already reached `limit`; `None` when this attempt may go ahead.
 pub fn retry_after(
-    attempts: i32,
-    window_started_at: OffsetDateTime,
+    counted: i32,
     limit: i32,
+    window_started_at: OffsetDateTime,
+    window: Duration,
     now: OffsetDateTime,
 ) -> Option<u64> {
-    if attempts <= limit {
+    if counted < limit {
         return None;
     }
-    let remaining = (window_started_at + WINDOW - now).whole_seconds();
-    (remaining > 0).then(|| u64::try_from(remaining).unwrap_or(1))
+    let remaining = (window_started_at + window - now).whole_seconds();
+    // A window that just closed is reopened by the caller before it asks, so the wait is at
+    // least a second rather than an invitation to retry at once.
+    Some(u64::try_from(remaining).unwrap_or(0).max(1))
 }
 
 /// How long to hold back the answer to a failed login: nothing at first, then growing.
@@ -43,22 +81,49 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
-    fn up_to_the_limit_there_is_no_wait() {
+    fn below_the_limit_there_is_no_wait() {
         let start = datetime!(2026-11-28 10:00 UTC);
-        assert_eq!(retry_after(5, start, 5, start + Duration::minutes(1)), None);
+        assert_eq!(
+            retry_after(4, 5, start, WINDOW, start + Duration::minutes(1)),
+            None
+        );
     }
 
     #[test]
-    fn past_the_limit_the_wait_lasts_until_the_window_closes() {
+    fn at_the_limit_the_wait_lasts_until_the_window_closes() {
         let start = datetime!(2026-11-28 10:00 UTC);
         assert_eq!(
-            retry_after(6, start, 5, start + Duration::minutes(10)),
+            retry_after(5, 5, start, WINDOW, start + Duration::minutes(10)),
             Some(300)
         );
         assert_eq!(
-            retry_after(6, start, 5, start + Duration::minutes(16)),
-            None
+            retry_after(
+                50,
+                5,
+                start,
+                Duration::minutes(30),
+                start + Duration::minutes(10)
+            ),
+            Some(1200)
         );
+    }
+
+    #[test]
+    fn the_defaults_are_the_documented_ones() {
+        let limits = Limits::default();
+        assert_eq!(
+            (
+                limits.account_address,
+                limits.account,
+                limits.address,
+                limits.device,
+                limits.logins_per_address,
+                limits.signups_per_address,
+            ),
+            (5, 50, 20, 5, 60, 10)
+        );
+        assert_eq!(limits.window, Duration::minutes(15));
+        assert!(limits.window <= LONGEST_WINDOW);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::auth::{NoFields, see_other};
 use crate::auth::csrf::CsrfForm;
 use crate::auth::current_reader::{Member, Reader};
 use crate::auth::login::{self, Scope};
-use crate::auth::session::{IDLE_LIMIT, ReaderSession};
+use crate::auth::session::{IDLE_LIMIT, MAX_LIVE_SESSIONS, ReaderSession};
 use crate::billing::Canceled;
 use crate::db;
 use crate::domain::subscription::{Standing, Status};
@@ -38,7 +38,7 @@ pub async fn show(
     let user_id = member.user_id;
     let (sessions, plans, payment_pending) = db::run(&state.pool, move |conn| {
         Ok((
-            db::sessions::list_live(conn, user_id, now, IDLE_LIMIT)?,
+            db::sessions::list_live(conn, user_id, now, IDLE_LIMIT, MAX_LIVE_SESSIONS)?,
             db::plans::list(conn)?,
             db::checkouts::find(conn, user_id)?.is_some(),
         ))

@@ -95,7 +95,8 @@ async fn open_on_member_meter(
     let allowance = state.free_articles_per_month;
     let outcome = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            db::meter::lock_reader(conn, user_id)?;
+            // Two tabs opening articles at once must not both take the last free article.
+            db::users::lock(conn, user_id)?;
             let opened = db::meter::opened_in_month(conn, user_id, month.first_day())?;
             let mut meter = Meter::with_opened(month, opened);
             let access = access::decide(

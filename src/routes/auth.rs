@@ -6,13 +6,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::{NextQuery, user_agent};
+use crate::auth::account_key;
+use crate::auth::attempts::{self, LoginAttempt};
 use crate::auth::csrf::CsrfForm;
 use crate::auth::current_reader::Reader;
 use crate::auth::login::{self, Scope};
 use crate::auth::password::Verdict;
 use crate::auth::session::ReaderSession;
 use crate::db;
-use crate::db::throttle::Scope as Counter;
 use crate::domain::email::{self, Email};
 use crate::domain::password::{MAX_CHARS, Password, length_problem};
 use crate::domain::redirect::{local_or_empty, safe_next};
@@ -84,33 +85,6 @@ fn login_page(
     render(status, &LoginPage { layout, form })
 }
 
-/// Counts an attempt in each of `counters` and refuses it when any is over its limit.
-async fn count_attempt(
-    state: &AppState,
-    counters: Vec<(Counter, String, i32)>,
-) -> Result<Vec<i32>, AppError> {
-    let now = state.clock.now();
-    let window_opened_after = now - throttle::WINDOW;
-    let counted = db::run(&state.pool, move |conn| {
-        counters
-            .iter()
-            .map(|(counter, key, limit)| {
-                let (attempts, since) =
-                    db::throttle::count_attempt(conn, *counter, key, now, window_opened_after)?;
-                Ok((
-                    attempts,
-                    throttle::retry_after(attempts, since, *limit, now),
-                ))
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await?;
-    if let Some(retry_after_secs) = counted.iter().filter_map(|(_, wait)| *wait).max() {
-        return Err(AppError::TooManyRequests { retry_after_secs });
-    }
-    Ok(counted.into_iter().map(|(attempts, _)| attempts).collect())
-}
-
 pub async fn signup(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -118,13 +92,7 @@ pub async fn signup(
     reader: Reader,
     CsrfForm(input): CsrfForm<Credentials>,
 ) -> Result<HttpResponse, AppError> {
-    // Every attempt counts: sign-up answers whether an e-mail has an account, and spends a hash.
-    let address = state.client_address(&req);
-    count_attempt(
-        &state,
-        vec![(Counter::Signup, address, throttle::SIGNUP_LIMIT)],
-    )
-    .await?;
+    attempts::count_signup(&state, &state.client_address(&req)).await?;
 
     let email = Email::parse(&input.email);
     let password = Password::new(input.password);
@@ -194,7 +162,11 @@ pub async fn signup(
 
     login::start(&state, &session, user_id, &user_agent(&req)).await?;
     session.set_flash("Welcome to Gazette! Your account is ready.")?;
-    Ok(see_other(&safe_next(input.next.as_deref())))
+    with_device_cookie(
+        &state,
+        see_other(&safe_next(input.next.as_deref())),
+        &email.to_string(),
+    )
 }
 
 pub async fn login(
@@ -206,29 +178,13 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     // Counted before the password is checked, so parallel guesses cannot slip past the limit.
     let email = email::normalise(&input.email);
-    let address = state.client_address(&req);
-    let account_key = hex_sha256(&email);
-    let pair_key = hex_sha256(&format!("{email}\n{address}"));
-    let attempts = count_attempt(
-        &state,
-        vec![
-            (
-                Counter::AccountAddress,
-                pair_key.clone(),
-                throttle::ACCOUNT_ADDRESS_LIMIT,
-            ),
-            (
-                Counter::Account,
-                account_key.clone(),
-                throttle::ACCOUNT_LIMIT,
-            ),
-            (Counter::Address, address.clone(), throttle::ADDRESS_LIMIT),
-        ],
-    )
-    .await?;
-    let failures_so_far = attempts.first().copied().unwrap_or(1);
+    let device = state
+        .device_cookies
+        .trusted_nonce(&req, &account_key(&email), state.clock.now());
+    let attempt = LoginAttempt::new(&email, state.client_address(&req), device);
+    let counted = attempts::count_login(&state, &attempt).await?;
 
-    let lookup = email::normalise(&input.email);
+    let lookup = email.clone();
     let user = db::run(&state.pool, move |conn| {
         db::users::find_by_email(conn, &lookup)
     })
@@ -245,8 +201,8 @@ pub async fn login(
     let (user, needs_rehash) = match (verdict, user) {
         (Verdict::Valid { needs_rehash }, Some(user)) => (user, needs_rehash),
         _ => {
-            tracing::info!(failures = failures_so_far, "failed login");
-            tokio::time::sleep(throttle::delay_after_failure(failures_so_far)).await;
+            tracing::info!(?counted, "failed login");
+            tokio::time::sleep(throttle::delay_after_failure(counted.failures())).await;
             let form = CredentialsForm {
                 email: input.email.trim().to_string(),
                 next: local_or_empty(input.next.as_deref()),
@@ -258,6 +214,7 @@ pub async fn login(
         }
     };
 
+    attempts::count_success(&state, &attempt, counted).await?;
     if needs_rehash {
         let hash = state.passwords.hash(password).await?;
         let user_id = user.id;
@@ -267,18 +224,25 @@ pub async fn login(
         .await?;
         tracing::info!(user_id, "password re-hashed with the current parameters");
     }
-    // A success is not a failure: this address's guesses at the account are forgotten, and
-    // this attempt no longer counts against the account or the address.
-    db::run(&state.pool, move |conn| {
-        db::throttle::clear(conn, Counter::AccountAddress, &pair_key)?;
-        db::throttle::forgive_one(conn, Counter::Account, &account_key)?;
-        db::throttle::forgive_one(conn, Counter::Address, &address)
-    })
-    .await?;
     login::start(&state, &session, user.id, &user_agent(&req)).await?;
     tracing::info!(user_id = user.id, "logged in");
     session.set_flash("You are logged in. Welcome back!")?;
-    Ok(see_other(&safe_next(input.next.as_deref())))
+    with_device_cookie(&state, see_other(&safe_next(input.next.as_deref())), &email)
+}
+
+/// Adds a new device cookie for the account to a response that logs a browser in.
+fn with_device_cookie(
+    state: &AppState,
+    mut response: HttpResponse,
+    normalised_email: &str,
+) -> Result<HttpResponse, AppError> {
+    let cookie = state
+        .device_cookies
+        .issue(&account_key(normalised_email), state.clock.now())?;
+    response
+        .add_cookie(&cookie)
+        .map_err(|e| AppError::internal("setting the device cookie", e))?;
+    Ok(response)
 }
 
 pub async fn logout(
@@ -295,12 +259,4 @@ pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((LOCATION, location))
         .finish()
-}
-
-fn hex_sha256(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }

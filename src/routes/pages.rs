@@ -15,6 +15,7 @@ pub async fn cookies(
     let page = CookiesPage {
         layout: Layout::for_reader("Cookies", &session, &reader, state.free_articles_per_month)?,
         cookie_name: state.session_cookie_name.clone(),
+        device_cookie_name: state.device_cookies.name().to_string(),
     };
     render(StatusCode::OK, &page)
 }

@@ -210,14 +210,46 @@ impl<'a> Reader<'a> {
 
     /// The raw value of the session cookie in the jar.
     pub fn session_cookie(&self) -> Option<String> {
+        self.cookie(self.app.cookie_name())
+    }
+
+    /// The raw value of the cookie called `name` in the jar.
+    pub fn cookie(&self, name: &str) -> Option<String> {
         let url = self.app.url("/").parse().expect("app url");
         let header = self.jar.cookies(&url)?;
-        let name = format!("{}=", self.app.cookie_name());
+        let name = format!("{name}=");
         header
             .to_str()
             .ok()?
             .split("; ")
             .find_map(|pair| pair.strip_prefix(&name).map(str::to_string))
+    }
+
+    /// Puts a cookie called `name` into the jar (as a reader editing cookies by hand would).
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        let url = self.app.url("/").parse().expect("app url");
+        self.jar
+            .add_cookie_str(&format!("{name}={value}; Path=/"), &url);
+    }
+
+    /// The device cookie a login left in the jar.
+    pub fn device_cookie(&self) -> Option<String> {
+        self.cookie(self.app.settings.device_cookie_name())
+    }
+
+    /// Logs in from `address`, through a trusted proxy that says so.
+    pub async fn log_in_from(&self, email: &str, password: &str, address: &str) -> Page {
+        self.log_in_via_proxy(email, password, &[address]).await
+    }
+
+    /// A POST with exactly this body and `Content-Type` (none when `None`), with the reader's
+    /// cookies.
+    pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Page {
+        let mut request = self.client.post(self.app.url(path)).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("Content-Type", content_type);
+        }
+        Self::page(request.send().await.expect("POST")).await
     }
 
     /// Replaces the session cookie with `value` (as a reader editing it by hand would).
@@ -263,8 +295,13 @@ impl<'a> Reader<'a> {
 
     /// Signs up a fresh account and stays logged in.
     pub async fn signed_up(app: &'a TestApp, email: &str) -> Reader<'a> {
+        Self::signed_up_with(app, email, PASSWORD).await
+    }
+
+    /// Signs up a fresh account with `password` and stays logged in.
+    pub async fn signed_up_with(app: &'a TestApp, email: &str, password: &str) -> Reader<'a> {
         let reader = Reader::new(app);
-        let page = reader.sign_up(email, PASSWORD).await;
+        let page = reader.sign_up(email, password).await;
         assert_eq!(
             page.status,
             StatusCode::SEE_OTHER,

@@ -76,7 +76,7 @@ async fn hostile_addresses_and_queries_never_cause_a_server_error() {
 }
 
 #[tokio::test]
-async fn a_post_that_is_not_a_form_gets_a_400() {
+async fn a_post_that_is_not_a_form_gets_a_403() {
     let app = TestApp::spawn().await;
     let response = reqwest::Client::new()
         .post(app.url("/login"))
@@ -85,5 +85,5 @@ async fn a_post_that_is_not_a_form_gets_a_400() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(response.status(), reqwest::StatusCode::FORBIDDEN);
 }

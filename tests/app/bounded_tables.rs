@@ -1,0 +1,329 @@
+//! No table grows without bound: sessions per reader, successful logins per address, the
+//! meter of old months, and sweeps that go in batches through indexes.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Text, Timestamptz};
+use gazette::domain::meter::Month;
+use reqwest::StatusCode;
+use time::Duration;
+use time::macros::date;
+
+use crate::helpers::*;
+
+fn user_id(app: &TestApp, address: &str) -> i64 {
+    use gazette::schema::users::dsl::*;
+    users
+        .filter(email.eq(address))
+        .select(id)
+        .first(&mut app.connect())
+        .unwrap()
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn count(app: &TestApp, sql: &str, user: i64) -> i64 {
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(user)
+        .get_result::<Count>(&mut app.connect())
+        .unwrap()
+        .n
+}
+
+fn live_sessions(app: &TestApp, user: i64) -> i64 {
+    count(
+        app,
+        "SELECT count(*) AS n FROM user_sessions WHERE user_id = $1 AND revoked_at IS NULL",
+        user,
+    )
+}
+
+fn devices_listed(page: &Page) -> usize {
+    page.body.matches("action=\"/account/sessions/").count()
+        - page
+            .body
+            .matches("action=\"/account/sessions/logout-all\"")
+            .count()
+}
+
+#[tokio::test]
+async fn a_reader_keeps_twenty_live_sessions_and_the_least_recently_used_end_first() {
+    let app = TestApp::spawn().await;
+    let first = Reader::signed_up(&app, "many@example.com").await;
+    let user = user_id(&app, "many@example.com");
+    let mut others = Vec::new();
+    for n in 2..=25 {
+        app.clock.advance(Duration::minutes(1));
+        if n == 12 {
+            // The first browser is used again: it is no longer the least recently used.
+            assert_eq!(first.get("/account").await.status, StatusCode::OK);
+        }
+        let reader = Reader::new(&app);
+        let page = reader.log_in("many@example.com", PASSWORD).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "login {n}");
+        others.push(reader);
+    }
+
+    assert_eq!(live_sessions(&app, user), 20);
+    assert_eq!(first.get("/account").await.status, StatusCode::OK);
+    for (n, reader) in (2..).zip(&others) {
+        let page = reader.get("/account").await;
+        let expected = if n <= 6 {
+            StatusCode::SEE_OTHER
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(page.status, expected, "browser {n}");
+        if n == 25 {
+            assert_eq!(devices_listed(&page), 20);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_device_list_shows_at_most_twenty_sessions() {
+    let app = TestApp::spawn().await;
+    let reader = Reader::signed_up(&app, "legacy@example.com").await;
+    let user = user_id(&app, "legacy@example.com");
+    // Live logins left from before there was a cap.
+    diesel::sql_query(
+        "INSERT INTO user_sessions (user_id, token_hash, created_at, last_seen_at, expires_at) \
+         SELECT $1, sha256(n::text::bytea), $2, $2, $2 + interval '30 days' \
+         FROM generate_series(1, 200) AS n",
+    )
+    .bind::<BigInt, _>(user)
+    .bind::<Timestamptz, _>(START - Duration::hours(1))
+    .execute(&mut app.connect())
+    .unwrap();
+    let page = reader.get("/account").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(devices_listed(&page), 20);
+    assert!(
+        page.body.contains("This device"),
+        "the most recently used is listed"
+    );
+}
+
+#[tokio::test]
+async fn ended_sessions_kept_per_reader_are_bounded() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "ended@example.com").await;
+    let user = user_id(&app, "ended@example.com");
+    // A hundred logins that ended: revoked, expired, or idle for too long.
+    diesel::sql_query(
+        "INSERT INTO user_sessions (user_id, token_hash, created_at, last_seen_at, expires_at, revoked_at) \
+         SELECT $1, sha256(n::text::bytea), $2 - n * interval '1 hour', $2 - n * interval '1 hour', \
+                $2 + interval '1 day', CASE WHEN n % 3 = 0 THEN $2 END \
+         FROM generate_series(1, 100) AS n \
+         UNION ALL \
+         SELECT $1, sha256(('x' || n)::bytea), $2 - interval '40 days', $2 - interval '40 days', \
+                $2 - interval '10 days', NULL \
+         FROM generate_series(1, 10) AS n",
+    )
+    .bind::<BigInt, _>(user)
+    .bind::<Timestamptz, _>(START - Duration::days(15))
+    .execute(&mut app.connect())
+    .unwrap();
+
+    let reader = Reader::new(&app);
+    assert_eq!(
+        reader.log_in("ended@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let all = count(
+        &app,
+        "SELECT count(*) AS n FROM user_sessions WHERE user_id = $1",
+        user,
+    );
+    assert_eq!(
+        all,
+        2 + 20,
+        "two live logins and the twenty most recently used ended ones"
+    );
+    assert_eq!(reader.get("/account").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn successful_logins_from_one_address_are_limited() {
+    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    Reader::signed_up(&app, "busy@example.com").await;
+    for n in 0..60 {
+        let page = Reader::new(&app)
+            .log_in_from("busy@example.com", PASSWORD, "203.0.113.8")
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "login {n}");
+    }
+    let page = Reader::new(&app)
+        .log_in_from("busy@example.com", PASSWORD, "203.0.113.8")
+        .await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = page.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+
+    let elsewhere = Reader::new(&app)
+        .log_in_from("busy@example.com", PASSWORD, "203.0.113.9")
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::SEE_OTHER);
+    app.clock.advance(Duration::minutes(16));
+    let later = Reader::new(&app)
+        .log_in_from("busy@example.com", PASSWORD, "203.0.113.8")
+        .await;
+    assert_eq!(later.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_success_limit_is_configurable() {
+    let app = TestApp::spawn_with(|s| s.limits.logins_per_address = 3).await;
+    Reader::signed_up(&app, "few@example.com").await;
+    for _ in 0..3 {
+        let page = Reader::new(&app).log_in("few@example.com", PASSWORD).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+    }
+    let page = Reader::new(&app).log_in("few@example.com", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+fn months_kept(app: &TestApp, user: i64) -> Vec<time::Date> {
+    use gazette::schema::meter_reads::dsl::*;
+    meter_reads
+        .filter(user_id.eq(user))
+        .select(month)
+        .distinct()
+        .order(month)
+        .load(&mut app.connect())
+        .unwrap()
+}
+
+fn read_in(app: &TestApp, user: i64, months: &[time::Date]) {
+    for first_day in months {
+        diesel::sql_query(
+            "INSERT INTO meter_reads (user_id, month, article_id, opened_at) \
+             SELECT $1, $2, id, $2::timestamptz FROM articles",
+        )
+        .bind::<BigInt, _>(user)
+        .bind::<Date, _>(*first_day)
+        .execute(&mut app.connect())
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_meter_keeps_the_current_and_previous_month_only() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "meter@example.com").await;
+    let user = user_id(&app, "meter@example.com");
+    read_in(
+        &app,
+        user,
+        &[
+            date!(2025 - 11 - 01),
+            date!(2026 - 09 - 01),
+            date!(2026 - 10 - 01),
+            date!(2026 - 11 - 01),
+        ],
+    );
+    let this_month = Month::of(START).first_day();
+    let pruned = gazette::db::meter::prune(&mut app.connect(), this_month).unwrap();
+    assert_eq!(
+        pruned,
+        2 * app.article_ids(true).len() + 2 * app.article_ids(false).len()
+    );
+    assert_eq!(
+        months_kept(&app, user),
+        [date!(2026 - 10 - 01), date!(2026 - 11 - 01)]
+    );
+
+    // Across a new year, December stays for January.
+    read_in(&app, user, &[date!(2026 - 12 - 01), date!(2027 - 01 - 01)]);
+    gazette::db::meter::prune(&mut app.connect(), date!(2027 - 01 - 01)).unwrap();
+    assert_eq!(
+        months_kept(&app, user),
+        [date!(2026 - 12 - 01), date!(2027 - 01 - 01)]
+    );
+}
+
+#[tokio::test]
+async fn sweeps_go_through_backlogs_larger_than_a_batch() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "backlog@example.com").await;
+    let user = user_id(&app, "backlog@example.com");
+    let mut conn = app.connect();
+    let long_ago = START - Duration::days(60);
+    diesel::sql_query(
+        "INSERT INTO login_throttle (scope, key, failures, window_started_at) \
+         SELECT 'address', 'stale ' || n, 3, $1 FROM generate_series(1, 2500) AS n",
+    )
+    .bind::<Timestamptz, _>(long_ago)
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query(
+        "INSERT INTO user_sessions (user_id, token_hash, created_at, last_seen_at, expires_at, revoked_at) \
+         SELECT $1, sha256(n::text::bytea), $2, $2, $2 + interval '30 days', \
+                CASE WHEN n % 2 = 0 THEN $2 END \
+         FROM generate_series(1, 2500) AS n",
+    )
+    .bind::<BigInt, _>(user)
+    .bind::<Timestamptz, _>(long_ago - Duration::days(30))
+    .execute(&mut conn)
+    .unwrap();
+    let months: Vec<time::Date> = (0..250)
+        .map(|n| {
+            date!(2000 - 01 - 01)
+                .checked_add(Duration::days(31 * n))
+                .unwrap()
+                .replace_day(1)
+                .unwrap()
+        })
+        .collect();
+    read_in(&app, user, &months);
+
+    let counters = gazette::db::throttle::sweep(&mut conn, START - Duration::hours(1)).unwrap();
+    let sessions = gazette::db::sessions::sweep(&mut conn, START - Duration::days(40)).unwrap();
+    let reads = gazette::db::meter::prune(&mut conn, Month::of(START).first_day()).unwrap();
+    assert_eq!((counters, sessions), (2500, 2500));
+    assert_eq!(
+        reads,
+        250 * (app.article_ids(true).len() + app.article_ids(false).len())
+    );
+    assert!(reads > 2 * gazette::db::SWEEP_BATCH as usize);
+    assert_eq!(
+        live_sessions(&app, user),
+        1,
+        "the live login of the sign-up stays"
+    );
+}
+
+#[derive(QueryableByName)]
+struct Index {
+    #[diesel(sql_type = Text)]
+    indexdef: String,
+}
+
+#[tokio::test]
+async fn every_sweep_finds_its_rows_through_an_index() {
+    let app = TestApp::spawn().await;
+    let definitions: Vec<String> =
+        diesel::sql_query("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'")
+            .load::<Index>(&mut app.connect())
+            .unwrap()
+            .into_iter()
+            .map(|i| i.indexdef)
+            .collect();
+    for (table, columns) in [
+        ("login_throttle", "(window_started_at)"),
+        ("user_sessions", "(expires_at)"),
+        ("user_sessions", "(revoked_at)"),
+        ("user_sessions", "(user_id, last_seen_at DESC)"),
+        ("meter_reads", "(month)"),
+    ] {
+        assert!(
+            definitions
+                .iter()
+                .any(|d| d.contains(&format!("ON public.{table} USING btree {columns}"))),
+            "an index on {table} {columns}: {definitions:#?}"
+        );
+    }
+}
