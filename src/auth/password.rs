@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
 use tokio::sync::Semaphore;
 
 use crate::domain::password::{NewPassword, Password};
@@ -42,9 +41,9 @@ fn hasher() -> Result<Argon2<'static>, AppError> {
 }
 
 fn hash_now(password: &Password) -> Result<String, AppError> {
-    let salt = SaltString::generate(&mut OsRng);
+    // A random salt of the recommended length, from the operating system.
     hasher()?
-        .hash_password(password.expose().as_bytes(), &salt)
+        .hash_password(password.expose().as_bytes())
         .map(|hash| hash.to_string())
         .map_err(|e| AppError::internal("hashing a password", e))
 }
@@ -58,12 +57,12 @@ fn verify_now(password: &Password, stored: &str) -> Result<Verdict, AppError> {
         Ok(()) => Ok(Verdict::Valid {
             needs_rehash: !uses_current_parameters(&parsed),
         }),
-        Err(argon2::password_hash::Error::Password) => Ok(Verdict::Invalid),
+        Err(argon2::password_hash::Error::PasswordInvalid) => Ok(Verdict::Invalid),
         Err(error) => Err(AppError::internal("verifying a password", error)),
     }
 }
 
-fn uses_current_parameters(hash: &PasswordHash<'_>) -> bool {
+fn uses_current_parameters(hash: &PasswordHash) -> bool {
     let current = hash.algorithm == Algorithm::Argon2id.ident()
         && hash.version == Some(Version::V0x13.into());
     current
@@ -166,14 +165,38 @@ mod tests {
             Version::V0x13,
             Params::new(8_192, 1, 1, None).unwrap(),
         );
-        let salt = SaltString::generate(&mut OsRng);
         let old = weak
-            .hash_password(b"an old but good passphrase", &salt)
+            .hash_password(b"an old but good passphrase")
             .unwrap()
             .to_string();
         assert_eq!(
             verify_now(&pw("an old but good passphrase"), &old).unwrap(),
             Verdict::Valid { needs_rehash: true }
+        );
+    }
+
+    /// Made by the argon2 release before this one (0.5) with today's parameters.
+    const STORED_BY_THE_LAST_RELEASE: &str = "$argon2id$v=19$m=19456,t=2,p=1$Ii4o2BwG0BBluAEXs6HQEQ$giHK94agC2Rv3FFh1it3MMs7w4ZcpGoJXMeqVi29AO8";
+
+    #[test]
+    fn hashes_stored_by_the_last_release_verify_without_a_rehash() {
+        assert_eq!(
+            verify_now(
+                &pw("a passphrase from the last release"),
+                STORED_BY_THE_LAST_RELEASE
+            )
+            .unwrap(),
+            Verdict::Valid {
+                needs_rehash: false
+            }
+        );
+        assert_eq!(
+            verify_now(
+                &pw("a passphrase from the last releasE"),
+                STORED_BY_THE_LAST_RELEASE
+            )
+            .unwrap(),
+            Verdict::Invalid
         );
     }
 
