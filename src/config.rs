@@ -4,6 +4,7 @@
 //! [`Settings::for_database`]) so several apps can run side by side in one process.
 
 use std::fmt;
+use std::time::Duration;
 
 use actix_web::cookie::Key;
 
@@ -44,6 +45,15 @@ pub struct Settings {
     /// Take the client address from `X-Forwarded-For`/`Forwarded` (only behind a proxy that
     /// sets them); used for login throttling.
     pub trust_proxy_headers: bool,
+    /// After a stop signal, how long the health check answers 503 while pages are still
+    /// served, so load balancers stop sending before the listener closes.
+    pub shutdown_drain: Duration,
+    /// After the drain, how long requests in flight may take before they are cut.
+    pub shutdown_timeout: Duration,
+    /// How long a client may take to send a request's head.
+    pub client_request_timeout: Duration,
+    /// How long an idle connection is kept open for the next request; zero turns keep-alive off.
+    pub keep_alive: Duration,
 }
 
 /// One bad variable: which one, and what is wrong with it.
@@ -74,6 +84,10 @@ impl fmt::Debug for Settings {
             .field("demo_content", &self.demo_content)
             .field("payment_gateway", &self.payment_gateway)
             .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .field("shutdown_drain", &self.shutdown_drain)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("client_request_timeout", &self.client_request_timeout)
+            .field("keep_alive", &self.keep_alive)
             .finish()
     }
 }
@@ -184,6 +198,32 @@ impl Settings {
                 "TRUST_PROXY_HEADERS",
                 false,
             )?,
+            // Development stops at once on Ctrl-C; in production the load balancer needs a
+            // few health checks to notice.
+            shutdown_drain: parse_seconds(
+                var("SHUTDOWN_DRAIN_SECONDS"),
+                "SHUTDOWN_DRAIN_SECONDS",
+                if production { 5 } else { 0 },
+                0..=300,
+            )?,
+            shutdown_timeout: parse_seconds(
+                var("SHUTDOWN_TIMEOUT_SECONDS"),
+                "SHUTDOWN_TIMEOUT_SECONDS",
+                30,
+                0..=600,
+            )?,
+            client_request_timeout: parse_seconds(
+                var("CLIENT_REQUEST_TIMEOUT_SECONDS"),
+                "CLIENT_REQUEST_TIMEOUT_SECONDS",
+                5,
+                1..=300,
+            )?,
+            keep_alive: parse_seconds(
+                var("KEEP_ALIVE_SECONDS"),
+                "KEEP_ALIVE_SECONDS",
+                15,
+                0..=300,
+            )?,
         })
     }
 
@@ -203,6 +243,10 @@ impl Settings {
             demo_content: true,
             payment_gateway: GatewayChoice::Test,
             trust_proxy_headers: false,
+            shutdown_drain: Duration::ZERO,
+            shutdown_timeout: Duration::from_secs(30),
+            client_request_timeout: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(15),
         }
     }
 
@@ -250,6 +294,32 @@ fn parse_bool(
             format!("expected `true` or `false`, got `{v}`"),
         )),
     }
+}
+
+fn parse_seconds(
+    raw: Option<String>,
+    variable: &'static str,
+    default: u64,
+    allowed: std::ops::RangeInclusive<u64>,
+) -> Result<Duration, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Duration::from_secs(default));
+    };
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|seconds| allowed.contains(seconds))
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            problem(
+                variable,
+                format!(
+                    "`{raw}` is not a whole number of seconds from {} to {}",
+                    allowed.start(),
+                    allowed.end()
+                ),
+            )
+        })
 }
 
 fn check_database_url(raw: &str) -> Result<(), ConfigError> {
@@ -306,6 +376,10 @@ mod tests {
         assert!(!s.cookie_secure);
         assert!(s.session_key_is_ephemeral);
         assert_eq!(s.payment_gateway, GatewayChoice::Test);
+        assert_eq!(s.shutdown_drain, Duration::ZERO);
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(s.client_request_timeout, Duration::from_secs(5));
+        assert_eq!(s.keep_alive, Duration::from_secs(15));
     }
 
     #[test]
@@ -331,6 +405,7 @@ mod tests {
         assert!(!s.demo_content);
         assert_eq!(s.payment_gateway, GatewayChoice::Disabled);
         assert_eq!(s.session_cookie_name(), "__Host-gazette_session");
+        assert_eq!(s.shutdown_drain, Duration::from_secs(5));
     }
 
     #[test]
@@ -344,6 +419,10 @@ mod tests {
             ("DATABASE_URL", "not a url"),
             ("PAYMENT_GATEWAY", "stripe"),
             ("DATABASE_POOL_SIZE", "0"),
+            ("SHUTDOWN_DRAIN_SECONDS", "soon"),
+            ("SHUTDOWN_TIMEOUT_SECONDS", "601"),
+            ("CLIENT_REQUEST_TIMEOUT_SECONDS", "0"),
+            ("KEEP_ALIVE_SECONDS", "-1"),
         ] {
             let err = settings(&[(name, value)]).unwrap_err();
             assert_eq!(err.variable, name, "{name}={value}");

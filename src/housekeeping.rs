@@ -22,11 +22,23 @@ const KEEP_ENDED_SESSIONS: Duration = Duration::days(40);
 /// A paid checkout this old was left by a request that failed half-way.
 const RECORD_PAID_AFTER: Duration = Duration::minutes(1);
 
-pub fn spawn(pool: DbPool, clock: Arc<dyn Clock>) {
+/// Runs a round now and every [`EVERY`] until `stop` resolves. Stopping is only noticed
+/// between rounds: a round that has begun runs to its end, so the returned task finishes
+/// once the round in progress (if any) is done.
+pub fn spawn(
+    pool: DbPool,
+    clock: Arc<dyn Clock>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(EVERY);
+        let mut stop = std::pin::pin!(stop);
         loop {
-            ticks.tick().await;
+            tokio::select! {
+                biased;
+                () = &mut stop => break,
+                _ = ticks.tick() => {}
+            }
             let now = clock.now();
             let done = db::run(&pool, move |conn| {
                 let recorded = record_paid_checkouts(conn, now)?;
@@ -44,7 +56,8 @@ pub fn spawn(pool: DbPool, clock: Arc<dyn Clock>) {
                 Err(error) => tracing::warn!("housekeeping skipped: {error}"),
             }
         }
-    });
+        tracing::info!("housekeeping stopped");
+    })
 }
 
 /// Records paid checkouts that their request left unrecorded; returns how many.

@@ -1,17 +1,35 @@
 //! Building the application: database ready, pool, password hasher, payment gateway, the
-//! middleware stack and the routes, bound to a listener (port 0 picks a free port).
+//! middleware stack and the routes, bound to a listener (port 0 picks a free port); and its
+//! life until it stops.
+//!
+//! Stopping is graceful: on the first SIGTERM or SIGINT the health check answers 503 while
+//! pages are still served for `SHUTDOWN_DRAIN_SECONDS`, so load balancers stop sending; then
+//! the listener closes, requests in flight finish (cut after `SHUTDOWN_TIMEOUT_SECONDS`) and
+//! housekeeping stops between rounds. A second signal stops at once.
+//!
+//! Slow and idle clients are cut off by actix's own timers: a request head must arrive within
+//! `CLIENT_REQUEST_TIMEOUT_SECONDS`, an idle connection is closed after `KEEP_ALIVE_SECONDS`.
 
+use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{CookieContentSecurity, PersistentSession};
 use actix_session::storage::CookieSessionStore;
+use actix_web::body::MessageBody;
 use actix_web::cookie::SameSite;
-use actix_web::dev::Server;
-use actix_web::middleware::DefaultHeaders;
-use actix_web::{App, HttpServer, web};
-use tracing_actix_web::TracingLogger;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::ConnectionType;
+use actix_web::http::KeepAlive;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, Next, from_fn};
+use actix_web::{App, HttpMessage, HttpServer, web};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::auth::password::Passwords;
 use crate::auth::session::COOKIE_MAX_AGE;
@@ -32,6 +50,7 @@ pub struct AppState {
     pub free_articles_per_month: u32,
     pub session_cookie_name: String,
     pub trust_proxy_headers: bool,
+    pub lifecycle: Lifecycle,
 }
 
 impl AppState {
@@ -60,6 +79,64 @@ impl AppState {
     }
 }
 
+/// Where an instance is in its life; it only ever moves forward.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Serving,
+    /// A stop signal came: the health check answers 503 so load balancers stop sending, and
+    /// pages are still served to those that have not noticed yet.
+    Draining,
+    /// The listener is closed; requests in flight finish and housekeeping stops.
+    Stopping,
+}
+
+/// The instance's phase, shared by the health check, the middleware and background tasks.
+#[derive(Clone)]
+pub struct Lifecycle(Arc<watch::Sender<Phase>>);
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self(Arc::new(watch::Sender::new(Phase::Serving)))
+    }
+}
+
+impl Lifecycle {
+    pub fn phase(&self) -> Phase {
+        *self.0.borrow()
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.phase() >= Phase::Draining
+    }
+
+    pub fn advance(&self, to: Phase) {
+        self.0.send_if_modified(|phase| {
+            let forward = to > *phase;
+            if forward {
+                *phase = to;
+            }
+            forward
+        });
+    }
+
+    /// Resolves once the instance has reached `phase` (or nothing can move it any more).
+    pub fn reached(&self, phase: Phase) -> impl Future<Output = ()> + Send + 'static {
+        let mut watching = self.0.subscribe();
+        async move {
+            let _ = watching.wait_for(|now| *now >= phase).await;
+        }
+    }
+}
+
+/// How the instance stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// Drained; requests in flight finished (or were cut at the timeout); housekeeping stopped.
+    Gracefully,
+    /// A second signal asked to stop at once.
+    AtOnce,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
@@ -78,6 +155,10 @@ pub enum StartupError {
 pub struct Application {
     address: std::net::SocketAddr,
     server: Server,
+    lifecycle: Lifecycle,
+    housekeeping: JoinHandle<()>,
+    shutdown_drain: Duration,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -127,7 +208,12 @@ impl Application {
         let pool = db::pool(&settings.database_url, settings.database_pool_size);
         tracing::info!(database = %redact_url(&settings.database_url), "database ready");
 
-        crate::housekeeping::spawn(pool.clone(), clock.clone());
+        let lifecycle = Lifecycle::default();
+        let housekeeping = crate::housekeeping::spawn(
+            pool.clone(),
+            clock.clone(),
+            lifecycle.reached(Phase::Stopping),
+        );
         let state = web::Data::new(AppState {
             pool,
             clock,
@@ -136,6 +222,7 @@ impl Application {
             free_articles_per_month: settings.free_articles_per_month,
             session_cookie_name: settings.session_cookie_name().to_string(),
             trust_proxy_headers: settings.trust_proxy_headers,
+            lifecycle: lifecycle.clone(),
         });
 
         let address = format!("{}:{}", settings.host, settings.port);
@@ -146,11 +233,17 @@ impl Application {
         let bound = listener
             .local_addr()
             .map_err(|reason| StartupError::Bind { address, reason })?;
+        let (shutdown_drain, shutdown_timeout) =
+            (settings.shutdown_drain, settings.shutdown_timeout);
         let server =
             serve(listener, state, settings).map_err(|e| StartupError::Other(e.to_string()))?;
         Ok(Self {
             address: bound,
             server,
+            lifecycle,
+            housekeeping,
+            shutdown_drain,
+            shutdown_timeout,
         })
     }
 
@@ -162,9 +255,139 @@ impl Application {
         self.address.port()
     }
 
+    /// Serves until the server fails; signals are left to whoever runs it (tests run many).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+
+    /// Serves until SIGTERM or SIGINT, then stops gracefully (see the module's doc); a second
+    /// signal stops at once.
+    pub async fn run_until_signalled(self) -> std::io::Result<Stopped> {
+        // Listening before announcing the address: a signal sent as soon as the address is
+        // known must not find the default handler, which would end the process on the spot.
+        let mut signals = StopSignals::listen()?;
+        tracing::info!("Gazette is serving on http://{}", self.address);
+        let Self {
+            mut server,
+            lifecycle,
+            housekeeping,
+            shutdown_drain,
+            shutdown_timeout,
+            ..
+        } = self;
+        let handle = server.handle();
+
+        let first = tokio::select! {
+            served = &mut server => return served.map(|()| Stopped::Gracefully),
+            signal = signals.next() => signal,
+        };
+        tracing::info!(
+            signal = first,
+            drain_seconds = shutdown_drain.as_secs(),
+            "stopping: the health check answers 503 while load balancers stop sending"
+        );
+        lifecycle.advance(Phase::Draining);
+
+        let graceful = async {
+            tokio::time::sleep(shutdown_drain).await;
+            tracing::info!(
+                timeout_seconds = shutdown_timeout.as_secs(),
+                "listener closed; finishing the requests in flight"
+            );
+            lifecycle.advance(Phase::Stopping);
+            let deadline = tokio::time::Instant::now() + shutdown_timeout;
+            let housekeeping_stopped = async {
+                if tokio::time::timeout_at(deadline, housekeeping)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(
+                        "housekeeping was still in a round at the deadline; what it had not \
+                         committed is rolled back"
+                    );
+                }
+            };
+            // actix cuts connections still open at `shutdown_timeout` on its own.
+            let (served, (), ()) =
+                tokio::join!(&mut server, handle.stop(true), housekeeping_stopped);
+            served
+        };
+        tokio::select! {
+            served = graceful => {
+                served?;
+                tracing::info!("stopped");
+                Ok(Stopped::Gracefully)
+            }
+            signal = signals.next() => {
+                tracing::warn!(signal, "second stop signal: stopping at once");
+                Ok(Stopped::AtOnce)
+            }
+        }
+    }
+}
+
+/// The signals that ask the process to stop: SIGTERM (orchestrators) and SIGINT (Ctrl-C).
+struct StopSignals {
+    terminate: Signal,
+    interrupt: Signal,
+}
+
+impl StopSignals {
+    fn listen() -> std::io::Result<Self> {
+        Ok(Self {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+        }
+    }
+}
+
+/// Once the server has decided to close a connection (keep-alive over, 408 sent), how long the
+/// client gets to take the last bytes: one that stops reading cannot hold a closing connection.
+const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Gives every response the id its request's log lines carry, logs one line per request
+/// (health checks only at debug level: load balancers ask every few seconds), and while the
+/// instance drains, closes each connection after its response, so that keep-alive connections
+/// are gone by the time the listener closes instead of holding the stop until they idle out.
+async fn request_outcome(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);
+    let lifecycle = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.lifecycle.clone());
+    let is_health_check = req.path() == "/healthz";
+    // An error here (rare: handlers' errors arrive as responses) is answered by actix without
+    // these headers; the logger still records it with the request id.
+    let mut response = next.call(req).await?;
+    if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    if lifecycle.is_some_and(|lifecycle| lifecycle.is_draining()) {
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+    }
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_millis();
+    if is_health_check {
+        tracing::debug!(status, elapsed_ms, "answered");
+    } else {
+        tracing::info!(status, elapsed_ms, "answered");
+    }
+    Ok(response)
 }
 
 /// Behind a proxy whose headers are not trusted, every reader shares the proxy's address, and
@@ -226,6 +449,10 @@ fn serve(
     let key = settings.session_key.clone();
     let cookie_name = settings.session_cookie_name().to_string();
     let cookie_secure = settings.cookie_secure;
+    let keep_alive = match settings.keep_alive {
+        Duration::ZERO => KeepAlive::Disabled,
+        idle => KeepAlive::Timeout(idle),
+    };
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
             .cookie_name(cookie_name.clone())
@@ -239,6 +466,8 @@ fn serve(
         App::new()
             .wrap(sessions)
             .wrap(security_headers(cookie_secure))
+            // Inside the logger: its request id is in the extensions, its span around the line.
+            .wrap(from_fn(request_outcome))
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(crate::auth::csrf::FORM_LIMIT))
@@ -247,6 +476,12 @@ fn serve(
             }))
             .configure(routes::configure)
     })
+    .client_request_timeout(settings.client_request_timeout)
+    .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+    .keep_alive(keep_alive)
+    .shutdown_timeout(settings.shutdown_timeout.as_secs())
+    // Signals are handled by `run_until_signalled`, which drains before stopping the server.
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)
