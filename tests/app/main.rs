@@ -16,6 +16,8 @@ mod hostile_input;
 mod housekeeping;
 mod meter;
 mod resilience;
+mod running;
 mod schema;
+mod shutdown;
 mod startup;
 mod subscriptions;
