@@ -7,10 +7,14 @@
 //! the listener closes, requests in flight finish (cut after `SHUTDOWN_TIMEOUT_SECONDS`) and
 //! housekeeping stops between rounds. A second signal stops at once.
 //!
-//! Slow and idle clients are cut off by actix's own timers: a request head must arrive within
-//! `CLIENT_REQUEST_TIMEOUT_SECONDS`, an idle connection is closed after `KEEP_ALIVE_SECONDS`.
+//! Slow and idle clients are cut off: a request head must arrive within
+//! `CLIENT_REQUEST_TIMEOUT_SECONDS`, an idle connection is closed after `KEEP_ALIVE_SECONDS`
+//! (actix's own timers), and a later head on a kept-alive connection within both together
+//! (`connections`, since actix times only the first).
 
-use std::future::Future;
+mod connections;
+mod lifecycle;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,8 +30,6 @@ use actix_web::http::KeepAlive;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next, from_fn};
 use actix_web::{App, HttpMessage, HttpServer, web};
-use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing_actix_web::{RequestId, TracingLogger};
 
@@ -39,6 +41,8 @@ use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::payments::{PaymentGateway, TestGateway};
 use crate::{demo, routes};
+use lifecycle::StopSignals;
+pub use lifecycle::{Lifecycle, Phase, Stopped};
 
 /// What every request handler can reach. Everything here is either immutable or shared
 /// through PostgreSQL, so any number of instances can serve the same readers.
@@ -77,64 +81,6 @@ impl AppState {
             .take(64)
             .collect()
     }
-}
-
-/// Where an instance is in its life; it only ever moves forward.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Phase {
-    Serving,
-    /// A stop signal came: the health check answers 503 so load balancers stop sending, and
-    /// pages are still served to those that have not noticed yet.
-    Draining,
-    /// The listener is closed; requests in flight finish and housekeeping stops.
-    Stopping,
-}
-
-/// The instance's phase, shared by the health check, the middleware and background tasks.
-#[derive(Clone)]
-pub struct Lifecycle(Arc<watch::Sender<Phase>>);
-
-impl Default for Lifecycle {
-    fn default() -> Self {
-        Self(Arc::new(watch::Sender::new(Phase::Serving)))
-    }
-}
-
-impl Lifecycle {
-    pub fn phase(&self) -> Phase {
-        *self.0.borrow()
-    }
-
-    pub fn is_draining(&self) -> bool {
-        self.phase() >= Phase::Draining
-    }
-
-    pub fn advance(&self, to: Phase) {
-        self.0.send_if_modified(|phase| {
-            let forward = to > *phase;
-            if forward {
-                *phase = to;
-            }
-            forward
-        });
-    }
-
-    /// Resolves once the instance has reached `phase` (or nothing can move it any more).
-    pub fn reached(&self, phase: Phase) -> impl Future<Output = ()> + Send + 'static {
-        let mut watching = self.0.subscribe();
-        async move {
-            let _ = watching.wait_for(|now| *now >= phase).await;
-        }
-    }
-}
-
-/// How the instance stopped.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Stopped {
-    /// Drained; requests in flight finished (or were cut at the timeout); housekeeping stopped.
-    Gracefully,
-    /// A second signal asked to stop at once.
-    AtOnce,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -326,28 +272,6 @@ impl Application {
     }
 }
 
-/// The signals that ask the process to stop: SIGTERM (orchestrators) and SIGINT (Ctrl-C).
-struct StopSignals {
-    terminate: Signal,
-    interrupt: Signal,
-}
-
-impl StopSignals {
-    fn listen() -> std::io::Result<Self> {
-        Ok(Self {
-            terminate: signal(SignalKind::terminate())?,
-            interrupt: signal(SignalKind::interrupt())?,
-        })
-    }
-
-    async fn next(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.terminate.recv() => "SIGTERM",
-            _ = self.interrupt.recv() => "SIGINT",
-        }
-    }
-}
-
 /// Once the server has decided to close a connection (keep-alive over, 408 sent), how long the
 /// client gets to take the last bytes: one that stops reading cannot hold a closing connection.
 const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -366,6 +290,9 @@ async fn request_outcome(
         .app_data::<web::Data<AppState>>()
         .map(|state| state.lifecycle.clone());
     let is_health_check = req.path() == "/healthz";
+    let _in_flight = req
+        .conn_data::<connections::ConnectionWatch>()
+        .map(connections::ConnectionWatch::request_started);
     // An error here (rare: handlers' errors arrive as responses) is answered by actix without
     // these headers; the logger still records it with the request id.
     let mut response = next.call(req).await?;
@@ -453,6 +380,7 @@ fn serve(
         Duration::ZERO => KeepAlive::Disabled,
         idle => KeepAlive::Timeout(idle),
     };
+    let quiet_limit = settings.keep_alive + settings.client_request_timeout;
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
             .cookie_name(cookie_name.clone())
@@ -479,6 +407,7 @@ fn serve(
     .client_request_timeout(settings.client_request_timeout)
     .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
     .keep_alive(keep_alive)
+    .on_connect(move |connection, data| connections::watch(connection, data, quiet_limit))
     .shutdown_timeout(settings.shutdown_timeout.as_secs())
     // Signals are handled by `run_until_signalled`, which drains before stopping the server.
     .disable_signals()

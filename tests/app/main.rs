@@ -19,5 +19,6 @@ mod resilience;
 mod running;
 mod schema;
 mod shutdown;
+mod slow_clients;
 mod startup;
 mod subscriptions;
