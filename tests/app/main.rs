@@ -14,6 +14,7 @@ mod cookies_and_headers;
 mod csrf;
 mod hostile_input;
 mod housekeeping;
+mod logs;
 mod meter;
 mod resilience;
 mod running;
