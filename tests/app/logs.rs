@@ -302,3 +302,19 @@ async fn production_logs_are_json_lines_naming_each_request_and_hold_no_secret()
     assert_requests_named(&lines, &exchanges);
     assert_no_secret_in(&lines, &secrets);
 }
+
+#[test]
+fn a_log_filter_that_does_not_parse_stops_start_up_with_one_line() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .env("RUST_LOG", "gazette=loud")
+        .env("PORT", "0")
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/gazette")
+        .output()
+        .expect("running the binary");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("gazette: RUST_LOG: "), "{stderr}");
+}
