@@ -238,7 +238,7 @@ impl Application {
             tokio::time::sleep(shutdown_drain).await;
             tracing::info!(
                 timeout_seconds = shutdown_timeout.as_secs(),
-                "listener closed; finishing the requests in flight"
+                "closing the listener; finishing the requests in flight"
             );
             lifecycle.advance(Phase::Stopping);
             let deadline = tokio::time::Instant::now() + shutdown_timeout;
