@@ -5,8 +5,9 @@
 //! one quick request and then the next head a byte at a time would hold its connection for
 //! ever. So between requests a connection may stay quiet for the keep-alive limit plus the
 //! head timeout (time to start the next request, then time to send its head); past that it is
-//! shut down. While a request is being handled the watch waits: its body and its answer are
-//! bounded elsewhere.
+//! shut down. The watch does not time a request being handled (its body is bounded by the
+//! form extractor); from the moment the answer is ready, the client has that same time to take
+//! it and send the next head. It costs one task and one duplicate descriptor per connection.
 
 use std::any::Any;
 use std::cell::Cell;
