@@ -4,8 +4,9 @@
 //!
 //! Stopping is graceful: on the first SIGTERM or SIGINT the health check answers 503 while
 //! pages are still served for `SHUTDOWN_DRAIN_SECONDS`, so load balancers stop sending; then
-//! the listener closes, requests in flight finish (cut after `SHUTDOWN_TIMEOUT_SECONDS`) and
-//! housekeeping stops between rounds. A second signal stops at once.
+//! no connection is accepted any more, requests in flight finish (cut after
+//! `SHUTDOWN_TIMEOUT_SECONDS`), idle connections are closed, housekeeping stops between rounds,
+//! and the listener closes. A second signal stops at once.
 //!
 //! Slow and idle clients are cut off: a request head must arrive within
 //! `CLIENT_REQUEST_TIMEOUT_SECONDS`, an idle connection is closed after `KEEP_ALIVE_SECONDS`
@@ -41,6 +42,7 @@ use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::payments::{PaymentGateway, TestGateway};
 use crate::{demo, routes};
+use connections::OpenConnections;
 use lifecycle::StopSignals;
 pub use lifecycle::{Lifecycle, Phase, Stopped};
 
@@ -102,6 +104,7 @@ pub struct Application {
     address: std::net::SocketAddr,
     server: Server,
     lifecycle: Lifecycle,
+    connections: OpenConnections,
     housekeeping: JoinHandle<()>,
     shutdown_drain: Duration,
     shutdown_timeout: Duration,
@@ -181,12 +184,14 @@ impl Application {
             .map_err(|reason| StartupError::Bind { address, reason })?;
         let (shutdown_drain, shutdown_timeout) =
             (settings.shutdown_drain, settings.shutdown_timeout);
-        let server =
-            serve(listener, state, settings).map_err(|e| StartupError::Other(e.to_string()))?;
+        let connections = OpenConnections::default();
+        let server = serve(listener, state, settings, connections.clone())
+            .map_err(|e| StartupError::Other(e.to_string()))?;
         Ok(Self {
             address: bound,
             server,
             lifecycle,
+            connections,
             housekeeping,
             shutdown_drain,
             shutdown_timeout,
@@ -214,17 +219,20 @@ impl Application {
         let mut signals = StopSignals::listen()?;
         tracing::info!("Gazette is serving on http://{}", self.address);
         let Self {
-            mut server,
+            server,
             lifecycle,
+            connections,
             housekeeping,
             shutdown_drain,
             shutdown_timeout,
             ..
         } = self;
         let handle = server.handle();
+        // Its own task: the server must keep running (and take commands) while this one waits.
+        let mut server = tokio::spawn(server);
 
         let first = tokio::select! {
-            served = &mut server => return served.map(|()| Stopped::Gracefully),
+            served = &mut server => return served.map_err(std::io::Error::other)?.map(|()| Stopped::Gracefully),
             signal = signals.next() => signal,
         };
         tracing::info!(
@@ -236,9 +244,14 @@ impl Application {
 
         let graceful = async {
             tokio::time::sleep(shutdown_drain).await;
+            // Paused, not stopped: actix's stop lets a worker end as soon as its listener is
+            // gone, dropping the requests it was still answering. So the stop waits for the
+            // connections (and housekeeping) itself, and only then closes the listener.
+            handle.pause().await;
             tracing::info!(
+                open_connections = connections.count(),
                 timeout_seconds = shutdown_timeout.as_secs(),
-                "closing the listener; finishing the requests in flight"
+                "no longer accepting connections; finishing the requests in flight"
             );
             lifecycle.advance(Phase::Stopping);
             let deadline = tokio::time::Instant::now() + shutdown_timeout;
@@ -253,10 +266,19 @@ impl Application {
                     );
                 }
             };
-            // actix cuts connections still open at `shutdown_timeout` on its own.
-            let (served, (), ()) =
-                tokio::join!(&mut server, handle.stop(true), housekeeping_stopped);
-            served
+            let connections_closed = async {
+                let closed = tokio::time::timeout_at(deadline, connections.all_closed()).await;
+                if closed.is_err() {
+                    tracing::warn!(
+                        open_connections = connections.count(),
+                        "connections still open at the deadline are cut"
+                    );
+                }
+                closed.is_ok()
+            };
+            let ((), all_closed) = tokio::join!(housekeeping_stopped, connections_closed);
+            let (served, ()) = tokio::join!(&mut server, handle.stop(all_closed));
+            served.map_err(std::io::Error::other)?
         };
         tokio::select! {
             served = graceful => {
@@ -372,6 +394,7 @@ fn serve(
     listener: TcpListener,
     state: web::Data<AppState>,
     settings: Settings,
+    connections: OpenConnections,
 ) -> std::io::Result<Server> {
     let key = settings.session_key.clone();
     let cookie_name = settings.session_cookie_name().to_string();
@@ -381,6 +404,7 @@ fn serve(
         idle => KeepAlive::Timeout(idle),
     };
     let quiet_limit = settings.keep_alive + settings.client_request_timeout;
+    let lifecycle = state.lifecycle.clone();
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
             .cookie_name(cookie_name.clone())
@@ -407,7 +431,11 @@ fn serve(
     .client_request_timeout(settings.client_request_timeout)
     .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
     .keep_alive(keep_alive)
-    .on_connect(move |connection, data| connections::watch(connection, data, quiet_limit))
+    .on_connect(move |connection, data| {
+        let stopping = lifecycle.reached(Phase::Stopping);
+        connections.watch(connection, data, quiet_limit, stopping);
+    })
+    // `run_until_signalled` waits for requests in flight itself; this only backs it up.
     .shutdown_timeout(settings.shutdown_timeout.as_secs())
     // Signals are handled by `run_until_signalled`, which drains before stopping the server.
     .disable_signals()

@@ -13,7 +13,8 @@ pub enum Phase {
     /// A stop signal came: the health check answers 503 so load balancers stop sending, and
     /// pages are still served to those that have not noticed yet.
     Draining,
-    /// The listener is closed; requests in flight finish and housekeeping stops.
+    /// No connection is accepted; requests in flight finish, idle connections are closed and
+    /// housekeeping stops.
     Stopping,
 }
 

@@ -107,6 +107,12 @@ async fn sigterm_drains_then_finishes_the_request_in_flight_and_exits_0() {
         status(&checks, reqwest::Method::GET, &health).await,
         StatusCode::OK
     );
+    // A browser that keeps an idle connection open and sends nothing more.
+    let idle_browser = reqwest::Client::new();
+    assert_eq!(
+        status(&idle_browser, reqwest::Method::GET, &app.url("/cookies")).await,
+        StatusCode::OK
+    );
 
     // A reader whose article is stuck behind a lock; its client keeps connections open
     // (keep-alive), as browsers do.
@@ -152,23 +158,38 @@ async fn sigterm_drains_then_finishes_the_request_in_flight_and_exits_0() {
         "pages are still served while draining"
     );
 
-    // The listener closes at the end of the drain, with the request still waiting.
-    let closed = loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", app.port))
-            .await
-            .is_err()
-        {
+    // At the end of the drain no connection is accepted any more; the request still waits.
+    let stopped_accepting = loop {
+        let said = app
+            .lines()
+            .iter()
+            .any(|line| line.contains("no longer accepting"));
+        if said {
             break signalled.elapsed();
         }
         assert!(
             signalled.elapsed() < DRAIN + Duration::from_secs(2),
-            "the listener stayed open"
+            "the drain did not end"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
+    assert!(stopped_accepting >= DRAIN, "ended at {stopped_accepting:?}");
+    // (The accepting thread takes the news a moment after the log line.)
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let late_reader = tokio::spawn({
+        let (client, url) = (fresh_connections(), app.url("/login"));
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .map(|response| response.status())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        closed >= DRAIN,
-        "open for the whole drain, closed at {closed:?}"
+        !late_reader.is_finished(),
+        "a reader arriving now is not served"
     );
     assert!(!in_flight.is_finished(), "the request waits for its lock");
 
@@ -183,21 +204,27 @@ async fn sigterm_drains_then_finishes_the_request_in_flight_and_exits_0() {
         .expect("the process exits within drain + timeout");
     let exited = signalled.elapsed();
     assert_eq!(exit.code(), Some(0), "{exit}");
-    // The reader's client still holds its connection; the server closed it with the
-    // response, so nothing is left to wait for.
+    // Both browsers' clients still hold their connections: the server closed the idle one and
+    // the other after its answer, so nothing was left to wait for.
+    drop(idle_browser);
     let after_answer = exited.saturating_sub(answered.duration_since(signalled));
     assert!(
         after_answer < Duration::from_secs(2),
         "exited {after_answer:?} after the last answer"
     );
+    let late = late_reader.await.unwrap();
+    assert!(
+        late.is_err(),
+        "the late reader is refused, not served: {late:?}"
+    );
     let lines = app.lines().join("\n");
     assert!(lines.contains("housekeeping stopped"), "{lines}");
     eprintln!(
-        "shutdown timings after SIGTERM (drain {}s): 503 at {:.3}s, listener closed at {:.3}s, \
-         request in flight answered at {:.3}s, exit 0 at {:.3}s",
+        "shutdown timings after SIGTERM (drain {}s): 503 at {:.3}s, no longer accepting at \
+         {:.3}s, request in flight answered at {:.3}s, exit 0 at {:.3}s",
         DRAIN.as_secs(),
         seconds(unhealthy),
-        seconds(closed),
+        seconds(stopped_accepting),
         seconds(answered.duration_since(signalled)),
         seconds(exited)
     );
