@@ -232,7 +232,10 @@ impl Application {
         let mut server = tokio::spawn(server);
 
         let first = tokio::select! {
-            served = &mut server => return served.map_err(std::io::Error::other)?.map(|()| Stopped::Gracefully),
+            served = &mut server => {
+                served.map_err(std::io::Error::other)??;
+                return Ok(Stopped::Gracefully);
+            }
             signal = signals.next() => signal,
         };
         tracing::info!(
