@@ -4,6 +4,7 @@
 //! [`Settings::for_database`]) so several apps can run side by side in one process.
 
 use std::fmt;
+use std::time::Duration;
 
 use actix_web::cookie::Key;
 
@@ -57,6 +58,15 @@ pub struct Settings {
     pub limits: Limits,
     /// How long a form's body may take to arrive once its request began.
     pub form_body_timeout: std::time::Duration,
+    /// After a stop signal, how long the health check answers 503 while pages are still
+    /// served, so load balancers stop sending before the listener closes.
+    pub shutdown_drain: Duration,
+    /// After the drain, how long requests in flight may take before they are cut.
+    pub shutdown_timeout: Duration,
+    /// How long a client may take to send a request's head.
+    pub client_request_timeout: Duration,
+    /// How long an idle connection is kept open for the next request; zero turns keep-alive off.
+    pub keep_alive: Duration,
 }
 
 /// One bad variable: which one, and what is wrong with it.
@@ -90,6 +100,10 @@ impl fmt::Debug for Settings {
             .field("housekeeping_interval", &self.housekeeping_interval)
             .field("limits", &self.limits)
             .field("form_body_timeout", &self.form_body_timeout)
+            .field("shutdown_drain", &self.shutdown_drain)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("client_request_timeout", &self.client_request_timeout)
+            .field("keep_alive", &self.keep_alive)
             .finish()
     }
 }
@@ -278,6 +292,32 @@ impl Settings {
             housekeeping_interval,
             limits,
             form_body_timeout,
+            // Development stops at once on Ctrl-C; in production the load balancer needs a
+            // few health checks to notice.
+            shutdown_drain: parse_seconds(
+                var("SHUTDOWN_DRAIN_SECONDS"),
+                "SHUTDOWN_DRAIN_SECONDS",
+                if production { 5 } else { 0 },
+                0..=300,
+            )?,
+            shutdown_timeout: parse_seconds(
+                var("SHUTDOWN_TIMEOUT_SECONDS"),
+                "SHUTDOWN_TIMEOUT_SECONDS",
+                30,
+                0..=600,
+            )?,
+            client_request_timeout: parse_seconds(
+                var("CLIENT_REQUEST_TIMEOUT_SECONDS"),
+                "CLIENT_REQUEST_TIMEOUT_SECONDS",
+                5,
+                1..=300,
+            )?,
+            keep_alive: parse_seconds(
+                var("KEEP_ALIVE_SECONDS"),
+                "KEEP_ALIVE_SECONDS",
+                15,
+                0..=300,
+            )?,
         })
     }
 
@@ -300,6 +340,10 @@ impl Settings {
             housekeeping_interval: DEFAULT_HOUSEKEEPING_INTERVAL,
             limits: Limits::default(),
             form_body_timeout: DEFAULT_FORM_BODY_TIMEOUT,
+            shutdown_drain: Duration::ZERO,
+            shutdown_timeout: Duration::from_secs(30),
+            client_request_timeout: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(15),
         }
     }
 
@@ -363,6 +407,32 @@ fn parse_bool(
     }
 }
 
+fn parse_seconds(
+    raw: Option<String>,
+    variable: &'static str,
+    default: u64,
+    allowed: std::ops::RangeInclusive<u64>,
+) -> Result<Duration, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Duration::from_secs(default));
+    };
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|seconds| allowed.contains(seconds))
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            problem(
+                variable,
+                format!(
+                    "`{raw}` is not a whole number of seconds from {} to {}",
+                    allowed.start(),
+                    allowed.end()
+                ),
+            )
+        })
+}
+
 fn check_database_url(raw: &str) -> Result<(), ConfigError> {
     let parsed = url::Url::parse(raw)
         .map_err(|_| problem("DATABASE_URL", "is not a valid URL".to_string()))?;
@@ -417,6 +487,10 @@ mod tests {
         assert!(!s.cookie_secure);
         assert!(s.session_key_is_ephemeral);
         assert_eq!(s.payment_gateway, GatewayChoice::Test);
+        assert_eq!(s.shutdown_drain, Duration::ZERO);
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(s.client_request_timeout, Duration::from_secs(5));
+        assert_eq!(s.keep_alive, Duration::from_secs(15));
     }
 
     #[test]
@@ -443,6 +517,7 @@ mod tests {
         assert_eq!(s.payment_gateway, GatewayChoice::Disabled);
         assert_eq!(s.session_cookie_name(), "__Host-gazette_session");
         assert_eq!(s.device_cookie_name(), "__Host-gazette_device");
+        assert_eq!(s.shutdown_drain, Duration::from_secs(5));
     }
 
     #[test]
@@ -467,6 +542,10 @@ mod tests {
             ("MAX_SIGNUPS_PER_ADDRESS", "lots"),
             ("FORM_BODY_TIMEOUT_SECONDS", "0"),
             ("FORM_BODY_TIMEOUT_SECONDS", "301"),
+            ("SHUTDOWN_DRAIN_SECONDS", "soon"),
+            ("SHUTDOWN_TIMEOUT_SECONDS", "601"),
+            ("CLIENT_REQUEST_TIMEOUT_SECONDS", "0"),
+            ("KEEP_ALIVE_SECONDS", "-1"),
         ] {
             let err = settings(&[(name, value)]).unwrap_err();
             assert_eq!(err.variable, name, "{name}={value}");

@@ -6,7 +6,10 @@
 //!   throttle counters whose window has closed, login sessions that ended long ago, and the
 //!   meter of months before the previous one. Each deletion goes in bounded batches through an
 //!   index, so a large backlog never holds locks for long.
+//!
+//! Stopping is noticed between steps: a step that has begun runs to its end.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -41,38 +44,85 @@ pub struct Report {
 }
 
 impl Housekeeping {
-    pub fn spawn(self, every: StdDuration) {
+    /// Runs a pass now and every `every` until `stop` resolves; returns the task, which
+    /// finishes once the step in progress (if any) is done.
+    pub fn spawn(
+        self,
+        every: StdDuration,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
+            let stop = Stop::watch(stop);
             loop {
-                ticks.tick().await;
-                match self.run_once().await {
+                tokio::select! {
+                    biased;
+                    () = stop.wait() => break,
+                    _ = ticks.tick() => {}
+                }
+                match self.run_once(&stop).await {
                     Ok(report) if report == Report::default() => {}
                     Ok(report) => tracing::info!(?report, "housekeeping done"),
                     // The database may be down; the next round tries again.
                     Err(error) => tracing::warn!("housekeeping skipped: {error}"),
                 }
             }
-        });
+            tracing::info!("housekeeping stopped");
+        })
     }
 
-    /// One pass of every step.
-    pub async fn run_once(&self) -> Result<Report, DbError> {
-        let payments = self.billing.settle_left_behind().await?;
+    /// One pass of every step, leaving out those after `stop` is reached.
+    async fn run_once(&self, stop: &Stop) -> Result<Report, DbError> {
+        let mut report = Report {
+            payments: self.billing.settle_left_behind().await?,
+            ..Report::default()
+        };
         let now = self.clock.now();
+        if stop.reached() {
+            return Ok(report);
+        }
         let closed_before = now - self.throttle_window;
-        let (counters, sessions, meter_reads) = db::run(&self.pool, move |conn| {
-            let counters = db::throttle::sweep(conn, closed_before)?;
-            let sessions = db::sessions::sweep(conn, now - KEEP_ENDED_SESSIONS)?;
-            let meter_reads = db::meter::prune(conn, Month::of(now).first_day())?;
-            Ok((counters, sessions, meter_reads))
+        report.counters = db::run(&self.pool, move |conn| {
+            db::throttle::sweep(conn, closed_before)
         })
         .await?;
-        Ok(Report {
-            payments,
-            counters,
-            sessions,
-            meter_reads,
+        if stop.reached() {
+            return Ok(report);
+        }
+        report.sessions = db::run(&self.pool, move |conn| {
+            db::sessions::sweep(conn, now - KEEP_ENDED_SESSIONS)
         })
+        .await?;
+        if stop.reached() {
+            return Ok(report);
+        }
+        report.meter_reads = db::run(&self.pool, move |conn| {
+            db::meter::prune(conn, Month::of(now).first_day())
+        })
+        .await?;
+        Ok(report)
+    }
+}
+
+/// The stop future, watched from a task of its own so that it can be both awaited and asked.
+struct Stop(tokio::sync::watch::Receiver<bool>);
+
+impl Stop {
+    fn watch(stop: impl Future<Output = ()> + Send + 'static) -> Self {
+        let (reached, watching) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            stop.await;
+            let _ = reached.send(true);
+        });
+        Self(watching)
+    }
+
+    fn reached(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    async fn wait(&self) {
+        let mut watching = self.0.clone();
+        let _ = watching.wait_for(|reached| *reached).await;
     }
 }

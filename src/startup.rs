@@ -1,17 +1,38 @@
 //! Building the application: database ready, pool, password hasher, payment gateway, the
-//! middleware stack and the routes, bound to a listener (port 0 picks a free port).
+//! middleware stack and the routes, bound to a listener (port 0 picks a free port); and its
+//! life until it stops.
+//!
+//! Stopping is graceful: on the first SIGTERM or SIGINT the health check answers 503 while
+//! pages are still served for `SHUTDOWN_DRAIN_SECONDS`, so load balancers stop sending; then
+//! no connection is accepted any more, requests in flight finish (cut after
+//! `SHUTDOWN_TIMEOUT_SECONDS`), idle connections are closed, housekeeping stops between rounds,
+//! and the listener closes. A second signal stops at once.
+//!
+//! Slow and idle clients are cut off: a request head must arrive within
+//! `CLIENT_REQUEST_TIMEOUT_SECONDS`, an idle connection is closed after `KEEP_ALIVE_SECONDS`
+//! (actix's own timers), and a later head on a kept-alive connection within both together
+//! (`connections`, since actix times only the first).
+
+mod connections;
+mod lifecycle;
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{CookieContentSecurity, PersistentSession};
 use actix_session::storage::CookieSessionStore;
+use actix_web::body::MessageBody;
 use actix_web::cookie::SameSite;
-use actix_web::dev::Server;
-use actix_web::middleware::DefaultHeaders;
-use actix_web::{App, HttpServer, web};
-use tracing_actix_web::TracingLogger;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::ConnectionType;
+use actix_web::http::KeepAlive;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, Next, from_fn};
+use actix_web::{App, HttpMessage, HttpServer, web};
+use tokio::task::JoinHandle;
+use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::auth::device::DeviceCookies;
 use crate::auth::password::Passwords;
@@ -25,6 +46,9 @@ use crate::error::AppError;
 use crate::housekeeping::Housekeeping;
 use crate::payments::{PaymentGateway, TestGateway};
 use crate::{demo, routes};
+use connections::OpenConnections;
+use lifecycle::StopSignals;
+pub use lifecycle::{Lifecycle, Phase, Stopped};
 
 /// What every request handler can reach. Everything here is either immutable or shared
 /// through PostgreSQL, so any number of instances can serve the same readers.
@@ -39,6 +63,7 @@ pub struct AppState {
     pub limits: Limits,
     pub device_cookies: DeviceCookies,
     pub form_body_timeout: std::time::Duration,
+    pub lifecycle: Lifecycle,
 }
 
 impl AppState {
@@ -85,6 +110,11 @@ pub enum StartupError {
 pub struct Application {
     address: std::net::SocketAddr,
     server: Server,
+    lifecycle: Lifecycle,
+    connections: OpenConnections,
+    housekeeping: JoinHandle<()>,
+    shutdown_drain: Duration,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -136,13 +166,17 @@ impl Application {
         tracing::info!(database = %redact_url(&settings.database_url), "database ready");
 
         let billing = Billing::new(pool.clone(), clock.clone(), gateway);
-        Housekeeping {
+        let lifecycle = Lifecycle::default();
+        let housekeeping = Housekeeping {
             pool: pool.clone(),
             clock: clock.clone(),
             billing: billing.clone(),
             throttle_window: settings.limits.window,
         }
-        .spawn(settings.housekeeping_interval);
+        .spawn(
+            settings.housekeeping_interval,
+            lifecycle.reached(Phase::Stopping),
+        );
         let state = web::Data::new(AppState {
             pool,
             clock,
@@ -158,6 +192,7 @@ impl Application {
                 settings.cookie_secure,
             ),
             form_body_timeout: settings.form_body_timeout,
+            lifecycle: lifecycle.clone(),
         });
 
         let address = format!("{}:{}", settings.host, settings.port);
@@ -168,11 +203,19 @@ impl Application {
         let bound = listener
             .local_addr()
             .map_err(|reason| StartupError::Bind { address, reason })?;
-        let server =
-            serve(listener, state, settings).map_err(|e| StartupError::Other(e.to_string()))?;
+        let (shutdown_drain, shutdown_timeout) =
+            (settings.shutdown_drain, settings.shutdown_timeout);
+        let connections = OpenConnections::default();
+        let server = serve(listener, state, settings, connections.clone())
+            .map_err(|e| StartupError::Other(e.to_string()))?;
         Ok(Self {
             address: bound,
             server,
+            lifecycle,
+            connections,
+            housekeeping,
+            shutdown_drain,
+            shutdown_timeout,
         })
     }
 
@@ -184,9 +227,140 @@ impl Application {
         self.address.port()
     }
 
+    /// Serves until the server fails; signals are left to whoever runs it (tests run many).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+
+    /// Serves until SIGTERM or SIGINT, then stops gracefully (see the module's doc); a second
+    /// signal stops at once.
+    pub async fn run_until_signalled(self) -> std::io::Result<Stopped> {
+        // Listening before announcing the address: a signal sent as soon as the address is
+        // known must not find the default handler, which would end the process on the spot.
+        let mut signals = StopSignals::listen()?;
+        tracing::info!("Gazette is serving on http://{}", self.address);
+        let Self {
+            server,
+            lifecycle,
+            connections,
+            housekeeping,
+            shutdown_drain,
+            shutdown_timeout,
+            ..
+        } = self;
+        let handle = server.handle();
+        // Its own task: the server must keep running (and take commands) while this one waits.
+        let mut server = tokio::spawn(server);
+
+        let first = tokio::select! {
+            served = &mut server => {
+                served.map_err(std::io::Error::other)??;
+                return Ok(Stopped::Gracefully);
+            }
+            signal = signals.next() => signal,
+        };
+        tracing::info!(
+            signal = first,
+            drain_seconds = shutdown_drain.as_secs(),
+            "stopping: the health check answers 503 while load balancers stop sending"
+        );
+        lifecycle.advance(Phase::Draining);
+
+        let graceful = async {
+            tokio::time::sleep(shutdown_drain).await;
+            // Paused, not stopped: actix's stop lets a worker end as soon as its listener is
+            // gone, dropping the requests it was still answering. So the stop waits for the
+            // connections (and housekeeping) itself, and only then closes the listener.
+            handle.pause().await;
+            tracing::info!(
+                open_connections = connections.count(),
+                timeout_seconds = shutdown_timeout.as_secs(),
+                "no longer accepting connections; finishing the requests in flight"
+            );
+            lifecycle.advance(Phase::Stopping);
+            let deadline = tokio::time::Instant::now() + shutdown_timeout;
+            let housekeeping_stopped = async {
+                if tokio::time::timeout_at(deadline, housekeeping)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(
+                        "housekeeping was still in a round at the deadline; what it had not \
+                         committed is rolled back"
+                    );
+                }
+            };
+            let connections_closed = async {
+                let closed = tokio::time::timeout_at(deadline, connections.all_closed()).await;
+                if closed.is_err() {
+                    tracing::warn!(
+                        open_connections = connections.count(),
+                        "connections still open at the deadline are cut"
+                    );
+                }
+                closed.is_ok()
+            };
+            let ((), all_closed) = tokio::join!(housekeeping_stopped, connections_closed);
+            let (served, ()) = tokio::join!(&mut server, handle.stop(all_closed));
+            served.map_err(std::io::Error::other)?
+        };
+        tokio::select! {
+            served = graceful => {
+                served?;
+                tracing::info!("stopped");
+                Ok(Stopped::Gracefully)
+            }
+            signal = signals.next() => {
+                tracing::warn!(signal, "second stop signal: stopping at once");
+                Ok(Stopped::AtOnce)
+            }
+        }
+    }
+}
+
+/// Once the server has decided to close a connection (keep-alive over, 408 sent), how long the
+/// client gets to take the last bytes: one that stops reading cannot hold a closing connection.
+const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Gives every response the id its request's log lines carry, logs one line per request
+/// (health checks only at debug level: load balancers ask every few seconds), and while the
+/// instance drains, closes each connection after its response, so that keep-alive connections
+/// are gone by the time the listener closes instead of holding the stop until they idle out.
+async fn request_outcome(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);
+    let lifecycle = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.lifecycle.clone());
+    let is_health_check = req.path() == "/healthz";
+    let _in_flight = req
+        .conn_data::<connections::ConnectionWatch>()
+        .map(connections::ConnectionWatch::request_started);
+    // An error here (rare: handlers' errors arrive as responses) is answered by actix without
+    // these headers; the logger still records it with the request id.
+    let mut response = next.call(req).await?;
+    if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    if lifecycle.is_some_and(|lifecycle| lifecycle.is_draining()) {
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+    }
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_millis();
+    if is_health_check {
+        tracing::debug!(status, elapsed_ms, "answered");
+    } else {
+        tracing::info!(status, elapsed_ms, "answered");
+    }
+    Ok(response)
 }
 
 /// Behind a proxy whose headers are not trusted, every reader shares the proxy's address, and
@@ -244,10 +418,17 @@ fn serve(
     listener: TcpListener,
     state: web::Data<AppState>,
     settings: Settings,
+    connections: OpenConnections,
 ) -> std::io::Result<Server> {
     let key = settings.session_key.clone();
     let cookie_name = settings.session_cookie_name().to_string();
     let cookie_secure = settings.cookie_secure;
+    let keep_alive = match settings.keep_alive {
+        Duration::ZERO => KeepAlive::Disabled,
+        idle => KeepAlive::Timeout(idle),
+    };
+    let quiet_limit = settings.keep_alive + settings.client_request_timeout;
+    let lifecycle = state.lifecycle.clone();
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
             .cookie_name(cookie_name.clone())
@@ -261,6 +442,8 @@ fn serve(
         App::new()
             .wrap(sessions)
             .wrap(security_headers(cookie_secure))
+            // Inside the logger: its request id is in the extensions, its span around the line.
+            .wrap(from_fn(request_outcome))
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(crate::auth::csrf::FORM_LIMIT))
@@ -269,6 +452,17 @@ fn serve(
             }))
             .configure(routes::configure)
     })
+    .client_request_timeout(settings.client_request_timeout)
+    .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+    .keep_alive(keep_alive)
+    .on_connect(move |connection, data| {
+        let stopping = lifecycle.reached(Phase::Stopping);
+        connections.watch(connection, data, quiet_limit, stopping);
+    })
+    // `run_until_signalled` waits for requests in flight itself; this only backs it up.
+    .shutdown_timeout(settings.shutdown_timeout.as_secs())
+    // Signals are handled by `run_until_signalled`, which drains before stopping the server.
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)

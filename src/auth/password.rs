@@ -125,7 +125,9 @@ impl Passwords {
             .await
             .map_err(|_| AppError::Busy("every password hashing slot stayed taken"))?
             .map_err(|e| AppError::internal("password hashing slots", e))?;
-        actix_web::web::block(work)
+        // The request's span goes along, so anything logged while hashing names the request.
+        let span = tracing::Span::current();
+        actix_web::web::block(move || span.in_scope(work))
             .await
             .map_err(|e| AppError::internal("password hashing thread", e))?
     }

@@ -1,10 +1,19 @@
+//! The health check for load balancers: 200 while this instance can serve pages, 503 when its
+//! database does not answer or when it is stopping (so traffic goes elsewhere before the
+//! listener closes).
+
 use actix_web::{HttpResponse, web};
 
 use crate::db;
 use crate::startup::AppState;
 
-/// 200 when the database answers, 503 when it does not (for load balancers).
 pub async fn check(state: web::Data<AppState>) -> HttpResponse {
+    // Answered without asking the database: a stopping instance must say so at once.
+    if state.lifecycle.is_draining() {
+        return HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("shutting down\n");
+    }
     match db::run(&state.pool, db::ping).await {
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok\n"),
         Err(error) => {

@@ -122,10 +122,7 @@ async fn hashes_with_older_parameters_are_upgraded_at_log_in() {
         argon2::Version::V0x13,
         argon2::Params::new(8192, 1, 1, None).unwrap(),
     );
-    let old_hash = weak
-        .hash_password(PASSWORD.as_bytes())
-        .unwrap()
-        .to_string();
+    let old_hash = weak.hash_password(PASSWORD.as_bytes()).unwrap().to_string();
     let stored = || -> String {
         use gazette::schema::users::dsl::*;
         users

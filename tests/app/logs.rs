@@ -1,0 +1,320 @@
+//! Logs as an operator reads them: the real binary at debug level, a reader signing up,
+//! logging in (once with a wrong password), subscribing and logging out. Every response names
+//! its request, every line of the request carries that name, and no secret the reader or the
+//! server exchanged appears anywhere; in production every line is a JSON object.
+
+use std::sync::Arc;
+
+use actix_web::cookie::{Cookie, CookieJar, Key};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{PASSWORD, Page, Reader, hidden_value};
+use crate::running::RunningBinary;
+use crate::support::{START, TestApp};
+
+const SESSION_KEY: &str =
+    "a session key for the logging tests, sixty-four bytes or more, never used for anything else";
+const WRONG_PASSWORD: &str = "amber wrong horse 7 battery";
+const EMAIL: &str = "logged@example.com";
+
+/// One request of the journey: its id, and a line its log must contain.
+struct Exchange {
+    what: &'static str,
+    request_id: String,
+    must_log: Option<&'static str>,
+}
+
+/// Everything the test saw that must never be logged.
+struct Secrets {
+    key: Key,
+    cookie_name: String,
+    seen: Vec<String>,
+}
+
+impl Secrets {
+    fn new(cookie_name: &str) -> Self {
+        let mut seen = Vec::new();
+        for password in [PASSWORD, WRONG_PASSWORD] {
+            seen.push(password.to_string());
+            // As a form body carries it, should anything log the raw body.
+            seen.push(serde_urlencoded::to_string([("p", password)]).unwrap()[2..].to_string());
+        }
+        Self {
+            key: Key::from(SESSION_KEY.as_bytes()),
+            cookie_name: cookie_name.to_string(),
+            seen,
+        }
+    }
+
+    fn collect(&mut self, page: &Page) {
+        if let Some(token) = hidden_value(&page.body, "csrf_token") {
+            self.seen.push(token);
+        }
+        for set_cookie in page.set_cookies() {
+            let raw = Cookie::parse(set_cookie.clone()).expect("a well-formed Set-Cookie");
+            if raw.value().is_empty() {
+                continue;
+            }
+            // As sent (percent-encoded) and as meant.
+            self.seen.push(raw.value().to_string());
+            let cookie = Cookie::parse_encoded(set_cookie).expect("a well-formed Set-Cookie");
+            self.seen.push(cookie.value().to_string());
+            if cookie.name() == self.cookie_name {
+                self.collect_session(cookie);
+            }
+        }
+    }
+
+    /// What the encrypted session cookie holds (the CSRF token, the login token): the test
+    /// knows the key, so it can look inside.
+    fn collect_session(&mut self, cookie: Cookie<'static>) {
+        let mut jar = CookieJar::new();
+        jar.add_original(cookie.clone());
+        let content = jar
+            .private(&self.key)
+            .get(cookie.name())
+            .expect("the session cookie decrypts with the session key");
+        let state: std::collections::HashMap<String, String> =
+            serde_json::from_str(content.value()).expect("the session is a JSON map");
+        for value in state.values() {
+            if let Ok(Value::String(inner)) = serde_json::from_str::<Value>(value) {
+                if inner.len() >= 16 {
+                    self.seen.push(inner);
+                }
+            }
+        }
+    }
+}
+
+/// The binary seen through the test helpers' reader (forms, CSRF tokens, a cookie jar).
+fn as_test_app(app: &RunningBinary) -> TestApp {
+    let mut settings = gazette::config::Settings::for_database(&app.db.url);
+    settings.cookie_secure = false;
+    TestApp {
+        address: app.address.clone(),
+        port: app.port,
+        // The binary keeps the system's time; this clock is only there to fill the struct.
+        clock: Arc::new(gazette::clock::ManualClock::new(START)),
+        db: app.db.clone(),
+        settings,
+    }
+}
+
+/// Signs up, logs out, guesses wrong, logs in, subscribes and logs out, checking every
+/// response carries an X-Request-Id; returns the exchanges and the secrets seen.
+async fn journey(app: &TestApp) -> (Vec<Exchange>, Secrets) {
+    let reader = Reader::new(app);
+    let mut secrets = Secrets::new(app.cookie_name());
+    let mut exchanges = Vec::new();
+    let mut step = |what: &'static str, page: &Page, status: StatusCode, must_log| {
+        assert_eq!(page.status, status, "{what}: {}", page.body);
+        secrets.collect(page);
+        let request_id = page
+            .header("x-request-id")
+            .unwrap_or_else(|| panic!("{what}: no X-Request-Id"))
+            .to_string();
+        assert!(
+            exchanges
+                .iter()
+                .all(|e: &Exchange| e.request_id != request_id),
+            "{what}: a request id is never reused"
+        );
+        exchanges.push(Exchange {
+            what,
+            request_id,
+            must_log,
+        });
+    };
+
+    let form = reader.get("/signup").await;
+    step("sign-up form", &form, StatusCode::OK, None);
+    let token = form.csrf_token();
+    let page = reader
+        .post(
+            "/signup",
+            &[
+                ("email", EMAIL),
+                ("password", PASSWORD),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    step(
+        "sign-up",
+        &page,
+        StatusCode::SEE_OTHER,
+        Some("account created"),
+    );
+
+    let account = reader.get("/account").await;
+    step("account", &account, StatusCode::OK, None);
+    let page = reader
+        .post("/logout", &[("csrf_token", &account.csrf_token())])
+        .await;
+    step("log-out", &page, StatusCode::SEE_OTHER, None);
+
+    let form = reader.get("/login").await;
+    step("login form", &form, StatusCode::OK, None);
+    let page = reader
+        .post(
+            "/login",
+            &[
+                ("email", EMAIL),
+                ("password", WRONG_PASSWORD),
+                ("csrf_token", &form.csrf_token()),
+            ],
+        )
+        .await;
+    step(
+        "wrong password",
+        &page,
+        StatusCode::UNAUTHORIZED,
+        Some("failed login"),
+    );
+    let page = reader
+        .post(
+            "/login",
+            &[
+                ("email", EMAIL),
+                ("password", PASSWORD),
+                ("csrf_token", &page.csrf_token()),
+            ],
+        )
+        .await;
+    step("log-in", &page, StatusCode::SEE_OTHER, Some("logged in"));
+
+    let offer = reader.get("/subscribe").await;
+    step("subscribe page", &offer, StatusCode::OK, None);
+    let page = reader
+        .post(
+            "/subscribe",
+            &[("plan", "monthly"), ("csrf_token", &offer.csrf_token())],
+        )
+        .await;
+    step(
+        "subscribe",
+        &page,
+        StatusCode::SEE_OTHER,
+        Some("subscription paid"),
+    );
+
+    let account = reader.get("/account").await;
+    step("account", &account, StatusCode::OK, None);
+    assert!(account.body.contains("monthly") || account.body.contains("Monthly"));
+    let page = reader
+        .post("/logout", &[("csrf_token", &account.csrf_token())])
+        .await;
+    step("log-out", &page, StatusCode::SEE_OTHER, None);
+
+    let page = reader.get("/no-such-page").await;
+    step("missing page", &page, StatusCode::NOT_FOUND, None);
+    (exchanges, secrets)
+}
+
+fn assert_no_secret_in(lines: &[String], secrets: &Secrets) {
+    assert!(secrets.seen.len() > 10, "the journey saw its secrets");
+    for secret in &secrets.seen {
+        for line in lines {
+            assert!(
+                !line.contains(secret.as_str()),
+                "a secret in the log:\n{line}"
+            );
+        }
+    }
+}
+
+/// Every exchange's id is in the log, on the line that closes the request and on the line the
+/// exchange must log.
+fn assert_requests_named(lines: &[String], exchanges: &[Exchange]) {
+    for exchange in exchanges {
+        let of_request: Vec<&String> = lines
+            .iter()
+            .filter(|line| line.contains(&exchange.request_id))
+            .collect();
+        assert!(
+            of_request.iter().any(|line| line.contains("answered")),
+            "{}: no line of the request carries its id {}",
+            exchange.what,
+            exchange.request_id
+        );
+        if let Some(event) = exchange.must_log {
+            assert!(
+                of_request.iter().any(|line| line.contains(event)),
+                "{}: `{event}` is not logged with the request id",
+                exchange.what
+            );
+            let without_id: Vec<_> = lines
+                .iter()
+                .filter(|line| line.contains(event) && !line.contains(&exchange.request_id))
+                .collect();
+            assert!(
+                without_id.is_empty(),
+                "{}: logged outside its request: {without_id:?}",
+                exchange.what
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn debug_logs_name_each_request_and_hold_no_secret() {
+    let app = RunningBinary::start(&[("RUST_LOG", "debug"), ("SESSION_KEY", SESSION_KEY)]).await;
+    let (exchanges, secrets) = journey(&as_test_app(&app)).await;
+    let lines = app.stop().await;
+
+    assert_requests_named(&lines, &exchanges);
+    assert_no_secret_in(&lines, &secrets);
+    eprintln!(
+        "{} lines at debug level, {} requests, {} secrets none of which is logged",
+        lines.len(),
+        exchanges.len(),
+        secrets.seen.len()
+    );
+}
+
+#[tokio::test]
+async fn production_logs_are_json_lines_naming_each_request_and_hold_no_secret() {
+    let app = RunningBinary::start(&[
+        ("APP_ENV", "production"),
+        ("RUST_LOG", "debug"),
+        ("SESSION_KEY", SESSION_KEY),
+        ("COOKIE_SECURE", "false"),
+        ("PAYMENT_GATEWAY", "test"),
+    ])
+    .await;
+    let (exchanges, secrets) = journey(&as_test_app(&app)).await;
+    let lines = app.stop().await;
+
+    for line in &lines {
+        let parsed: Value = serde_json::from_str(line)
+            .unwrap_or_else(|error| panic!("not a JSON line ({error}): {line}"));
+        assert!(parsed["level"].is_string() && parsed["timestamp"].is_string());
+        // A line inside a request carries the request's id, in the outermost span.
+        if let Some(spans) = parsed["spans"].as_array() {
+            let request = spans.first().expect("a span list is never empty");
+            assert!(
+                request["request_id"].is_string(),
+                "a line inside a request without its id: {line}"
+            );
+        }
+    }
+    assert_requests_named(&lines, &exchanges);
+    assert_no_secret_in(&lines, &secrets);
+}
+
+#[test]
+fn a_log_filter_that_does_not_parse_stops_start_up_with_one_line() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .env("RUST_LOG", "gazette=loud")
+        .env("PORT", "0")
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/gazette")
+        .output()
+        .expect("running the binary");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("gazette: RUST_LOG: "), "{stderr}");
+}
