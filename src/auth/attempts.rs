@@ -88,16 +88,16 @@ pub async fn count_login(state: &AppState, attempt: &LoginAttempt) -> Result<Cou
         .map(|nonce| counter(Scope::Device, nonce, limits.device));
     let untrusted = attempt.untrusted(&limits);
     let outcome = db::run(&state.pool, move |conn| {
-        if let Some(device) = device {
-            if let Outcome::Counted(counts) = db::throttle::count_attempt(
+        if let Some(device) = device
+            && let Outcome::Counted(counts) = db::throttle::count_attempt(
                 conn,
                 std::slice::from_ref(&device),
                 now,
                 limits.window,
-            )? {
-                let failures = counts.first().copied().unwrap_or(1);
-                return Ok(Ok(Counted::Device { failures }));
-            }
+            )?
+        {
+            let failures = counts.first().copied().unwrap_or(1);
+            return Ok(Ok(Counted::Device { failures }));
         }
         Ok(
             match db::throttle::count_attempt(conn, &untrusted, now, limits.window)? {

@@ -92,10 +92,10 @@ async fn read_within(
 /// check as the guard.
 fn check_origin(req: &HttpRequest) -> Result<(), AppError> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = header("sec-fetch-site") {
-        if !matches!(site, "same-origin" | "none") {
-            return Err(AppError::CsrfRejected("Sec-Fetch-Site is not same-origin"));
-        }
+    if let Some(site) = header("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err(AppError::CsrfRejected("Sec-Fetch-Site is not same-origin"));
     }
     if let Some(origin) = header("origin") {
         let authority = origin.split_once("://").map(|(_, rest)| rest);

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 
 use super::auth::{NoFields, see_other};
 use crate::auth::csrf::CsrfForm;
-use crate::auth::current_reader::{Member, Reader};
+use crate::auth::current_reader::Reader;
 use crate::auth::login::{self, Scope};
 use crate::auth::session::{IDLE_LIMIT, MAX_LIVE_SESSIONS, ReaderSession};
 use crate::billing::Canceled;
@@ -18,21 +18,16 @@ use crate::views::{
     price, render,
 };
 
-fn require_member(reader: &Reader) -> Result<&Member, HttpResponse> {
-    reader
-        .member
-        .as_ref()
-        .ok_or_else(|| see_other("/login?next=/account"))
-}
+/// Where a logged-out reader is sent from the account's pages and forms.
+const LOG_IN_FIRST: &str = "/login?next=/account";
 
 pub async fn show(
     state: web::Data<AppState>,
     session: ReaderSession,
     reader: Reader,
 ) -> Result<HttpResponse, AppError> {
-    let member = match require_member(&reader) {
-        Ok(member) => member.clone(),
-        Err(redirect) => return Ok(redirect),
+    let Some(member) = reader.member.clone() else {
+        return Ok(see_other(LOG_IN_FIRST));
     };
     let now = state.clock.now();
     let user_id = member.user_id;
@@ -103,9 +98,8 @@ pub async fn log_out_device(
     reader: Reader,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let member = match require_member(&reader) {
-        Ok(member) => member.clone(),
-        Err(redirect) => return Ok(redirect),
+    let Some(member) = reader.member.clone() else {
+        return Ok(see_other(LOG_IN_FIRST));
     };
     let id: i64 = path
         .parse()
@@ -135,8 +129,8 @@ pub async fn log_out_everywhere(
     reader: Reader,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    if let Err(redirect) = require_member(&reader) {
-        return Ok(redirect);
+    if reader.member.is_none() {
+        return Ok(see_other(LOG_IN_FIRST));
     }
     login::end(&state, &session, Scope::Everywhere).await?;
     session.set_flash("You are logged out on every device.")?;
@@ -149,9 +143,8 @@ pub async fn cancel_subscription(
     reader: Reader,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let member = match require_member(&reader) {
-        Ok(member) => member.clone(),
-        Err(redirect) => return Ok(redirect),
+    let Some(member) = reader.member.clone() else {
+        return Ok(see_other(LOG_IN_FIRST));
     };
     let message = match state.billing.cancel(member.user_id).await? {
         Canceled::Until { until } => format!(

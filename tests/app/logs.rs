@@ -78,10 +78,10 @@ impl Secrets {
         let state: std::collections::HashMap<String, String> =
             serde_json::from_str(content.value()).expect("the session is a JSON map");
         for value in state.values() {
-            if let Ok(Value::String(inner)) = serde_json::from_str::<Value>(value) {
-                if inner.len() >= 16 {
-                    self.seen.push(inner);
-                }
+            if let Ok(Value::String(inner)) = serde_json::from_str::<Value>(value)
+                && inner.len() >= 16
+            {
+                self.seen.push(inner);
             }
         }
     }

@@ -194,10 +194,10 @@ async fn simulate<'a>(
             84..91 if account.logged_in => {
                 let page = account.reader.cancel_subscription().await;
                 tally.lock().unwrap().count("cancel", page.status);
-                if page.status == StatusCode::SEE_OTHER {
-                    if let Some((plan, _)) = account.promised {
-                        account.promised = Some((plan, "canceled"));
-                    }
+                if page.status == StatusCode::SEE_OTHER
+                    && let Some((plan, _)) = account.promised
+                {
+                    account.promised = Some((plan, "canceled"));
                 }
             }
             91..96 => {

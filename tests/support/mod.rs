@@ -65,13 +65,13 @@ fn sweep_leftovers() {
             .split('_')
             .nth(1)
             .and_then(|p| p.parse::<u32>().ok());
-        if let Some(pid) = pid {
-            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = diesel::sql_query(format!(
-                    "DROP DATABASE IF EXISTS \"{datname}\" WITH (FORCE)"
-                ))
-                .execute(&mut conn);
-            }
+        if let Some(pid) = pid
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS \"{datname}\" WITH (FORCE)"
+            ))
+            .execute(&mut conn);
         }
     }
 }
