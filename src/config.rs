@@ -11,8 +11,7 @@ use actix_web::cookie::Key;
 use crate::domain::throttle::{LONGEST_WINDOW, Limits};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/gazette";
-/// The meter lives in the session cookie; capping it keeps the cookie far below 4 KB.
-pub const MAX_FREE_ARTICLES_PER_MONTH: u32 = 50;
+pub use crate::domain::meter::MAX_FREE_ARTICLES_PER_MONTH;
 const MIN_SESSION_KEY_BYTES: usize = 64;
 const DEFAULT_HOUSEKEEPING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 /// The largest number any attempt limit may be set to.

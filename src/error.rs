@@ -2,20 +2,26 @@
 //!
 //! Handlers return `Result<_, AppError>`. Expected outcomes that re-show a form (422, 401) are
 //! rendered by the handler itself; everything else is an `AppError`, which logs what happened
-//! (with context, never with secrets) and shows the reader a styled page with the right status
-//! and no internals.
+//! (the failed step, within the request's span so the line carries its id; never secrets) and
+//! shows the reader a styled page with the right status and no internals. A database outage
+//! or contention is a 503 with `Retry-After`; a page for members only, reached logged out, is
+//! a 303 to the log-in form.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
+use crate::db::DbError;
 use crate::views::{ErrorPage, Layout};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// A page or form for members only, reached logged out: log in, then come back to `next`.
+    #[error("log in first (then {next})")]
+    LogInFirst { next: String },
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("request body too large")]
@@ -40,6 +46,10 @@ impl AppError {
 
     fn page(&self) -> (&'static str, &'static str) {
         match self {
+            Self::LogInFirst { .. } => (
+                "Please log in",
+                "This page is for readers with an account. Log in to continue.",
+            ),
             Self::NotFound => (
                 "Page not found",
                 "We could not find that page. It may have moved, or the address may be mistyped.",
@@ -81,6 +91,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::LogInFirst { .. } => StatusCode::SEE_OTHER,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::CsrfRejected(_) => StatusCode::FORBIDDEN,
@@ -100,7 +111,21 @@ impl ResponseError for AppError {
             Self::CsrfRejected(_) | Self::TooManyRequests { .. } | Self::BadRequest(_) => {
                 tracing::info!(status = status.as_u16(), "{self}")
             }
-            Self::NotFound | Self::PayloadTooLarge => {}
+            Self::NotFound | Self::PayloadTooLarge | Self::LogInFirst { .. } => {}
+        }
+        if let Self::LogInFirst { next } = self {
+            // A plain path reads as itself (`/login?next=/account`); anything else is encoded.
+            let plain = next
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
+            let next = if plain {
+                next.clone()
+            } else {
+                url::form_urlencoded::byte_serialize(next.as_bytes()).collect()
+            };
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/login?next={next}")))
+                .finish();
         }
 
         let (heading, message) = self.page();
@@ -136,5 +161,65 @@ impl ResponseError for AppError {
 impl From<askama::Error> for AppError {
     fn from(error: askama::Error) -> Self {
         Self::internal("rendering a template", error)
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(error: DbError) -> Self {
+        if error.is_outage() {
+            Self::Unavailable(error.into())
+        } else if error.is_contention() {
+            tracing::warn!("{error}");
+            Self::Busy("the database reported contention between transactions")
+        } else {
+            Self::Internal(error.into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> DbError {
+        DbError::Query {
+            step: "testing",
+            error: DieselError::DatabaseError(kind, Box::new(message.to_string())),
+        }
+    }
+
+    #[test]
+    fn contention_between_transactions_is_a_503_not_a_500() {
+        for error in [
+            database_error(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize access",
+            ),
+            database_error(DatabaseErrorKind::Unknown, "deadlock detected"),
+        ] {
+            assert_eq!(AppError::from(error).status_code().as_u16(), 503);
+        }
+        let bug = database_error(DatabaseErrorKind::CheckViolation, "violates check");
+        assert_eq!(AppError::from(bug).status_code().as_u16(), 500);
+    }
+
+    #[test]
+    fn a_failed_step_names_itself_in_the_log_line() {
+        let error = AppError::from(database_error(DatabaseErrorKind::CheckViolation, "boom"));
+        assert_eq!(error.to_string(), "internal error: testing: boom");
+    }
+
+    #[test]
+    fn members_pages_send_logged_out_readers_to_log_in_and_back() {
+        let response = AppError::LogInFirst {
+            next: "/account".to_string(),
+        }
+        .error_response();
+        assert_eq!(response.status().as_u16(), 303);
+        assert_eq!(
+            response.headers().get(header::LOCATION).unwrap(),
+            "/login?next=/account"
+        );
     }
 }

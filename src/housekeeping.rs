@@ -82,23 +82,29 @@ impl Housekeeping {
             return Ok(report);
         }
         let closed_before = now - self.throttle_window;
-        report.counters = db::run(&self.pool, move |conn| {
-            db::throttle::sweep(conn, closed_before)
-        })
+        report.counters = db::run(
+            &self.pool,
+            "sweeping closed throttle windows",
+            move |conn| db::throttle::sweep(conn, closed_before),
+        )
         .await?;
         if stop.reached() {
             return Ok(report);
         }
-        report.sessions = db::run(&self.pool, move |conn| {
-            db::sessions::sweep(conn, now - KEEP_ENDED_SESSIONS)
-        })
+        report.sessions = db::run(
+            &self.pool,
+            "sweeping long-ended login sessions",
+            move |conn| db::sessions::sweep(conn, now - KEEP_ENDED_SESSIONS),
+        )
         .await?;
         if stop.reached() {
             return Ok(report);
         }
-        report.meter_reads = db::run(&self.pool, move |conn| {
-            db::meter::prune(conn, Month::of(now).first_day())
-        })
+        report.meter_reads = db::run(
+            &self.pool,
+            "pruning the meter of past months",
+            move |conn| db::meter::prune(conn, Month::of(now).first_day()),
+        )
         .await?;
         Ok(report)
     }

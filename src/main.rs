@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use gazette::config::Settings;
-use gazette::startup::{Application, Stopped};
+use gazette::lifecycle::Stopped;
+use gazette::startup::Application;
 
 fn main() -> ExitCode {
     // A missing .env is normal (production sets real environment variables).

@@ -1,7 +1,12 @@
 //! Rows as diesel reads and writes them. Rules about what the values mean live in `domain`.
 
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 use time::OffsetDateTime;
+
+use crate::domain::subscription::{Standing, Status};
 
 use crate::schema::{articles, checkouts, plans, subscriptions, user_sessions, users};
 
@@ -73,11 +78,39 @@ pub struct SubscriptionRow {
     pub id: i64,
     pub user_id: i64,
     pub plan_code: String,
-    pub status: String,
+    #[diesel(deserialize_as = StoredStatus)]
+    pub status: Status,
     pub current_period_start: OffsetDateTime,
     pub current_period_end: OffsetDateTime,
     pub canceled_at: Option<OffsetDateTime>,
     pub period_value_cents: i32,
+}
+
+impl SubscriptionRow {
+    /// What the subscription means at `now`: the one rule, in `domain::subscription`.
+    pub fn standing(&self, now: OffsetDateTime) -> Standing {
+        Standing::of(self.status, self.current_period_end, now)
+    }
+}
+
+/// `subscriptions.status` as stored; its CHECK allows exactly the values of [`Status`], so
+/// anything else is a read error, never a silent default.
+#[derive(Debug, FromSqlRow)]
+pub struct StoredStatus(Status);
+
+impl FromSql<Text, Pg> for StoredStatus {
+    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+        Status::parse(&text)
+            .map(Self)
+            .ok_or_else(|| format!("unknown subscription status `{text}`").into())
+    }
+}
+
+impl From<StoredStatus> for Status {
+    fn from(stored: StoredStatus) -> Self {
+        stored.0
+    }
 }
 
 #[derive(Insertable)]

@@ -14,7 +14,6 @@
 //! (`connections`, since actix times only the first).
 
 mod connections;
-mod lifecycle;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -40,56 +39,23 @@ use crate::auth::session::COOKIE_MAX_AGE;
 use crate::billing::Billing;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{GatewayChoice, Settings, redact_url};
-use crate::db::{self, DbPool};
-use crate::domain::throttle::Limits;
+use crate::db;
 use crate::error::AppError;
 use crate::housekeeping::Housekeeping;
+use crate::lifecycle::{Lifecycle, Phase, StopSignals, Stopped};
 use crate::payments::{PaymentGateway, TestGateway};
+use crate::state::AppState;
 use crate::{demo, routes};
 use connections::OpenConnections;
-use lifecycle::StopSignals;
-pub use lifecycle::{Lifecycle, Phase, Stopped};
 
-/// What every request handler can reach. Everything here is either immutable or shared
-/// through PostgreSQL, so any number of instances can serve the same readers.
-pub struct AppState {
-    pub pool: DbPool,
-    pub clock: Arc<dyn Clock>,
-    pub passwords: Passwords,
-    pub billing: Billing,
-    pub free_articles_per_month: u32,
-    pub session_cookie_name: String,
-    pub trust_proxy_headers: bool,
-    pub limits: Limits,
-    pub device_cookies: DeviceCookies,
-    pub form_body_timeout: std::time::Duration,
-    pub lifecycle: Lifecycle,
-}
-
-impl AppState {
-    /// The client's IP address, for throttling. Behind a trusted proxy it is the last
-    /// `X-Forwarded-For` entry: the one the proxy itself appended (entries before it, and
-    /// earlier header lines, are whatever the client chose to send).
-    pub fn client_address(&self, req: &actix_web::HttpRequest) -> String {
-        let forwarded_for = req.headers().get_all("x-forwarded-for").last();
-        if forwarded_for.is_some() && !self.trust_proxy_headers {
-            warn_once_about_untrusted_proxy();
-        }
-        let forwarded = forwarded_for
-            .filter(|_| self.trust_proxy_headers)
-            .and_then(|line| line.to_str().ok())
-            .and_then(|list| list.rsplit(',').next())
-            .map(str::trim)
-            .filter(|address| !address.is_empty());
-        let peer = req.peer_addr().map(|addr| addr.ip().to_string());
-        forwarded
-            .map(str::to_string)
-            .or(peer)
-            .unwrap_or_else(|| "unknown".to_string())
-            .chars()
-            .take(64)
-            .collect()
-    }
+/// What the handlers reach through `web::Data`: the shared state, and the services with rules
+/// of their own.
+#[derive(Clone)]
+struct Services {
+    state: web::Data<AppState>,
+    passwords: web::Data<Passwords>,
+    billing: web::Data<Billing>,
+    device_cookies: web::Data<DeviceCookies>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,23 +143,26 @@ impl Application {
             settings.housekeeping_interval,
             lifecycle.reached(Phase::Stopping),
         );
-        let state = web::Data::new(AppState {
-            pool,
-            clock,
-            passwords,
-            billing,
-            free_articles_per_month: settings.free_articles_per_month,
-            session_cookie_name: settings.session_cookie_name().to_string(),
-            trust_proxy_headers: settings.trust_proxy_headers,
-            limits: settings.limits,
-            device_cookies: DeviceCookies::new(
+        let services = Services {
+            state: web::Data::new(AppState {
+                pool,
+                clock,
+                lifecycle: lifecycle.clone(),
+                free_articles_per_month: settings.free_articles_per_month,
+                session_cookie_name: settings.session_cookie_name().to_string(),
+                device_cookie_name: settings.device_cookie_name().to_string(),
+                trust_proxy_headers: settings.trust_proxy_headers,
+                limits: settings.limits,
+                form_body_timeout: settings.form_body_timeout,
+            }),
+            passwords: web::Data::new(passwords),
+            billing: web::Data::new(billing),
+            device_cookies: web::Data::new(DeviceCookies::new(
                 settings.session_key.clone(),
                 settings.device_cookie_name(),
                 settings.cookie_secure,
-            ),
-            form_body_timeout: settings.form_body_timeout,
-            lifecycle: lifecycle.clone(),
-        });
+            )),
+        };
 
         let address = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&address).map_err(|reason| StartupError::Bind {
@@ -206,7 +175,7 @@ impl Application {
         let (shutdown_drain, shutdown_timeout) =
             (settings.shutdown_drain, settings.shutdown_timeout);
         let connections = OpenConnections::default();
-        let server = serve(listener, state, settings, connections.clone())
+        let server = serve(listener, services, settings, connections.clone())
             .map_err(|e| StartupError::Other(e.to_string()))?;
         Ok(Self {
             address: bound,
@@ -363,18 +332,6 @@ async fn request_outcome(
     Ok(response)
 }
 
-/// Behind a proxy whose headers are not trusted, every reader shares the proxy's address, and
-/// the per-address limits apply to all of them together: worth one warning in the log.
-fn warn_once_about_untrusted_proxy() {
-    static WARNED: std::sync::Once = std::sync::Once::new();
-    WARNED.call_once(|| {
-        tracing::warn!(
-            "requests carry X-Forwarded-For but TRUST_PROXY_HEADERS is off: login and sign-up \
-             limits per address see the proxy's address for everyone"
-        )
-    });
-}
-
 /// One hashing slot per core (at least two): hashing can keep every core busy during a burst
 /// of logins, but no more hashes than cores run at once, so memory stays bounded (19 MiB each)
 /// and page views are slowed rather than queued behind a backlog.
@@ -416,7 +373,7 @@ fn security_headers(https_only: bool) -> DefaultHeaders {
 
 fn serve(
     listener: TcpListener,
-    state: web::Data<AppState>,
+    services: Services,
     settings: Settings,
     connections: OpenConnections,
 ) -> std::io::Result<Server> {
@@ -428,7 +385,7 @@ fn serve(
         idle => KeepAlive::Timeout(idle),
     };
     let quiet_limit = settings.keep_alive + settings.client_request_timeout;
-    let lifecycle = state.lifecycle.clone();
+    let lifecycle = services.state.lifecycle.clone();
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
             .cookie_name(cookie_name.clone())
@@ -445,7 +402,10 @@ fn serve(
             // Inside the logger: its request id is in the extensions, its span around the line.
             .wrap(from_fn(request_outcome))
             .wrap(TracingLogger::default())
-            .app_data(state.clone())
+            .app_data(services.state.clone())
+            .app_data(services.passwords.clone())
+            .app_data(services.billing.clone())
+            .app_data(services.device_cookies.clone())
             .app_data(web::PayloadConfig::new(crate::auth::csrf::FORM_LIMIT))
             .app_data(web::QueryConfig::default().error_handler(|error, _| {
                 AppError::BadRequest(format!("unreadable query string: {error}")).into()

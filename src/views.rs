@@ -1,5 +1,8 @@
 //! One askama struct per page, all extending `templates/base.html`, plus the small
-//! formatting helpers the pages share. Handlers build these; templates only display them.
+//! formatting helpers the pages share.
+//!
+//! Rules: views turn plain data into HTML and nothing else. They read no session and no
+//! database, and know no extractor: handlers (through `routes::visit`) hand them plain values.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -7,9 +10,6 @@ use askama::Template;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::auth::current_reader::Reader;
-use crate::auth::session::ReaderSession;
-use crate::error::AppError;
 use crate::models::{Article, ArticleSummary, Plan};
 
 /// What the layout shows around every page.
@@ -27,29 +27,6 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The layout for a reader's page. Makes sure the session has a CSRF token (so a
-    /// replaced or new cookie is set), and takes the one-time flash message.
-    pub fn for_reader(
-        title: impl Into<String>,
-        session: &ReaderSession,
-        reader: &Reader,
-        allowance: u32,
-    ) -> Result<Self, AppError> {
-        Ok(Self {
-            title: title.into(),
-            csrf_token: session.csrf_token()?,
-            member_email: reader.member.as_ref().map(|m| m.email.clone()),
-            subscribed: reader.subscribed,
-            meter_note: reader
-                .meter
-                .as_ref()
-                .map(|meter| meter_note(meter.left(allowance), allowance)),
-            flash: session.take_flash(),
-            cookie_notice: session.first_visit()?,
-            knows_reader: true,
-        })
-    }
-
     /// A layout that needs no session: for error pages.
     pub fn bare(title: impl Into<String>) -> Self {
         Self {
@@ -75,7 +52,7 @@ pub fn meter_note(left: u32, allowance: u32) -> String {
     }
 }
 
-pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {
+pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, askama::Error> {
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(page.render()?))

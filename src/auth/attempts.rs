@@ -20,7 +20,7 @@ use crate::db;
 use crate::db::throttle::{Counter, Outcome, Scope};
 use crate::domain::throttle::Limits;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// One login attempt: who it is for and where it comes from.
 pub struct LoginAttempt {
@@ -87,7 +87,7 @@ pub async fn count_login(state: &AppState, attempt: &LoginAttempt) -> Result<Cou
         .as_ref()
         .map(|nonce| counter(Scope::Device, nonce, limits.device));
     let untrusted = attempt.untrusted(&limits);
-    let outcome = db::run(&state.pool, move |conn| {
+    let outcome = db::run(&state.pool, "counting a login attempt", move |conn| {
         if let Some(device) = device
             && let Outcome::Counted(counts) = db::throttle::count_attempt(
                 conn,
@@ -125,7 +125,7 @@ pub async fn count_success(
     let account_address = attempt.account_address.clone();
     let account = attempt.account.clone();
     let address = attempt.address.clone();
-    let outcome = db::run(&state.pool, move |conn| {
+    let outcome = db::run(&state.pool, "counting a successful login", move |conn| {
         // A device's failures stay: the browser gets a new cookie, and a copy of the old one
         // (wherever it is) keeps what it has used up.
         if let Counted::Untrusted { .. } = counted {
@@ -151,7 +151,7 @@ pub async fn count_signup(state: &AppState, address: &str) -> Result<(), AppErro
     let now = state.clock.now();
     let limits = state.limits;
     let signup = counter(Scope::Signup, address, limits.signups_per_address);
-    let outcome = db::run(&state.pool, move |conn| {
+    let outcome = db::run(&state.pool, "counting a sign-up attempt", move |conn| {
         db::throttle::count_attempt(conn, &[signup], now, limits.window)
     })
     .await?;

@@ -26,7 +26,7 @@ use subtle::ConstantTimeEq;
 use super::session::ReaderSession;
 use crate::config::DEFAULT_FORM_BODY_TIMEOUT;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The largest form accepted (the forms here hold an e-mail and a password at most).
 pub const FORM_LIMIT: usize = 16 * 1024;

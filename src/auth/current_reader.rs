@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::login::keep_account_meter;
 use super::session::{IDLE_LIMIT, ReaderSession, TOUCH_INTERVAL};
@@ -15,10 +15,9 @@ use super::token_hash;
 use crate::db;
 use crate::domain::access::ReaderKind;
 use crate::domain::meter::{Meter, Month};
-use crate::domain::subscription::{Standing, Status};
 use crate::error::AppError;
 use crate::models::SubscriptionRow;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Clone, Debug)]
 pub struct Member {
@@ -52,13 +51,39 @@ impl FromRequest for Reader {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
+    /// Identified once per request: later extractors of the same request get the same reader.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let session = ReaderSession::from_request(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let known = req.extensions().get::<Reader>().cloned();
+        let req = req.clone();
         Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::internal("application state", "missing"))?;
-            identify(&state, &session).await
+            if let Some(reader) = known {
+                return Ok(reader);
+            }
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| AppError::internal("application state", "missing"))?;
+            let reader = identify(&state, &ReaderSession::from_request(&req)).await?;
+            req.extensions_mut().insert(reader.clone());
+            Ok(reader)
         })
+    }
+}
+
+/// A member's page or form: a logged-out reader is sent to log in, and back here after.
+impl FromRequest for Member {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // A form cannot be sent again after logging in: its page is the place to come back to.
+        let next = if req.method() == actix_web::http::Method::GET {
+            req.path().to_string()
+        } else {
+            "/account".to_string()
+        };
+        let reader = Reader::from_request(req, payload);
+        Box::pin(async move { reader.await?.member.ok_or(AppError::LogInFirst { next }) })
     }
 }
 
@@ -86,7 +111,7 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
 
     let hash = token_hash(&token);
     let first_day = month.first_day();
-    let login = db::run(&state.pool, move |conn| {
+    let login = db::run(&state.pool, "identifying the reader's login", move |conn| {
         let Some((row, email)) = db::sessions::find_live(conn, &hash, now, IDLE_LIMIT)? else {
             let opened_this_month = match db::sessions::owner_of_token(conn, &hash)? {
                 Some(user_id) => db::meter::opened_in_month(conn, user_id, first_day)?,
@@ -98,7 +123,9 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
             db::sessions::touch(conn, row.id, now)?;
         }
         let subscription = db::subscriptions::current(conn, row.user_id)?;
-        let subscribed = subscription.as_ref().is_some_and(|s| grants_access(s, now));
+        let subscribed = subscription
+            .as_ref()
+            .is_some_and(|s| s.standing(now).grants_access());
         let opened_this_month = if subscribed {
             Vec::new()
         } else {
@@ -143,10 +170,4 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
             })
         }
     }
-}
-
-pub fn grants_access(subscription: &SubscriptionRow, now: time::OffsetDateTime) -> bool {
-    Status::parse(&subscription.status).is_some_and(|status| {
-        Standing::of(status, subscription.current_period_end, now).grants_access()
-    })
 }

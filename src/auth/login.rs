@@ -15,10 +15,11 @@ use crate::db;
 use crate::domain::meter::{Meter, Month};
 use crate::error::AppError;
 use crate::models::NewUserSession;
-use crate::startup::AppState;
+use crate::state::AppState;
 
+/// Which logins a log-out ends.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub enum Ending {
     ThisDevice,
     Everywhere,
 }
@@ -40,7 +41,7 @@ pub async fn start(
     let anonymous = session.meter(month);
     let previous = session.login_token().map(|t| token_hash(&t));
     let user_agent = user_agent.to_string();
-    db::run(&state.pool, move |conn| {
+    db::run(&state.pool, "starting a login session", move |conn| {
         conn.transaction(|conn| {
             db::users::lock(conn, user_id)?;
             if let Some(previous) = previous {
@@ -75,21 +76,25 @@ pub async fn start(
 
 /// Logs the browser out: revokes its login (or every login of the reader) and keeps the
 /// account's meter in the cookie.
-pub async fn end(state: &AppState, session: &ReaderSession, scope: Scope) -> Result<(), AppError> {
+pub async fn end(
+    state: &AppState,
+    session: &ReaderSession,
+    ending: Ending,
+) -> Result<(), AppError> {
     let Some(token) = session.login_token() else {
         return session.forget_login();
     };
     let now = state.clock.now();
     let month = Month::of(now);
     let hash = token_hash(&token);
-    let opened = db::run(&state.pool, move |conn| {
+    let opened = db::run(&state.pool, "ending a login session", move |conn| {
         conn.transaction(|conn| {
             let Some(user_id) = db::sessions::owner_of_token(conn, &hash)? else {
                 return Ok(Vec::new());
             };
-            match scope {
-                Scope::ThisDevice => db::sessions::revoke_by_token(conn, &hash, now)?,
-                Scope::Everywhere => {
+            match ending {
+                Ending::ThisDevice => db::sessions::revoke_by_token(conn, &hash, now)?,
+                Ending::Everywhere => {
                     db::sessions::revoke_all(conn, user_id, now)?;
                 }
             }

@@ -3,6 +3,7 @@
 //! slows down password guessing (attempt counters and device cookies).
 
 pub mod attempts;
+pub mod client;
 pub mod csrf;
 pub mod current_reader;
 pub mod device;

@@ -29,7 +29,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::clock::Clock;
 use crate::db::{self, DbError, DbPool};
-use crate::domain::subscription::{self, Change, Current, Standing, Status, Terms};
+use crate::domain::subscription::{self, Change, Current, Standing, Terms};
 use crate::error::AppError;
 use crate::models::{Checkout, NewCheckout, Plan, SubscriptionRow};
 use crate::payments::{ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway};
@@ -175,7 +175,7 @@ impl Billing {
             let now = self.clock.now();
             let key = payment_key()?;
             let decision = self
-                .for_reader(user_id, {
+                .for_reader(user_id, "deciding a change of subscription", {
                     let plan = plan.clone();
                     move |conn| decide(conn, user_id, &plan, now, &key)
                 })
@@ -203,14 +203,14 @@ impl Billing {
     /// Cancels the reader's subscription at the end of its period.
     pub async fn cancel(&self, user_id: i64) -> Result<Canceled, DbError> {
         let now = self.clock.now();
-        self.for_reader(user_id, move |conn| {
+        self.for_reader(user_id, "cancelling a subscription", move |conn| {
             if db::checkouts::find(conn, user_id)?.is_some() {
                 return Ok(Canceled::PaymentUnderWay);
             }
             let Some(row) = db::subscriptions::current(conn, user_id)? else {
                 return Ok(Canceled::NothingToCancel);
             };
-            match standing(&row, now) {
+            match row.standing(now) {
                 Standing::Current {
                     canceled: false,
                     period_end,
@@ -230,20 +230,12 @@ impl Billing {
         .await
     }
 
-    /// Whether the reader has a payment waiting to be confirmed (shown on their account).
-    pub async fn payment_pending(&self, user_id: i64) -> Result<bool, DbError> {
-        db::run(&self.pool, move |conn| {
-            Ok(db::checkouts::find(conn, user_id)?.is_some())
-        })
-        .await
-    }
-
     /// Settles checkouts whose request is over: a charged one is recorded; for a pending one
     /// the processor is asked what became of its key (recorded if charged, released if not,
     /// left for the next pass if the processor cannot say).
     pub async fn settle_left_behind(&self) -> Result<Settled, DbError> {
         let opened_before = self.clock.now() - PAYMENT_IN_FLIGHT;
-        let left = db::run(&self.pool, move |conn| {
+        let left = db::run(&self.pool, "listing checkouts left behind", move |conn| {
             db::checkouts::left_behind(conn, opened_before, SETTLE_BATCH)
         })
         .await?;
@@ -254,12 +246,15 @@ impl Billing {
                 let now = self.clock.now();
                 let id = checkout.id;
                 let until = self
-                    .for_reader(user_id, move |conn| {
-                        match db::checkouts::find(conn, user_id)?.filter(|c| c.id == id) {
+                    .for_reader(
+                        user_id,
+                        "recording a payment left unrecorded",
+                        move |conn| match db::checkouts::find(conn, user_id)?.filter(|c| c.id == id)
+                        {
                             Some(current) => record_charged(conn, &current, now),
                             None => Ok(None),
-                        }
-                    })
+                        },
+                    )
                     .await?;
                 Resolution::Recorded(until)
             } else if let Some(gateway) = &self.gateway {
@@ -319,8 +314,10 @@ impl Billing {
             Err(PaymentError::Declined(reason)) => {
                 tracing::info!(user_id, "payment declined: {reason}");
                 let id = checkout.id;
-                self.for_reader(user_id, move |conn| db::checkouts::release(conn, id))
-                    .await?;
+                self.for_reader(user_id, "releasing a declined checkout", move |conn| {
+                    db::checkouts::release(conn, id)
+                })
+                .await?;
                 Ok(Subscribed::Declined { reason })
             }
             Err(error @ PaymentError::Unavailable(_)) => {
@@ -355,8 +352,12 @@ impl Billing {
             }
             Ok(ChargeOutcome::NotCharged) => {
                 let id = checkout.id;
-                self.for_reader(user_id, move |conn| db::checkouts::release(conn, id))
-                    .await?;
+                self.for_reader(
+                    user_id,
+                    "releasing a checkout the processor never charged",
+                    move |conn| db::checkouts::release(conn, id),
+                )
+                .await?;
                 tracing::info!(user_id, "released a checkout the processor never charged");
                 Ok(Resolution::Released)
             }
@@ -377,7 +378,7 @@ impl Billing {
     ) -> Result<Option<OffsetDateTime>, DbError> {
         let now = self.clock.now();
         let (user_id, id, reference) = (checkout.user_id, checkout.id, reference.to_string());
-        self.for_reader(user_id, move |conn| {
+        self.for_reader(user_id, "saving a payment and recording the subscription", move |conn| {
             let charged = match db::checkouts::mark_charged(conn, id, gateway, &reference, now)? {
                 Some(charged) => Some(charged),
                 // Already marked by another request: record it if nobody has yet.
@@ -402,12 +403,17 @@ impl Billing {
 
     /// Runs `work` in a transaction that first takes the reader's lock, retrying it when the
     /// database reports contention.
-    async fn for_reader<T, F>(&self, user_id: i64, work: F) -> Result<T, DbError>
+    async fn for_reader<T, F>(
+        &self,
+        user_id: i64,
+        step: &'static str,
+        work: F,
+    ) -> Result<T, DbError>
     where
         F: Fn(&mut PgConnection) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        db::run(&self.pool, move |conn| {
+        db::run(&self.pool, step, move |conn| {
             let mut retries = 0;
             loop {
                 let attempt = conn.transaction(|conn| {
@@ -526,20 +532,10 @@ fn decide(
     Ok((step, recorded))
 }
 
-fn standing(row: &SubscriptionRow, now: OffsetDateTime) -> Standing {
-    match Status::parse(&row.status) {
-        Some(status) => Standing::of(status, row.current_period_end, now),
-        // The column's CHECK allows no other value; read anything else as over.
-        None => Standing::Lapsed {
-            period_end: row.current_period_end,
-        },
-    }
-}
-
 fn as_current(row: SubscriptionRow, now: OffsetDateTime) -> Current {
     Current {
         id: row.id,
-        standing: standing(&row, now),
+        standing: row.standing(now),
         plan_code: row.plan_code,
         value_cents: row.period_value_cents,
         period_start: row.current_period_start,

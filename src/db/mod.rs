@@ -1,9 +1,12 @@
-//! PostgreSQL access: the pool, the embedded migrations, and [`run`], the one way handlers
-//! reach the database.
+//! PostgreSQL access: the pool, the embedded migrations, and [`run`], the one way the rest of
+//! the application reaches the database.
 //!
-//! Queries are plain functions `fn(&mut PgConnection, ...) -> QueryResult<T>`, one file per
-//! table. They know nothing of HTTP. Handlers call them through [`run`], which takes a pooled
-//! connection and runs the closure on actix's blocking thread pool, never on an async worker.
+//! Rules: queries are plain functions `fn(&mut PgConnection, ...) -> QueryResult<T>`, one file
+//! per table, and every write the application makes is one of them (or a transaction of the
+//! billing workflow made of them), so one place can tell caches what changed. This module
+//! knows nothing of HTTP: its errors are [`DbError`], which name the failed step; `error.rs`
+//! turns them into pages. Callers go through [`run`], which runs the closure on actix's
+//! blocking thread pool, never on an async worker.
 
 pub mod articles;
 pub mod checkouts;
@@ -23,7 +26,6 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::redact_url;
-use crate::error::AppError;
 
 pub type DbPool = Pool<ConnectionManager<PgConnection>>;
 
@@ -38,60 +40,65 @@ const STATEMENT_TIMEOUT_MS: u32 = 5_000;
 /// Arbitrary key of the advisory lock that serialises migrations across instances.
 const MIGRATION_LOCK_KEY: i64 = 0x0067_617a_6574_7465;
 
+/// A failed database step, naming the step (what the caller was doing) so the log says which
+/// query failed, not only how.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("no database connection available: {0}")]
-    Pool(#[from] PoolError),
-    #[error("query failed: {0}")]
-    Query(#[from] DieselError),
+    // The cause is written into the message rather than chained as a source, so a log line
+    // holds it once.
+    #[error("{step}: no database connection available: {error}")]
+    Pool {
+        step: &'static str,
+        error: PoolError,
+    },
+    #[error("{step}: {error}")]
+    Query {
+        step: &'static str,
+        error: DieselError,
+    },
     #[error(
-        "the query did not run to completion on the blocking pool (it panicked, or the pool is shut down)"
+        "{step}: did not run to completion on the blocking pool (it panicked, or the pool is shut down)"
     )]
-    Blocking,
+    Blocking { step: &'static str },
 }
 
 impl DbError {
     pub fn is_unique_violation(&self) -> bool {
         matches!(
             self,
-            Self::Query(DieselError::DatabaseError(
-                DatabaseErrorKind::UniqueViolation,
-                _
-            ))
+            Self::Query {
+                error: DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _),
+                ..
+            }
         )
     }
 
     /// True when the database is down, unreachable or too slow, rather than the query wrong.
-    fn is_outage(&self) -> bool {
+    pub fn is_outage(&self) -> bool {
         match self {
-            Self::Pool(_) => true,
-            Self::Query(DieselError::DatabaseError(kind, info)) => match kind {
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
-                    true
-                }
-                DatabaseErrorKind::Unknown => {
-                    let message = info.message();
-                    message.contains("statement timeout")
-                        || message.contains("terminating connection")
-                        || message.contains("server closed the connection")
-                }
+            Self::Pool { .. } => true,
+            Self::Query { error, .. } => match error {
+                DieselError::DatabaseError(kind, info) => match kind {
+                    DatabaseErrorKind::ClosedConnection
+                    | DatabaseErrorKind::UnableToSendCommand => true,
+                    DatabaseErrorKind::Unknown => {
+                        let message = info.message();
+                        message.contains("statement timeout")
+                            || message.contains("terminating connection")
+                            || message.contains("server closed the connection")
+                    }
+                    _ => false,
+                },
+                DieselError::BrokenTransactionManager => true,
                 _ => false,
             },
-            Self::Query(DieselError::BrokenTransactionManager) => true,
-            _ => false,
+            Self::Blocking { .. } => false,
         }
     }
-}
 
-impl From<DbError> for AppError {
-    fn from(error: DbError) -> Self {
-        if error.is_outage() {
-            AppError::Unavailable(error.into())
-        } else if matches!(&error, DbError::Query(query) if is_contention(query)) {
-            AppError::Busy("the database reported contention between transactions")
-        } else {
-            AppError::Internal(error.into())
-        }
+    /// True when a concurrent transaction got in the way (see [`is_contention`]).
+    pub fn is_contention(&self) -> bool {
+        matches!(self, Self::Query { error, .. } if is_contention(error))
     }
 }
 
@@ -107,9 +114,11 @@ pub fn is_contention(error: &DieselError) -> bool {
     }
 }
 
-/// Runs `query` with a pooled connection on the blocking thread pool. The pool's size bounds
-/// how many run at once; its checkout timeout turns a dead database into a quick error.
-pub async fn run<T, F>(pool: &DbPool, query: F) -> Result<T, DbError>
+/// Runs `query` with a pooled connection on the blocking thread pool, within the caller's
+/// span (so its log lines name the request). The pool's size bounds how many run at once; its
+/// checkout timeout turns a dead database into a quick error. `step` says what the query is
+/// for, in the words a log reader needs ("loading the article").
+pub async fn run<T, F>(pool: &DbPool, step: &'static str, query: F) -> Result<T, DbError>
 where
     F: FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
     T: Send + 'static,
@@ -118,11 +127,13 @@ where
     let span = tracing::Span::current();
     actix_web::web::block(move || {
         let _entered = span.enter();
-        let mut conn = pool.get()?;
-        query(&mut conn).map_err(DbError::from)
+        let mut conn = pool
+            .get()
+            .map_err(|error| DbError::Pool { step, error })?;
+        query(&mut conn).map_err(|error| DbError::Query { step, error })
     })
     .await
-    .map_err(|_| DbError::Blocking)?
+    .map_err(|_| DbError::Blocking { step })?
 }
 
 /// Why the database could not be made ready at start-up; each names `DATABASE_URL`.
@@ -265,29 +276,6 @@ pub fn ping(conn: &mut PgConnection) -> QueryResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::ResponseError;
-
-    fn database_error(kind: DatabaseErrorKind, message: &str) -> DbError {
-        DbError::Query(DieselError::DatabaseError(
-            kind,
-            Box::new(message.to_string()),
-        ))
-    }
-
-    #[test]
-    fn contention_between_transactions_is_a_503_not_a_500() {
-        for error in [
-            database_error(
-                DatabaseErrorKind::SerializationFailure,
-                "could not serialize access",
-            ),
-            database_error(DatabaseErrorKind::Unknown, "deadlock detected"),
-        ] {
-            assert_eq!(AppError::from(error).status_code().as_u16(), 503);
-        }
-        let bug = database_error(DatabaseErrorKind::CheckViolation, "violates check");
-        assert_eq!(AppError::from(bug).status_code().as_u16(), 500);
-    }
 
     #[test]
     fn connect_timeout_is_added_once() {

@@ -6,7 +6,9 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::{Date, OffsetDateTime};
 
-use crate::config::MAX_FREE_ARTICLES_PER_MONTH;
+/// The most free articles a month may allow: the meter lives in the session cookie, and this
+/// cap keeps the cookie far below 4 KB.
+pub const MAX_FREE_ARTICLES_PER_MONTH: u32 = 50;
 
 /// A calendar month in UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -20,7 +20,7 @@ impl Password {
         &self.0
     }
 
-    pub fn chars(&self) -> usize {
+    pub fn char_count(&self) -> usize {
         self.0.chars().count()
     }
 }
@@ -34,7 +34,7 @@ impl fmt::Debug for Password {
 /// What is wrong with the password's length, if anything: the cheap part of the policy, which
 /// a form can report together with its other fields.
 pub fn length_problem(password: &Password) -> Option<String> {
-    match password.chars() {
+    match password.char_count() {
         n if n < MIN_CHARS => Some(format!(
             "Use at least {MIN_CHARS} characters for your password."
         )),

@@ -1,49 +1,45 @@
 //! The reader's account: e-mail, meter, subscription, and the list of logged-in devices.
+//! Every handler here is for members (`Member` sends others to log in); forms are checked
+//! for their CSRF token before anything else.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use super::auth::{NoFields, see_other};
+use super::visit::Visit;
 use crate::auth::csrf::CsrfForm;
-use crate::auth::current_reader::Reader;
-use crate::auth::login::{self, Scope};
+use crate::auth::current_reader::Member;
+use crate::auth::login::{self, Ending};
 use crate::auth::session::{IDLE_LIMIT, MAX_LIVE_SESSIONS, ReaderSession};
-use crate::billing::Canceled;
+use crate::billing::{Billing, Canceled};
 use crate::db;
-use crate::domain::subscription::{Standing, Status};
+use crate::domain::subscription::Standing;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::views::{
-    AccountPage, Layout, PlanView, SessionView, SubscriptionView, describe_device, long_date,
-    price, render,
+    AccountPage, PlanView, SessionView, SubscriptionView, describe_device, long_date, price, render,
 };
-
-/// Where a logged-out reader is sent from the account's pages and forms.
-const LOG_IN_FIRST: &str = "/login?next=/account";
 
 pub async fn show(
     state: web::Data<AppState>,
-    session: ReaderSession,
-    reader: Reader,
+    member: Member,
+    visit: Visit,
 ) -> Result<HttpResponse, AppError> {
-    let Some(member) = reader.member.clone() else {
-        return Ok(see_other(LOG_IN_FIRST));
-    };
     let now = state.clock.now();
     let user_id = member.user_id;
-    let (sessions, plans, payment_pending) = db::run(&state.pool, move |conn| {
-        Ok((
-            db::sessions::list_live(conn, user_id, now, IDLE_LIMIT, MAX_LIVE_SESSIONS)?,
-            db::plans::list(conn)?,
-            db::checkouts::find(conn, user_id)?.is_some(),
-        ))
-    })
-    .await?;
+    let (sessions, plans, payment_pending) =
+        db::run(&state.pool, "loading the account page", move |conn| {
+            Ok((
+                db::sessions::list_live(conn, user_id, now, IDLE_LIMIT, MAX_LIVE_SESSIONS)?,
+                db::plans::list(conn)?,
+                db::checkouts::find(conn, user_id)?.is_some(),
+            ))
+        })
+        .await?;
 
     let subscription = member.subscription.as_ref().and_then(|row| {
         let plan = plans.iter().find(|p| p.code == row.plan_code)?;
-        let status = Status::parse(&row.status)?;
-        let state = match Standing::of(status, row.current_period_end, now) {
+        let state = match row.standing(now) {
             Standing::Current {
                 canceled: false, ..
             } => "active",
@@ -63,12 +59,7 @@ pub async fn show(
         .filter(|s| s.state != "lapsed")
         .map(|s| s.plan_code.clone());
     let page = AccountPage {
-        layout: Layout::for_reader(
-            "Your account",
-            &session,
-            &reader,
-            state.free_articles_per_month,
-        )?,
+        layout: visit.layout("Your account")?,
         email: member.email.clone(),
         payment_pending,
         other_plans: plans
@@ -87,7 +78,7 @@ pub async fn show(
             })
             .collect(),
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page)?)
 }
 
 /// Logs out one of the reader's devices (this one included).
@@ -95,24 +86,21 @@ pub async fn log_out_device(
     path: web::Path<String>,
     state: web::Data<AppState>,
     session: ReaderSession,
-    reader: Reader,
     CsrfForm(_): CsrfForm<NoFields>,
+    member: Member,
 ) -> Result<HttpResponse, AppError> {
-    let Some(member) = reader.member.clone() else {
-        return Ok(see_other(LOG_IN_FIRST));
-    };
     let id: i64 = path
         .parse()
         .ok()
         .filter(|id| *id > 0)
         .ok_or(AppError::NotFound)?;
     if id == member.session_id {
-        login::end(&state, &session, Scope::ThisDevice).await?;
+        login::end(&state, &session, Ending::ThisDevice).await?;
         session.set_flash("You are logged out.")?;
         return Ok(see_other("/"));
     }
     let now = state.clock.now();
-    let revoked = db::run(&state.pool, move |conn| {
+    let revoked = db::run(&state.pool, "logging out one device", move |conn| {
         db::sessions::revoke(conn, member.user_id, id, now)
     })
     .await?;
@@ -126,27 +114,21 @@ pub async fn log_out_device(
 pub async fn log_out_everywhere(
     state: web::Data<AppState>,
     session: ReaderSession,
-    reader: Reader,
     CsrfForm(_): CsrfForm<NoFields>,
+    _member: Member,
 ) -> Result<HttpResponse, AppError> {
-    if reader.member.is_none() {
-        return Ok(see_other(LOG_IN_FIRST));
-    }
-    login::end(&state, &session, Scope::Everywhere).await?;
+    login::end(&state, &session, Ending::Everywhere).await?;
     session.set_flash("You are logged out on every device.")?;
     Ok(see_other("/"))
 }
 
 pub async fn cancel_subscription(
-    state: web::Data<AppState>,
+    billing: web::Data<Billing>,
     session: ReaderSession,
-    reader: Reader,
     CsrfForm(_): CsrfForm<NoFields>,
+    member: Member,
 ) -> Result<HttpResponse, AppError> {
-    let Some(member) = reader.member.clone() else {
-        return Ok(see_other(LOG_IN_FIRST));
-    };
-    let message = match state.billing.cancel(member.user_id).await? {
+    let message = match billing.cancel(member.user_id).await? {
         Canceled::Until { until } => format!(
             "Your subscription is cancelled. You can keep reading everything until {}.",
             long_date(until)

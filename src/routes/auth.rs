@@ -1,17 +1,20 @@
-//! Sign up, log in, log out.
+//! Sign up, log in, log out. Both forms share one shape and one way of finishing: a new login
+//! session, a flash, a device cookie, and a redirect to a safe `next`.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use super::visit::Visit;
 use super::{NextQuery, user_agent};
 use crate::auth::account_key;
 use crate::auth::attempts::{self, LoginAttempt};
+use crate::auth::client::ClientAddress;
 use crate::auth::csrf::CsrfForm;
-use crate::auth::current_reader::Reader;
-use crate::auth::login::{self, Scope};
-use crate::auth::password::Verdict;
+use crate::auth::device::DeviceCookies;
+use crate::auth::login::{self, Ending};
+use crate::auth::password::{Passwords, Verdict};
 use crate::auth::session::ReaderSession;
 use crate::db;
 use crate::domain::email::{self, Email};
@@ -20,8 +23,8 @@ use crate::domain::redirect::{local_or_empty, safe_next};
 use crate::domain::throttle;
 use crate::error::AppError;
 use crate::models::NewUser;
-use crate::startup::AppState;
-use crate::views::{CredentialsForm, Layout, LoginPage, SignupPage, render};
+use crate::state::AppState;
+use crate::views::{CredentialsForm, LoginPage, SignupPage, render};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -38,62 +41,119 @@ pub struct NoFields {}
 /// The one answer for a wrong e-mail and a wrong password alike.
 const LOGIN_FAILED: &str = "That e-mail and password do not match an account.";
 
+/// Which of the two credentials forms.
+#[derive(Clone, Copy)]
+enum Form {
+    SignUp,
+    LogIn,
+}
+
+fn form_page(
+    visit: &Visit,
+    which: Form,
+    form: CredentialsForm,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    Ok(match which {
+        Form::SignUp => render(
+            status,
+            &SignupPage {
+                layout: visit.layout("Create your account")?,
+                form,
+            },
+        )?,
+        Form::LogIn => render(
+            status,
+            &LoginPage {
+                layout: visit.layout("Log in")?,
+                form,
+            },
+        )?,
+    })
+}
+
 pub async fn signup_form(
     query: web::Query<NextQuery>,
-    state: web::Data<AppState>,
-    session: ReaderSession,
-    reader: Reader,
+    visit: Visit,
 ) -> Result<HttpResponse, AppError> {
     let form = CredentialsForm::empty(local_or_empty(query.next.as_deref()));
-    signup_page(&state, &session, &reader, form, StatusCode::OK)
+    form_page(&visit, Form::SignUp, form, StatusCode::OK)
 }
 
 pub async fn login_form(
     query: web::Query<NextQuery>,
-    state: web::Data<AppState>,
-    session: ReaderSession,
-    reader: Reader,
+    visit: Visit,
 ) -> Result<HttpResponse, AppError> {
     let form = CredentialsForm::empty(local_or_empty(query.next.as_deref()));
-    login_page(&state, &session, &reader, form, StatusCode::OK)
+    form_page(&visit, Form::LogIn, form, StatusCode::OK)
 }
 
-fn signup_page(
-    state: &AppState,
-    session: &ReaderSession,
-    reader: &Reader,
-    form: CredentialsForm,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let layout = Layout::for_reader(
-        "Create your account",
-        session,
-        reader,
-        state.free_articles_per_month,
-    )?;
-    render(status, &SignupPage { layout, form })
+/// What the sign-up and log-in handlers share.
+pub struct Doorway {
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    passwords: web::Data<Passwords>,
+    device_cookies: web::Data<DeviceCookies>,
+    address: ClientAddress,
 }
 
-fn login_page(
-    state: &AppState,
-    session: &ReaderSession,
-    reader: &Reader,
-    form: CredentialsForm,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let layout = Layout::for_reader("Log in", session, reader, state.free_articles_per_month)?;
-    render(status, &LoginPage { layout, form })
+impl actix_web::FromRequest for Doorway {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let data = || AppError::internal("application state", "missing");
+        std::future::ready((|| {
+            Ok(Self {
+                req: req.clone(),
+                state: req
+                    .app_data::<web::Data<AppState>>()
+                    .cloned()
+                    .ok_or_else(data)?,
+                passwords: req
+                    .app_data::<web::Data<Passwords>>()
+                    .cloned()
+                    .ok_or_else(data)?,
+                device_cookies: req
+                    .app_data::<web::Data<DeviceCookies>>()
+                    .cloned()
+                    .ok_or_else(data)?,
+                address: ClientAddress::of(req),
+            })
+        })())
+    }
+}
+
+impl Doorway {
+    /// Logs the browser in as `user_id`: a new login session (and cookie), a flash, a device
+    /// cookie for the account, and a redirect to `next` when it is a local path.
+    async fn logged_in(
+        &self,
+        session: &ReaderSession,
+        user_id: i64,
+        normalised_email: &str,
+        flash: &str,
+        next: Option<&str>,
+    ) -> Result<HttpResponse, AppError> {
+        login::start(&self.state, session, user_id, &user_agent(&self.req)).await?;
+        session.set_flash(flash)?;
+        let cookie = self
+            .device_cookies
+            .issue(&account_key(normalised_email), self.state.clock.now())?;
+        let mut response = see_other(&safe_next(next));
+        response
+            .add_cookie(&cookie)
+            .map_err(|e| AppError::internal("setting the device cookie", e))?;
+        Ok(response)
+    }
 }
 
 pub async fn signup(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    session: ReaderSession,
-    reader: Reader,
+    doorway: Doorway,
     CsrfForm(input): CsrfForm<Credentials>,
+    visit: Visit,
 ) -> Result<HttpResponse, AppError> {
-    attempts::count_signup(&state, &state.client_address(&req)).await?;
-
+    attempts::count_signup(&doorway.state, &doorway.address.0).await?;
     let email = Email::parse(&input.email);
     let password = Password::new(input.password);
     let mut form = CredentialsForm {
@@ -103,146 +163,115 @@ pub async fn signup(
         email_error: email.as_ref().err().map(|e| e.to_string()),
         password_error: length_problem(&password),
     };
+    let refuse = |form| form_page(&visit, Form::SignUp, form, StatusCode::UNPROCESSABLE_ENTITY);
     let email = match email {
         Ok(email) if form.password_error.is_none() => email,
-        _ => {
-            return signup_page(
-                &state,
-                &session,
-                &reader,
-                form,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
-        }
+        _ => return refuse(form),
     };
-
-    let hash = match state
+    let checked = doorway
         .passwords
         .check_and_hash(password, vec![email.to_string()])
-        .await?
-    {
+        .await?;
+    let hash = match checked {
         Ok(hash) => hash,
         Err(message) => {
             form.password_error = Some(message);
-            return signup_page(
-                &state,
-                &session,
-                &reader,
-                form,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            return refuse(form);
         }
     };
-    let stored_email = email.to_string();
-    let inserted = db::run(&state.pool, move |conn| {
-        db::users::insert(
-            conn,
-            &NewUser {
-                email: &stored_email,
-                password_hash: &hash,
-            },
-        )
+    let stored = email.to_string();
+    let inserted = db::run(&doorway.state.pool, "creating the account", move |conn| {
+        let account = NewUser {
+            email: &stored,
+            password_hash: &hash,
+        };
+        db::users::insert(conn, &account)
     })
     .await;
     let user_id = match inserted {
         Err(error) if error.is_unique_violation() => {
             form.email_error =
                 Some("There is already an account with this e-mail. Log in instead?".to_string());
-            return signup_page(
-                &state,
-                &session,
-                &reader,
-                form,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            return refuse(form);
         }
         other => other?,
     };
     tracing::info!(user_id, "account created");
-
-    login::start(&state, &session, user_id, &user_agent(&req)).await?;
-    session.set_flash("Welcome to Gazette! Your account is ready.")?;
-    with_device_cookie(
-        &state,
-        see_other(&safe_next(input.next.as_deref())),
-        &email.to_string(),
-    )
+    let welcome = "Welcome to Gazette! Your account is ready.";
+    doorway
+        .logged_in(
+            &visit.session,
+            user_id,
+            email.as_str(),
+            welcome,
+            input.next.as_deref(),
+        )
+        .await
 }
 
 pub async fn login(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    session: ReaderSession,
-    reader: Reader,
+    doorway: Doorway,
     CsrfForm(input): CsrfForm<Credentials>,
+    visit: Visit,
 ) -> Result<HttpResponse, AppError> {
+    let state = &doorway.state;
     // Counted before the password is checked, so parallel guesses cannot slip past the limit.
     let email = email::normalise(&input.email);
-    let device = state
-        .device_cookies
-        .trusted_nonce(&req, &account_key(&email), state.clock.now());
-    let attempt = LoginAttempt::new(&email, state.client_address(&req), device);
-    let counted = attempts::count_login(&state, &attempt).await?;
+    let device =
+        doorway
+            .device_cookies
+            .trusted_nonce(&doorway.req, &account_key(&email), state.clock.now());
+    let attempt = LoginAttempt::new(&email, doorway.address.0.clone(), device);
+    let counted = attempts::count_login(state, &attempt).await?;
 
     let lookup = email.clone();
-    let user = db::run(&state.pool, move |conn| {
+    let user = db::run(&state.pool, "finding the account logging in", move |conn| {
         db::users::find_by_email(conn, &lookup)
     })
     .await?;
     let password = Password::new(input.password);
     // Longer than any password we accept: no need to spend a hash on it.
-    let verdict = if password.chars() > MAX_CHARS {
+    let verdict = if password.char_count() > MAX_CHARS {
         Verdict::Invalid
     } else {
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        state.passwords.verify(password.clone(), stored).await?
+        doorway.passwords.verify(password.clone(), stored).await?
     };
-
     let (user, needs_rehash) = match (verdict, user) {
         (Verdict::Valid { needs_rehash }, Some(user)) => (user, needs_rehash),
         _ => {
             tracing::info!(?counted, "failed login");
             tokio::time::sleep(throttle::delay_after_failure(counted.failures())).await;
             let form = CredentialsForm {
-                email: input.email.trim().to_string(),
-                next: local_or_empty(input.next.as_deref()),
                 error: Some(LOGIN_FAILED.to_string()),
-                email_error: None,
-                password_error: None,
+                email: input.email.trim().to_string(),
+                ..CredentialsForm::empty(local_or_empty(input.next.as_deref()))
             };
-            return login_page(&state, &session, &reader, form, StatusCode::UNAUTHORIZED);
+            return form_page(&visit, Form::LogIn, form, StatusCode::UNAUTHORIZED);
         }
     };
 
-    attempts::count_success(&state, &attempt, counted).await?;
+    attempts::count_success(state, &attempt, counted).await?;
     if needs_rehash {
-        let hash = state.passwords.hash(password).await?;
+        let hash = doorway.passwords.hash(password).await?;
         let user_id = user.id;
-        db::run(&state.pool, move |conn| {
+        db::run(&state.pool, "saving a re-hashed password", move |conn| {
             db::users::update_password_hash(conn, user_id, &hash)
         })
         .await?;
         tracing::info!(user_id, "password re-hashed with the current parameters");
     }
-    login::start(&state, &session, user.id, &user_agent(&req)).await?;
     tracing::info!(user_id = user.id, "logged in");
-    session.set_flash("You are logged in. Welcome back!")?;
-    with_device_cookie(&state, see_other(&safe_next(input.next.as_deref())), &email)
-}
-
-/// Adds a new device cookie for the account to a response that logs a browser in.
-fn with_device_cookie(
-    state: &AppState,
-    mut response: HttpResponse,
-    normalised_email: &str,
-) -> Result<HttpResponse, AppError> {
-    let cookie = state
-        .device_cookies
-        .issue(&account_key(normalised_email), state.clock.now())?;
-    response
-        .add_cookie(&cookie)
-        .map_err(|e| AppError::internal("setting the device cookie", e))?;
-    Ok(response)
+    let welcome = "You are logged in. Welcome back!";
+    doorway
+        .logged_in(
+            &visit.session,
+            user.id,
+            &email,
+            welcome,
+            input.next.as_deref(),
+        )
+        .await
 }
 
 pub async fn logout(
@@ -250,7 +279,7 @@ pub async fn logout(
     session: ReaderSession,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    login::end(&state, &session, Scope::ThisDevice).await?;
+    login::end(&state, &session, Ending::ThisDevice).await?;
     session.set_flash("You are logged out.")?;
     Ok(see_other("/"))
 }

@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::db;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn check(state: web::Data<AppState>) -> HttpResponse {
     // Answered without asking the database: a stopping instance must say so at once.
@@ -14,7 +14,7 @@ pub async fn check(state: web::Data<AppState>) -> HttpResponse {
             .content_type("text/plain")
             .body("shutting down\n");
     }
-    match db::run(&state.pool, db::ping).await {
+    match db::run(&state.pool, "checking the database", db::ping).await {
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok\n"),
         Err(error) => {
             tracing::warn!("health check failed: {error}");

@@ -1,26 +1,23 @@
+//! The front page: published articles, newest first.
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use crate::auth::current_reader::Reader;
-use crate::auth::session::ReaderSession;
+use super::visit::Visit;
 use crate::db;
 use crate::error::AppError;
-use crate::startup::AppState;
-use crate::views::{ArticleCard, HomePage, Layout, render};
+use crate::state::AppState;
+use crate::views::{ArticleCard, HomePage, render};
 
-pub async fn index(
-    state: web::Data<AppState>,
-    session: ReaderSession,
-    reader: Reader,
-) -> Result<HttpResponse, AppError> {
+pub async fn index(state: web::Data<AppState>, visit: Visit) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
-    let articles = db::run(&state.pool, move |conn| {
+    let articles = db::run(&state.pool, "listing the published articles", move |conn| {
         db::articles::list_published(conn, now)
     })
     .await?;
     let page = HomePage {
-        layout: Layout::for_reader("Gazette", &session, &reader, state.free_articles_per_month)?,
+        layout: visit.layout("Gazette")?,
         articles: articles.iter().map(ArticleCard::from).collect(),
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page)?)
 }

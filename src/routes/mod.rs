@@ -9,6 +9,7 @@ mod health;
 mod home;
 mod pages;
 mod subscribe;
+mod visit;
 
 use actix_web::{HttpRequest, web};
 

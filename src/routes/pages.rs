@@ -1,21 +1,18 @@
+//! Pages of plain information.
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use crate::auth::current_reader::Reader;
-use crate::auth::session::ReaderSession;
+use super::visit::Visit;
 use crate::error::AppError;
-use crate::startup::AppState;
-use crate::views::{CookiesPage, Layout, render};
+use crate::state::AppState;
+use crate::views::{CookiesPage, render};
 
-pub async fn cookies(
-    state: web::Data<AppState>,
-    session: ReaderSession,
-    reader: Reader,
-) -> Result<HttpResponse, AppError> {
+pub async fn cookies(state: web::Data<AppState>, visit: Visit) -> Result<HttpResponse, AppError> {
     let page = CookiesPage {
-        layout: Layout::for_reader("Cookies", &session, &reader, state.free_articles_per_month)?,
+        layout: visit.layout("Cookies")?,
         cookie_name: state.session_cookie_name.clone(),
-        device_cookie_name: state.device_cookies.name().to_string(),
+        device_cookie_name: state.device_cookie_name.clone(),
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page)?)
 }

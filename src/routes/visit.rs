@@ -1,0 +1,80 @@
+//! What every page starts with: who is reading, and the layout around the page.
+//!
+//! The session is read for the layout only when a page is rendered (a handler that redirects
+//! leaves the one-time flash for the next page): the CSRF token (made on first use, so a new
+//! or replaced cookie is set), the flash, and whether the cookie notice was shown. The views
+//! get plain values.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+
+use crate::auth::current_reader::{Member, Reader};
+use crate::auth::session::ReaderSession;
+use crate::domain::meter::Meter;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::views::{Layout, meter_note};
+
+pub struct Visit {
+    pub reader: Reader,
+    pub session: ReaderSession,
+    /// Free premium articles a month, for the meter note.
+    allowance: u32,
+}
+
+impl FromRequest for Visit {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let reader = Reader::from_request(req, payload);
+        let session = ReaderSession::from_request(req);
+        let allowance = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(0, |state| state.free_articles_per_month);
+        Box::pin(async move {
+            Ok(Self {
+                reader: reader.await?,
+                session,
+                allowance,
+            })
+        })
+    }
+}
+
+impl Visit {
+    pub fn member(&self) -> Option<&Member> {
+        self.reader.member.as_ref()
+    }
+
+    pub fn allowance(&self) -> u32 {
+        self.allowance
+    }
+
+    /// The layout of a page titled `title`.
+    pub fn layout(&self, title: impl Into<String>) -> Result<Layout, AppError> {
+        self.layout_with_meter(title, self.reader.meter.as_ref())
+    }
+
+    /// As [`Visit::layout`], with the meter as it stands after this request (an article just
+    /// counted shows in the note).
+    pub fn layout_with_meter(
+        &self,
+        title: impl Into<String>,
+        meter: Option<&Meter>,
+    ) -> Result<Layout, AppError> {
+        Ok(Layout {
+            title: title.into(),
+            csrf_token: self.session.csrf_token()?,
+            member_email: self.member().map(|m| m.email.clone()),
+            subscribed: self.reader.subscribed,
+            meter_note: meter.map(|meter| meter_note(meter.left(self.allowance), self.allowance)),
+            flash: self.session.take_flash(),
+            cookie_notice: self.session.first_visit()?,
+            knows_reader: true,
+        })
+    }
+}

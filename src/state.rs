@@ -1,0 +1,28 @@
+//! What every request handler can reach: the pool, the clock, the instance's phase and the
+//! settings that pages and extractors apply. Everything here is immutable or shared through
+//! PostgreSQL, so any number of instances can serve the same readers.
+//!
+//! Services with rules of their own (password hashing, billing, device cookies) are
+//! registered beside it as their own `web::Data`, so this module depends on nothing above
+//! the database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::db::DbPool;
+use crate::domain::throttle::Limits;
+use crate::lifecycle::Lifecycle;
+
+pub struct AppState {
+    pub pool: DbPool,
+    pub clock: Arc<dyn Clock>,
+    pub lifecycle: Lifecycle,
+    pub free_articles_per_month: u32,
+    pub session_cookie_name: String,
+    pub device_cookie_name: String,
+    /// Take the client address from the proxy's `X-Forwarded-For` line.
+    pub trust_proxy_headers: bool,
+    pub limits: Limits,
+    pub form_body_timeout: Duration,
+}
