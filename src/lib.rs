@@ -18,6 +18,7 @@ pub mod markdown;
 pub mod models;
 pub mod payments;
 pub mod paywall;
+pub mod random;
 pub mod routes;
 pub mod schema;
 pub mod startup;

@@ -1,5 +1,5 @@
-// Diesel's view of the tables in `migrations/`; keep the two in step
-// (the `schema_matches_the_migrations` test checks every column).
+//! Diesel's view of the tables in `migrations/`; keep the two in step (the
+//! `schema_matches_the_migrations` test checks every column).
 
 diesel::table! {
     articles (id) {

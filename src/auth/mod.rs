@@ -11,18 +11,13 @@ pub mod login;
 pub mod password;
 pub mod session;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
 
 /// 256 random bits from the operating system, URL-safe base64.
 pub fn random_token() -> Result<String, AppError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| AppError::internal("reading the system's randomness", e))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    crate::random::token(32).map_err(|e| AppError::internal("reading the system's randomness", e))
 }
 
 /// What the database keeps of a session token: its SHA-256, so a leaked table cannot be

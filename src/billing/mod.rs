@@ -442,12 +442,8 @@ fn reply(outcome: Subscribed, earlier_payment_until: Option<OffsetDateTime>) -> 
 
 /// A fresh key for a checkout's charge: 128 random bits.
 fn payment_key() -> Result<String, BillingError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| BillingError::Randomness(e.to_string()))?;
-    Ok(format!(
-        "checkout-{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ))
+    let random = crate::random::token(16).map_err(|e| BillingError::Randomness(e.to_string()))?;
+    Ok(format!("checkout-{random}"))
 }
 
 /// Decides, with the reader's lock held, what the request does: a charged checkout left

@@ -1,3 +1,6 @@
+//! Articles. Bodies are stored twice: the Markdown as written and the sanitised HTML made from
+//! it once, when stored.
+
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
@@ -28,6 +31,14 @@ pub fn find_published(
         .select(Article::as_select())
         .first(conn)
         .optional()
+}
+
+/// Locks the table against other writers until the transaction ends, so two instances
+/// starting at once cannot both seed an empty table.
+pub fn lock_for_seeding(conn: &mut PgConnection) -> QueryResult<()> {
+    diesel::sql_query("LOCK TABLE articles IN SHARE ROW EXCLUSIVE MODE")
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {

@@ -1,3 +1,5 @@
+//! Plans: what a subscription can be bought as, with its price and period.
+
 use diesel::prelude::*;
 
 use crate::models::Plan;

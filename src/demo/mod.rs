@@ -73,7 +73,7 @@ pub fn articles() -> Result<Vec<DemoArticle>, String> {
 pub fn load_if_empty(conn: &mut PgConnection) -> Result<usize, String> {
     let articles = articles()?;
     conn.transaction(|conn| {
-        diesel::sql_query("LOCK TABLE articles IN SHARE ROW EXCLUSIVE MODE").execute(conn)?;
+        db::articles::lock_for_seeding(conn)?;
         if db::articles::count(conn)? > 0 {
             return Ok(0);
         }
