@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use gazette::config::Settings;
 use gazette::lifecycle::Stopped;
-use gazette::startup::Application;
+use gazette::startup::{Application, Overrides};
 
 fn main() -> ExitCode {
     // A missing .env is normal (production sets real environment variables).
@@ -32,7 +32,7 @@ fn main() -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> ExitCode {
-    let app = match Application::build(settings).await {
+    let app = match Application::build(settings, Overrides::default()).await {
         Ok(app) => app,
         Err(error) => return fail(&error),
     };

@@ -22,16 +22,13 @@ pub struct ArticleSummary {
     pub published_at: OffsetDateTime,
 }
 
+/// An article with its body, as an article page shows it.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
 pub struct Article {
-    pub id: i64,
-    pub title: String,
-    pub author: String,
-    pub teaser: String,
+    #[diesel(embed)]
+    pub summary: ArticleSummary,
     pub body_html: String,
-    pub is_premium: bool,
-    pub published_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
 

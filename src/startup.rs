@@ -48,6 +48,16 @@ use crate::state::AppState;
 use crate::{demo, routes};
 use connections::OpenConnections;
 
+/// Parts of the application given rather than made from the settings.
+#[derive(Default)]
+pub struct Overrides {
+    /// The source of "now" (tests move it by hand); the system clock otherwise.
+    pub clock: Option<Arc<dyn Clock>>,
+    /// The payment gateway, instead of the one `PAYMENT_GATEWAY` names (a processor added in
+    /// code, or a test's).
+    pub gateway: Option<Arc<dyn PaymentGateway>>,
+}
+
 /// What the handlers reach through `web::Data`: the shared state, and the services with rules
 /// of their own.
 #[derive(Clone)]
@@ -84,28 +94,17 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        Self::build_with_clock(settings, Arc::new(SystemClock)).await
-    }
-
-    pub async fn build_with_clock(
-        settings: Settings,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, StartupError> {
-        let gateway: Option<Arc<dyn PaymentGateway>> = match settings.payment_gateway {
-            GatewayChoice::Test => Some(Arc::new(TestGateway::default())),
-            GatewayChoice::Disabled => None,
+    /// Builds the application from its settings; `overrides` replace parts that tests and
+    /// embedders supply themselves (`Overrides::default()` replaces nothing).
+    pub async fn build(settings: Settings, overrides: Overrides) -> Result<Self, StartupError> {
+        let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let gateway = match overrides.gateway {
+            Some(gateway) => Some(gateway),
+            None => match settings.payment_gateway {
+                GatewayChoice::Test => Some(Arc::new(TestGateway::default()) as _),
+                GatewayChoice::Disabled => None,
+            },
         };
-        Self::build_with_gateway(settings, clock, gateway).await
-    }
-
-    /// As [`Application::build_with_clock`], with the payment gateway given rather than chosen
-    /// by `PAYMENT_GATEWAY` (for a processor added in code, or a test's).
-    pub async fn build_with_gateway(
-        settings: Settings,
-        clock: Arc<dyn Clock>,
-        gateway: Option<Arc<dyn PaymentGateway>>,
-    ) -> Result<Self, StartupError> {
         crate::allocator::return_large_blocks_to_the_system();
         if settings.session_key_is_ephemeral {
             tracing::warn!(

@@ -119,37 +119,24 @@ impl From<&ArticleSummary> for ArticleCard {
     }
 }
 
-impl From<&Article> for ArticleCard {
-    fn from(a: &Article) -> Self {
-        Self {
-            id: a.id,
-            title: a.title.clone(),
-            author: a.author.clone(),
-            date: long_date(a.published_at),
-            iso_date: iso_date(a.published_at),
-            teaser: a.teaser.clone(),
-            premium: a.is_premium,
-        }
-    }
-}
-
 /// The CSS class of the part of a premium article that only paying readers get; named in
 /// the structured data so search engines know the content is gated rather than cloaked.
 pub const GATED_CLASS: &str = "premium-content";
 
 /// JSON-LD for an article page, safe to embed in a `<script>` element.
 pub fn article_json_ld(article: &Article) -> String {
+    let summary = &article.summary;
     let mut data = serde_json::json!({
         "@context": "https://schema.org",
         "@type": "NewsArticle",
-        "headline": article.title,
-        "description": article.teaser,
-        "author": { "@type": "Person", "name": article.author },
-        "datePublished": iso_date(article.published_at),
+        "headline": summary.title,
+        "description": summary.teaser,
+        "author": { "@type": "Person", "name": summary.author },
+        "datePublished": iso_date(summary.published_at),
         "dateModified": iso_date(article.updated_at),
-        "isAccessibleForFree": !article.is_premium,
+        "isAccessibleForFree": !summary.is_premium,
     });
-    if article.is_premium {
+    if summary.is_premium {
         data["hasPart"] = serde_json::json!({
             "@type": "WebPageElement",
             "isAccessibleForFree": false,

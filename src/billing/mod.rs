@@ -177,7 +177,7 @@ impl Billing {
             let decision = self
                 .for_reader(user_id, "deciding a change of subscription", {
                     let plan = plan.clone();
-                    move |conn| decide(conn, user_id, &plan, now, &key)
+                    move |conn| choose_step(conn, user_id, &plan, now, &key)
                 })
                 .await?;
             let (step, recorded) = decision;
@@ -450,7 +450,7 @@ fn payment_key() -> Result<String, BillingError> {
 /// unrecorded is recorded first (returned as the second value); a checkout another request is
 /// paying makes this one wait; one left by an earlier request is settled before anything else;
 /// otherwise the change is made, or a checkout opened for it.
-fn decide(
+fn choose_step(
     conn: &mut PgConnection,
     user_id: i64,
     plan: &Plan,

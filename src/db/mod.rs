@@ -127,9 +127,7 @@ where
     let span = tracing::Span::current();
     actix_web::web::block(move || {
         let _entered = span.enter();
-        let mut conn = pool
-            .get()
-            .map_err(|error| DbError::Pool { step, error })?;
+        let mut conn = pool.get().map_err(|error| DbError::Pool { step, error })?;
         query(&mut conn).map_err(|error| DbError::Query { step, error })
     })
     .await

@@ -28,10 +28,10 @@ pub async fn show(
     .ok_or(AppError::NotFound)?;
     let door = Door {
         article_id: id,
-        premium: article.is_premium,
+        premium: article.summary.is_premium,
     };
     let opened = paywall::open(&state, &visit.session, &visit.reader, door).await?;
-    let layout = visit.layout_with_meter(&article.title, opened.meter.as_ref())?;
+    let layout = visit.layout_with_meter(&article.summary.title, opened.meter.as_ref())?;
     let json_ld = article_json_ld(&article);
 
     if opened.access == Access::Paywalled {
@@ -39,7 +39,7 @@ pub async fn show(
         let article_path = format!("/articles/{id}");
         let page = PaywallPage {
             layout,
-            article: ArticleCard::from(&article),
+            article: ArticleCard::from(&article.summary),
             json_ld,
             logged_in: visit.member().is_some(),
             headline: if allowance == 0 {
@@ -54,7 +54,7 @@ pub async fn show(
     }
     let page = ArticlePage {
         layout,
-        article: ArticleCard::from(&article),
+        article: ArticleCard::from(&article.summary),
         body_html: article.body_html,
         json_ld,
         gated_class: GATED_CLASS,

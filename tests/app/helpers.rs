@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 
+pub use crate::support::fixtures::*;
 pub use crate::support::processor::{Answer, FakeProcessor};
 pub use crate::support::{START, TestApp};
 

@@ -9,6 +9,7 @@ mod helpers;
 mod accounts_login;
 mod accounts_logout;
 mod accounts_signup;
+mod architecture;
 mod articles;
 mod billing_races;
 mod bounded_tables;

@@ -425,40 +425,6 @@ async fn a_database_fault_between_charge_and_record_loses_nothing() {
     assert_eq!(rows[0].gateway_reference, processor.charges()[0].reference);
 }
 
-/// Locks the checkouts table from another connection for `hold`, returning once it is held.
-fn hold_lock_on_checkouts(url: &str, hold: StdDuration) {
-    use diesel::prelude::*;
-    let (locked, is_locked) = std::sync::mpsc::channel();
-    let url = url.to_string();
-    std::thread::spawn(move || {
-        let mut conn = PgConnection::establish(&url).expect("connecting");
-        conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            diesel::sql_query("LOCK TABLE checkouts IN ACCESS EXCLUSIVE MODE").execute(conn)?;
-            let _ = locked.send(());
-            std::thread::sleep(hold);
-            Ok(())
-        })
-        .expect("holding the lock");
-    });
-    is_locked.recv().expect("the lock was taken");
-}
-
-/// A payment the processor took and whose proof was saved, but whose request stopped before
-/// recording the subscription.
-fn leave_charged_checkout(app: &TestApp, address: &str) {
-    use diesel::prelude::*;
-    diesel::sql_query(
-        "INSERT INTO checkouts (user_id, plan_code, amount_cents, period_value_cents, period_months, \
-           period_end_at_least, payment_key, gateway, gateway_reference, started_at, charged_at) \
-         SELECT id, 'monthly', 800, 800, 1, $1 + interval '1 month', 'checkout-left-behind-0001', \
-           'fake', 'ref-left-behind', $1, $1 FROM users WHERE email = $2",
-    )
-    .bind::<diesel::sql_types::Timestamptz, _>(START)
-    .bind::<diesel::sql_types::Text, _>(address)
-    .execute(&mut app.connect())
-    .unwrap();
-}
-
 #[tokio::test]
 async fn a_payment_taken_but_not_recorded_is_recorded_on_the_next_try_not_charged_again() {
     let processor = FakeProcessor::new(QUICK);

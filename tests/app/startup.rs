@@ -95,7 +95,7 @@ async fn a_missing_database_is_created_and_migrated() {
     let url = format!("{}/{name}", server_url());
     let mut settings = gazette::config::Settings::for_database(&url);
     settings.demo_content = true;
-    let app = gazette::startup::Application::build(settings)
+    let app = gazette::startup::Application::build(settings, Default::default())
         .await
         .expect("starts on a missing database");
     let port = app.port();
@@ -114,7 +114,7 @@ async fn a_missing_database_is_created_and_migrated() {
     // Starting again on the same database changes nothing and loads nothing twice.
     let mut again = gazette::config::Settings::for_database(&url);
     again.demo_content = true;
-    gazette::startup::Application::build(again)
+    gazette::startup::Application::build(again, Default::default())
         .await
         .expect("restarts");
     let count: i64 = tokio::task::spawn_blocking(move || {

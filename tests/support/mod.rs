@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod fixtures;
 pub mod processor;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +13,7 @@ use diesel::prelude::*;
 use gazette::clock::ManualClock;
 use gazette::config::Settings;
 use gazette::payments::PaymentGateway;
-use gazette::startup::Application;
+use gazette::startup::{Application, Overrides};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -175,14 +176,13 @@ impl TestApp {
         settings.database_pool_size = 4;
         customise(&mut settings);
         let clock = Arc::new(ManualClock::new(START));
-        let app = match gateway {
-            Some(gateway) => {
-                Application::build_with_gateway(settings.clone(), clock.clone(), Some(gateway))
-                    .await
-            }
-            None => Application::build_with_clock(settings.clone(), clock.clone()).await,
-        }
-        .expect("the app starts");
+        let overrides = Overrides {
+            clock: Some(clock.clone()),
+            gateway,
+        };
+        let app = Application::build(settings.clone(), overrides)
+            .await
+            .expect("the app starts");
         let port = app.port();
         tokio::spawn(app.run_until_stopped());
         Self {

@@ -1,5 +1,7 @@
 //! The plans page and the subscribe form. The workflow (locking, charging, recording) is
-//! `billing`'s; this handler turns its outcome into words and a redirect.
+//! `billing`'s; these handlers turn its outcome into words (`answers`) and a redirect.
+
+mod answers;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -9,13 +11,13 @@ use super::NextQuery;
 use super::auth::see_other;
 use super::visit::Visit;
 use crate::auth::csrf::CsrfForm;
-use crate::billing::{Billing, SubscribeReply, Subscribed};
+use crate::billing::Billing;
 use crate::db;
 use crate::domain::redirect::local_or_empty;
 use crate::error::AppError;
-use crate::models::Plan;
 use crate::state::AppState;
-use crate::views::{PlanView, SubscribePage, encode_next, long_date, render};
+use crate::views::{PlanView, SubscribePage, encode_next, render};
+use answers::{PAYMENTS_DISABLED, answer};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -108,71 +110,4 @@ pub async fn subscribe(
         }
         Err((status, message)) => refuse(message, status).await,
     }
-}
-
-const PAYMENTS_DISABLED: &str =
-    "Payments are not set up on this site yet, so subscriptions cannot be taken.";
-
-/// The words for what billing did: a flash for the next page, or the plans page again with the
-/// reason and its status.
-fn answer(reply: SubscribeReply, plan: &Plan) -> Result<String, (StatusCode, String)> {
-    let name = &plan.name;
-    let earlier = reply.earlier_payment_until.map(long_date);
-    let done = match reply.outcome {
-        Subscribed::Paid { until } => format!(
-            "Thank you for subscribing! Your subscription is paid until {}.",
-            long_date(until)
-        ),
-        Subscribed::OnCredit { until } => format!(
-            "You are now on the {name} plan. What you had paid covers it: you are paid up until {}.",
-            long_date(until)
-        ),
-        Subscribed::Resumed { until } => format!(
-            "Your {name} subscription is active again, paid until {}.",
-            long_date(until)
-        ),
-        Subscribed::AlreadySubscribed => {
-            return Ok(match earlier {
-                Some(until) => format!(
-                    "Your earlier payment went through: your subscription is paid until {until}."
-                ),
-                None => format!("You already subscribe to the {name} plan."),
-            });
-        }
-        Subscribed::PaymentUnderWay => "A payment for your subscription is already under way. \
-                                        Check your account in a moment."
-            .to_string(),
-        Subscribed::Declined { reason } => {
-            return Err((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("The payment was declined ({reason}). You have not been charged."),
-            ));
-        }
-        Subscribed::Unconfirmed => {
-            return Err((
-                StatusCode::SERVICE_UNAVAILABLE,
-                "We could not confirm your payment with the payment processor. We will keep \
-                 asking it; check your account in a few minutes. You will not be charged twice."
-                    .to_string(),
-            ));
-        }
-        Subscribed::EarlierPaymentUnconfirmed => {
-            return Err((
-                StatusCode::SERVICE_UNAVAILABLE,
-                "We are still confirming an earlier payment with the payment processor. Please \
-                 try again in a few minutes: you will not be charged twice."
-                    .to_string(),
-            ));
-        }
-        Subscribed::PaymentsDisabled => {
-            return Err((
-                StatusCode::SERVICE_UNAVAILABLE,
-                PAYMENTS_DISABLED.to_string(),
-            ));
-        }
-    };
-    Ok(match earlier {
-        Some(_) => format!("Your earlier payment went through. {done}"),
-        None => done,
-    })
 }

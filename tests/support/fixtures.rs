@@ -1,0 +1,134 @@
+//! Database fixtures for tests that need a state no request can make, or another session
+//! holding locks while requests run: raw SQL belongs here, not in the tests.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+
+use super::{START, TestApp};
+
+/// A payment the processor took and whose proof was saved, but whose request stopped before
+/// recording the subscription.
+pub fn leave_charged_checkout(app: &TestApp, address: &str) {
+    use diesel::prelude::*;
+    diesel::sql_query(
+        "INSERT INTO checkouts (user_id, plan_code, amount_cents, period_value_cents, period_months, \
+           period_end_at_least, payment_key, gateway, gateway_reference, started_at, charged_at) \
+         SELECT id, 'monthly', 800, 800, 1, $1 + interval '1 month', 'checkout-left-behind-0001', \
+           'fake', 'ref-left-behind', $1, $1 FROM users WHERE email = $2",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(START)
+    .bind::<diesel::sql_types::Text, _>(address)
+    .execute(&mut app.connect())
+    .unwrap();
+}
+
+/// Locks the checkouts table from another connection for `hold`, returning once it is held.
+pub fn hold_lock_on_checkouts(url: &str, hold: Duration) {
+    use diesel::prelude::*;
+    let (locked, is_locked) = std::sync::mpsc::channel();
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let mut conn = PgConnection::establish(&url).expect("connecting");
+        conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            diesel::sql_query("LOCK TABLE checkouts IN ACCESS EXCLUSIVE MODE").execute(conn)?;
+            let _ = locked.send(());
+            std::thread::sleep(hold);
+            Ok(())
+        })
+        .expect("holding the lock");
+    });
+    is_locked.recv().expect("the lock was taken");
+}
+
+/// Counts the app's sessions waiting for a lock in the test database.
+pub fn waiting_on_locks(conn: &mut PgConnection) -> i64 {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        waiting: i64,
+    }
+    diesel::sql_query(
+        "SELECT count(*) AS waiting FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .get_result::<Count>(conn)
+    .map(|c| c.waiting)
+    .unwrap_or(0)
+}
+
+/// Holds a transaction open in another session while `requests` run, until `waiters` of
+/// them are blocked on it; `inside` runs in that transaction first.
+pub async fn while_held<T>(
+    app: &TestApp,
+    waiters: i64,
+    inside: impl FnOnce(&mut PgConnection) + Send + 'static,
+    requests: impl std::future::Future<Output = T>,
+) -> T {
+    let url = app.db.url.clone();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (ready, is_ready) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let mut conn = PgConnection::establish(&url).expect("connecting");
+        conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            inside(conn);
+            let _ = ready.send(());
+            let _ = released.recv_timeout(std::time::Duration::from_secs(20));
+            Ok(())
+        })
+        .expect("the competing transaction commits");
+    });
+    is_ready.recv().expect("the competing transaction started");
+    let mut watcher = app.connect();
+    let watch = async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while waiting_on_locks(&mut watcher) < waiters {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the requests never waited on the competing transaction"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let _ = release.send(());
+    };
+    let (output, ()) = tokio::join!(requests, watch);
+    holder.join().expect("the competing transaction finished");
+    output
+}
+
+/// What recording another tab's yearly payment does: with the reader and the current
+/// subscription held, the month ends and the year starts.
+pub fn record_a_year_paid_in_another_tab(
+    conn: &mut PgConnection,
+    id: i64,
+    at: time::OffsetDateTime,
+) {
+    use diesel::sql_types::{BigInt, Timestamptz};
+    diesel::sql_query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+        .bind::<BigInt, _>(id)
+        .execute(conn)
+        .unwrap();
+    diesel::sql_query(
+        "SELECT 1 FROM subscriptions WHERE user_id = $1 AND status <> 'ended' FOR UPDATE",
+    )
+    .bind::<BigInt, _>(id)
+    .execute(conn)
+    .unwrap();
+    diesel::sql_query(
+        "UPDATE subscriptions SET status = 'ended', ended_at = $2 \
+         WHERE user_id = $1 AND status <> 'ended'",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Timestamptz, _>(at)
+    .execute(conn)
+    .unwrap();
+    diesel::sql_query(
+        "INSERT INTO subscriptions (user_id, plan_code, status, current_period_start, \
+           current_period_end, gateway, gateway_reference, period_value_cents) \
+         VALUES ($1, 'yearly', 'active', $2, $2 + interval '1 year', 'fake', 'ref-other-tab', 7467)",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Timestamptz, _>(at)
+    .execute(conn)
+    .unwrap();
+}
