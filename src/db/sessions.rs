@@ -58,17 +58,14 @@ pub fn end_least_recently_used(
     idle_limit: Duration,
     keep: i64,
 ) -> QueryResult<usize> {
-    diesel::sql_query(
+    beyond_the_most_recent(
+        conn,
         "UPDATE user_sessions SET revoked_at = $2 WHERE id IN ( \
            SELECT id FROM user_sessions \
            WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3 \
            ORDER BY last_seen_at DESC, id DESC OFFSET $4)",
+        (user_id, now, idle_limit, keep),
     )
-    .bind::<BigInt, _>(user_id)
-    .bind::<Timestamptz, _>(now)
-    .bind::<Timestamptz, _>(now - idle_limit)
-    .bind::<BigInt, _>(keep)
-    .execute(conn)
 }
 
 /// Deletes the reader's ended sessions (revoked, expired or idle too long) beyond the `keep`
@@ -80,17 +77,29 @@ pub fn delete_oldest_ended(
     idle_limit: Duration,
     keep: i64,
 ) -> QueryResult<usize> {
-    diesel::sql_query(
+    beyond_the_most_recent(
+        conn,
         "DELETE FROM user_sessions WHERE id IN ( \
            SELECT id FROM user_sessions \
            WHERE user_id = $1 AND (revoked_at IS NOT NULL OR expires_at <= $2 OR last_seen_at <= $3) \
            ORDER BY last_seen_at DESC, id DESC OFFSET $4)",
+        (user_id, now, idle_limit, keep),
     )
-    .bind::<BigInt, _>(user_id)
-    .bind::<Timestamptz, _>(now)
-    .bind::<Timestamptz, _>(now - idle_limit)
-    .bind::<BigInt, _>(keep)
-    .execute(conn)
+}
+
+/// Runs `statement` with the reader ($1), now ($2), the idle cut-off ($3) and how many to
+/// keep ($4).
+fn beyond_the_most_recent(
+    conn: &mut PgConnection,
+    statement: &'static str,
+    (user_id, now, idle_limit, keep): (i64, OffsetDateTime, Duration, i64),
+) -> QueryResult<usize> {
+    diesel::sql_query(statement)
+        .bind::<BigInt, _>(user_id)
+        .bind::<Timestamptz, _>(now)
+        .bind::<Timestamptz, _>(now - idle_limit)
+        .bind::<BigInt, _>(keep)
+        .execute(conn)
 }
 
 pub fn insert(conn: &mut PgConnection, new: &NewUserSession<'_>) -> QueryResult<i64> {
