@@ -1,4 +1,5 @@
-//! The stylesheet and icon, compiled into the binary so it serves them wherever it runs.
+//! The stylesheet, the icon and the benchmark's saved page, compiled into the binary so it
+//! serves them wherever it runs.
 
 use actix_web::{HttpResponse, web};
 
@@ -10,11 +11,17 @@ struct Asset {
     body: &'static [u8],
 }
 
-const ASSETS: [Asset; 2] = [
+const ASSETS: [Asset; 3] = [
     Asset {
         path: "css/gazette.css",
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("../../static/css/gazette.css"),
+    },
+    // A saved copy of an article page: the ceiling the reading benchmark measures against.
+    Asset {
+        path: "bench/article.html",
+        content_type: "text/html; charset=utf-8",
+        body: include_bytes!("../../static/bench/article.html"),
     },
     Asset {
         path: "favicon.svg",
