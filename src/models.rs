@@ -164,6 +164,15 @@ pub struct UserSession {
     pub created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl UserSession {
+    /// Neither revoked, past its absolute limit, nor unused for `idle_limit`: the same rule as
+    /// `db::sessions::find_live`, for a session read from a cache.
+    pub fn is_live(&self, now: OffsetDateTime, idle_limit: time::Duration) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now && self.last_seen_at > now - idle_limit
+    }
 }
 
 #[derive(Insertable)]

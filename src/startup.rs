@@ -37,6 +37,7 @@ use crate::auth::device::DeviceCookies;
 use crate::auth::password::Passwords;
 use crate::auth::session::COOKIE_MAX_AGE;
 use crate::billing::Billing;
+use crate::cache::Caches;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{GatewayChoice, Settings, redact_url};
 use crate::db;
@@ -130,8 +131,19 @@ impl Application {
         let pool = db::pool(&settings.database_url, settings.database_pool_size);
         tracing::info!(database = %redact_url(&settings.database_url), "database ready");
 
-        let billing = Billing::new(pool.clone(), clock.clone(), gateway);
         let lifecycle = Lifecycle::default();
+        let caches = Arc::new(Caches::new());
+        pool.tell_changes_to({
+            let caches = caches.clone();
+            Arc::new(move |changes| changes.iter().for_each(|change| caches.apply(*change)))
+        });
+        // Stops with the instance; until it connects, the caches are bypassed.
+        crate::cache::listener::spawn(
+            &settings.database_url,
+            caches.clone(),
+            lifecycle.reached(Phase::Stopping),
+        );
+        let billing = Billing::new(pool.clone(), clock.clone(), gateway);
         let housekeeping = Housekeeping {
             pool: pool.clone(),
             clock: clock.clone(),
@@ -145,6 +157,7 @@ impl Application {
         let services = Services {
             state: web::Data::new(AppState {
                 pool,
+                caches,
                 clock,
                 lifecycle: lifecycle.clone(),
                 free_articles_per_month: settings.free_articles_per_month,

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cache::Caches;
 use crate::clock::Clock;
 use crate::db::DbPool;
 use crate::domain::throttle::Limits;
@@ -16,6 +17,8 @@ use crate::lifecycle::Lifecycle;
 
 pub struct AppState {
     pub pool: DbPool,
+    /// What the reading path keeps in memory (invalidated by every instance's writes).
+    pub caches: Arc<Caches>,
     pub clock: Arc<dyn Clock>,
     pub lifecycle: Lifecycle,
     pub free_articles_per_month: u32,

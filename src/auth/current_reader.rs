@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
@@ -12,7 +13,9 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use super::login::keep_account_meter;
 use super::session::{IDLE_LIMIT, ReaderSession, TOUCH_INTERVAL};
 use super::token_hash;
-use crate::db;
+
+use crate::cache::SessionEntry;
+use crate::db::{self, DbError};
 use crate::domain::access::ReaderKind;
 use crate::domain::meter::{Meter, Month};
 use crate::error::AppError;
@@ -87,17 +90,6 @@ impl FromRequest for Member {
     }
 }
 
-/// What the server knows of this browser's login.
-enum Login {
-    Live {
-        member: Member,
-        subscribed: bool,
-        opened_this_month: Vec<i64>,
-    },
-    /// Revoked or expired: the account's articles of the month, for the cookie to keep.
-    Ended { opened_this_month: Vec<i64> },
-}
-
 async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, AppError> {
     let now = state.clock.now();
     let month = Month::of(now);
@@ -109,65 +101,111 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
         });
     };
 
-    let hash = token_hash(&token);
-    let first_day = month.first_day();
-    let login = db::run(&state.pool, "identifying the reader's login", move |conn| {
-        let Some((row, email)) = db::sessions::find_live(conn, &hash, now, IDLE_LIMIT)? else {
-            let opened_this_month = match db::sessions::owner_of_token(conn, &hash)? {
-                Some(user_id) => db::meter::opened_in_month(conn, user_id, first_day)?,
-                None => Vec::new(),
-            };
-            return Ok(Login::Ended { opened_this_month });
+    let found = session_of(state, token_hash(&token)).await?;
+    let owner = found.as_ref().map(|login| login.0.user_id);
+    let Some(login) = found.filter(|login| login.0.is_live(now, IDLE_LIMIT)) else {
+        // Logged out elsewhere, revoked or expired: a visitor again, who keeps the account's
+        // meter for the month.
+        let opened = match owner {
+            Some(user_id) => opened_this_month(state, user_id, month).await?,
+            None => Vec::new(),
         };
-        if now - row.last_seen_at >= TOUCH_INTERVAL {
-            db::sessions::touch(conn, row.id, now)?;
-        }
-        let subscription = db::subscriptions::current(conn, row.user_id)?;
-        let subscribed = subscription
-            .as_ref()
-            .is_some_and(|s| s.standing(now).grants_access());
-        let opened_this_month = if subscribed {
-            Vec::new()
-        } else {
-            db::meter::opened_in_month(conn, row.user_id, first_day)?
-        };
-        let member = Member {
-            user_id: row.user_id,
-            email,
-            session_id: row.id,
-            subscription,
-        };
-        Ok(Login::Live {
-            member,
-            subscribed,
-            opened_this_month,
+        keep_account_meter(session, month, opened)?;
+        session.forget_login()?;
+        return Ok(Reader {
+            member: None,
+            subscribed: false,
+            meter: Some(session.meter(month)),
+        });
+    };
+    let (record, email) = (&login.0, &login.1);
+    if now - record.last_seen_at >= TOUCH_INTERVAL {
+        let record = record.clone();
+        db::run(&state.pool, "noting the login was used", move |conn| {
+            db::sessions::touch(conn, &record, now)
         })
-    })
-    .await?;
-
-    match login {
-        Login::Live {
-            member,
-            subscribed,
-            opened_this_month,
-        } => {
-            let meter = (!subscribed).then(|| Meter::with_opened(month, opened_this_month));
-            Ok(Reader {
-                member: Some(member),
-                subscribed,
-                meter,
-            })
-        }
-        Login::Ended { opened_this_month } => {
-            // Logged out elsewhere, revoked or expired: a visitor again, who keeps the
-            // account's meter for the month.
-            keep_account_meter(session, month, opened_this_month)?;
-            session.forget_login()?;
-            Ok(Reader {
-                member: None,
-                subscribed: false,
-                meter: Some(session.meter(month)),
-            })
-        }
+        .await?;
     }
+
+    let user_id = record.user_id;
+    let subscription = state
+        .caches
+        .subscriptions
+        .get_or_fill(user_id, || async {
+            let current = db::run(
+                &state.pool,
+                "reading the reader's subscription",
+                move |conn| db::subscriptions::current(conn, user_id),
+            )
+            .await?;
+            Ok::<_, DbError>(current.map(Arc::new))
+        })
+        .await?;
+    let subscribed = subscription
+        .as_ref()
+        .is_some_and(|s| s.standing(now).grants_access());
+    let meter = if subscribed {
+        None
+    } else {
+        Some(Meter::with_opened(
+            month,
+            opened_this_month(state, user_id, month).await?,
+        ))
+    };
+    Ok(Reader {
+        member: Some(Member {
+            user_id,
+            email: email.clone(),
+            session_id: record.id,
+            subscription: subscription.as_deref().cloned(),
+        }),
+        subscribed,
+        meter,
+    })
+}
+
+/// The login session this token hash names, live or not (from the cache when it holds it).
+async fn session_of(state: &AppState, hash: Vec<u8>) -> Result<SessionEntry, AppError> {
+    let read = hash.clone();
+    let found = state
+        .caches
+        .sessions
+        .get_or_fill(hash, || async {
+            let found = db::run(&state.pool, "finding the reader's login", move |conn| {
+                db::sessions::find_by_token(conn, &read)
+            })
+            .await?;
+            Ok::<_, DbError>(found.map(Arc::new))
+        })
+        .await?;
+    Ok(found)
+}
+
+/// The articles the reader opened in `month` (the member meter), from the cache when it holds
+/// that month.
+pub async fn opened_this_month(
+    state: &AppState,
+    user_id: i64,
+    month: Month,
+) -> Result<Vec<i64>, AppError> {
+    let read = || async {
+        let opened = db::run(&state.pool, "reading the reader's meter", move |conn| {
+            db::meter::opened_in_month(conn, user_id, month.first_day())
+        })
+        .await?;
+        Ok::<_, DbError>(Arc::new((month, opened)))
+    };
+    let cached = state.caches.meters.get_or_fill(user_id, read).await?;
+    if cached.0 == month {
+        return Ok(cached.1.clone());
+    }
+    // A month has begun since the entry was kept.
+    state.caches.meters.invalidate(&user_id);
+    Ok(state
+        .caches
+        .meters
+        .get_or_fill(user_id, read)
+        .await?
+        .1
+        .clone())
 }

@@ -7,6 +7,7 @@ use time::{Date, OffsetDateTime};
 
 use diesel::sql_types::{Array, BigInt, Date as SqlDate, Timestamptz};
 
+use super::changes::{Change, note};
 use crate::schema::meter_reads;
 
 pub fn opened_in_month(
@@ -31,7 +32,7 @@ pub fn record(
     article_ids: &[i64],
     now: OffsetDateTime,
 ) -> QueryResult<usize> {
-    diesel::sql_query(
+    let recorded = diesel::sql_query(
         "INSERT INTO meter_reads (user_id, month, article_id, opened_at) \
          SELECT $1, $2, id, $3 FROM articles WHERE id = ANY($4) \
          ON CONFLICT DO NOTHING",
@@ -40,7 +41,9 @@ pub fn record(
     .bind::<SqlDate, _>(month)
     .bind::<Timestamptz, _>(now)
     .bind::<Array<BigInt>, _>(article_ids)
-    .execute(conn)
+    .execute(conn)?;
+    note(Change::Reader(user_id));
+    Ok(recorded)
 }
 
 /// Deletes the reads of months before the one preceding `this_month` (its first day), in

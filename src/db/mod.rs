@@ -9,6 +9,7 @@
 //! blocking thread pool, never on an async worker.
 
 pub mod articles;
+pub mod changes;
 pub mod checkouts;
 pub mod meter;
 pub mod plans;
@@ -17,6 +18,7 @@ pub mod subscriptions;
 pub mod throttle;
 pub mod users;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use diesel::pg::PgConnection;
@@ -27,7 +29,23 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::redact_url;
 
-pub type DbPool = Pool<ConnectionManager<PgConnection>>;
+/// The pool of connections, and who hears of the changes its writes make.
+#[derive(Clone)]
+pub struct DbPool {
+    connections: Pool<ConnectionManager<PgConnection>>,
+    listeners: Arc<OnceLock<ChangeListener>>,
+}
+
+/// Told of the changes each `run` made on this instance, once it returns.
+pub type ChangeListener = Arc<dyn Fn(&[changes::Change]) + Send + Sync>;
+
+impl DbPool {
+    /// From now on, `listener` hears of every change noted by a `run` on this pool (one
+    /// listener per pool: a second call is ignored).
+    pub fn tell_changes_to(&self, listener: ChangeListener) {
+        let _ = self.listeners.set(listener);
+    }
+}
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -127,8 +145,20 @@ where
     let span = tracing::Span::current();
     actix_web::web::block(move || {
         let _entered = span.enter();
-        let mut conn = pool.get().map_err(|error| DbError::Pool { step, error })?;
-        query(&mut conn).map_err(|error| DbError::Query { step, error })
+        let mut conn = pool
+            .connections
+            .get()
+            .map_err(|error| DbError::Pool { step, error })?;
+        changes::take_noted();
+        let result = query(&mut conn).map_err(|error| DbError::Query { step, error });
+        let noted = changes::take_noted();
+        if result.is_ok()
+            && !noted.is_empty()
+            && let Some(listener) = pool.listeners.get()
+        {
+            listener(&noted);
+        }
+        result
     })
     .await
     .map_err(|_| DbError::Blocking { step })?
@@ -236,12 +266,16 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionDefaults 
 /// itself when the database comes back after an outage.
 pub fn pool(database_url: &str, size: u32) -> DbPool {
     let manager = ConnectionManager::<PgConnection>::new(with_connect_timeout(database_url));
-    Pool::builder()
+    let connections = Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(CHECKOUT_TIMEOUT)
         .connection_customizer(Box::new(SessionDefaults))
-        .build_unchecked(manager)
+        .build_unchecked(manager);
+    DbPool {
+        connections,
+        listeners: Arc::new(OnceLock::new()),
+    }
 }
 
 /// Rows one periodic deletion removes per statement, so each statement holds its locks briefly

@@ -3,12 +3,14 @@
 //! Rows are bounded per reader: at most a fixed number live (logging in ends the least
 //! recently used beyond it) and a fixed number ended (kept a while so a browser whose login
 //! ended still gets the account's meter, the oldest deleted beyond it). Housekeeping deletes
-//! long-ended rows in batches.
+//! long-ended rows in batches. Every change to whether a session is live, or to when it was
+//! last used, notes a change of its reader for the caches.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamptz};
 use time::{Duration, OffsetDateTime};
 
+use super::changes::{Change, note};
 use crate::models::{NewUserSession, UserSession};
 use crate::schema::{user_sessions, users};
 
@@ -58,6 +60,7 @@ pub fn end_least_recently_used(
     idle_limit: Duration,
     keep: i64,
 ) -> QueryResult<usize> {
+    note(Change::Reader(user_id));
     beyond_the_most_recent(
         conn,
         "UPDATE user_sessions SET revoked_at = $2 WHERE id IN ( \
@@ -109,11 +112,17 @@ pub fn insert(conn: &mut PgConnection, new: &NewUserSession<'_>) -> QueryResult<
         .get_result(conn)
 }
 
-pub fn touch(conn: &mut PgConnection, session_id: i64, now: OffsetDateTime) -> QueryResult<()> {
-    diesel::update(user_sessions::table.find(session_id))
+/// Notes that the session was used at `now` (for the idle limit).
+pub fn touch(
+    conn: &mut PgConnection,
+    session: &UserSession,
+    now: OffsetDateTime,
+) -> QueryResult<()> {
+    diesel::update(user_sessions::table.find(session.id))
         .set(user_sessions::last_seen_at.eq(now))
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    note(Change::Reader(session.user_id));
+    Ok(())
 }
 
 /// Revokes one of the reader's own sessions; returns whether it was live.
@@ -123,15 +132,16 @@ pub fn revoke(
     session_id: i64,
     now: OffsetDateTime,
 ) -> QueryResult<bool> {
-    diesel::update(
+    let revoked = diesel::update(
         user_sessions::table
             .filter(user_sessions::id.eq(session_id))
             .filter(user_sessions::user_id.eq(user_id))
             .filter(user_sessions::revoked_at.is_null()),
     )
     .set(user_sessions::revoked_at.eq(now))
-    .execute(conn)
-    .map(|n| n > 0)
+    .execute(conn)?;
+    note(Change::Reader(user_id));
+    Ok(revoked > 0)
 }
 
 /// Revokes every session of the reader; returns how many were live.
@@ -140,13 +150,15 @@ pub fn revoke_all(
     user_id: i64,
     now: OffsetDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(
+    let revoked = diesel::update(
         user_sessions::table
             .filter(user_sessions::user_id.eq(user_id))
             .filter(user_sessions::revoked_at.is_null()),
     )
     .set(user_sessions::revoked_at.eq(now))
-    .execute(conn)
+    .execute(conn)?;
+    note(Change::Reader(user_id));
+    Ok(revoked)
 }
 
 /// The reader a session token belonged to, whatever the session's state now.
@@ -164,14 +176,31 @@ pub fn revoke_by_token(
     token_hash: &[u8],
     now: OffsetDateTime,
 ) -> QueryResult<()> {
-    diesel::update(
+    let owners: Vec<i64> = diesel::update(
         user_sessions::table
             .filter(user_sessions::token_hash.eq(token_hash))
             .filter(user_sessions::revoked_at.is_null()),
     )
     .set(user_sessions::revoked_at.eq(now))
-    .execute(conn)
-    .map(|_| ())
+    .returning(user_sessions::user_id)
+    .get_results(conn)?;
+    owners
+        .into_iter()
+        .for_each(|user_id| note(Change::Reader(user_id)));
+    Ok(())
+}
+
+/// The session this token names, live or not, with its reader's e-mail.
+pub fn find_by_token(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+) -> QueryResult<Option<(UserSession, String)>> {
+    user_sessions::table
+        .inner_join(users::table)
+        .filter(user_sessions::token_hash.eq(token_hash))
+        .select((UserSession::as_select(), users::email))
+        .first(conn)
+        .optional()
 }
 
 /// Deletes sessions that ended (revoked or past their absolute limit) before `ended_before`,

@@ -1,10 +1,11 @@
 //! Subscription rows. At most one row per reader is not `ended`, and one payment is recorded
 //! in at most one row; the database enforces both. Writes are made by `billing` with the
-//! reader's lock held.
+//! reader's lock held, and each notes a change of its reader for the caches.
 
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
+use super::changes::{Change, note};
 use crate::domain::subscription::Status;
 use crate::models::{NewSubscription, SubscriptionRow};
 use crate::schema::subscriptions;
@@ -21,10 +22,12 @@ pub fn current(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<Subs
 
 /// Fails with a unique violation when the reader already has a current subscription.
 pub fn insert(conn: &mut PgConnection, new: &NewSubscription<'_>) -> QueryResult<i64> {
-    diesel::insert_into(subscriptions::table)
+    let id = diesel::insert_into(subscriptions::table)
         .values(new)
         .returning(subscriptions::id)
-        .get_result(conn)
+        .get_result(conn)?;
+    note(Change::Reader(new.user_id));
+    Ok(id)
 }
 
 pub fn cancel(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult<()> {
@@ -33,8 +36,9 @@ pub fn cancel(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryRes
             subscriptions::status.eq(Status::Canceled.as_str()),
             subscriptions::canceled_at.eq(Some(now)),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .returning(subscriptions::user_id)
+        .get_result(conn)
+        .map(|user_id| note(Change::Reader(user_id)))
 }
 
 pub fn resume(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
@@ -43,8 +47,9 @@ pub fn resume(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
             subscriptions::status.eq(Status::Active.as_str()),
             subscriptions::canceled_at.eq(None::<OffsetDateTime>),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .returning(subscriptions::user_id)
+        .get_result(conn)
+        .map(|user_id| note(Change::Reader(user_id)))
 }
 
 pub fn end(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult<()> {
@@ -53,8 +58,9 @@ pub fn end(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult
             subscriptions::status.eq(Status::Ended.as_str()),
             subscriptions::ended_at.eq(Some(now)),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .returning(subscriptions::user_id)
+        .get_result(conn)
+        .map(|user_id| note(Change::Reader(user_id)))
 }
 
 /// Whether a subscription row records this payment.

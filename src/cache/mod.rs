@@ -1,0 +1,96 @@
+//! In-memory caches of what the reading path asks on every request: for logged-in readers
+//! their login session, their subscription and this month's meter; and the published articles.
+//!
+//! Rules:
+//! - A cache only ever holds what the database said. Every write that changes a cached fact
+//!   notes a `db::changes::Change`; it reaches this instance as soon as the write returns
+//!   (through `db::run`) and every instance when its transaction commits (through the
+//!   [`listener`]). Writes themselves always go to the database: nothing is lost to a cache.
+//! - A fill that began before an invalidation of its cache is not kept (see [`store`]).
+//! - While the listener is not connected the caches are bypassed, and on every (re)connect they
+//!   are emptied, because notifications sent while nobody listened are lost.
+//! - Entries also expire after [`TIME_TO_LIVE`], a safety net; every cache is bounded, so it
+//!   holds the hot set, not everything.
+
+pub mod listener;
+pub mod store;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::db::changes::Change;
+use crate::domain::meter::Month;
+use crate::models::{SubscriptionRow, UserSession};
+use store::Store;
+
+/// The longest any entry is kept without being asked of the database again.
+pub const TIME_TO_LIVE: Duration = Duration::from_secs(60);
+/// Readers kept per cache: each entry is a few hundred bytes.
+const READERS: u64 = 20_000;
+
+/// A login session with its reader's e-mail; `None` for a token no session has.
+pub type SessionEntry = Option<Arc<(UserSession, String)>>;
+/// The articles a reader opened in a month.
+pub type MeterEntry = Arc<(Month, Vec<i64>)>;
+
+pub struct Caches {
+    pub sessions: Store<Vec<u8>, SessionEntry>,
+    pub subscriptions: Store<i64, Option<Arc<SubscriptionRow>>>,
+    pub meters: Store<i64, MeterEntry>,
+    live: Arc<AtomicBool>,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Caches {
+    /// Empty caches, bypassed until the listener connects.
+    pub fn new() -> Self {
+        let live = Arc::new(AtomicBool::new(false));
+        Self {
+            sessions: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
+            subscriptions: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
+            meters: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
+            live,
+        }
+    }
+
+    /// Forgets what `change` may have made wrong.
+    pub fn apply(&self, change: Change) {
+        match change {
+            Change::Reader(user_id) => {
+                self.sessions.invalidate_if(move |_, entry| {
+                    entry
+                        .as_ref()
+                        .is_some_and(|session| session.0.user_id == user_id)
+                });
+                self.subscriptions.invalidate(&user_id);
+                self.meters.invalidate(&user_id);
+            }
+            Change::Article(_) => {}
+            Change::Everything => self.clear(),
+        }
+    }
+
+    pub fn clear(&self) {
+        self.sessions.clear();
+        self.subscriptions.clear();
+        self.meters.clear();
+    }
+
+    /// Whether changes are heard: when not, the caches are bypassed and emptied.
+    pub fn set_live(&self, live: bool) {
+        self.clear();
+        self.live.store(live, Ordering::Release);
+        // Whatever was filled between the clear and the switch is dropped too.
+        self.clear();
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+}
