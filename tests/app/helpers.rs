@@ -260,6 +260,22 @@ impl<'a> Reader<'a> {
             .add_cookie_str(&format!("{}={value}; Path=/", self.app.cookie_name()), &url);
     }
 
+    /// The same browser (same cookies) talking to another address of the app.
+    pub fn via<'b>(&self, app: &'b TestApp) -> Reader<'b> {
+        let client = reqwest::Client::builder()
+            .cookie_provider(self.jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(30))
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
+            .build()
+            .expect("building an HTTP client");
+        Reader {
+            app,
+            jar: self.jar.clone(),
+            client,
+        }
+    }
+
     /// A new reader (another browser) holding a copy of this reader's cookie.
     pub fn copy(&self) -> Reader<'a> {
         let other = Reader::new(self.app);

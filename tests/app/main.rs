@@ -18,6 +18,7 @@ mod csrf;
 mod form_input;
 mod hostile_input;
 mod housekeeping;
+mod instances;
 mod login_throttling;
 mod logs;
 mod meter;

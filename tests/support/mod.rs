@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod balancer;
 pub mod fixtures;
 pub mod processor;
 
@@ -163,8 +164,20 @@ impl TestApp {
 
     /// A second instance of the app on the same database, as behind a load balancer.
     pub async fn spawn_sharing(other: &TestApp) -> Self {
-        let key = other.settings.session_key.clone();
-        Self::spawn_on(other.db.clone(), move |s| s.session_key = key, None).await
+        let settings = other.settings.clone();
+        Self::spawn_on(other.db.clone(), move |s| *s = settings, None).await
+    }
+
+    /// This app seen through another address (a load balancer in front of it), same database
+    /// and clock.
+    pub fn behind(&self, address: String, port: u16) -> Self {
+        Self {
+            address,
+            port,
+            clock: self.clock.clone(),
+            db: self.db.clone(),
+            settings: self.settings.clone(),
+        }
     }
 
     async fn spawn_on(
