@@ -16,7 +16,8 @@ const WITHIN: StdDuration = StdDuration::from_secs(1);
 struct Pair {
     one: TestApp,
     two: TestApp,
-    balancer: Balancer,
+    /// Kept for as long as the pair: dropping it stops HAProxy.
+    _balancer: Balancer,
     through: TestApp,
 }
 
@@ -29,7 +30,7 @@ async fn pair(customise: impl FnOnce(&mut gazette::config::Settings)) -> Pair {
     Pair {
         one,
         two,
-        balancer,
+        _balancer: balancer,
         through,
     }
 }
