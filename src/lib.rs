@@ -6,10 +6,12 @@
 pub mod allocator;
 pub mod auth;
 pub mod billing;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod desk;
 pub mod domain;
 pub mod error;
 pub mod housekeeping;

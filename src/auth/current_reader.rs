@@ -2,6 +2,10 @@
 //! server. A login token in the cookie counts only while its `user_sessions` row is neither
 //! revoked nor expired (idle or absolute), so logging out, "log out everywhere" and expiry
 //! take effect even for a copy of the cookie.
+//!
+//! The newsroom's pages take [`Editor`] (or [`Admin`]): the role is read from the database
+//! with the login on every request, so granting or removing it takes effect at once. Others
+//! get a 403; logged-out visitors are sent to log in.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,6 +19,7 @@ use super::token_hash;
 use crate::db;
 use crate::domain::access::ReaderKind;
 use crate::domain::meter::{Meter, Month};
+use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::models::SubscriptionRow;
 use crate::state::AppState;
@@ -26,6 +31,7 @@ pub struct Member {
     /// The `user_sessions` row of this browser.
     pub session_id: i64,
     pub subscription: Option<SubscriptionRow>,
+    pub role: Role,
 }
 
 #[derive(Clone, Debug)]
@@ -87,6 +93,57 @@ impl FromRequest for Member {
     }
 }
 
+/// A member who may write and publish: editors and admins.
+#[derive(Clone, Debug)]
+pub struct Editor(pub Member);
+
+impl FromRequest for Editor {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_form = req.method() != actix_web::http::Method::GET;
+        let member = Member::from_request(req, payload);
+        Box::pin(async move {
+            let member = match member.await {
+                // A form sent logged out comes back to the desk after logging in.
+                Err(AppError::LogInFirst { .. }) if is_form => {
+                    return Err(AppError::LogInFirst {
+                        next: "/editor".to_string(),
+                    });
+                }
+                other => other?,
+            };
+            if member.role.edits() {
+                Ok(Self(member))
+            } else {
+                Err(AppError::Forbidden("the newsroom's pages are for editors"))
+            }
+        })
+    }
+}
+
+/// A member who may also grant and remove the editor role.
+#[derive(Clone, Debug)]
+pub struct Admin(pub Member);
+
+impl FromRequest for Admin {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let member = Member::from_request(req, payload);
+        Box::pin(async move {
+            let member = member.await?;
+            if member.role.administers() {
+                Ok(Self(member))
+            } else {
+                Err(AppError::Forbidden("granting roles is for admins"))
+            }
+        })
+    }
+}
+
 /// What the server knows of this browser's login.
 enum Login {
     Live {
@@ -112,7 +169,8 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
     let hash = token_hash(&token);
     let first_day = month.first_day();
     let login = db::run(&state.pool, "identifying the reader's login", move |conn| {
-        let Some((row, email)) = db::sessions::find_live(conn, &hash, now, IDLE_LIMIT)? else {
+        let Some((row, email, role)) = db::sessions::find_live(conn, &hash, now, IDLE_LIMIT)?
+        else {
             let opened_this_month = match db::sessions::owner_of_token(conn, &hash)? {
                 Some(user_id) => db::meter::opened_in_month(conn, user_id, first_day)?,
                 None => Vec::new(),
@@ -136,6 +194,7 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
             email,
             session_id: row.id,
             subscription,
+            role,
         };
         Ok(Login::Live {
             member,
