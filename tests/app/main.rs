@@ -22,6 +22,7 @@ mod login_throttling;
 mod logs;
 mod meter;
 mod payments;
+mod publishing;
 mod resilience;
 mod running;
 mod schema;

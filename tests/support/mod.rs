@@ -5,6 +5,7 @@
 
 pub mod fixtures;
 pub mod processor;
+pub mod queries;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -172,6 +173,7 @@ impl TestApp {
         customise: impl FnOnce(&mut Settings),
         gateway: Option<Arc<dyn PaymentGateway>>,
     ) -> Self {
+        queries::install();
         let mut settings = Settings::for_database(&db.url);
         settings.database_pool_size = 4;
         customise(&mut settings);
