@@ -11,17 +11,21 @@ static COUNTS: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
 
 struct Counter {
     database: Option<String>,
+    /// Statements diesel sends while connecting (time zone, encoding) are not the app's.
+    connecting: bool,
 }
 
 impl Instrumentation for Counter {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         match event {
             InstrumentationEvent::StartEstablishConnection { url, .. } => {
+                self.connecting = true;
                 self.database = url::Url::parse(url)
                     .ok()
                     .map(|u| u.path().trim_start_matches('/').to_string());
             }
-            InstrumentationEvent::StartQuery { .. } => {
+            InstrumentationEvent::FinishEstablishConnection { .. } => self.connecting = false,
+            InstrumentationEvent::StartQuery { .. } if !self.connecting => {
                 if let Some(database) = &self.database {
                     let mut counts = COUNTS.lock().unwrap_or_else(|e| e.into_inner());
                     *counts
@@ -39,8 +43,13 @@ impl Instrumentation for Counter {
 pub fn install() {
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| {
-        set_default_instrumentation(|| Some(Box::new(Counter { database: None })))
-            .expect("installing the query counter");
+        set_default_instrumentation(|| {
+            Some(Box::new(Counter {
+                database: None,
+                connecting: false,
+            }))
+        })
+        .expect("installing the query counter");
     });
 }
 
