@@ -192,10 +192,8 @@ fn set_role(settings: &Settings, address: &str, role: Role) -> Result<(), String
             "no account has the e-mail {address}: sign up on the site first, then run this again"
         ));
     }
-    println!(
-        "{address} is now {} {role}.",
-        if role == Role::Admin { "an" } else { "a" }
-    );
+    let article = if role == Role::Reader { "a" } else { "an" };
+    println!("{address} is now {article} {role}.");
     Ok(())
 }
 

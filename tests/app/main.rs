@@ -14,6 +14,7 @@ mod archive;
 mod articles;
 mod billing_races;
 mod bounded_tables;
+mod cli;
 mod cookies_and_headers;
 mod csrf;
 mod feeds;
