@@ -9,6 +9,11 @@
 # articles, so a premium article shows the paywall and a free one the article), runs
 # Lighthouse against each page, prints the scores, and removes the database. Lighthouse is
 # installed with npm under target/ when it is not found. It is not part of CI.
+#
+# The paywall answers 402, as the HTTP contract says. Lighthouse refuses to rate a page whose
+# document is not a 2xx unless told to (--ignore-status-code), and then marks that status down
+# itself: `http-status-code` (SEO) and the browser's console line about the 402
+# (`errors-in-console`, best practices). The audits that failed are printed beside the scores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
