@@ -15,6 +15,9 @@ ALTER TABLE articles ALTER COLUMN published_at DROP NOT NULL;
 -- unpublished and published again.
 ALTER TABLE articles ADD COLUMN first_published_at TIMESTAMPTZ;
 UPDATE articles SET first_published_at = published_at;
+-- updated_at now means the words changed after publication ("Updated" on the page). Until now
+-- no article was edited after it was stored, so its updated_at is only when it was loaded.
+UPDATE articles SET updated_at = published_at WHERE updated_at > published_at;
 -- The editor who wrote it on the desk; articles outlive the accounts of their writers.
 ALTER TABLE articles ADD COLUMN author_id BIGINT REFERENCES users (id) ON DELETE SET NULL;
 CREATE INDEX articles_by_author_id ON articles (author_id) WHERE author_id IS NOT NULL;

@@ -24,11 +24,11 @@ use crate::domain::article::{self, FieldErrors, Stage, Step, parse_publish_at};
 use crate::domain::email;
 use crate::domain::role::Role;
 use crate::error::AppError;
-use crate::models::DeskArticle;
+use crate::models::{DeskArticle, DeskEntry};
 use crate::state::AppState;
 use crate::views::{
     ArticleForm, ArticleFormPage, DeskPage, DeskRow, Pager, PeoplePage, PersonView, PreviewBar,
-    meter_note, render,
+    date_and_time, meter_note, render, stage_label,
 };
 
 /// The largest article form accepted: a body at the longest allowed, written in any script,
@@ -75,9 +75,7 @@ pub async fn desk(
         .await?;
     let has_older = published.len() > usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
     published.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
-    let rows = |entries: &[crate::models::DeskEntry]| {
-        entries.iter().map(|e| DeskRow::of(e, now)).collect()
-    };
+    let rows = |entries: &[DeskEntry]| entries.iter().map(|e| DeskRow::of(e, now)).collect();
     let page_view = DeskPage {
         layout: visit.layout("The desk")?.unindexed(),
         drafts: rows(&drafts),
@@ -240,7 +238,7 @@ async fn save(
         }
         (_, Stage::Scheduled(at)) => format!(
             "Scheduled for {}: it appears by itself then, and nowhere before.",
-            crate::views::date_and_time(at)
+            date_and_time(at)
         ),
         (_, Stage::Published(_)) => "Changes saved: readers see them now.".to_string(),
         (_, Stage::Draft) => "Draft saved.".to_string(),
@@ -308,7 +306,7 @@ fn preview_bar(
     PreviewBar {
         article_id: article.id,
         showing,
-        stage: crate::views::stage_label(article.publication().stage(now)),
+        stage: stage_label(article.publication().stage(now)),
     }
 }
 
