@@ -36,7 +36,7 @@ pub struct Layout {
     pub canonical_url: Option<String>,
     /// Open Graph's type: `website`, or `article` on an article.
     pub og_type: &'static str,
-    /// Kept out of search engines (the desk, previews, account pages).
+    /// Kept out of search engines (the desk, previews, error pages).
     pub noindex: bool,
     /// The reader may use the newsroom's desk.
     pub editor: bool,
