@@ -66,6 +66,9 @@ pub struct Settings {
     pub client_request_timeout: Duration,
     /// How long an idle connection is kept open for the next request; zero turns keep-alive off.
     pub keep_alive: Duration,
+    /// The address readers reach the site at (`https://gazette.example`, no trailing slash),
+    /// for canonical links, the feed and the sitemap; `None` uses the address it listens on.
+    pub public_url: Option<String>,
 }
 
 /// One bad variable: which one, and what is wrong with it.
@@ -103,6 +106,7 @@ impl fmt::Debug for Settings {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("client_request_timeout", &self.client_request_timeout)
             .field("keep_alive", &self.keep_alive)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -261,6 +265,9 @@ impl Settings {
                 MAX_LIMIT,
             )?,
         };
+        let public_url = var("PUBLIC_URL")
+            .map(|raw| parse_public_url(&raw))
+            .transpose()?;
         let form_body_timeout = std::time::Duration::from_secs(
             number(
                 "FORM_BODY_TIMEOUT_SECONDS",
@@ -317,6 +324,7 @@ impl Settings {
                 15,
                 0..=300,
             )?,
+            public_url,
         })
     }
 
@@ -343,6 +351,7 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(30),
             client_request_timeout: Duration::from_secs(5),
             keep_alive: Duration::from_secs(15),
+            public_url: None,
         }
     }
 
@@ -430,6 +439,23 @@ fn parse_seconds(
                 ),
             )
         })
+}
+
+/// `PUBLIC_URL`: an http(s) origin without path, query or fragment; kept without a trailing
+/// slash so paths can be appended.
+fn parse_public_url(raw: &str) -> Result<String, ConfigError> {
+    let wrong = |why: &str| problem("PUBLIC_URL", format!("`{}` {why}", raw.trim()));
+    let parsed = url::Url::parse(raw.trim())
+        .map_err(|_| wrong("is not a URL (e.g. https://gazette.example)"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(wrong("must be an http:// or https:// address"));
+    }
+    if parsed.path() != "/" || parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(wrong(
+            "must be the site's origin alone, without a path, query or fragment",
+        ));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_string())
 }
 
 fn check_database_url(raw: &str) -> Result<(), ConfigError> {
@@ -545,6 +571,10 @@ mod tests {
             ("SHUTDOWN_TIMEOUT_SECONDS", "601"),
             ("CLIENT_REQUEST_TIMEOUT_SECONDS", "0"),
             ("KEEP_ALIVE_SECONDS", "-1"),
+            ("PUBLIC_URL", "gazette.example"),
+            ("PUBLIC_URL", "ftp://gazette.example"),
+            ("PUBLIC_URL", "https://gazette.example/news"),
+            ("PUBLIC_URL", "https://gazette.example/?a=b"),
         ] {
             let err = settings(&[(name, value)]).unwrap_err();
             assert_eq!(err.variable, name, "{name}={value}");
@@ -577,6 +607,15 @@ mod tests {
             err.to_string(),
             "MAX_LOGIN_FAILURES_PER_ACCOUNT: `many` is not a whole number from 1 to 100000"
         );
+    }
+
+    #[test]
+    fn the_public_url_is_an_origin_kept_without_its_slash() {
+        assert_eq!(settings(&[]).unwrap().public_url, None);
+        let s = settings(&[("PUBLIC_URL", " https://Gazette.example/ ")]).unwrap();
+        assert_eq!(s.public_url.as_deref(), Some("https://gazette.example"));
+        let s = settings(&[("PUBLIC_URL", "http://127.0.0.1:8080")]).unwrap();
+        assert_eq!(s.public_url.as_deref(), Some("http://127.0.0.1:8080"));
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    /// A page for a role the reader does not have (the newsroom's pages).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
     #[error("cross-site request refused: {0}")]
     CsrfRejected(&'static str),
     #[error("too many attempts; retry in {retry_after_secs}s")]
@@ -62,6 +65,10 @@ impl AppError {
                 "That was too much",
                 "The form you sent was far larger than anything we accept.",
             ),
+            Self::Forbidden(_) => (
+                "This page is not for you",
+                "This part of Gazette is for its editors. If you should be one, ask an admin.",
+            ),
             Self::CsrfRejected(_) => (
                 "This form has expired",
                 "For your safety we only accept forms sent from this site's own pages. \
@@ -94,7 +101,7 @@ impl ResponseError for AppError {
             Self::LogInFirst { .. } => StatusCode::SEE_OTHER,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::CsrfRejected(_) => StatusCode::FORBIDDEN,
+            Self::CsrfRejected(_) | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -108,7 +115,10 @@ impl ResponseError for AppError {
             Self::Unavailable(_) | Self::Busy(_) => {
                 tracing::warn!(status = status.as_u16(), "{self}")
             }
-            Self::CsrfRejected(_) | Self::TooManyRequests { .. } | Self::BadRequest(_) => {
+            Self::CsrfRejected(_)
+            | Self::Forbidden(_)
+            | Self::TooManyRequests { .. }
+            | Self::BadRequest(_) => {
                 tracing::info!(status = status.as_u16(), "{self}")
             }
             Self::NotFound | Self::PayloadTooLarge | Self::LogInFirst { .. } => {}

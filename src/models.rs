@@ -6,42 +6,145 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use time::OffsetDateTime;
 
+use crate::domain::article::Publication;
+use crate::domain::role::Role;
 use crate::domain::subscription::{Standing, Status};
 
 use crate::schema::{articles, checkouts, plans, subscriptions, user_sessions, users};
 
-/// An article without its body: what lists and paywalls need.
+/// A published article without its body: what lists, feeds and paywalls need. Read only
+/// for articles whose publication time has come, so that time is never empty here.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
 pub struct ArticleSummary {
     pub id: i64,
+    pub slug: String,
     pub title: String,
     pub author: String,
+    pub author_slug: String,
     pub teaser: String,
     pub is_premium: bool,
+    #[diesel(select_expression = articles::published_at.assume_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::AssumeNotNull<articles::published_at>)]
     pub published_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
 }
 
-/// An article with its body, as an article page shows it.
+impl ArticleSummary {
+    /// The canonical address: `/articles/{id}/{slug}`.
+    pub fn path(&self) -> String {
+        article_path(self.id, &self.slug)
+    }
+}
+
+/// `/articles/{id}/{slug}`, the canonical address of an article.
+pub fn article_path(id: i64, slug: &str) -> String {
+    format!("/articles/{id}/{slug}")
+}
+
+/// A published article with its body, as an article page shows it.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
 pub struct Article {
     #[diesel(embed)]
     pub summary: ArticleSummary,
     pub body_html: String,
+}
+
+/// A published article as the feed carries it: the body only when the article is free (the
+/// query itself leaves premium bodies behind).
+#[derive(Debug, Clone, Queryable)]
+pub struct FeedArticle {
+    pub summary: ArticleSummary,
+    pub free_body_html: Option<String>,
+}
+
+/// An article as the desk edits it, at any stage.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
+pub struct DeskArticle {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub author: String,
+    pub teaser: String,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub author_slug: String,
+    pub is_premium: bool,
+    pub published_at: Option<OffsetDateTime>,
+    pub first_published_at: Option<OffsetDateTime>,
     pub updated_at: OffsetDateTime,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = articles)]
+impl DeskArticle {
+    pub fn publication(&self) -> Publication {
+        Publication {
+            published_at: self.published_at,
+            first_published_at: self.first_published_at,
+        }
+    }
+
+    /// The article as readers will see it, dated `now` when it has no publication time yet.
+    pub fn as_published(&self, now: OffsetDateTime) -> Article {
+        Article {
+            summary: ArticleSummary {
+                id: self.id,
+                slug: self.slug.clone(),
+                title: self.title.clone(),
+                author: self.author.clone(),
+                author_slug: self.author_slug.clone(),
+                teaser: self.teaser.clone(),
+                is_premium: self.is_premium,
+                published_at: self.published_at.unwrap_or(now),
+                updated_at: self.updated_at,
+            },
+            body_html: self.body_html.clone(),
+        }
+    }
+}
+
+/// One line of the desk's list.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
+pub struct DeskEntry {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub author: String,
+    pub is_premium: bool,
+    pub published_at: Option<OffsetDateTime>,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A published article's place in the sitemap.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
+pub struct SitemapEntry {
+    pub id: i64,
+    pub slug: String,
+    #[diesel(select_expression = articles::published_at.assume_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::AssumeNotNull<articles::published_at>)]
+    pub published_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// An article as stored, for inserting and for saving an edit (`None` times are stored as
+/// empty: a draft has no publication time).
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = articles, treat_none_as_null = true)]
 pub struct NewArticle<'a> {
     pub title: &'a str,
+    pub slug: &'a str,
     pub author: &'a str,
+    pub author_slug: &'a str,
     pub teaser: &'a str,
     pub body_markdown: &'a str,
     pub body_html: &'a str,
     pub is_premium: bool,
-    pub published_at: OffsetDateTime,
+    pub published_at: Option<OffsetDateTime>,
+    pub first_published_at: Option<OffsetDateTime>,
+    pub updated_at: OffsetDateTime,
 }
 
 #[derive(Clone, Queryable, Selectable)]
@@ -50,6 +153,36 @@ pub struct User {
     pub id: i64,
     pub email: String,
     pub password_hash: String,
+}
+
+/// An account as the people page lists it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct Person {
+    pub id: i64,
+    pub email: String,
+    #[diesel(deserialize_as = StoredRole)]
+    pub role: Role,
+}
+
+/// `users.role` as stored; its CHECK allows exactly the values of [`Role`], so anything else
+/// is a read error, never a silent default.
+#[derive(Debug, FromSqlRow)]
+pub struct StoredRole(Role);
+
+impl FromSql<Text, Pg> for StoredRole {
+    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+        Role::parse(&text)
+            .map(Self)
+            .ok_or_else(|| format!("unknown role `{text}`").into())
+    }
+}
+
+impl From<StoredRole> for Role {
+    fn from(stored: StoredRole) -> Self {
+        stored.0
+    }
 }
 
 #[derive(Insertable)]

@@ -10,9 +10,13 @@ diesel::table! {
         body_markdown -> Text,
         body_html -> Text,
         is_premium -> Bool,
-        published_at -> Timestamptz,
+        published_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        first_published_at -> Nullable<Timestamptz>,
+        author_id -> Nullable<Int8>,
+        slug -> Text,
+        author_slug -> Text,
     }
 }
 
@@ -22,6 +26,7 @@ diesel::table! {
         email -> Text,
         password_hash -> Text,
         created_at -> Timestamptz,
+        role -> Text,
     }
 }
 
@@ -101,6 +106,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(articles -> users (author_id));
 diesel::joinable!(checkouts -> users (user_id));
 diesel::joinable!(checkouts -> plans (plan_code));
 diesel::joinable!(subscriptions -> users (user_id));

@@ -39,7 +39,7 @@ use crate::auth::session::COOKIE_MAX_AGE;
 use crate::billing::Billing;
 use crate::cache::Caches;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{GatewayChoice, Settings, redact_url};
+use crate::config::{AppEnv, GatewayChoice, Settings, redact_url};
 use crate::db;
 use crate::error::AppError;
 use crate::housekeeping::Housekeeping;
@@ -154,6 +154,26 @@ impl Application {
             settings.housekeeping_interval,
             lifecycle.reached(Phase::Stopping),
         );
+        let address = format!("{}:{}", settings.host, settings.port);
+        let listener = TcpListener::bind(&address).map_err(|reason| StartupError::Bind {
+            address: address.clone(),
+            reason,
+        })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|reason| StartupError::Bind { address, reason })?;
+        let public_url = match &settings.public_url {
+            Some(url) => url.clone(),
+            None => {
+                if settings.app_env == AppEnv::Production {
+                    tracing::warn!(
+                        "PUBLIC_URL is not set: canonical links, the feed and the sitemap name \
+                         the address this instance listens on"
+                    );
+                }
+                format!("http://{bound}")
+            }
+        };
         let services = Services {
             state: web::Data::new(AppState {
                 pool,
@@ -166,6 +186,7 @@ impl Application {
                 trust_proxy_headers: settings.trust_proxy_headers,
                 limits: settings.limits,
                 form_body_timeout: settings.form_body_timeout,
+                public_url,
             }),
             passwords: web::Data::new(passwords),
             billing: web::Data::new(billing),
@@ -176,14 +197,6 @@ impl Application {
             )),
         };
 
-        let address = format!("{}:{}", settings.host, settings.port);
-        let listener = TcpListener::bind(&address).map_err(|reason| StartupError::Bind {
-            address: address.clone(),
-            reason,
-        })?;
-        let bound = listener
-            .local_addr()
-            .map_err(|reason| StartupError::Bind { address, reason })?;
         let (shutdown_drain, shutdown_timeout) =
             (settings.shutdown_drain, settings.shutdown_timeout);
         let connections = OpenConnections::default();

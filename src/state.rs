@@ -28,4 +28,7 @@ pub struct AppState {
     pub trust_proxy_headers: bool,
     pub limits: Limits,
     pub form_body_timeout: Duration,
+    /// Where readers reach the site (`PUBLIC_URL`, else the address listened on), without a
+    /// trailing slash: canonical links, the feed and the sitemap start with it.
+    pub public_url: String,
 }

@@ -12,9 +12,34 @@ use time::macros::format_description;
 
 use crate::models::{Article, ArticleSummary, Plan};
 
+mod desk;
+mod feeds;
+
+pub use desk::{
+    ArticleForm, ArticleFormPage, DeskPage, DeskRow, PeoplePage, PersonView, date_and_time,
+    stage_label,
+};
+pub use feeds::{atom_feed, robots_txt, sitemap_xml};
+
+/// What a page says about itself when no handler says more: the meta description.
+pub const SITE_DESCRIPTION: &str =
+    "Gazette: independent writing on science, cities, work and culture.";
+
 /// What the layout shows around every page.
 pub struct Layout {
     pub title: String,
+    /// The meta description, and the summary a shared link shows.
+    pub description: String,
+    /// Where readers reach the site, without a trailing slash (empty on error pages).
+    pub site_url: String,
+    /// The page's canonical address, absolute; `None` for pages that have none.
+    pub canonical_url: Option<String>,
+    /// Open Graph's type: `website`, or `article` on an article.
+    pub og_type: &'static str,
+    /// Kept out of search engines (the desk, previews, error pages).
+    pub noindex: bool,
+    /// The reader may use the newsroom's desk.
+    pub editor: bool,
     pub csrf_token: String,
     pub member_email: Option<String>,
     pub subscribed: bool,
@@ -31,6 +56,12 @@ impl Layout {
     pub fn bare(title: impl Into<String>) -> Self {
         Self {
             title: title.into(),
+            description: SITE_DESCRIPTION.to_string(),
+            site_url: String::new(),
+            canonical_url: None,
+            og_type: "website",
+            noindex: true,
+            editor: false,
             csrf_token: String::new(),
             member_email: None,
             subscribed: false,
@@ -39,6 +70,25 @@ impl Layout {
             cookie_notice: false,
             knows_reader: false,
         }
+    }
+}
+
+impl Layout {
+    /// Names `path` (`/articles/1/slug`) as the page's canonical address.
+    pub fn canonical(mut self, path: &str) -> Self {
+        self.canonical_url = Some(format!("{}{path}", self.site_url));
+        self
+    }
+
+    pub fn described(mut self, description: &str) -> Self {
+        self.description = description.to_string();
+        self
+    }
+
+    /// Keeps the page out of search engines.
+    pub fn unindexed(mut self) -> Self {
+        self.noindex = true;
+        self
     }
 }
 
@@ -97,10 +147,16 @@ pub fn encode_next(path: &str) -> String {
 
 pub struct ArticleCard {
     pub id: i64,
+    /// The canonical address, `/articles/{id}/{slug}`.
+    pub path: String,
     pub title: String,
     pub author: String,
+    /// The author's page.
+    pub author_path: String,
     pub date: String,
     pub iso_date: String,
+    /// When the text changed after publication: (long date, ISO date).
+    pub updated: Option<(String, String)>,
     pub teaser: String,
     pub premium: bool,
 }
@@ -109,14 +165,25 @@ impl From<&ArticleSummary> for ArticleCard {
     fn from(a: &ArticleSummary) -> Self {
         Self {
             id: a.id,
+            path: a.path(),
             title: a.title.clone(),
             author: a.author.clone(),
+            author_path: format!("/authors/{}", a.author_slug),
             date: long_date(a.published_at),
             iso_date: iso_date(a.published_at),
+            updated: (a.updated_at > a.published_at)
+                .then(|| (long_date(a.updated_at), iso_date(a.updated_at))),
             teaser: a.teaser.clone(),
             premium: a.is_premium,
         }
     }
+}
+
+/// Links to the newer and older pages of a list (`None` at either end).
+#[derive(Default)]
+pub struct Pager {
+    pub newer: Option<String>,
+    pub older: Option<String>,
 }
 
 /// The CSS class of the part of a premium article that only paying readers get; named in
@@ -133,7 +200,7 @@ pub fn article_json_ld(article: &Article) -> String {
         "description": summary.teaser,
         "author": { "@type": "Person", "name": summary.author },
         "datePublished": iso_date(summary.published_at),
-        "dateModified": iso_date(article.updated_at),
+        "dateModified": iso_date(summary.updated_at.max(summary.published_at)),
         "isAccessibleForFree": !summary.is_premium,
     });
     if summary.is_premium {
@@ -160,7 +227,29 @@ pub struct ErrorPage {
 #[template(path = "home.html")]
 pub struct HomePage {
     pub layout: Layout,
+    /// 1 for the front page, then the older pages.
+    pub page: i64,
     pub articles: Vec<ArticleCard>,
+    pub pager: Pager,
+}
+
+#[derive(Template)]
+#[template(path = "author.html")]
+pub struct AuthorPage {
+    pub layout: Layout,
+    pub author: String,
+    pub page: i64,
+    pub articles: Vec<ArticleCard>,
+    pub pager: Pager,
+}
+
+/// The bar above a preview: which view it is, and the way to the other and back to editing.
+pub struct PreviewBar {
+    pub article_id: i64,
+    /// `subscriber` or `paywall`.
+    pub showing: &'static str,
+    /// "Draft", "Scheduled for ...", "Published".
+    pub stage: String,
 }
 
 #[derive(Template)]
@@ -171,12 +260,14 @@ pub struct ArticlePage {
     pub body_html: String,
     pub json_ld: String,
     pub gated_class: &'static str,
+    pub preview: Option<PreviewBar>,
 }
 
 #[derive(Template)]
 #[template(path = "paywall.html")]
 pub struct PaywallPage {
     pub layout: Layout,
+    pub preview: Option<PreviewBar>,
     pub article: ArticleCard,
     pub json_ld: String,
     pub logged_in: bool,

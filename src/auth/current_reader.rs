@@ -2,6 +2,10 @@
 //! server. A login token in the cookie counts only while its `user_sessions` row is neither
 //! revoked nor expired (idle or absolute), so logging out, "log out everywhere" and expiry
 //! take effect even for a copy of the cookie.
+//!
+//! The newsroom's pages take [`Editor`] (or [`Admin`]): the role is read from the database
+//! with the login on every request, so granting or removing it takes effect at once. Others
+//! get a 403; logged-out visitors are sent to log in.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,6 +22,7 @@ use crate::cache::SessionEntry;
 use crate::db::{self, DbError};
 use crate::domain::access::ReaderKind;
 use crate::domain::meter::{Meter, Month};
+use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::models::SubscriptionRow;
 use crate::state::AppState;
@@ -29,6 +34,7 @@ pub struct Member {
     /// The `user_sessions` row of this browser.
     pub session_id: i64,
     pub subscription: Option<SubscriptionRow>,
+    pub role: Role,
 }
 
 #[derive(Clone, Debug)]
@@ -90,6 +96,57 @@ impl FromRequest for Member {
     }
 }
 
+/// A member who may write and publish: editors and admins.
+#[derive(Clone, Debug)]
+pub struct Editor(pub Member);
+
+impl FromRequest for Editor {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_form = req.method() != actix_web::http::Method::GET;
+        let member = Member::from_request(req, payload);
+        Box::pin(async move {
+            let member = match member.await {
+                // A form sent logged out comes back to the desk after logging in.
+                Err(AppError::LogInFirst { .. }) if is_form => {
+                    return Err(AppError::LogInFirst {
+                        next: "/editor".to_string(),
+                    });
+                }
+                other => other?,
+            };
+            if member.role.edits() {
+                Ok(Self(member))
+            } else {
+                Err(AppError::Forbidden("the newsroom's pages are for editors"))
+            }
+        })
+    }
+}
+
+/// A member who may also grant and remove the editor role.
+#[derive(Clone, Debug)]
+pub struct Admin(pub Member);
+
+impl FromRequest for Admin {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let member = Member::from_request(req, payload);
+        Box::pin(async move {
+            let member = member.await?;
+            if member.role.administers() {
+                Ok(Self(member))
+            } else {
+                Err(AppError::Forbidden("granting roles is for admins"))
+            }
+        })
+    }
+}
+
 async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, AppError> {
     let now = state.clock.now();
     let month = Month::of(now);
@@ -118,7 +175,7 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
             meter: Some(session.meter(month)),
         });
     };
-    let (record, email) = (&login.0, &login.1);
+    let (record, email, role) = (&login.0, &login.1, login.2);
     if now - record.last_seen_at >= TOUCH_INTERVAL {
         let record = record.clone();
         db::run(&state.pool, "noting the login was used", move |conn| {
@@ -158,6 +215,7 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
             email: email.clone(),
             session_id: record.id,
             subscription: subscription.as_deref().cloned(),
+            role,
         }),
         subscribed,
         meter,

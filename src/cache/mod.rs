@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use crate::db::changes::Change;
 use crate::domain::meter::Month;
+use crate::domain::role::Role;
 use crate::models::{SubscriptionRow, UserSession};
 use store::Store;
 
@@ -29,8 +30,8 @@ pub const TIME_TO_LIVE: Duration = Duration::from_secs(60);
 /// Readers kept per cache: each entry is a few hundred bytes.
 const READERS: u64 = 20_000;
 
-/// A login session with its reader's e-mail; `None` for a token no session has.
-pub type SessionEntry = Option<Arc<(UserSession, String)>>;
+/// A login session with its reader's e-mail and role; `None` for a token no session has.
+pub type SessionEntry = Option<Arc<(UserSession, String, Role)>>;
 /// The articles a reader opened in a month.
 pub type MeterEntry = Arc<(Month, Vec<i64>)>;
 

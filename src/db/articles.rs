@@ -1,20 +1,52 @@
 //! Articles. Bodies are stored twice: the Markdown as written and the sanitised HTML made from
 //! it once, when stored.
+//!
+//! Rules: what readers may see is decided here, in the queries, by one condition: the
+//! publication time has come (`published_at <= now`); drafts have none, scheduled articles
+//! have one still ahead. Reads of public articles go through the few `list_*`/`find_*`/`feed`/
+//! `sitemap` functions below and every write through `insert`, `update` and `insert_all`, so
+//! a cache of articles has one place to learn of each change. Lists are bounded by the
+//! caller's page size, never by the size of the archive.
 
+use diesel::dsl::case_when;
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
-use crate::models::{Article, ArticleSummary, NewArticle};
+use crate::models::{
+    Article, ArticleSummary, DeskArticle, DeskEntry, FeedArticle, NewArticle, SitemapEntry,
+};
 use crate::schema::articles;
 
-/// Published articles, newest first.
+/// Published articles, newest first: `limit` of them after skipping `offset`.
 pub fn list_published(
     conn: &mut PgConnection,
     now: OffsetDateTime,
+    offset: i64,
+    limit: i64,
 ) -> QueryResult<Vec<ArticleSummary>> {
     articles::table
         .filter(articles::published_at.le(now))
         .order((articles::published_at.desc(), articles::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(ArticleSummary::as_select())
+        .load(conn)
+}
+
+/// Published articles under one byline, newest first, a page at a time.
+pub fn list_by_author(
+    conn: &mut PgConnection,
+    author_slug: &str,
+    now: OffsetDateTime,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<ArticleSummary>> {
+    articles::table
+        .filter(articles::author_slug.eq(author_slug))
+        .filter(articles::published_at.le(now))
+        .order((articles::published_at.desc(), articles::id.desc()))
+        .offset(offset)
+        .limit(limit)
         .select(ArticleSummary::as_select())
         .load(conn)
 }
@@ -31,6 +63,130 @@ pub fn find_published(
         .select(Article::as_select())
         .first(conn)
         .optional()
+}
+
+/// The newest published articles for the feed. A premium article's body is not even read.
+pub fn feed(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    limit: i64,
+) -> QueryResult<Vec<FeedArticle>> {
+    articles::table
+        .filter(articles::published_at.le(now))
+        .order((articles::published_at.desc(), articles::id.desc()))
+        .limit(limit)
+        .select((
+            ArticleSummary::as_select(),
+            case_when(articles::is_premium.eq(false), articles::body_html),
+        ))
+        .load(conn)
+}
+
+/// Every published article's address and dates, newest first, at most `limit`.
+pub fn sitemap(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    limit: i64,
+) -> QueryResult<Vec<SitemapEntry>> {
+    articles::table
+        .filter(articles::published_at.le(now))
+        .order((articles::published_at.desc(), articles::id.desc()))
+        .limit(limit)
+        .select(SitemapEntry::as_select())
+        .load(conn)
+}
+
+/// Any article, at any stage, for the desk.
+pub fn find_for_desk(conn: &mut PgConnection, id: i64) -> QueryResult<Option<DeskArticle>> {
+    articles::table
+        .find(id)
+        .select(DeskArticle::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// As [`find_for_desk`], holding the row until the transaction ends, so two saves of one
+/// article run one after the other, each seeing what the last one wrote.
+pub fn lock_for_edit(conn: &mut PgConnection, id: i64) -> QueryResult<Option<DeskArticle>> {
+    articles::table
+        .find(id)
+        .select(DeskArticle::as_select())
+        .for_update()
+        .first(conn)
+        .optional()
+}
+
+/// Drafts, the most recently edited first.
+pub fn list_drafts(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<DeskEntry>> {
+    articles::table
+        .filter(articles::published_at.is_null())
+        .order((articles::updated_at.desc(), articles::id.desc()))
+        .limit(limit)
+        .select(DeskEntry::as_select())
+        .load(conn)
+}
+
+/// Articles whose publication time is still ahead, the latest first.
+pub fn list_scheduled(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    limit: i64,
+) -> QueryResult<Vec<DeskEntry>> {
+    articles::table
+        .filter(articles::published_at.gt(now))
+        .order((articles::published_at.desc(), articles::id.desc()))
+        .limit(limit)
+        .select(DeskEntry::as_select())
+        .load(conn)
+}
+
+/// Published articles for the desk, newest first, a page at a time.
+pub fn list_published_for_desk(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<DeskEntry>> {
+    articles::table
+        .filter(articles::published_at.le(now))
+        .order((articles::published_at.desc(), articles::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(DeskEntry::as_select())
+        .load(conn)
+}
+
+/// Whether another article than `except` has this slug.
+pub fn slug_taken(conn: &mut PgConnection, slug: &str, except: Option<i64>) -> QueryResult<bool> {
+    let mut query = articles::table
+        .filter(articles::slug.eq(slug))
+        .select(articles::id)
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(articles::id.ne(id));
+    }
+    diesel::select(diesel::dsl::exists(query)).get_result(conn)
+}
+
+/// Stores a new article written by `author_id` (none for imports); fails with a unique
+/// violation when its slug is taken.
+pub fn insert(
+    conn: &mut PgConnection,
+    new: &NewArticle<'_>,
+    author_id: Option<i64>,
+) -> QueryResult<i64> {
+    diesel::insert_into(articles::table)
+        .values((new, articles::author_id.eq(author_id)))
+        .returning(articles::id)
+        .get_result(conn)
+}
+
+/// Saves an edit of article `id` (its text and its publication); returns whether it exists.
+pub fn update(conn: &mut PgConnection, id: i64, article: &NewArticle<'_>) -> QueryResult<bool> {
+    diesel::update(articles::table.find(id))
+        .set(article)
+        .execute(conn)
+        .map(|rows| rows == 1)
 }
 
 /// Locks the table against other writers until the transaction ends, so two instances

@@ -2,7 +2,8 @@
 
 use diesel::prelude::*;
 
-use crate::models::{NewUser, User};
+use crate::domain::role::Role;
+use crate::models::{NewUser, Person, User};
 use crate::schema::users;
 
 /// The account with this normalised e-mail.
@@ -21,6 +22,50 @@ pub fn insert(conn: &mut PgConnection, new: &NewUser<'_>) -> QueryResult<i64> {
         .values(new)
         .returning(users::id)
         .get_result(conn)
+}
+
+/// The account with this normalised e-mail, with its role.
+pub fn find_person(conn: &mut PgConnection, email: &str) -> QueryResult<Option<Person>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(Person::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Accounts with more than the reader's role, admins first, then by e-mail; at most `most`.
+pub fn list_staff(conn: &mut PgConnection, most: i64) -> QueryResult<Vec<Person>> {
+    users::table
+        .filter(users::role.ne(Role::Reader.as_str()))
+        .order((users::role.asc(), users::email.asc()))
+        .limit(most)
+        .select(Person::as_select())
+        .load(conn)
+}
+
+/// Gives the account with this normalised e-mail `role`; returns whether there is one.
+pub fn set_role(conn: &mut PgConnection, email: &str, role: Role) -> QueryResult<bool> {
+    diesel::update(users::table.filter(users::email.eq(email)))
+        .set(users::role.eq(role.as_str()))
+        .execute(conn)
+        .map(|rows| rows == 1)
+}
+
+/// As [`set_role`], unless the account is an admin (whom only the operator changes); returns
+/// whether it changed.
+pub fn set_role_unless_admin(
+    conn: &mut PgConnection,
+    user_id: i64,
+    role: Role,
+) -> QueryResult<bool> {
+    diesel::update(
+        users::table
+            .find(user_id)
+            .filter(users::role.ne(Role::Admin.as_str())),
+    )
+    .set(users::role.eq(role.as_str()))
+    .execute(conn)
+    .map(|rows| rows == 1)
 }
 
 pub fn update_password_hash(conn: &mut PgConnection, user_id: i64, hash: &str) -> QueryResult<()> {

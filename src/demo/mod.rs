@@ -1,11 +1,13 @@
 //! Demo articles, so a fresh `cargo run` shows a real-looking publication. Each file in
-//! `articles/` has a small header (`key: value` lines, then `---`) above a Markdown body.
+//! `articles/` has a small header (`key: value` lines, then `---`) above a Markdown body;
+//! [`parse`] reads that format wherever it comes from (`gazette import` uses it too).
 
 use diesel::prelude::*;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::db;
+use crate::domain::article::{author_slug, slug_from};
 use crate::markdown::to_safe_html;
 use crate::models::NewArticle;
 
@@ -77,21 +79,31 @@ pub fn load_if_empty(conn: &mut PgConnection) -> Result<usize, String> {
         if db::articles::count(conn)? > 0 {
             return Ok(0);
         }
-        let html: Vec<String> = articles
+        let made: Vec<(String, String, String)> = articles
             .iter()
-            .map(|a| to_safe_html(&a.body_markdown))
+            .map(|a| {
+                (
+                    to_safe_html(&a.body_markdown),
+                    slug_from(&a.title, "article"),
+                    author_slug(&a.author),
+                )
+            })
             .collect();
         let rows: Vec<NewArticle<'_>> = articles
             .iter()
-            .zip(&html)
-            .map(|(a, body_html)| NewArticle {
+            .zip(&made)
+            .map(|(a, (body_html, slug, byline_slug))| NewArticle {
                 title: &a.title,
+                slug,
                 author: &a.author,
+                author_slug: byline_slug,
                 teaser: &a.teaser,
                 body_markdown: &a.body_markdown,
                 body_html,
                 is_premium: a.is_premium,
-                published_at: a.published_at,
+                published_at: Some(a.published_at),
+                first_published_at: Some(a.published_at),
+                updated_at: a.published_at,
             })
             .collect();
         db::articles::insert_all(conn, &rows)

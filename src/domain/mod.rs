@@ -3,9 +3,11 @@
 //! strings from forms stop at the handler.
 
 pub mod access;
+pub mod article;
 pub mod email;
 pub mod meter;
 pub mod password;
 pub mod redirect;
+pub mod role;
 pub mod subscription;
 pub mod throttle;

@@ -1,17 +1,24 @@
 //! An article page: the full article, or the paywall (402) when the meter is used up.
+//!
+//! `/articles/{id}/{slug}` is an article's canonical address; `/articles/{id}` answers the
+//! same (as it always has), naming the canonical address in the page; a wrong slug is a 301
+//! to the right one. Only published articles are found: a draft or an article scheduled for
+//! later is a 404 by either address, like an id that never existed.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
+use super::home::moved_permanently;
 use super::visit::Visit;
 use crate::db;
 use crate::domain::access::Access;
 use crate::error::AppError;
+use crate::models::Article;
 use crate::paywall::{self, Door};
 use crate::state::AppState;
 use crate::views::{
-    ArticleCard, ArticlePage, GATED_CLASS, PaywallPage, article_json_ld, encode_next, meter_note,
-    render,
+    ArticleCard, ArticlePage, GATED_CLASS, Layout, PaywallPage, PreviewBar, article_json_ld,
+    encode_next, meter_note, render,
 };
 
 pub async fn show(
@@ -20,50 +27,106 @@ pub async fn show(
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&path).ok_or(AppError::NotFound)?;
+    respond(&state, &visit, id, None).await
+}
+
+pub async fn show_canonical(
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let (id, slug) = path.into_inner();
+    let id = parse_id(&id).ok_or(AppError::NotFound)?;
+    respond(&state, &visit, id, Some(slug)).await
+}
+
+async fn respond(
+    state: &AppState,
+    visit: &Visit,
+    id: i64,
+    slug: Option<String>,
+) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     let article = db::run(&state.pool, "loading the article", move |conn| {
         db::articles::find_published(conn, id, now)
     })
     .await?
     .ok_or(AppError::NotFound)?;
+    let canonical = article.summary.path();
+    if slug.is_some_and(|slug| slug != article.summary.slug) {
+        // Before the meter: following the redirect opens the article once, not twice.
+        return Ok(moved_permanently(&canonical));
+    }
     let door = Door {
         article_id: id,
         premium: article.summary.is_premium,
     };
-    let opened = paywall::open(&state, &visit.session, &visit.reader, door).await?;
-    let layout = visit.layout_with_meter(&article.summary.title, opened.meter.as_ref())?;
-    let json_ld = article_json_ld(&article);
+    let opened = paywall::open(state, &visit.session, &visit.reader, door).await?;
+    let layout = visit
+        .layout_with_meter(&article.summary.title, opened.meter.as_ref())?
+        .canonical(&canonical);
 
     if opened.access == Access::Paywalled {
         let allowance = visit.allowance();
-        let article_path = format!("/articles/{id}");
-        let page = PaywallPage {
-            layout,
-            article: ArticleCard::from(&article.summary),
-            json_ld,
-            logged_in: visit.member().is_some(),
-            headline: if allowance == 0 {
-                "This article is for subscribers".to_string()
-            } else {
-                meter_note(0, allowance)
-            },
-            subscribe_next: encode_next(&format!("/subscribe?next={}", encode_next(&article_path))),
-            article_next: encode_next(&article_path),
+        let headline = if allowance == 0 {
+            "This article is for subscribers".to_string()
+        } else {
+            meter_note(0, allowance)
         };
+        let page = paywall_page(layout, &article, visit.member().is_some(), headline, None);
         return Ok(render(StatusCode::PAYMENT_REQUIRED, &page)?);
     }
-    let page = ArticlePage {
-        layout,
+    Ok(render(
+        StatusCode::OK,
+        &article_page(layout, article, None),
+    )?)
+}
+
+/// The article in full, as a reader who may read it sees it (and as a preview shows it).
+pub fn article_page(layout: Layout, article: Article, preview: Option<PreviewBar>) -> ArticlePage {
+    let json_ld = article_json_ld(&article);
+    ArticlePage {
+        layout: as_article(layout, &article),
         article: ArticleCard::from(&article.summary),
         body_html: article.body_html,
         json_ld,
         gated_class: GATED_CLASS,
-    };
-    Ok(render(StatusCode::OK, &page)?)
+        preview,
+    }
+}
+
+/// The paywall in front of `article`: title, teaser and the offer, never the body.
+pub fn paywall_page(
+    layout: Layout,
+    article: &Article,
+    logged_in: bool,
+    headline: String,
+    preview: Option<PreviewBar>,
+) -> PaywallPage {
+    // Where to come back to after logging in or subscribing: the short address, which
+    // answers the same as the canonical one.
+    let article_path = format!("/articles/{}", article.summary.id);
+    PaywallPage {
+        layout: as_article(layout, article),
+        preview,
+        article: ArticleCard::from(&article.summary),
+        json_ld: article_json_ld(article),
+        logged_in,
+        headline,
+        subscribe_next: encode_next(&format!("/subscribe?next={}", encode_next(&article_path))),
+        article_next: encode_next(&article_path),
+    }
+}
+
+/// The layout of an article's page: its teaser describes it wherever it is shared.
+fn as_article(layout: Layout, article: &Article) -> Layout {
+    let mut layout = layout.described(&article.summary.teaser);
+    layout.og_type = "article";
+    layout
 }
 
 /// An article id as written in its address: digits only (no sign, no spaces).
-fn parse_id(text: &str) -> Option<i64> {
+pub fn parse_id(text: &str) -> Option<i64> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

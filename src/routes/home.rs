@@ -1,23 +1,208 @@
-//! The front page: published articles, newest first.
+//! The front page and the archive behind it: the newest articles, then older pages of the
+//! same size (`/page/2`, ...), and each author's page (`/authors/{slug}`).
+//!
+//! Rules: every list is one query for a page of [`PAGE_SIZE`] articles (one more is asked
+//! for, to know whether an older page exists), so a page costs the same however large the
+//! archive grows; each page has its own canonical address; a page past the end is a 404.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 
 use super::visit::Visit;
 use crate::db;
+use crate::domain::article::is_slug;
 use crate::error::AppError;
+use crate::models::ArticleSummary;
 use crate::state::AppState;
-use crate::views::{ArticleCard, HomePage, render};
+use crate::views::{ArticleCard, AuthorPage, HomePage, Pager, render};
+
+/// Articles on one page of a list.
+pub const PAGE_SIZE: i64 = 20;
+/// Pages beyond this are not served (100,000 pages of 20 is more than any archive).
+const LAST_PAGE: i64 = 100_000;
 
 pub async fn index(state: web::Data<AppState>, visit: Visit) -> Result<HttpResponse, AppError> {
+    front_page(&state, &visit, 1).await
+}
+
+/// `/page/{n}`: older articles. `/page/1` is the front page, under its own address.
+pub async fn page(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let page = page_number(&path).ok_or(AppError::NotFound)?;
+    if page == 1 {
+        return Ok(moved_permanently("/"));
+    }
+    front_page(&state, &visit, page).await
+}
+
+async fn front_page(state: &AppState, visit: &Visit, page: i64) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
-    let articles = db::run(&state.pool, "listing the published articles", move |conn| {
-        db::articles::list_published(conn, now)
+    let (offset, limit) = window(page);
+    let mut articles = db::run(
+        &state.pool,
+        "listing a page of published articles",
+        move |conn| db::articles::list_published(conn, now, offset, limit),
+    )
+    .await?;
+    let has_older = trim_to_page(&mut articles);
+    if articles.is_empty() && page > 1 {
+        return Err(AppError::NotFound);
+    }
+    let canonical = if page == 1 {
+        "/".to_string()
+    } else {
+        format!("/page/{page}")
+    };
+    let title = if page == 1 {
+        "Gazette".to_string()
+    } else {
+        format!("Older articles, page {page}")
+    };
+    let page_view = HomePage {
+        layout: visit.layout(title)?.canonical(&canonical),
+        page,
+        articles: articles.iter().map(ArticleCard::from).collect(),
+        pager: pager(page, has_older, |n| {
+            if n == 1 {
+                "/".to_string()
+            } else {
+                format!("/page/{n}")
+            }
+        }),
+    };
+    Ok(render(StatusCode::OK, &page_view)?)
+}
+
+pub async fn author(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    author_page(&state, &visit, path.into_inner(), 1).await
+}
+
+pub async fn author_older(
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let (slug, page) = path.into_inner();
+    let page = page_number(&page).ok_or(AppError::NotFound)?;
+    if page == 1 {
+        return Ok(moved_permanently(&format!("/authors/{slug}")));
+    }
+    author_page(&state, &visit, slug, page).await
+}
+
+async fn author_page(
+    state: &AppState,
+    visit: &Visit,
+    slug: String,
+    page: i64,
+) -> Result<HttpResponse, AppError> {
+    if !is_slug(&slug) {
+        return Err(AppError::NotFound);
+    }
+    let now = state.clock.now();
+    let (offset, limit) = window(page);
+    let author = slug.clone();
+    let mut articles = db::run(&state.pool, "listing an author's articles", move |conn| {
+        db::articles::list_by_author(conn, &author, now, offset, limit)
     })
     .await?;
-    let page = HomePage {
-        layout: visit.layout("Gazette")?,
-        articles: articles.iter().map(ArticleCard::from).collect(),
+    let has_older = trim_to_page(&mut articles);
+    let Some(newest) = articles.first() else {
+        return Err(AppError::NotFound);
     };
-    Ok(render(StatusCode::OK, &page)?)
+    let name = newest.author.clone();
+    let base = format!("/authors/{slug}");
+    let canonical = if page == 1 {
+        base.clone()
+    } else {
+        format!("{base}/page/{page}")
+    };
+    let description = format!("Articles by {name} in Gazette.");
+    let page_view = AuthorPage {
+        layout: visit
+            .layout(name.clone())?
+            .canonical(&canonical)
+            .described(&description),
+        author: name,
+        page,
+        articles: articles.iter().map(ArticleCard::from).collect(),
+        pager: pager(page, has_older, |n| {
+            if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}/page/{n}")
+            }
+        }),
+    };
+    Ok(render(StatusCode::OK, &page_view)?)
+}
+
+/// The rows a page needs: its offset, and one more than fits, to know whether more follow.
+fn window(page: i64) -> (i64, i64) {
+    ((page - 1) * PAGE_SIZE, PAGE_SIZE + 1)
+}
+
+/// Drops the extra row; true when there was one (an older page exists).
+fn trim_to_page(articles: &mut Vec<ArticleSummary>) -> bool {
+    let more = articles.len() > usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
+    articles.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
+    more
+}
+
+fn pager(page: i64, has_older: bool, address: impl Fn(i64) -> String) -> Pager {
+    Pager {
+        newer: (page > 1).then(|| address(page - 1)),
+        older: has_older.then(|| address(page + 1)),
+    }
+}
+
+/// A page number as written in an address: digits, 1 to [`LAST_PAGE`].
+fn page_number(text: &str) -> Option<i64> {
+    if text.is_empty() || text.len() > 6 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok().filter(|n| (1..=LAST_PAGE).contains(n))
+}
+
+pub fn moved_permanently(location: &str) -> HttpResponse {
+    HttpResponse::MovedPermanently()
+        .insert_header((LOCATION, location))
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_numbers_are_plain_digits_within_the_archive() {
+        assert_eq!(page_number("2"), Some(2));
+        assert_eq!(page_number("100000"), Some(LAST_PAGE));
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "+2",
+            "2.0",
+            "100001",
+            "99999999999999999999",
+            "x",
+        ] {
+            assert_eq!(page_number(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_page_asks_for_one_row_more_than_it_shows() {
+        assert_eq!(window(1), (0, PAGE_SIZE + 1));
+        assert_eq!(window(3), (2 * PAGE_SIZE, PAGE_SIZE + 1));
+    }
 }

@@ -5,6 +5,8 @@ mod account;
 mod articles;
 mod assets;
 mod auth;
+mod editor;
+mod feeds;
 mod health;
 mod home;
 mod pages;
@@ -17,7 +19,37 @@ use crate::error::AppError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home::index))
+        .route("/page/{page}", web::get().to(home::page))
+        .route("/authors/{slug}", web::get().to(home::author))
+        .route(
+            "/authors/{slug}/page/{page}",
+            web::get().to(home::author_older),
+        )
         .route("/articles/{id}", web::get().to(articles::show))
+        .route(
+            "/articles/{id}/{slug}",
+            web::get().to(articles::show_canonical),
+        )
+        .route("/feed.xml", web::get().to(feeds::feed))
+        .route("/sitemap.xml", web::get().to(feeds::sitemap))
+        .route("/robots.txt", web::get().to(feeds::robots))
+        .service(
+            // Every handler in here takes `Editor` or `Admin`; an article is a larger form.
+            web::scope("/editor")
+                .app_data(web::PayloadConfig::new(editor::ARTICLE_FORM_LIMIT))
+                .route("", web::get().to(editor::desk))
+                .route("/articles", web::post().to(editor::create))
+                .route("/articles/new", web::get().to(editor::new_form))
+                .route("/articles/{id}", web::get().to(editor::edit_form))
+                .route("/articles/{id}", web::post().to(editor::update))
+                .route("/articles/{id}/preview", web::get().to(editor::preview))
+                .route(
+                    "/articles/{id}/preview/paywall",
+                    web::get().to(editor::preview_paywall),
+                )
+                .route("/people", web::get().to(editor::people))
+                .route("/people", web::post().to(editor::set_role)),
+        )
         .route("/signup", web::get().to(auth::signup_form))
         .route("/signup", web::post().to(auth::signup))
         .route("/login", web::get().to(auth::login_form))

@@ -16,13 +16,15 @@ use crate::auth::session::ReaderSession;
 use crate::domain::meter::Meter;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::views::{Layout, meter_note};
+use crate::views::{Layout, SITE_DESCRIPTION, meter_note};
 
 pub struct Visit {
     pub reader: Reader,
     pub session: ReaderSession,
     /// Free premium articles a month, for the meter note.
     allowance: u32,
+    /// Where readers reach the site, for canonical links.
+    public_url: String,
 }
 
 impl FromRequest for Visit {
@@ -32,14 +34,15 @@ impl FromRequest for Visit {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let reader = Reader::from_request(req, payload);
         let session = ReaderSession::from_request(req);
-        let allowance = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(0, |state| state.free_articles_per_month);
+        let state = req.app_data::<web::Data<AppState>>();
+        let allowance = state.map_or(0, |state| state.free_articles_per_month);
+        let public_url = state.map_or_else(String::new, |state| state.public_url.clone());
         Box::pin(async move {
             Ok(Self {
                 reader: reader.await?,
                 session,
                 allowance,
+                public_url,
             })
         })
     }
@@ -68,6 +71,12 @@ impl Visit {
     ) -> Result<Layout, AppError> {
         Ok(Layout {
             title: title.into(),
+            description: SITE_DESCRIPTION.to_string(),
+            site_url: self.public_url.clone(),
+            canonical_url: None,
+            og_type: "website",
+            noindex: false,
+            editor: self.member().is_some_and(|m| m.role.edits()),
             csrf_token: self.session.csrf_token()?,
             member_email: self.member().map(|m| m.email.clone()),
             subscribed: self.reader.subscribed,

@@ -21,10 +21,11 @@ const LAYERS: &[&[&str]] = &[
     &["db", "telemetry"],
     &["cache", "views"],
     &["error", "state"],
-    &["auth", "billing", "demo"],
+    &["auth", "billing", "demo", "desk"],
     &["housekeeping", "paywall"],
     &["routes"],
     &["startup"],
+    &["cli"],
 ];
 
 /// Words a module of the given top-level module must never contain (outside comments): what

@@ -19,7 +19,10 @@ async fn the_front_page_lists_articles_newest_first_with_their_marks() {
     assert!(newest < oldest, "newest first");
     assert_eq!(page.body.matches("class=\"card-article").count(), 12);
     assert!(page.body.contains("badge-premium") && page.body.contains("badge-free"));
-    assert!(page.body.contains("By Kofi Mensah"));
+    assert!(
+        page.body
+            .contains("By <a href=\"/authors/kofi-mensah\">Kofi Mensah</a>")
+    );
     assert!(page.body.contains("24 November 2026"));
 }
 

@@ -416,3 +416,109 @@ pub async fn join_all<F: std::future::Future>(
         .map(|r| r.expect("every future finished"))
         .collect()
 }
+
+/// Gives the account with this e-mail `role`, as `gazette user set-role` does.
+pub fn give_role(app: &TestApp, address: &str, role: gazette::domain::role::Role) {
+    let found =
+        gazette::db::users::set_role(&mut app.connect(), address, role).expect("changing the role");
+    assert!(found, "{address} has an account");
+}
+
+/// A signed-up, logged-in editor.
+pub async fn editor<'a>(app: &'a TestApp, address: &str) -> Reader<'a> {
+    let reader = Reader::signed_up(app, address).await;
+    give_role(app, address, gazette::domain::role::Role::Editor);
+    reader
+}
+
+/// A signed-up, logged-in subscriber.
+pub async fn subscriber<'a>(app: &'a TestApp, address: &str) -> Reader<'a> {
+    let reader = Reader::signed_up(app, address).await;
+    let page = reader.subscribe("monthly").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    reader
+}
+
+/// The article form's fields: a valid premium article, to be changed field by field.
+#[derive(Clone)]
+pub struct ArticleFields {
+    pub title: String,
+    pub slug: String,
+    pub byline: String,
+    pub teaser: String,
+    pub body: String,
+    pub premium: bool,
+    pub publish_at: String,
+}
+
+impl ArticleFields {
+    pub fn premium(title: &str, body: &str) -> Self {
+        Self {
+            title: title.to_string(),
+            slug: String::new(),
+            byline: "Ada Editor".to_string(),
+            teaser: format!("What {title} is about, in a sentence."),
+            body: body.to_string(),
+            premium: true,
+            publish_at: String::new(),
+        }
+    }
+
+    pub fn free(title: &str, body: &str) -> Self {
+        Self {
+            premium: false,
+            ..Self::premium(title, body)
+        }
+    }
+}
+
+impl<'a> Reader<'a> {
+    /// Sends the article form to `path` (`/editor/articles` or `/editor/articles/{id}`) with
+    /// the button `action`.
+    pub async fn send_article(&self, path: &str, fields: &ArticleFields, action: &str) -> Page {
+        let token = self.csrf_token().await;
+        let mut form = vec![
+            ("csrf_token", token.as_str()),
+            ("title", fields.title.as_str()),
+            ("slug", fields.slug.as_str()),
+            ("byline", fields.byline.as_str()),
+            ("teaser", fields.teaser.as_str()),
+            ("body", fields.body.as_str()),
+            ("publish_at", fields.publish_at.as_str()),
+            ("action", action),
+        ];
+        if fields.premium {
+            form.push(("premium", "on"));
+        }
+        self.post(path, &form).await
+    }
+
+    /// Writes a new article and takes `action`; returns its id.
+    pub async fn write_article(&self, fields: &ArticleFields, action: &str) -> i64 {
+        let page = self.send_article("/editor/articles", fields, action).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let location = page.location().expect("a redirect to the article");
+        location
+            .trim_start_matches("/editor/articles/")
+            .trim_end_matches("/preview")
+            .parse()
+            .expect("the redirect names the article")
+    }
+
+    /// Saves `fields` to article `id` with the button `action`; the answer must be a redirect.
+    pub async fn edit_article(&self, id: i64, fields: &ArticleFields, action: &str) -> Page {
+        let page = self
+            .send_article(&format!("/editor/articles/{id}"), fields, action)
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        page
+    }
+}
+
+/// The canonical address a page names.
+pub fn canonical_of(html: &str) -> Option<String> {
+    let marker = "<link rel=\"canonical\" href=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_string())
+}

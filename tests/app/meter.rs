@@ -142,8 +142,10 @@ async fn the_session_cookie_stays_under_4096_bytes_at_the_largest_meter() {
     // The widest possible ids, so the meter is as long as it can ever be.
     let first = i64::MAX - i64::from(allowance) - 10;
     diesel::sql_query(format!(
-        "INSERT INTO articles (id, title, author, teaser, body_markdown, body_html, is_premium, published_at) \
-         SELECT g, 'T' || g, 'A', 'Teaser', 'Body', '<p>Body</p>', true, '2026-11-01' \
+        "INSERT INTO articles (id, title, slug, author, author_slug, teaser, body_markdown, body_html, \
+           is_premium, published_at, first_published_at) \
+         SELECT g, 'T' || g, 't-' || g, 'A', 'a', 'Teaser', 'Body', '<p>Body</p>', true, \
+           '2026-11-01', '2026-11-01' \
          FROM generate_series({first}::bigint, {}::bigint) g",
         first + i64::from(allowance) + 5
     ))

@@ -228,6 +228,16 @@ impl Browser {
         std::fs::write(&path, png).expect("saving a screenshot");
     }
 
+    /// Changes the window (and the screenshots) to `width` by `height`.
+    pub async fn resize(&mut self, width: u32, height: u32) {
+        self.width = width;
+        self.height = height;
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resizing the window");
+    }
+
     pub async fn execute(&self, script: &str) -> serde_json::Value {
         self.client
             .execute(script, vec![])

@@ -13,3 +13,4 @@ mod browser;
 mod csrf;
 mod journeys;
 mod layout;
+mod publishing;

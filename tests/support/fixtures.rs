@@ -132,3 +132,22 @@ pub fn record_a_year_paid_in_another_tab(
     .execute(conn)
     .unwrap();
 }
+
+/// Adds `count` published articles by "Archive Writer" (every third one free), one an hour
+/// going back from just before the demo articles' newest, so the archive grows behind them.
+pub fn add_archive(app: &TestApp, count: i64) {
+    diesel::sql_query(
+        "INSERT INTO articles (title, slug, author, author_slug, teaser, body_markdown, body_html, \
+           is_premium, published_at, first_published_at, updated_at) \
+         SELECT 'Archive article number ' || g, 'archive-article-' || g, 'Archive Writer', \
+           'archive-writer', 'The teaser of archive article ' || g || '.', \
+           'The body of archive article ' || g || '.', \
+           '<p>The body of archive article ' || g || '.</p>', g % 3 <> 0, \
+           $1 - g * interval '1 hour', $1 - g * interval '1 hour', $1 - g * interval '1 hour' \
+         FROM generate_series(1, $2) g",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(START - time::Duration::days(100))
+    .bind::<diesel::sql_types::BigInt, _>(count)
+    .execute(&mut app.connect())
+    .expect("adding archive articles");
+}

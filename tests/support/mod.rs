@@ -6,6 +6,7 @@
 pub mod balancer;
 pub mod fixtures;
 pub mod processor;
+pub mod queries;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -185,6 +186,7 @@ impl TestApp {
         customise: impl FnOnce(&mut Settings),
         gateway: Option<Arc<dyn PaymentGateway>>,
     ) -> Self {
+        queries::install();
         let mut settings = Settings::for_database(&db.url);
         settings.database_pool_size = 4;
         customise(&mut settings);

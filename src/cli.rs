@@ -1,0 +1,281 @@
+//! The `gazette` command line: serving (the default), and the operator's commands: applying
+//! migrations, giving an account a role, importing article files.
+//!
+//! Rules: every command reads the same settings as the server; whatever goes wrong is one
+//! plain line on stderr naming what to fix (`gazette: ...`) and a non-zero exit code, never a
+//! backtrace; the database is created and migrated before any command uses it, so each works
+//! on a fresh install.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::{Parser, Subcommand, ValueEnum};
+use diesel::{Connection, PgConnection};
+
+use crate::config::{Settings, redact_url};
+use crate::db;
+use crate::demo;
+use crate::desk::{self, Import};
+use crate::domain::article::{self, Stage};
+use crate::domain::email;
+use crate::domain::role::Role;
+use crate::lifecycle::Stopped;
+use crate::startup::{Application, Overrides};
+use crate::views::date_and_time;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gazette",
+    version,
+    about = "Gazette, a paid online publication. Without a command, it serves the site."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the site until SIGTERM or Ctrl-C (what `gazette` alone does).
+    Serve,
+    /// Create the database if it is missing and apply the migrations.
+    Migrate,
+    /// Accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Import articles from Markdown files with a small header (title, author, published,
+    /// premium, teaser, then a `---` line). A publication time ahead schedules the article.
+    Import {
+        #[arg(required = true, value_name = "FILE.md")]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Give the account with this e-mail a role: editor (writes and publishes), admin (also
+    /// grants the editor role) or reader.
+    SetRole { email: String, role: RoleName },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum RoleName {
+    Reader,
+    Editor,
+    Admin,
+}
+
+impl From<RoleName> for Role {
+    fn from(name: RoleName) -> Self {
+        match name {
+            RoleName::Reader => Role::Reader,
+            RoleName::Editor => Role::Editor,
+            RoleName::Admin => Role::Admin,
+        }
+    }
+}
+
+/// Runs the command line `args` (the program's name first).
+pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error)
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) =>
+        {
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => return fail(&one_line(&error.render().to_string())),
+    };
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => return fail(&error),
+    };
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => return serve(settings),
+        Command::Migrate => migrate(&settings),
+        Command::User {
+            command: UserCommand::SetRole { email, role },
+        } => set_role(&settings, &email, role.into()),
+        Command::Import { files } => import(&settings, &files),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(&message),
+    }
+}
+
+/// clap's message on one line: its first line, and the possible values when it lists them.
+fn one_line(rendered: &str) -> String {
+    rendered
+        .lines()
+        .map(str::trim)
+        .filter(|line| {
+            !line.is_empty()
+                && !line.starts_with("Usage:")
+                && !line.starts_with("For more information")
+        })
+        .map(|line| line.trim_start_matches("error: "))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Start-up problems are the operator's to fix: one plain line, no backtrace.
+fn fail(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("gazette: {error}");
+    ExitCode::FAILURE
+}
+
+fn serve(settings: Settings) -> ExitCode {
+    if let Err(error) = crate::telemetry::init(settings.app_env) {
+        return fail(&error);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&format!("cannot start the async runtime: {error}")),
+    };
+    let outcome = runtime.block_on(async {
+        let app = match Application::build(settings, Overrides::default()).await {
+            Ok(app) => app,
+            Err(error) => return fail(&error),
+        };
+        match app.run_until_signalled().await {
+            Ok(Stopped::Gracefully) => ExitCode::SUCCESS,
+            Ok(Stopped::AtOnce) => ExitCode::FAILURE,
+            Err(error) => fail(&error),
+        }
+    });
+    // Blocking work still running past the shutdown deadline is abandoned rather than waited
+    // for: the process must end within the bound the operator set.
+    runtime.shutdown_background();
+    outcome
+}
+
+/// The database, created and migrated, and a connection to it.
+fn database(settings: &Settings) -> Result<PgConnection, String> {
+    db::prepare(&settings.database_url).map_err(|e| e.to_string())?;
+    PgConnection::establish(&settings.database_url).map_err(|e| {
+        format!(
+            "DATABASE_URL: cannot connect to {}: {}",
+            redact_url(&settings.database_url),
+            e.to_string().trim()
+        )
+    })
+}
+
+fn migrate(settings: &Settings) -> Result<(), String> {
+    database(settings)?;
+    println!(
+        "The database at {} is ready: every migration is applied.",
+        redact_url(&settings.database_url)
+    );
+    Ok(())
+}
+
+fn set_role(settings: &Settings, address: &str, role: Role) -> Result<(), String> {
+    let address = email::normalise(address);
+    let mut conn = database(settings)?;
+    let found = db::users::set_role(&mut conn, &address, role)
+        .map_err(|e| format!("changing the role of {address}: {e}"))?;
+    if !found {
+        return Err(format!(
+            "no account has the e-mail {address}: sign up on the site first, then run this again"
+        ));
+    }
+    let article = if role == Role::Reader { "a" } else { "an" };
+    println!("{address} is now {article} {role}.");
+    Ok(())
+}
+
+fn import(settings: &Settings, files: &[PathBuf]) -> Result<(), String> {
+    let mut articles = Vec::with_capacity(files.len());
+    for file in files {
+        let name = file.display();
+        let source = std::fs::read_to_string(file).map_err(|e| format!("{name}: {e}"))?;
+        let parsed = demo::parse(&source).map_err(|e| format!("{name}: {e}"))?;
+        let fields = article::Fields {
+            title: parsed.title,
+            slug: String::new(),
+            byline: parsed.author,
+            teaser: parsed.teaser,
+            body: parsed.body_markdown,
+            premium: parsed.is_premium,
+        };
+        let draft = article::check(&fields).map_err(|errors| {
+            let problems: Vec<String> = [
+                ("title", errors.title),
+                ("author", errors.byline),
+                ("teaser", errors.teaser),
+                ("body", errors.body),
+            ]
+            .into_iter()
+            .filter_map(|(field, message)| message.map(|m| format!("{field}: {m}")))
+            .collect();
+            format!("{name}: {}", problems.join("; "))
+        })?;
+        articles.push(Import {
+            draft,
+            published_at: parsed.published_at,
+        });
+    }
+    let mut conn = database(settings)?;
+    let now = time::OffsetDateTime::now_utc();
+    let imported = desk::import(&mut conn, &articles, now)
+        .map_err(|e| format!("importing the articles: {e}"))?;
+    for (file, made) in files.iter().zip(&imported) {
+        let stage = match made.stage {
+            Stage::Scheduled(at) => format!("scheduled for {}", date_and_time(at)),
+            _ => "published".to_string(),
+        };
+        println!("{}: {} ({stage})", file.display(), made.path);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_command_serves() {
+        let cli = Cli::try_parse_from(["gazette"]).unwrap();
+        assert!(cli.command.is_none());
+    }
+
+    #[test]
+    fn the_operators_commands_parse() {
+        let cli = Cli::try_parse_from(["gazette", "user", "set-role", "a@b.co", "editor"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::User {
+                command: UserCommand::SetRole {
+                    role: RoleName::Editor,
+                    ..
+                }
+            })
+        ));
+        assert!(
+            Cli::try_parse_from(["gazette", "import"]).is_err(),
+            "a file is needed"
+        );
+    }
+
+    #[test]
+    fn a_wrong_command_line_is_one_line_naming_the_problem() {
+        let error =
+            Cli::try_parse_from(["gazette", "user", "set-role", "a@b.co", "boss"]).unwrap_err();
+        let line = one_line(&error.render().to_string());
+        assert!(!line.contains('\n'));
+        assert!(line.contains("boss") && line.contains("editor"), "{line}");
+    }
+}

@@ -1,0 +1,199 @@
+//! The newsroom's side of an article: saving what an editor wrote, together with the step
+//! taken (keep, publish now, schedule, unpublish), and importing article files.
+//!
+//! Rules: one transaction per save, holding the article's row, so two saves of one article
+//! run one after the other; the publication follows `domain::article` (the slug is kept once
+//! the article has been public); the Markdown is rendered and sanitised here, once, when it is
+//! stored; `updated_at` moves only when the text changes, so "Updated" on an article page
+//! means its words changed. Every write goes through `db::articles`.
+
+use diesel::prelude::*;
+use time::OffsetDateTime;
+
+use crate::db;
+use crate::domain::article::{
+    Draft, FieldErrors, Publication, Stage, Step, author_slug, numbered_slug,
+};
+use crate::markdown::to_safe_html;
+use crate::models::{DeskArticle, NewArticle};
+
+/// Which article a save is for.
+#[derive(Clone, Copy, Debug)]
+pub enum Target {
+    /// A new article, written by this account.
+    New {
+        author_id: i64,
+    },
+    Existing(i64),
+}
+
+#[derive(Debug)]
+pub enum Saved {
+    Done {
+        id: i64,
+        publication: Publication,
+    },
+    /// The form goes back with these messages; nothing was written.
+    Refused(FieldErrors),
+    NotFound,
+}
+
+pub const SLUG_TAKEN: &str =
+    "Another article already has this address. Change the address or the title.";
+pub const SLUG_LOCKED: &str =
+    "This article has been published, so its address stays as it is (links to it are out there).";
+
+/// Saves `draft` to `target` and takes `step`, at `now`.
+pub fn save(
+    conn: &mut PgConnection,
+    target: Target,
+    draft: &Draft,
+    step: Step,
+    now: OffsetDateTime,
+) -> QueryResult<Saved> {
+    conn.transaction(|conn| {
+        let current = match target {
+            Target::New { .. } => None,
+            Target::Existing(id) => match db::articles::lock_for_edit(conn, id)? {
+                Some(article) => Some(article),
+                None => return Ok(Saved::NotFound),
+            },
+        };
+        let publication = current
+            .as_ref()
+            .map_or(Publication::DRAFT, DeskArticle::publication);
+        let mut errors = FieldErrors::default();
+
+        let slug = match &current {
+            Some(article) if publication.slug_locked(now) => {
+                if draft
+                    .slug
+                    .as_ref()
+                    .is_some_and(|asked| *asked != article.slug)
+                {
+                    errors.slug = Some(SLUG_LOCKED.to_string());
+                }
+                article.slug.clone()
+            }
+            _ => draft.slug(),
+        };
+        let id = current.as_ref().map(|article| article.id);
+        if errors.slug.is_none() && db::articles::slug_taken(conn, &slug, id)? {
+            errors.slug = Some(SLUG_TAKEN.to_string());
+        }
+        let next = publication.after(step, now).unwrap_or_else(|refused| {
+            errors.publish_at = Some(refused.message().to_string());
+            publication
+        });
+        if !errors.is_empty() {
+            return Ok(Saved::Refused(errors));
+        }
+
+        let text_changed = current.as_ref().is_none_or(|article| {
+            article.title != draft.title
+                || article.slug != slug
+                || article.author != draft.byline
+                || article.teaser != draft.teaser
+                || article.body_markdown != draft.body_markdown
+                || article.is_premium != draft.premium
+        });
+        let updated_at = match &current {
+            Some(article) if !text_changed => article.updated_at,
+            _ => now,
+        };
+        let body_html = match &current {
+            Some(article) if article.body_markdown == draft.body_markdown => {
+                article.body_html.clone()
+            }
+            _ => to_safe_html(&draft.body_markdown),
+        };
+        let byline_slug = author_slug(&draft.byline);
+        let row = NewArticle {
+            title: &draft.title,
+            slug: &slug,
+            author: &draft.byline,
+            author_slug: &byline_slug,
+            teaser: &draft.teaser,
+            body_markdown: &draft.body_markdown,
+            body_html: &body_html,
+            is_premium: draft.premium,
+            published_at: next.published_at,
+            first_published_at: next.first_published_at,
+            updated_at,
+        };
+        let id = match target {
+            Target::New { author_id } => db::articles::insert(conn, &row, Some(author_id))?,
+            Target::Existing(id) => {
+                db::articles::update(conn, id, &row)?;
+                id
+            }
+        };
+        Ok(Saved::Done {
+            id,
+            publication: next,
+        })
+    })
+}
+
+/// An article file to import, already checked.
+pub struct Import {
+    pub draft: Draft,
+    /// When it is (or will be) public.
+    pub published_at: OffsetDateTime,
+}
+
+/// What importing one file made.
+#[derive(Debug)]
+pub struct Imported {
+    pub id: i64,
+    pub path: String,
+    pub stage: Stage,
+}
+
+/// Most numbered variants tried for a slug that is taken (`title-2`, `title-3`, ...).
+const SLUG_VARIANTS: usize = 1_000;
+
+/// Stores every article in one transaction (all or none), published at its own time (a time
+/// ahead schedules it). A slug already taken gets the first free number after it.
+pub fn import(
+    conn: &mut PgConnection,
+    articles: &[Import],
+    now: OffsetDateTime,
+) -> QueryResult<Vec<Imported>> {
+    conn.transaction(|conn| {
+        let mut made = Vec::with_capacity(articles.len());
+        for article in articles {
+            let draft = &article.draft;
+            let base = draft.slug();
+            let mut slug = base.clone();
+            for n in 2..=SLUG_VARIANTS {
+                if !db::articles::slug_taken(conn, &slug, None)? {
+                    break;
+                }
+                slug = numbered_slug(&base, n);
+            }
+            let body_html = to_safe_html(&draft.body_markdown);
+            let byline_slug = author_slug(&draft.byline);
+            let row = NewArticle {
+                title: &draft.title,
+                slug: &slug,
+                author: &draft.byline,
+                author_slug: &byline_slug,
+                teaser: &draft.teaser,
+                body_markdown: &draft.body_markdown,
+                body_html: &body_html,
+                is_premium: draft.premium,
+                published_at: Some(article.published_at),
+                first_published_at: Some(article.published_at),
+                updated_at: now.min(article.published_at),
+            };
+            let id = db::articles::insert(conn, &row, None)?;
+            made.push(Imported {
+                id,
+                path: crate::models::article_path(id, &slug),
+                stage: Stage::of(Some(article.published_at), now),
+            });
+        }
+        Ok(made)
+    })
+}

@@ -1,0 +1,430 @@
+//! The newsroom's desk, under `/editor`: the list of articles, the form to write and edit one,
+//! its preview (as a subscriber and as the paywall), and the people page where admins grant
+//! and remove the editor role.
+//!
+//! Rules: every handler takes [`Editor`] (or [`Admin`]), so each request is checked against
+//! the role stored now (403 for readers, a log-in for visitors); forms are read through
+//! `CsrfForm` first. A form that does not pass comes back with each message beside its field
+//! (422) and nothing saved. Saving is `desk::save`, one transaction. These pages are kept out
+//! of search engines.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::articles::{article_page, parse_id, paywall_page};
+use super::auth::see_other;
+use super::home::PAGE_SIZE;
+use super::visit::Visit;
+use crate::auth::csrf::CsrfForm;
+use crate::auth::current_reader::{Admin, Editor};
+use crate::db;
+use crate::desk::{self, SLUG_TAKEN, Saved, Target};
+use crate::domain::article::{self, FieldErrors, Stage, Step, parse_publish_at};
+use crate::domain::email;
+use crate::domain::role::Role;
+use crate::error::AppError;
+use crate::models::{DeskArticle, DeskEntry};
+use crate::state::AppState;
+use crate::views::{
+    ArticleForm, ArticleFormPage, DeskPage, DeskRow, Pager, PeoplePage, PersonView, PreviewBar,
+    date_and_time, meter_note, render, stage_label,
+};
+
+/// The largest article form accepted: a body at the longest allowed, written in any script,
+/// percent-encoded.
+pub const ARTICLE_FORM_LIMIT: usize = 2 * 1024 * 1024;
+/// Drafts and scheduled articles the desk lists (each newest first).
+const DESK_MOST: i64 = 200;
+/// Accounts with a role the people page lists.
+const STAFF_MOST: i64 = 500;
+
+#[derive(Deserialize)]
+pub struct DeskQuery {
+    page: Option<String>,
+}
+
+pub async fn desk(
+    query: web::Query<DeskQuery>,
+    state: web::Data<AppState>,
+    Editor(editor): Editor,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let page = match query.page.as_deref() {
+        None => 1,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=100_000).contains(n))
+            .ok_or(AppError::NotFound)?,
+    };
+    let now = state.clock.now();
+    let (drafts, scheduled, mut published) =
+        db::run(&state.pool, "loading the desk", move |conn| {
+            Ok((
+                db::articles::list_drafts(conn, DESK_MOST)?,
+                db::articles::list_scheduled(conn, now, DESK_MOST)?,
+                db::articles::list_published_for_desk(
+                    conn,
+                    now,
+                    (page - 1) * PAGE_SIZE,
+                    PAGE_SIZE + 1,
+                )?,
+            ))
+        })
+        .await?;
+    let has_older = published.len() > usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
+    published.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
+    let rows = |entries: &[DeskEntry]| entries.iter().map(|e| DeskRow::of(e, now)).collect();
+    let page_view = DeskPage {
+        layout: visit.layout("The desk")?.unindexed(),
+        drafts: rows(&drafts),
+        scheduled: rows(&scheduled),
+        published: rows(&published),
+        pager: Pager {
+            newer: (page > 1).then(|| format!("/editor?page={}", page - 1)),
+            older: has_older.then(|| format!("/editor?page={}", page + 1)),
+        },
+        admin: editor.role.administers(),
+    };
+    Ok(render(StatusCode::OK, &page_view)?)
+}
+
+pub async fn new_form(_editor: Editor, visit: Visit) -> Result<HttpResponse, AppError> {
+    form_page(&visit, ArticleForm::new_article(), StatusCode::OK)
+}
+
+pub async fn edit_form(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    _editor: Editor,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let article = load(&state, &path).await?;
+    let form = ArticleForm::of(&article, state.clock.now());
+    form_page(&visit, form, StatusCode::OK)
+}
+
+/// The article form as sent.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ArticleInput {
+    title: String,
+    slug: String,
+    byline: String,
+    teaser: String,
+    body: String,
+    premium: Option<String>,
+    publish_at: String,
+    action: String,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    CsrfForm(input): CsrfForm<ArticleInput>,
+    Editor(editor): Editor,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let target = Target::New {
+        author_id: editor.user_id,
+    };
+    save(&state, &visit, target, None, input).await
+}
+
+pub async fn update(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    CsrfForm(input): CsrfForm<ArticleInput>,
+    _editor: Editor,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let current = load(&state, &path).await?;
+    save(
+        &state,
+        &visit,
+        Target::Existing(current.id),
+        Some(current),
+        input,
+    )
+    .await
+}
+
+async fn save(
+    state: &AppState,
+    visit: &Visit,
+    target: Target,
+    current: Option<DeskArticle>,
+    input: ArticleInput,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now();
+    let fields = article::Fields {
+        title: input.title.clone(),
+        slug: input.slug.clone(),
+        byline: input.byline.clone(),
+        teaser: input.teaser.clone(),
+        body: input.body.clone(),
+        premium: input.premium.is_some(),
+    };
+    let (draft, mut errors) = match article::check(&fields) {
+        Ok(draft) => (Some(draft), FieldErrors::default()),
+        Err(errors) => (None, *errors),
+    };
+    let publish_at = parse_publish_at(&input.publish_at).unwrap_or_else(|message| {
+        errors.publish_at = Some(message.to_string());
+        None
+    });
+    let step = match input.action.as_str() {
+        "save" | "preview" => Step::Keep,
+        "publish" => Step::PublishNow,
+        "unpublish" => Step::Unpublish,
+        "schedule" => match publish_at {
+            Some(at) => Step::Schedule(at),
+            None => {
+                errors.publish_at.get_or_insert_with(|| {
+                    "Choose when to publish it (UTC) to schedule it.".to_string()
+                });
+                Step::Keep
+            }
+        },
+        _ => {
+            return Err(AppError::BadRequest(
+                "unknown action on the article form".to_string(),
+            ));
+        }
+    };
+    let refused = |errors: FieldErrors| {
+        let mut form = match &current {
+            Some(article) => ArticleForm::of(article, now),
+            None => ArticleForm::new_article(),
+        };
+        form.title = input.title.clone();
+        if !form.slug_locked {
+            form.slug = input.slug.clone();
+        }
+        form.byline = input.byline.clone();
+        form.teaser = input.teaser.clone();
+        form.body = input.body.clone();
+        form.premium = fields.premium;
+        form.publish_at = input.publish_at.clone();
+        form.errors = errors;
+        form_page(visit, form, StatusCode::UNPROCESSABLE_ENTITY)
+    };
+    let Some(draft) = draft.filter(|_| errors.is_empty()) else {
+        return refused(errors);
+    };
+
+    let saved = db::run(&state.pool, "saving an article", move |conn| {
+        desk::save(conn, target, &draft, step, now)
+    })
+    .await;
+    let (id, publication) = match saved {
+        Ok(Saved::Done { id, publication }) => (id, publication),
+        Ok(Saved::Refused(errors)) => return refused(errors),
+        Ok(Saved::NotFound) => return Err(AppError::NotFound),
+        // Another save took the slug between the check and the write.
+        Err(error) if error.is_unique_violation() => {
+            return refused(FieldErrors {
+                slug: Some(SLUG_TAKEN.to_string()),
+                ..FieldErrors::default()
+            });
+        }
+        Err(error) => return Err(error.into()),
+    };
+    tracing::info!(article_id = id, action = %input.action, "article saved");
+    let message = match (step, publication.stage(now)) {
+        (Step::PublishNow, _) => "Published: readers see it now.".to_string(),
+        (Step::Unpublish, _) => {
+            "Unpublished: it is a draft again, and readers no longer see it.".to_string()
+        }
+        (_, Stage::Scheduled(at)) => format!(
+            "Scheduled for {}: it appears by itself then, and nowhere before.",
+            date_and_time(at)
+        ),
+        (_, Stage::Published(_)) => "Changes saved: readers see them now.".to_string(),
+        (_, Stage::Draft) => "Draft saved.".to_string(),
+    };
+    visit.session.set_flash(&message)?;
+    if input.action == "preview" {
+        Ok(see_other(&format!("/editor/articles/{id}/preview")))
+    } else {
+        Ok(see_other(&format!("/editor/articles/{id}")))
+    }
+}
+
+pub async fn preview(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    _editor: Editor,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let article = load(&state, &path).await?;
+    let now = state.clock.now();
+    let bar = preview_bar(&article, "subscriber", now);
+    let layout = visit.layout(&article.title)?.unindexed();
+    let page = article_page(layout, article.as_published(now), Some(bar));
+    Ok(render(StatusCode::OK, &page)?)
+}
+
+/// The paywall a reader whose free articles are used up meets in front of a premium article.
+pub async fn preview_paywall(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    _editor: Editor,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let article = load(&state, &path).await?;
+    let now = state.clock.now();
+    let layout = visit.layout(&article.title)?.unindexed();
+    if !article.is_premium {
+        // Free articles never meet a paywall: the preview says so and shows the article.
+        let bar = preview_bar(&article, "free", now);
+        let page = article_page(layout, article.as_published(now), Some(bar));
+        return Ok(render(StatusCode::OK, &page)?);
+    }
+    let allowance = visit.allowance();
+    let headline = if allowance == 0 {
+        "This article is for subscribers".to_string()
+    } else {
+        meter_note(0, allowance)
+    };
+    let bar = preview_bar(&article, "paywall", now);
+    let page = paywall_page(
+        layout,
+        &article.as_published(now),
+        false,
+        headline,
+        Some(bar),
+    );
+    Ok(render(StatusCode::OK, &page)?)
+}
+
+fn preview_bar(
+    article: &DeskArticle,
+    showing: &'static str,
+    now: time::OffsetDateTime,
+) -> PreviewBar {
+    PreviewBar {
+        article_id: article.id,
+        showing,
+        stage: stage_label(article.publication().stage(now)),
+    }
+}
+
+async fn load(state: &AppState, id: &str) -> Result<DeskArticle, AppError> {
+    let id = parse_id(id).ok_or(AppError::NotFound)?;
+    db::run(
+        &state.pool,
+        "loading an article for the desk",
+        move |conn| db::articles::find_for_desk(conn, id),
+    )
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+fn form_page(
+    visit: &Visit,
+    form: ArticleForm,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let title = if form.id.is_some() {
+        "Edit the article"
+    } else {
+        "Write an article"
+    };
+    let page = ArticleFormPage {
+        layout: visit.layout(title)?.unindexed(),
+        form,
+    };
+    Ok(render(status, &page)?)
+}
+
+pub async fn people(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    people_page(&state, &visit, String::new(), None, StatusCode::OK).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RoleInput {
+    email: String,
+    role: String,
+}
+
+/// Makes an account an editor, or a reader again. Admins are the operator's to change.
+pub async fn set_role(
+    state: web::Data<AppState>,
+    CsrfForm(input): CsrfForm<RoleInput>,
+    Admin(admin): Admin,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let role = match Role::parse(&input.role) {
+        Some(role) if role != Role::Admin => role,
+        _ => {
+            return Err(AppError::BadRequest(
+                "unknown role on the people form".to_string(),
+            ));
+        }
+    };
+    let address = email::normalise(&input.email);
+    let lookup = address.clone();
+    let changed = db::run(&state.pool, "changing an account's role", move |conn| {
+        let Some(person) = db::users::find_person(conn, &lookup)? else {
+            return Ok(Err(
+                "No account has this e-mail. They sign up first, then you make them an editor.",
+            ));
+        };
+        if !Role::may_be_changed_in_browser(person.role, role)
+            || !db::users::set_role_unless_admin(conn, person.id, role)?
+        {
+            return Ok(Err(
+                "This account is an admin; admins are changed on the command line.",
+            ));
+        }
+        Ok(Ok(person.id))
+    })
+    .await?;
+    match changed {
+        Ok(user_id) => {
+            tracing::info!(user_id, role = %role, by = admin.user_id, "role changed");
+            let message = match role {
+                Role::Editor => format!("{address} is now an editor."),
+                _ => format!("{address} is no longer an editor."),
+            };
+            visit.session.set_flash(&message)?;
+            Ok(see_other("/editor/people"))
+        }
+        Err(message) => {
+            people_page(
+                &state,
+                &visit,
+                input.email.trim().to_string(),
+                Some(message.to_string()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+async fn people_page(
+    state: &AppState,
+    visit: &Visit,
+    email: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let staff = db::run(&state.pool, "listing the editors", |conn| {
+        db::users::list_staff(conn, STAFF_MOST)
+    })
+    .await?;
+    let page = PeoplePage {
+        layout: visit.layout("Editors")?.unindexed(),
+        staff: staff.iter().map(PersonView::from).collect(),
+        email,
+        error,
+    };
+    Ok(render(status, &page)?)
+}

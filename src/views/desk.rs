@@ -1,0 +1,190 @@
+//! The newsroom's pages: the desk (every article by stage), the article form, and the people
+//! page where admins grant and remove the editor role.
+
+use askama::Template;
+use time::OffsetDateTime;
+
+use super::{Layout, Pager, long_date};
+use crate::domain::article::{FieldErrors, Stage, publish_at_field};
+use crate::domain::role::Role;
+use crate::models::{DeskArticle, DeskEntry, Person, article_path};
+
+/// `3 December 2026, 09:30 UTC`
+pub fn date_and_time(instant: OffsetDateTime) -> String {
+    format!(
+        "{}, {:02}:{:02} UTC",
+        long_date(instant),
+        instant.hour(),
+        instant.minute()
+    )
+}
+
+/// How the desk names a stage: "Draft", "Scheduled for ...", "Published ...".
+pub fn stage_label(stage: Stage) -> String {
+    match stage {
+        Stage::Draft => "Draft".to_string(),
+        Stage::Scheduled(at) => format!("Scheduled for {}", date_and_time(at)),
+        Stage::Published(at) => format!("Published {}", date_and_time(at)),
+    }
+}
+
+/// One article on the desk.
+pub struct DeskRow {
+    pub id: i64,
+    pub title: String,
+    pub byline: String,
+    pub premium: bool,
+    /// "Draft", "Scheduled for ...", "Published ...".
+    pub stage: String,
+    pub edited: String,
+    /// Where readers find it, once published.
+    pub public_path: Option<String>,
+}
+
+impl DeskRow {
+    pub fn of(entry: &DeskEntry, now: OffsetDateTime) -> Self {
+        let stage = Stage::of(entry.published_at, now);
+        Self {
+            id: entry.id,
+            title: entry.title.clone(),
+            byline: entry.author.clone(),
+            premium: entry.is_premium,
+            stage: stage_label(stage),
+            edited: date_and_time(entry.updated_at),
+            public_path: stage
+                .is_public()
+                .then(|| article_path(entry.id, &entry.slug)),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "editor/desk.html")]
+pub struct DeskPage {
+    pub layout: Layout,
+    pub drafts: Vec<DeskRow>,
+    pub scheduled: Vec<DeskRow>,
+    pub published: Vec<DeskRow>,
+    /// Pages through the published articles.
+    pub pager: Pager,
+    pub admin: bool,
+}
+
+/// The article form, as typed or as stored.
+pub struct ArticleForm {
+    /// `None` while the article is new.
+    pub id: Option<i64>,
+    pub title: String,
+    pub slug: String,
+    pub byline: String,
+    pub teaser: String,
+    pub body: String,
+    pub premium: bool,
+    /// As a `datetime-local` field holds it.
+    pub publish_at: String,
+    pub errors: FieldErrors,
+    /// `draft`, `scheduled` or `published`: which buttons the form offers.
+    pub stage: &'static str,
+    pub stage_label: String,
+    pub slug_locked: bool,
+    pub public_path: Option<String>,
+    /// "Updated ..." as readers see it, or the last edit.
+    pub edited: Option<String>,
+}
+
+impl ArticleForm {
+    pub fn new_article() -> Self {
+        Self {
+            id: None,
+            title: String::new(),
+            slug: String::new(),
+            byline: String::new(),
+            teaser: String::new(),
+            body: String::new(),
+            premium: true,
+            publish_at: String::new(),
+            errors: FieldErrors::default(),
+            stage: "draft",
+            stage_label: "New article".to_string(),
+            slug_locked: false,
+            public_path: None,
+            edited: None,
+        }
+    }
+
+    pub fn of(article: &DeskArticle, now: OffsetDateTime) -> Self {
+        let publication = article.publication();
+        let stage = publication.stage(now);
+        Self {
+            id: Some(article.id),
+            title: article.title.clone(),
+            slug: article.slug.clone(),
+            byline: article.author.clone(),
+            teaser: article.teaser.clone(),
+            body: article.body_markdown.clone(),
+            premium: article.is_premium,
+            publish_at: article
+                .published_at
+                .filter(|_| matches!(stage, Stage::Scheduled(_)))
+                .map(publish_at_field)
+                .unwrap_or_default(),
+            errors: FieldErrors::default(),
+            stage: stage_name(stage),
+            stage_label: stage_label(stage),
+            slug_locked: publication.slug_locked(now),
+            public_path: stage
+                .is_public()
+                .then(|| article_path(article.id, &article.slug)),
+            edited: Some(date_and_time(article.updated_at)),
+        }
+    }
+
+    /// Where the form is sent.
+    pub fn action(&self) -> String {
+        match self.id {
+            Some(id) => format!("/editor/articles/{id}"),
+            None => "/editor/articles".to_string(),
+        }
+    }
+}
+
+pub fn stage_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Draft => "draft",
+        Stage::Scheduled(_) => "scheduled",
+        Stage::Published(_) => "published",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "editor/form.html")]
+pub struct ArticleFormPage {
+    pub layout: Layout,
+    pub form: ArticleForm,
+}
+
+pub struct PersonView {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+}
+
+impl From<&Person> for PersonView {
+    fn from(person: &Person) -> Self {
+        Self {
+            id: person.id,
+            email: person.email.clone(),
+            role: person.role,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "editor/people.html")]
+pub struct PeoplePage {
+    pub layout: Layout,
+    pub staff: Vec<PersonView>,
+    /// The e-mail typed, shown again with `error`.
+    pub email: String,
+    pub error: Option<String>,
+}

@@ -1,0 +1,116 @@
+//! What machines read: the Atom feed, the sitemap and robots.txt. Each is the same for every
+//! reader, so the handlers let shared caches keep them for a while.
+//!
+//! Rules: a premium article's entry carries its title, teaser, author, dates and link, never
+//! its body (the query does not even read it: `FeedArticle::free_body_html` is empty for
+//! premium articles); a free one may carry its full text.
+
+use atom_syndication::{Category, Content, Entry, Feed, FixedDateTime, Link, Person, Text};
+use quick_xml::escape::escape;
+use time::OffsetDateTime;
+
+use super::{SITE_DESCRIPTION, iso_date};
+use crate::models::{FeedArticle, SitemapEntry};
+
+fn atom_time(instant: OffsetDateTime) -> FixedDateTime {
+    FixedDateTime::parse_from_rfc3339(&iso_date(instant)).unwrap_or_default()
+}
+
+fn link(href: String, rel: &str, mime_type: &str) -> Link {
+    Link {
+        href,
+        rel: rel.to_string(),
+        mime_type: Some(mime_type.to_string()),
+        ..Link::default()
+    }
+}
+
+/// The Atom feed of `articles` (newest first), for a site reached at `site_url`.
+pub fn atom_feed(site_url: &str, articles: &[FeedArticle], now: OffsetDateTime) -> String {
+    let entries: Vec<Entry> = articles
+        .iter()
+        .map(|article| {
+            let summary = &article.summary;
+            let url = format!("{site_url}{}", summary.path());
+            Entry {
+                title: Text::plain(summary.title.clone()),
+                id: url.clone(),
+                updated: atom_time(summary.updated_at.max(summary.published_at)),
+                published: Some(atom_time(summary.published_at)),
+                authors: vec![Person {
+                    name: summary.author.clone(),
+                    uri: Some(format!("{site_url}/authors/{}", summary.author_slug)),
+                    ..Person::default()
+                }],
+                links: vec![link(url, "alternate", "text/html")],
+                categories: vec![Category {
+                    term: if summary.is_premium {
+                        "premium"
+                    } else {
+                        "free"
+                    }
+                    .to_string(),
+                    ..Category::default()
+                }],
+                summary: Some(Text::plain(summary.teaser.clone())),
+                content: article.free_body_html.as_ref().map(|html| Content {
+                    value: Some(html.clone()),
+                    content_type: Some("html".to_string()),
+                    ..Content::default()
+                }),
+                ..Entry::default()
+            }
+        })
+        .collect();
+    let updated = articles
+        .iter()
+        .map(|a| a.summary.updated_at.max(a.summary.published_at))
+        .max()
+        .unwrap_or(now);
+    Feed {
+        title: Text::plain("Gazette"),
+        id: format!("{site_url}/"),
+        updated: atom_time(updated),
+        subtitle: Some(Text::plain(SITE_DESCRIPTION)),
+        links: vec![
+            link(
+                format!("{site_url}/feed.xml"),
+                "self",
+                "application/atom+xml",
+            ),
+            link(format!("{site_url}/"), "alternate", "text/html"),
+        ],
+        lang: Some("en".to_string()),
+        entries,
+        ..Feed::default()
+    }
+    .to_string()
+}
+
+/// The sitemap: the front page, then every published article with its last change.
+pub fn sitemap_xml(site_url: &str, entries: &[SitemapEntry]) -> String {
+    let site = escape(site_url);
+    let mut xml = String::with_capacity(200 + entries.len() * 120);
+    xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    xml.push_str("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    xml.push_str(&format!("<url><loc>{site}/</loc></url>\n"));
+    for entry in entries {
+        // Ids are digits and slugs are lower-case ASCII words: nothing to escape.
+        xml.push_str(&format!(
+            "<url><loc>{site}/articles/{}/{}</loc><lastmod>{}</lastmod></url>\n",
+            entry.id,
+            entry.slug,
+            iso_date(entry.updated_at.max(entry.published_at)),
+        ));
+    }
+    xml.push_str("</urlset>\n");
+    xml
+}
+
+/// robots.txt: everything public may be crawled, the newsroom and accounts not; the sitemap
+/// is named.
+pub fn robots_txt(site_url: &str) -> String {
+    format!(
+        "User-agent: *\nDisallow: /editor\nDisallow: /account\n\nSitemap: {site_url}/sitemap.xml\n"
+    )
+}

@@ -1,0 +1,184 @@
+//! The newsroom's journey: an editor writes an article, previews it, schedules it and
+//! publishes it; a visitor finds it on the front page and meets the meter; the feed lists it
+//! without its body.
+
+use crate::browser::Browser;
+use crate::support::TestApp;
+
+const PASSWORD: &str = "velvet lantern orchard 42";
+const SENTENCE: &str = "Every lantern on the pier was lit by hand";
+
+async fn fits_the_screen(browser: &Browser) -> bool {
+    browser
+        .execute("return document.documentElement.scrollWidth <= window.innerWidth")
+        .await
+        .as_bool()
+        .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn an_editor_writes_previews_schedules_and_publishes_and_a_visitor_finds_it() {
+    let app = TestApp::spawn().await;
+    let Some(mut browser) = Browser::start("newsroom-journey", 1280, 900).await else {
+        return;
+    };
+
+    // An account, made an editor by the operator.
+    browser.goto(&app.url("/signup")).await;
+    browser.fill("#email", "editor@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form.stacked-form button[type=submit]").await;
+    let mut conn = app.connect();
+    gazette::db::users::set_role(
+        &mut conn,
+        "editor@example.com",
+        gazette::domain::role::Role::Editor,
+    )
+    .expect("making an editor");
+
+    browser.goto(&app.url("/")).await;
+    browser.click(".account-nav a[href='/editor']").await;
+    assert_eq!(browser.path().await, "/editor");
+    assert!(browser.text("h1").await.contains("The desk"));
+    browser.screenshot("desk").await;
+    browser.resize(360, 740).await;
+    assert!(fits_the_screen(&browser).await, "the desk fits a phone");
+    browser.screenshot("desk-phone").await;
+    browser.resize(1280, 900).await;
+
+    // An empty form comes back with each problem beside its field.
+    browser.click("a[href='/editor/articles/new']").await;
+    browser.click("button[value=save]").await;
+    assert!(browser.text("#title-error").await.contains("title"));
+    assert!(browser.text("#body-error").await.contains("text"));
+    assert!(
+        browser
+            .text(".form-error")
+            .await
+            .contains("Nothing was saved")
+    );
+    browser.screenshot("form-with-errors").await;
+    browser.resize(360, 740).await;
+    assert!(fits_the_screen(&browser).await, "the form fits a phone");
+    browser.screenshot("form-with-errors-phone").await;
+    browser.resize(1280, 900).await;
+
+    browser.fill("#title", "The Harbour at Night").await;
+    browser.fill("#byline", "Ada Editor").await;
+    browser
+        .fill("#teaser", "How a small port keeps working after dark.")
+        .await;
+    browser
+        .fill(
+            "#body",
+            &format!(
+                "{SENTENCE}, every evening, for a century.\n\n## The night shift\n\n\
+                 Three jobs nobody sees:\n\n- the pilot\n- the lamp keeper\n- the harbour master\n\n\
+                 Read the [port's own history](https://example.com/port).\n"
+            ),
+        )
+        .await;
+    browser.click("button[value=preview]").await;
+    assert!(browser.path().await.ends_with("/preview"));
+    assert!(browser.text(".preview-bar").await.contains("Draft"));
+    assert_eq!(browser.text(".article-body h2").await, "The night shift");
+    assert!(
+        browser
+            .text(".article-body ul")
+            .await
+            .contains("the lamp keeper")
+    );
+    assert!(
+        browser
+            .has(".article-body a[href='https://example.com/port']")
+            .await
+    );
+    browser.screenshot("preview-as-subscriber").await;
+
+    browser.resize(360, 740).await;
+    assert!(fits_the_screen(&browser).await, "the preview fits a phone");
+    browser.screenshot("preview-as-subscriber-phone").await;
+    browser.resize(1280, 900).await;
+
+    browser
+        .click(".preview-bar a[href$='/preview/paywall']")
+        .await;
+    assert!(browser.has(".offer").await);
+    assert!(!browser.has(".article-body").await);
+    assert!(!browser.text("main").await.contains(SENTENCE));
+    browser.screenshot("preview-as-paywall").await;
+    browser.resize(360, 740).await;
+    assert!(fits_the_screen(&browser).await);
+    browser.screenshot("preview-as-paywall-phone").await;
+    browser.resize(1280, 900).await;
+
+    // Scheduled for an hour from now (the app's clock): not public yet.
+    browser.click(".preview-bar a.back-to-editing").await;
+    browser
+        .execute("document.getElementById('publish_at').value = '2026-11-26T13:00'; return true")
+        .await;
+    browser.click("button[value=schedule]").await;
+    assert!(
+        browser
+            .text(".flash")
+            .await
+            .contains("Scheduled for 26 November 2026, 13:00 UTC")
+    );
+    assert!(browser.text("#stage").await.contains("Scheduled"));
+    browser.screenshot("scheduled").await;
+    let visitor_view = reqwest::get(app.url("/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !visitor_view.contains("The Harbour at Night"),
+        "not before its time"
+    );
+
+    browser.click("button[value=publish]").await;
+    assert!(browser.text(".flash").await.contains("Published"));
+    assert!(browser.text("#stage").await.contains("Published"));
+    browser.goto(&app.url("/editor")).await;
+    browser.screenshot("desk-after-publishing").await;
+
+    // A visitor: a fresh browser session.
+    browser
+        .client
+        .delete_all_cookies()
+        .await
+        .expect("forgetting the editor");
+    browser.goto(&app.url("/")).await;
+    assert!(
+        browser
+            .text(".lead-story h2")
+            .await
+            .contains("The Harbour at Night")
+    );
+    browser.click(".lead-story h2 a").await;
+    assert!(browser.path().await.ends_with("/the-harbour-at-night"));
+    assert!(browser.text(".article-body").await.contains(SENTENCE));
+    assert!(
+        browser
+            .text(".meter")
+            .await
+            .contains("4 of 5 free articles left this month")
+    );
+    browser.screenshot("visitor-reads-it-on-the-meter").await;
+
+    // The feed lists it, without its body.
+    let feed = reqwest::get(app.url("/feed.xml"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(feed.contains("<title>The Harbour at Night</title>"));
+    assert!(feed.contains("How a small port keeps working after dark."));
+    assert!(
+        !feed.contains(SENTENCE),
+        "a premium body stays out of the feed"
+    );
+    browser.close().await;
+}
