@@ -33,16 +33,19 @@ use actix_web::{App, HttpMessage, HttpServer, web};
 use tokio::task::JoinHandle;
 use tracing_actix_web::{RequestId, TracingLogger};
 
+use crate::accounts::Accounts;
 use crate::auth::device::DeviceCookies;
 use crate::auth::password::Passwords;
 use crate::auth::session::COOKIE_MAX_AGE;
 use crate::billing::Billing;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{GatewayChoice, Settings, redact_url};
+use crate::config::{GatewayChoice, MailTransport, Settings, redact_url};
 use crate::db;
 use crate::error::AppError;
 use crate::housekeeping::Housekeeping;
 use crate::lifecycle::{Lifecycle, Phase, StopSignals, Stopped};
+use crate::mail::{Doorbell, FolderMailer, Mailer, SmtpMailer};
+use crate::outbox::Outbox;
 use crate::payments::{PaymentGateway, TestGateway};
 use crate::state::AppState;
 use crate::{demo, routes};
@@ -66,6 +69,7 @@ struct Services {
     passwords: web::Data<Passwords>,
     billing: web::Data<Billing>,
     device_cookies: web::Data<DeviceCookies>,
+    accounts: web::Data<Accounts>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +93,7 @@ pub struct Application {
     lifecycle: Lifecycle,
     connections: OpenConnections,
     housekeeping: JoinHandle<()>,
+    mail_sender: JoinHandle<()>,
     shutdown_drain: Duration,
     shutdown_timeout: Duration,
 }
@@ -130,6 +135,22 @@ impl Application {
         let pool = db::pool(&settings.database_url, settings.database_pool_size);
         tracing::info!(database = %redact_url(&settings.database_url), "database ready");
 
+        let address = format!("{}:{}", settings.host, settings.port);
+        let listener = TcpListener::bind(&address).map_err(|reason| StartupError::Bind {
+            address: address.clone(),
+            reason,
+        })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|reason| StartupError::Bind { address, reason })?;
+        // Links in mail lead to the public address; in development, to where this instance
+        // listens.
+        let site_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"));
+        let mailer = mailer(&settings, &site_url)?;
+
         let billing = Billing::new(pool.clone(), clock.clone(), gateway);
         let lifecycle = Lifecycle::default();
         let housekeeping = Housekeeping {
@@ -142,20 +163,38 @@ impl Application {
             settings.housekeeping_interval,
             lifecycle.reached(Phase::Stopping),
         );
+        let doorbell = Doorbell::default();
+        let mail_sender = Outbox {
+            pool: pool.clone(),
+            clock: clock.clone(),
+            mailer,
+            doorbell: doorbell.clone(),
+            site_url,
+        }
+        .spawn(lifecycle.clone());
+        let state = web::Data::new(AppState {
+            pool,
+            clock,
+            lifecycle: lifecycle.clone(),
+            free_articles_per_month: settings.free_articles_per_month,
+            session_cookie_name: settings.session_cookie_name().to_string(),
+            device_cookie_name: settings.device_cookie_name().to_string(),
+            trust_proxy_headers: settings.trust_proxy_headers,
+            limits: settings.limits,
+            form_body_timeout: settings.form_body_timeout,
+        });
+        let passwords = web::Data::new(passwords);
+        let billing = web::Data::new(billing);
         let services = Services {
-            state: web::Data::new(AppState {
-                pool,
-                clock,
-                lifecycle: lifecycle.clone(),
-                free_articles_per_month: settings.free_articles_per_month,
-                session_cookie_name: settings.session_cookie_name().to_string(),
-                device_cookie_name: settings.device_cookie_name().to_string(),
-                trust_proxy_headers: settings.trust_proxy_headers,
-                limits: settings.limits,
-                form_body_timeout: settings.form_body_timeout,
-            }),
-            passwords: web::Data::new(passwords),
-            billing: web::Data::new(billing),
+            accounts: web::Data::new(Accounts::new(
+                state.clone(),
+                passwords.clone(),
+                billing.clone(),
+                doorbell,
+            )),
+            state,
+            passwords,
+            billing,
             device_cookies: web::Data::new(DeviceCookies::new(
                 settings.session_key.clone(),
                 settings.device_cookie_name(),
@@ -163,14 +202,6 @@ impl Application {
             )),
         };
 
-        let address = format!("{}:{}", settings.host, settings.port);
-        let listener = TcpListener::bind(&address).map_err(|reason| StartupError::Bind {
-            address: address.clone(),
-            reason,
-        })?;
-        let bound = listener
-            .local_addr()
-            .map_err(|reason| StartupError::Bind { address, reason })?;
         let (shutdown_drain, shutdown_timeout) =
             (settings.shutdown_drain, settings.shutdown_timeout);
         let connections = OpenConnections::default();
@@ -182,6 +213,7 @@ impl Application {
             lifecycle,
             connections,
             housekeeping,
+            mail_sender,
             shutdown_drain,
             shutdown_timeout,
         })
@@ -212,6 +244,7 @@ impl Application {
             lifecycle,
             connections,
             housekeeping,
+            mail_sender,
             shutdown_drain,
             shutdown_timeout,
             ..
@@ -257,6 +290,14 @@ impl Application {
                          committed is rolled back"
                     );
                 }
+                // The sender stops between messages; one cut short stays in the outbox and is
+                // sent by another instance, or this one when it is back.
+                if tokio::time::timeout_at(deadline, mail_sender)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("the mail sender was still sending at the deadline");
+                }
             };
             let connections_closed = async {
                 let closed = tokio::time::timeout_at(deadline, connections.all_closed()).await;
@@ -284,6 +325,31 @@ impl Application {
             }
         }
     }
+}
+
+/// The mailer the settings ask for: SMTP, or a folder in development.
+fn mailer(settings: &Settings, site_url: &str) -> Result<Arc<dyn Mailer>, StartupError> {
+    let from = match &settings.mail_from {
+        Some(from) => from.clone(),
+        None => {
+            let host = url::Url::parse(site_url)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_string))
+                .filter(|host| host.contains('.') && host.parse::<std::net::IpAddr>().is_err())
+                .unwrap_or_else(|| "localhost".to_string());
+            format!("Gazette <gazette@{host}>")
+        }
+    };
+    let from = from
+        .parse()
+        .map_err(|e| StartupError::Other(format!("MAIL_FROM: {e}")))?;
+    let mailer: Arc<dyn Mailer> = match &settings.mail {
+        MailTransport::Smtp { url } => {
+            Arc::new(SmtpMailer::new(url, from).map_err(StartupError::Other)?)
+        }
+        MailTransport::Folder { dir } => Arc::new(FolderMailer::new(dir.clone(), from)),
+    };
+    Ok(mailer)
 }
 
 /// Once the server has decided to close a connection (keep-alive over, 408 sent), how long the
@@ -405,6 +471,7 @@ fn serve(
             .app_data(services.passwords.clone())
             .app_data(services.billing.clone())
             .app_data(services.device_cookies.clone())
+            .app_data(services.accounts.clone())
             .app_data(web::PayloadConfig::new(crate::auth::csrf::FORM_LIMIT))
             .app_data(web::QueryConfig::default().error_handler(|error, _| {
                 AppError::BadRequest(format!("unreadable query string: {error}")).into()

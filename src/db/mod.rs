@@ -10,11 +10,14 @@
 
 pub mod articles;
 pub mod checkouts;
+pub mod closed_account_payments;
 pub mod meter;
+pub mod outbox;
 pub mod plans;
 pub mod sessions;
 pub mod subscriptions;
 pub mod throttle;
+pub mod tokens;
 pub mod users;
 
 use std::time::Duration;

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamptz};
 use time::{Duration, OffsetDateTime};
 
-use crate::models::{NewUserSession, UserSession};
+use crate::models::{NewUserSession, SessionRecord, UserSession};
 use crate::schema::{user_sessions, users};
 
 /// A session that is neither revoked, past its absolute limit, nor idle for too long, with
@@ -147,6 +147,21 @@ pub fn revoke_all(
     )
     .set(user_sessions::revoked_at.eq(now))
     .execute(conn)
+}
+
+/// Deletes every session of the reader, live or ended (the account is being deleted); returns
+/// how many.
+pub fn delete_all(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(user_sessions::table.filter(user_sessions::user_id.eq(user_id))).execute(conn)
+}
+
+/// Every session kept of the reader, live or ended, most recently used first.
+pub fn records(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<SessionRecord>> {
+    user_sessions::table
+        .filter(user_sessions::user_id.eq(user_id))
+        .order((user_sessions::last_seen_at.desc(), user_sessions::id.desc()))
+        .select(SessionRecord::as_select())
+        .load(conn)
 }
 
 /// The reader a session token belonged to, whatever the session's state now.

@@ -3,7 +3,9 @@
 //! strings from forms stop at the handler.
 
 pub mod access;
+pub mod account;
 pub mod email;
+pub mod mail;
 pub mod meter;
 pub mod password;
 pub mod redirect;

@@ -12,6 +12,7 @@ const LAYERS: &[&[&str]] = &[
         "clock",
         "domain",
         "lifecycle",
+        "mail",
         "markdown",
         "payments",
         "random",
@@ -22,7 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["state", "views"],
     &["error"],
     &["auth", "billing", "demo"],
-    &["housekeeping", "paywall"],
+    &["accounts", "housekeeping", "outbox", "paywall"],
     &["routes"],
     &["startup"],
 ];
@@ -33,6 +34,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("domain", &["actix", "diesel", "crate::config"]),
     ("db", &["HttpResponse", "StatusCode", "actix_web::http"]),
     ("views", &["ReaderSession", "actix_session", "diesel"]),
+    ("mail", &["actix", "diesel"]),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod mailbox;
 pub mod processor;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -127,6 +128,8 @@ impl Drop for TestDatabase {
 }
 
 pub struct TestApp {
+    /// Where the app delivers its mail, unless the test chose another transport.
+    pub mailbox: mailbox::Mailbox,
     pub address: String,
     pub port: u16,
     pub clock: Arc<ManualClock>,
@@ -174,6 +177,8 @@ impl TestApp {
     ) -> Self {
         let mut settings = Settings::for_database(&db.url);
         settings.database_pool_size = 4;
+        let mailbox = mailbox::Mailbox::start().await;
+        settings.mail = gazette::config::MailTransport::Smtp { url: mailbox.url() };
         customise(&mut settings);
         let clock = Arc::new(ManualClock::new(START));
         let overrides = Overrides {
@@ -186,6 +191,7 @@ impl TestApp {
         let port = app.port();
         tokio::spawn(app.run_until_stopped());
         Self {
+            mailbox,
             address: format!("http://127.0.0.1:{port}"),
             port,
             clock,
