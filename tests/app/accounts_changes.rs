@@ -148,7 +148,10 @@ async fn a_new_address_takes_effect_once_confirmed_from_the_mail_and_the_old_one
     let confirm = reader.get(&mail.link_path()).await;
     assert_eq!(confirm.status, StatusCode::OK);
     assert!(confirm.body.contains("new.home@example.com"));
-    assert_eq!(user_id_of(&app, OWNER).is_some(), true);
+    assert!(
+        user_id_of(&app, OWNER).is_some(),
+        "unchanged until the button is pressed"
+    );
 
     let page = Reader::new(&app).confirm_email(&mail.token()).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
