@@ -577,7 +577,13 @@ fn parse_smtp_url(raw: &str, production: bool) -> Result<String, ConfigError> {
         return Err(bad("must name the mail server's host".to_string()));
     };
     let loopback = match host {
-        url::Host::Domain(name) => name == "localhost",
+        // smtp:// is not a scheme the URL standard knows, so its IPv4 hosts come as names.
+        url::Host::Domain(name) => {
+            name == "localhost"
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
         url::Host::Ipv4(ip) => ip.is_loopback(),
         url::Host::Ipv6(ip) => ip.is_loopback(),
     };

@@ -31,7 +31,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next, from_fn};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use tokio::task::JoinHandle;
-use tracing_actix_web::{RequestId, TracingLogger};
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
 
 use crate::accounts::Accounts;
 use crate::auth::device::DeviceCookies;
@@ -327,6 +327,69 @@ impl Application {
     }
 }
 
+/// The request's span, like tracing-actix-web's own, except that the values of `token`
+/// parameters in the query are left out: links from mail carry their single-use tokens there,
+/// and the logs never hold a secret.
+struct RedactedRootSpan;
+
+impl RootSpanBuilder for RedactedRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> tracing::Span {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let route = request.match_pattern().unwrap_or_else(|| "default".into());
+        let user_agent = request
+            .headers()
+            .get("User-Agent")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let connection = request.connection_info().clone();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.flavor = ?request.version(),
+            http.scheme = %connection.scheme(),
+            http.host = %connection.host(),
+            http.client_ip = %connection.realip_remote_addr().unwrap_or(""),
+            http.user_agent = %user_agent,
+            http.target = %redacted_target(request.uri()),
+            http.status_code = tracing::field::Empty,
+            otel.name = %format!("{} {route}", request.method()),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// The path and query, with the value of every `token` parameter replaced.
+fn redacted_target(uri: &actix_web::http::Uri) -> String {
+    let Some(query) = uri.query() else {
+        return uri.path().to_string();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name == "token" => format!("{name}=[redacted]"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{}?{}", uri.path(), query.join("&"))
+}
+
 /// The mailer the settings ask for: SMTP, or a folder in development.
 fn mailer(settings: &Settings, site_url: &str) -> Result<Arc<dyn Mailer>, StartupError> {
     let from = match &settings.mail_from {
@@ -466,7 +529,7 @@ fn serve(
             .wrap(security_headers(cookie_secure))
             // Inside the logger: its request id is in the extensions, its span around the line.
             .wrap(from_fn(request_outcome))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<RedactedRootSpan>::new())
             .app_data(services.state.clone())
             .app_data(services.passwords.clone())
             .app_data(services.billing.clone())
@@ -492,4 +555,24 @@ fn serve(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_in_the_query_are_left_out_of_the_logged_target() {
+        let target = |uri: &str| redacted_target(&uri.parse().unwrap());
+        assert_eq!(
+            target("/password/reset?token=s3cr3t-t0ken"),
+            "/password/reset?token=[redacted]"
+        );
+        assert_eq!(
+            target("/account/email/confirm?x=1&token=abc&next=/"),
+            "/account/email/confirm?x=1&token=[redacted]&next=/"
+        );
+        assert_eq!(target("/login?next=/account"), "/login?next=/account");
+        assert_eq!(target("/articles/3"), "/articles/3");
+    }
 }

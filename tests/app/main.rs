@@ -10,6 +10,7 @@ mod accounts_changes;
 mod accounts_deletion;
 mod accounts_login;
 mod accounts_logout;
+mod accounts_mail;
 mod accounts_recovery;
 mod accounts_signup;
 mod architecture;
