@@ -23,6 +23,8 @@ fn envelope(from: &Mailbox, message: &Message) -> Result<lettre::Message, MailEr
         .from(from.clone())
         .to(to)
         .subject(message.subject.clone())
+        // A Message-ID made from this host's name and a random part, as mail servers expect.
+        .message_id(None)
         .multipart(MultiPart::alternative_plain_html(
             message.text.clone(),
             message.html.clone(),

@@ -1,6 +1,7 @@
 //! An SMTP server for tests, in the test's own runtime on a free port: the app delivers to it
 //! over a real SMTP exchange (the `mailin` crate speaks the protocol, this file only moves the
-//! bytes), and the test reads what was delivered, parsed as a mail client would.
+//! bytes), and the test reads what was delivered, parsed as a mail client would. Every message
+//! delivered is also written to `target/tmp/mailbox/<port>-<n>.eml`, to look at.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -55,6 +56,7 @@ impl Mail {
 
 #[derive(Default)]
 struct Shared {
+    port: u16,
     delivered: Mutex<Vec<Mail>>,
     arrived: Notify,
     /// Deliveries still to answer with a temporary failure (451).
@@ -110,7 +112,17 @@ impl Handler for Connection {
             html: parsed.body_html(0).unwrap_or_default().to_string(),
             raw,
         };
-        self.shared.delivered.lock().unwrap().push(mail);
+        let mut delivered = self.shared.delivered.lock().unwrap();
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mailbox");
+        let _ = std::fs::create_dir_all(&dir);
+        let file = dir.join(format!(
+            "{}-{:02}.eml",
+            self.shared.port,
+            delivered.len() + 1
+        ));
+        let _ = std::fs::write(file, &self.data);
+        delivered.push(mail);
+        drop(delivered);
         self.shared.arrived.notify_waiters();
         response::OK
     }
@@ -121,7 +133,10 @@ impl Mailbox {
     pub async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let port = listener.local_addr().expect("its address").port();
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            port,
+            ..Shared::default()
+        });
         let accepting = shared.clone();
         tokio::spawn(async move {
             let builder = Arc::new(SessionBuilder::new("mailbox.test"));
