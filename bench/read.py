@@ -242,6 +242,9 @@ def main():
         PAYMENT_GATEWAY="test",
         TRUST_PROXY_HEADERS="true",
         MAX_SIGNUPS_PER_ADDRESS="1000",
+        PUBLIC_URL=f"http://127.0.0.1:{args.port}",
+        # Nothing the benchmark does sends mail; a relay on this machine satisfies production.
+        SMTP_URL="smtp://127.0.0.1:2525",
         HOST="127.0.0.1",
         PORT=str(args.port),
         DATABASE_URL=f"{server}/{database}",

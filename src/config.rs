@@ -25,6 +25,28 @@ pub enum AppEnv {
     Production,
 }
 
+/// Where the mail Gazette sends goes.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// An SMTP server, from `SMTP_URL` (`smtps://user:password@host:465`, or `smtp://` with
+    /// `?tls=required` for STARTTLS).
+    Smtp { url: String },
+    /// Development without `SMTP_URL`: each message is written to this folder.
+    Folder { dir: std::path::PathBuf },
+}
+
+impl fmt::Debug for MailTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Smtp { url } => write!(f, "Smtp({})", redact_url(url)),
+            Self::Folder { dir } => write!(f, "Folder({})", dir.display()),
+        }
+    }
+}
+
+/// Where development writes mail when no `SMTP_URL` is set.
+pub const DEFAULT_MAIL_DIR: &str = "target/mail";
+
 /// Which payment gateway takes subscription payments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GatewayChoice {
@@ -66,8 +88,14 @@ pub struct Settings {
     pub client_request_timeout: Duration,
     /// How long an idle connection is kept open for the next request; zero turns keep-alive off.
     pub keep_alive: Duration,
+    /// Where mail goes.
+    pub mail: MailTransport,
+    /// Who the mail is from (`Name <address>`); by default `Gazette <no-reply@HOST>` for the
+    /// public address's host.
+    pub mail_from: Option<String>,
     /// The address readers reach the site at (`https://gazette.example`, no trailing slash),
-    /// for canonical links, the feed and the sitemap; `None` uses the address it listens on.
+    /// for canonical links, the feed, the sitemap and the links in mail; `None` (development
+    /// only) uses the address it listens on.
     pub public_url: Option<String>,
 }
 
@@ -106,6 +134,8 @@ impl fmt::Debug for Settings {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("client_request_timeout", &self.client_request_timeout)
             .field("keep_alive", &self.keep_alive)
+            .field("mail", &self.mail)
+            .field("mail_from", &self.mail_from)
             .field("public_url", &self.public_url)
             .finish()
     }
@@ -264,10 +294,22 @@ impl Settings {
                 defaults.signups_per_address,
                 MAX_LIMIT,
             )?,
+            resets_per_address: number(
+                "MAX_PASSWORD_RESETS_PER_ADDRESS",
+                defaults.resets_per_address,
+                MAX_LIMIT,
+            )?,
+            resets_per_account: number(
+                "MAX_PASSWORD_RESETS_PER_ACCOUNT",
+                defaults.resets_per_account,
+                MAX_LIMIT,
+            )?,
+            password_checks_per_account: number(
+                "MAX_PASSWORD_CHECKS_PER_ACCOUNT",
+                defaults.password_checks_per_account,
+                MAX_LIMIT,
+            )?,
         };
-        let public_url = var("PUBLIC_URL")
-            .map(|raw| parse_public_url(&raw))
-            .transpose()?;
         let form_body_timeout = std::time::Duration::from_secs(
             number(
                 "FORM_BODY_TIMEOUT_SECONDS",
@@ -278,7 +320,48 @@ impl Settings {
             .into(),
         );
 
+        let public_url = var("PUBLIC_URL")
+            .map(|raw| parse_public_url(&raw))
+            .transpose()?;
+        if production && public_url.is_none() {
+            return Err(problem(
+                "PUBLIC_URL",
+                "must be set in production: the address readers reach the site at, for the \
+                 links in mail (e.g. `https://gazette.example`)"
+                    .to_string(),
+            ));
+        }
+        let mail = match var("SMTP_URL") {
+            Some(raw) => MailTransport::Smtp {
+                url: parse_smtp_url(raw.trim(), production)?,
+            },
+            None if production => {
+                return Err(problem(
+                    "SMTP_URL",
+                    "must be set in production (e.g. `smtps://user:password@smtp.example:465`), \
+                     or password resets could not be mailed"
+                        .to_string(),
+                ));
+            }
+            None => MailTransport::Folder {
+                dir: var("MAIL_DIR")
+                    .map_or_else(|| DEFAULT_MAIL_DIR.into(), |dir| dir.trim().into()),
+            },
+        };
+        let mail_from = var("MAIL_FROM").map(|raw| raw.trim().to_string());
+        if let Some(from) = &mail_from
+            && from.parse::<lettre::message::Mailbox>().is_err()
+        {
+            return Err(problem(
+                "MAIL_FROM",
+                format!("`{from}` is not an address like `Gazette <no-reply@gazette.example>`"),
+            ));
+        }
+
         Ok(Self {
+            mail,
+            mail_from,
+            public_url,
             app_env,
             host: var("HOST").map_or_else(|| "127.0.0.1".to_string(), |h| h.trim().to_string()),
             port,
@@ -324,7 +407,6 @@ impl Settings {
                 15,
                 0..=300,
             )?,
-            public_url,
         })
     }
 
@@ -351,6 +433,10 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(30),
             client_request_timeout: Duration::from_secs(5),
             keep_alive: Duration::from_secs(15),
+            mail: MailTransport::Folder {
+                dir: std::env::temp_dir().join("gazette-mail"),
+            },
+            mail_from: None,
             public_url: None,
         }
     }
@@ -476,6 +562,46 @@ fn check_database_url(raw: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `SMTP_URL`: `smtp://` or `smtps://` with a host. In production the connection must be
+/// encrypted (`smtps://`, or STARTTLS with `?tls=required`), except to a relay on this
+/// machine.
+fn parse_smtp_url(raw: &str, production: bool) -> Result<String, ConfigError> {
+    let bad = |why: String| problem("SMTP_URL", why);
+    let parsed =
+        url::Url::parse(raw).map_err(|_| bad(format!("`{}` is not a URL", redact_url(raw))))?;
+    if !matches!(parsed.scheme(), "smtp" | "smtps") {
+        return Err(bad(format!(
+            "must start with smtps:// or smtp://, got `{}://`",
+            parsed.scheme()
+        )));
+    }
+    let Some(host) = parsed.host() else {
+        return Err(bad("must name the mail server's host".to_string()));
+    };
+    let loopback = match host {
+        // smtp:// is not a scheme the URL standard knows, so its IPv4 hosts come as names.
+        url::Host::Domain(name) => {
+            name == "localhost"
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    let tls = parsed.scheme() == "smtps"
+        || parsed
+            .query_pairs()
+            .any(|(name, value)| name == "tls" && value == "required");
+    if production && !tls && !loopback {
+        return Err(bad(
+            "must be encrypted in production: use smtps://, or smtp:// with ?tls=required"
+                .to_string(),
+        ));
+    }
+    Ok(raw.to_string())
+}
+
 /// The URL with any password replaced, fit for logs and error messages.
 pub fn redact_url(raw: &str) -> String {
     match url::Url::parse(raw) {
@@ -532,11 +658,24 @@ mod tests {
         assert!(settings(&[("SESSION_KEY", &"k".repeat(64))]).is_ok());
     }
 
+    /// What production needs at least, with `extra` added.
+    fn production<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        const KEY: &str = "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk";
+        let mut vars = vec![
+            ("APP_ENV", "production"),
+            ("SESSION_KEY", KEY),
+            ("PUBLIC_URL", "https://gazette.example/"),
+            ("SMTP_URL", "smtps://mailer:secret@smtp.example:465"),
+        ];
+        vars.extend_from_slice(extra);
+        vars
+    }
+
     #[test]
     fn production_requires_a_session_key_and_turns_secure_cookies_on() {
         let err = settings(&[("APP_ENV", "production")]).unwrap_err();
         assert_eq!(err.variable, "SESSION_KEY");
-        let s = settings(&[("APP_ENV", "production"), ("SESSION_KEY", &"k".repeat(64))]).unwrap();
+        let s = settings(&production(&[])).unwrap();
         assert!(s.cookie_secure);
         assert!(!s.demo_content);
         assert_eq!(s.payment_gateway, GatewayChoice::Disabled);
@@ -571,10 +710,16 @@ mod tests {
             ("SHUTDOWN_TIMEOUT_SECONDS", "601"),
             ("CLIENT_REQUEST_TIMEOUT_SECONDS", "0"),
             ("KEEP_ALIVE_SECONDS", "-1"),
+            ("MAX_PASSWORD_RESETS_PER_ADDRESS", "0"),
+            ("MAX_PASSWORD_RESETS_PER_ACCOUNT", "none"),
+            ("MAX_PASSWORD_CHECKS_PER_ACCOUNT", "-1"),
+            ("SMTP_URL", "http://smtp.example"),
+            ("SMTP_URL", "smtp://"),
             ("PUBLIC_URL", "gazette.example"),
             ("PUBLIC_URL", "ftp://gazette.example"),
             ("PUBLIC_URL", "https://gazette.example/news"),
             ("PUBLIC_URL", "https://gazette.example/?a=b"),
+            ("MAIL_FROM", "not an address"),
         ] {
             let err = settings(&[(name, value)]).unwrap_err();
             assert_eq!(err.variable, name, "{name}={value}");
@@ -616,6 +761,57 @@ mod tests {
         assert_eq!(s.public_url.as_deref(), Some("https://gazette.example"));
         let s = settings(&[("PUBLIC_URL", "http://127.0.0.1:8080")]).unwrap();
         assert_eq!(s.public_url.as_deref(), Some("http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn production_mails_over_an_encrypted_connection_to_a_known_public_address() {
+        let s = settings(&production(&[])).unwrap();
+        assert_eq!(s.public_url.as_deref(), Some("https://gazette.example"));
+        assert!(matches!(s.mail, MailTransport::Smtp { .. }));
+        assert!(
+            !format!("{s:?}").contains("secret"),
+            "the SMTP password is redacted"
+        );
+        for missing in ["PUBLIC_URL", "SMTP_URL"] {
+            let vars: Vec<_> = production(&[])
+                .into_iter()
+                .filter(|(name, _)| *name != missing)
+                .collect();
+            assert_eq!(settings(&vars).unwrap_err().variable, missing);
+        }
+        let plain = production(&[("SMTP_URL", "smtp://smtp.example:587")]);
+        assert_eq!(settings(&plain).unwrap_err().variable, "SMTP_URL");
+        for fine in [
+            "smtp://smtp.example:587?tls=required",
+            "smtp://127.0.0.1:25",
+            "smtp://localhost:25",
+        ] {
+            assert!(
+                settings(&production(&[("SMTP_URL", fine)])).is_ok(),
+                "{fine}"
+            );
+        }
+    }
+
+    #[test]
+    fn development_writes_mail_to_a_folder_unless_smtp_is_set() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            s.mail,
+            MailTransport::Folder {
+                dir: DEFAULT_MAIL_DIR.into()
+            }
+        );
+        assert_eq!(s.public_url, None);
+        let s = settings(&[("MAIL_DIR", "/tmp/outbox")]).unwrap();
+        assert_eq!(
+            s.mail,
+            MailTransport::Folder {
+                dir: "/tmp/outbox".into()
+            }
+        );
+        let s = settings(&[("SMTP_URL", "smtp://127.0.0.1:2525")]).unwrap();
+        assert!(matches!(s.mail, MailTransport::Smtp { .. }));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //!   recorded, a pending one is asked of the processor by its key, so nothing paid for is
 //!   lost and nothing unpaid stays in the way;
 //! - rows that no longer mean anything are deleted, so tables do not grow without bound:
-//!   throttle counters whose window has closed, login sessions that ended long ago, and the
-//!   meter of months before the previous one. Each deletion goes in bounded batches through an
+//!   throttle counters whose window has closed, login sessions that ended long ago, links sent
+//!   by mail that expired, and the meter of months before the previous one. Each deletion goes in bounded batches through an
 //!   index, so a large backlog never holds locks for long.
 //!
 //! Stopping is noticed between steps: a step that has begun runs to its end.
@@ -40,6 +40,7 @@ pub struct Report {
     pub payments: Settled,
     pub counters: usize,
     pub sessions: usize,
+    pub links: usize,
     pub meter_reads: usize,
 }
 
@@ -96,6 +97,13 @@ impl Housekeeping {
             "sweeping long-ended login sessions",
             move |conn| db::sessions::sweep(conn, now - KEEP_ENDED_SESSIONS),
         )
+        .await?;
+        if stop.reached() {
+            return Ok(report);
+        }
+        report.links = db::run(&self.pool, "sweeping expired mailed links", move |conn| {
+            db::tokens::sweep(conn, now)
+        })
         .await?;
         if stop.reached() {
             return Ok(report);

@@ -3,6 +3,7 @@
 //! Everything lives in this library so that tests can start the real application in-process;
 //! `main.rs` only reads the environment and runs it.
 
+pub mod accounts;
 pub mod allocator;
 pub mod auth;
 pub mod billing;
@@ -17,8 +18,10 @@ pub mod domain;
 pub mod error;
 pub mod housekeeping;
 pub mod lifecycle;
+pub mod mail;
 pub mod markdown;
 pub mod models;
+pub mod outbox;
 pub mod payments;
 pub mod paywall;
 pub mod random;

@@ -10,7 +10,10 @@ use crate::domain::article::Publication;
 use crate::domain::role::Role;
 use crate::domain::subscription::{Standing, Status};
 
-use crate::schema::{articles, checkouts, plans, subscriptions, user_sessions, users};
+use crate::schema::{
+    account_tokens, articles, checkouts, mail_outbox, meter_reads, plans, subscriptions,
+    user_sessions, users,
+};
 
 /// A published article without its body: what lists, feeds and paywalls need. Read only
 /// for articles whose publication time has come, so that time is never empty here.
@@ -317,4 +320,100 @@ pub struct NewUserSession<'a> {
     pub created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+}
+
+/// A link sent by mail that still works (see `db::tokens`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = account_tokens, check_for_backend(diesel::pg::Pg))]
+pub struct AccountToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub purpose: String,
+    pub new_email: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = account_tokens)]
+pub struct NewAccountToken<'a> {
+    pub user_id: i64,
+    pub purpose: &'a str,
+    pub token_hash: &'a [u8],
+    pub new_email: Option<&'a str>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Mail waiting in the outbox (see `db::outbox`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = mail_outbox, check_for_backend(diesel::pg::Pg))]
+pub struct OutboxMail {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub user_id: Option<i64>,
+    pub detail: String,
+    pub created_at: OffsetDateTime,
+    pub attempts: i32,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = mail_outbox)]
+pub struct NewOutboxMail<'a> {
+    pub kind: &'a str,
+    pub recipient: &'a str,
+    pub user_id: Option<i64>,
+    pub detail: &'a str,
+    pub created_at: OffsetDateTime,
+    pub next_attempt_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// An account as its owner may see all of it (the password hash aside).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct Account {
+    pub id: i64,
+    pub email: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// A login session with everything kept about it, ended or not.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = user_sessions, check_for_backend(diesel::pg::Pg))]
+pub struct SessionRecord {
+    pub id: i64,
+    pub user_agent: String,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A subscription with everything kept about it, ended or not.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = subscriptions, check_for_backend(diesel::pg::Pg))]
+pub struct SubscriptionRecord {
+    pub id: i64,
+    pub plan_code: String,
+    pub status: String,
+    pub current_period_start: OffsetDateTime,
+    pub current_period_end: OffsetDateTime,
+    pub canceled_at: Option<OffsetDateTime>,
+    pub ended_at: Option<OffsetDateTime>,
+    pub gateway: String,
+    pub gateway_reference: String,
+    pub period_value_cents: i32,
+    pub created_at: OffsetDateTime,
+}
+
+/// One premium article on a logged-in reader's meter.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = meter_reads, check_for_backend(diesel::pg::Pg))]
+pub struct MeterRead {
+    pub month: time::Date,
+    pub article_id: i64,
+    pub opened_at: OffsetDateTime,
 }

@@ -106,8 +106,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    account_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        purpose -> Text,
+        token_hash -> Bytea,
+        new_email -> Nullable<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> Int8,
+        kind -> Text,
+        recipient -> Text,
+        user_id -> Nullable<Int8>,
+        detail -> Text,
+        created_at -> Timestamptz,
+        next_attempt_at -> Timestamptz,
+        attempts -> Int4,
+        expires_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    closed_account_payments (id) {
+        id -> Int8,
+        plan_code -> Text,
+        gateway -> Text,
+        gateway_reference -> Text,
+        period_value_cents -> Int4,
+        current_period_start -> Timestamptz,
+        current_period_end -> Timestamptz,
+        recorded_at -> Timestamptz,
+        account_closed_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(articles -> users (author_id));
 diesel::joinable!(checkouts -> users (user_id));
+diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(checkouts -> plans (plan_code));
 diesel::joinable!(subscriptions -> users (user_id));
 diesel::joinable!(subscriptions -> plans (plan_code));
@@ -124,4 +166,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     meter_reads,
     login_throttle,
     checkouts,
+    account_tokens,
+    mail_outbox,
+    closed_account_payments,
 );

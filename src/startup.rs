@@ -31,19 +31,22 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next, from_fn};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use tokio::task::JoinHandle;
-use tracing_actix_web::{RequestId, TracingLogger};
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
 
+use crate::accounts::Accounts;
 use crate::auth::device::DeviceCookies;
 use crate::auth::password::Passwords;
 use crate::auth::session::COOKIE_MAX_AGE;
 use crate::billing::Billing;
 use crate::cache::Caches;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{AppEnv, GatewayChoice, Settings, redact_url};
+use crate::config::{AppEnv, GatewayChoice, MailTransport, Settings, redact_url};
 use crate::db;
 use crate::error::AppError;
 use crate::housekeeping::Housekeeping;
 use crate::lifecycle::{Lifecycle, Phase, StopSignals, Stopped};
+use crate::mail::{Doorbell, FolderMailer, Mailer, SmtpMailer};
+use crate::outbox::Outbox;
 use crate::payments::{PaymentGateway, TestGateway};
 use crate::state::AppState;
 use crate::{demo, routes};
@@ -67,6 +70,7 @@ struct Services {
     passwords: web::Data<Passwords>,
     billing: web::Data<Billing>,
     device_cookies: web::Data<DeviceCookies>,
+    accounts: web::Data<Accounts>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +94,7 @@ pub struct Application {
     lifecycle: Lifecycle,
     connections: OpenConnections,
     housekeeping: JoinHandle<()>,
+    mail_sender: JoinHandle<()>,
     shutdown_drain: Duration,
     shutdown_timeout: Duration,
 }
@@ -131,6 +136,29 @@ impl Application {
         let pool = db::pool(&settings.database_url, settings.database_pool_size);
         tracing::info!(database = %redact_url(&settings.database_url), "database ready");
 
+        let address = format!("{}:{}", settings.host, settings.port);
+        let listener = TcpListener::bind(&address).map_err(|reason| StartupError::Bind {
+            address: address.clone(),
+            reason,
+        })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|reason| StartupError::Bind { address, reason })?;
+        // Canonical links, the feed, the sitemap and the links in mail lead to the public
+        // address; in development, to where this instance listens.
+        let public_url = match &settings.public_url {
+            Some(url) => url.clone(),
+            None => {
+                if settings.app_env == AppEnv::Production {
+                    tracing::warn!(
+                        "PUBLIC_URL is not set: links name the address this instance listens on"
+                    );
+                }
+                format!("http://{bound}")
+            }
+        };
+        let mailer = mailer(&settings, &public_url)?;
+
         let lifecycle = Lifecycle::default();
         let caches = Arc::new(Caches::new());
         pool.tell_changes_to({
@@ -154,42 +182,40 @@ impl Application {
             settings.housekeeping_interval,
             lifecycle.reached(Phase::Stopping),
         );
-        let address = format!("{}:{}", settings.host, settings.port);
-        let listener = TcpListener::bind(&address).map_err(|reason| StartupError::Bind {
-            address: address.clone(),
-            reason,
-        })?;
-        let bound = listener
-            .local_addr()
-            .map_err(|reason| StartupError::Bind { address, reason })?;
-        let public_url = match &settings.public_url {
-            Some(url) => url.clone(),
-            None => {
-                if settings.app_env == AppEnv::Production {
-                    tracing::warn!(
-                        "PUBLIC_URL is not set: canonical links, the feed and the sitemap name \
-                         the address this instance listens on"
-                    );
-                }
-                format!("http://{bound}")
-            }
-        };
+        let doorbell = Doorbell::default();
+        let mail_sender = Outbox {
+            pool: pool.clone(),
+            clock: clock.clone(),
+            mailer,
+            doorbell: doorbell.clone(),
+            site_url: public_url.clone(),
+        }
+        .spawn(lifecycle.clone());
+        let state = web::Data::new(AppState {
+            pool,
+            caches,
+            clock,
+            lifecycle: lifecycle.clone(),
+            free_articles_per_month: settings.free_articles_per_month,
+            session_cookie_name: settings.session_cookie_name().to_string(),
+            device_cookie_name: settings.device_cookie_name().to_string(),
+            trust_proxy_headers: settings.trust_proxy_headers,
+            limits: settings.limits,
+            form_body_timeout: settings.form_body_timeout,
+            public_url,
+        });
+        let passwords = web::Data::new(passwords);
+        let billing = web::Data::new(billing);
         let services = Services {
-            state: web::Data::new(AppState {
-                pool,
-                caches,
-                clock,
-                lifecycle: lifecycle.clone(),
-                free_articles_per_month: settings.free_articles_per_month,
-                session_cookie_name: settings.session_cookie_name().to_string(),
-                device_cookie_name: settings.device_cookie_name().to_string(),
-                trust_proxy_headers: settings.trust_proxy_headers,
-                limits: settings.limits,
-                form_body_timeout: settings.form_body_timeout,
-                public_url,
-            }),
-            passwords: web::Data::new(passwords),
-            billing: web::Data::new(billing),
+            accounts: web::Data::new(Accounts::new(
+                state.clone(),
+                passwords.clone(),
+                billing.clone(),
+                doorbell,
+            )),
+            state,
+            passwords,
+            billing,
             device_cookies: web::Data::new(DeviceCookies::new(
                 settings.session_key.clone(),
                 settings.device_cookie_name(),
@@ -208,6 +234,7 @@ impl Application {
             lifecycle,
             connections,
             housekeeping,
+            mail_sender,
             shutdown_drain,
             shutdown_timeout,
         })
@@ -238,6 +265,7 @@ impl Application {
             lifecycle,
             connections,
             housekeeping,
+            mail_sender,
             shutdown_drain,
             shutdown_timeout,
             ..
@@ -283,6 +311,14 @@ impl Application {
                          committed is rolled back"
                     );
                 }
+                // The sender stops between messages; one cut short stays in the outbox and is
+                // sent by another instance, or this one when it is back.
+                if tokio::time::timeout_at(deadline, mail_sender)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("the mail sender was still sending at the deadline");
+                }
             };
             let connections_closed = async {
                 let closed = tokio::time::timeout_at(deadline, connections.all_closed()).await;
@@ -310,6 +346,94 @@ impl Application {
             }
         }
     }
+}
+
+/// The request's span, like tracing-actix-web's own, except that the values of `token`
+/// parameters in the query are left out: links from mail carry their single-use tokens there,
+/// and the logs never hold a secret.
+struct RedactedRootSpan;
+
+impl RootSpanBuilder for RedactedRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> tracing::Span {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let route = request.match_pattern().unwrap_or_else(|| "default".into());
+        let user_agent = request
+            .headers()
+            .get("User-Agent")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let connection = request.connection_info().clone();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.flavor = ?request.version(),
+            http.scheme = %connection.scheme(),
+            http.host = %connection.host(),
+            http.client_ip = %connection.realip_remote_addr().unwrap_or(""),
+            http.user_agent = %user_agent,
+            http.target = %redacted_target(request.uri()),
+            http.status_code = tracing::field::Empty,
+            otel.name = %format!("{} {route}", request.method()),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// The path and query, with the value of every `token` parameter replaced.
+fn redacted_target(uri: &actix_web::http::Uri) -> String {
+    let Some(query) = uri.query() else {
+        return uri.path().to_string();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name == "token" => format!("{name}=[redacted]"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{}?{}", uri.path(), query.join("&"))
+}
+
+/// The mailer the settings ask for: SMTP, or a folder in development.
+fn mailer(settings: &Settings, site_url: &str) -> Result<Arc<dyn Mailer>, StartupError> {
+    let from = match &settings.mail_from {
+        Some(from) => from.clone(),
+        None => {
+            let host = url::Url::parse(site_url)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_string))
+                .filter(|host| host.contains('.') && host.parse::<std::net::IpAddr>().is_err())
+                .unwrap_or_else(|| "localhost".to_string());
+            format!("Gazette <gazette@{host}>")
+        }
+    };
+    let from = from
+        .parse()
+        .map_err(|e| StartupError::Other(format!("MAIL_FROM: {e}")))?;
+    let mailer: Arc<dyn Mailer> = match &settings.mail {
+        MailTransport::Smtp { url } => {
+            Arc::new(SmtpMailer::new(url, from).map_err(StartupError::Other)?)
+        }
+        MailTransport::Folder { dir } => Arc::new(FolderMailer::new(dir.clone(), from)),
+    };
+    Ok(mailer)
 }
 
 /// Once the server has decided to close a connection (keep-alive over, 408 sent), how long the
@@ -426,11 +550,12 @@ fn serve(
             .wrap(security_headers(cookie_secure))
             // Inside the logger: its request id is in the extensions, its span around the line.
             .wrap(from_fn(request_outcome))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<RedactedRootSpan>::new())
             .app_data(services.state.clone())
             .app_data(services.passwords.clone())
             .app_data(services.billing.clone())
             .app_data(services.device_cookies.clone())
+            .app_data(services.accounts.clone())
             .app_data(web::PayloadConfig::new(crate::auth::csrf::FORM_LIMIT))
             .app_data(web::QueryConfig::default().error_handler(|error, _| {
                 AppError::BadRequest(format!("unreadable query string: {error}")).into()
@@ -451,4 +576,24 @@ fn serve(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_in_the_query_are_left_out_of_the_logged_target() {
+        let target = |uri: &str| redacted_target(&uri.parse().unwrap());
+        assert_eq!(
+            target("/password/reset?token=s3cr3t-t0ken"),
+            "/password/reset?token=[redacted]"
+        );
+        assert_eq!(
+            target("/account/email/confirm?x=1&token=abc&next=/"),
+            "/account/email/confirm?x=1&token=[redacted]&next=/"
+        );
+        assert_eq!(target("/login?next=/account"), "/login?next=/account");
+        assert_eq!(target("/articles/3"), "/articles/3");
+    }
 }

@@ -400,6 +400,77 @@ pub struct AccountPage {
 }
 
 #[derive(Template)]
+#[template(path = "forgot_password.html")]
+pub struct ForgotPasswordPage {
+    pub layout: Layout,
+    pub email: String,
+    pub email_error: Option<String>,
+    /// Set once asked: the page then says where the link went, if anywhere.
+    pub sent_to: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+pub struct ResetPasswordPage {
+    pub layout: Layout,
+    pub token: String,
+    pub email: String,
+    pub password_error: Option<String>,
+}
+
+/// A link from a mail that no longer works (or a change it can no longer make).
+#[derive(Template)]
+#[template(path = "link_dead.html")]
+pub struct DeadLinkPage {
+    pub layout: Layout,
+    pub heading: &'static str,
+    pub message: &'static str,
+    pub again_href: &'static str,
+    pub again_label: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "change_password.html")]
+pub struct ChangePasswordPage {
+    pub layout: Layout,
+    pub email: String,
+    pub current_error: Option<String>,
+    pub new_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "change_email.html")]
+pub struct ChangeEmailPage {
+    pub layout: Layout,
+    pub email: String,
+    pub new_email: String,
+    pub email_error: Option<String>,
+    pub password_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "confirm_email.html")]
+pub struct ConfirmEmailPage {
+    pub layout: Layout,
+    pub token: String,
+    pub old_email: String,
+    pub new_email: String,
+}
+
+#[derive(Template)]
+#[template(path = "delete_account.html")]
+pub struct DeleteAccountPage {
+    pub layout: Layout,
+    pub email: String,
+    /// The reader has a subscription that deleting ends.
+    pub subscribed: bool,
+    pub phrase: &'static str,
+    pub error: Option<String>,
+    pub confirmation_error: Option<String>,
+    pub password_error: Option<String>,
+}
+
+#[derive(Template)]
 #[template(path = "cookies.html")]
 pub struct CookiesPage {
     pub layout: Layout,

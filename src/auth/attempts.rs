@@ -14,6 +14,10 @@
 //!
 //! A correct password takes its attempt back, and is counted among the address's successful
 //! logins (each one adds a login session), which have a limit of their own.
+//!
+//! The same counters limit password reset requests (per client address, and per typed address
+//! whether or not it has an account, so a refusal tells nothing) and the password checks of an
+//! account's own forms (per account, right or wrong).
 
 use super::account_key;
 use crate::db;
@@ -148,15 +152,60 @@ pub async fn count_success(
 /// Counts a sign-up attempt from `address` (every one counts: sign-up tells whether an e-mail
 /// has an account, and spends a hash), or refuses it with 429.
 pub async fn count_signup(state: &AppState, address: &str) -> Result<(), AppError> {
-    let now = state.clock.now();
+    let signup = counter(Scope::Signup, address, state.limits.signups_per_address);
+    count_all(state, "counting a sign-up attempt", vec![signup])
+        .await
+        .map(|_| ())
+}
+
+/// Counts a password reset request for `normalised_email` from `address`, or refuses it with
+/// 429. Counted the same whether or not the e-mail has an account.
+pub async fn count_reset(
+    state: &AppState,
+    normalised_email: &str,
+    address: &str,
+) -> Result<(), AppError> {
     let limits = state.limits;
-    let signup = counter(Scope::Signup, address, limits.signups_per_address);
-    let outcome = db::run(&state.pool, "counting a sign-up attempt", move |conn| {
-        db::throttle::count_attempt(conn, &[signup], now, limits.window)
+    let counters = vec![
+        counter(
+            Scope::ResetAccount,
+            &account_key(normalised_email),
+            limits.resets_per_account,
+        ),
+        counter(Scope::ResetAddress, address, limits.resets_per_address),
+    ];
+    count_all(state, "counting a password reset request", counters)
+        .await
+        .map(|_| ())
+}
+
+/// Counts a password check on one of the account's own forms, or refuses it with 429; returns
+/// the checks counted in this window, this one included (failures are answered more slowly
+/// as they grow).
+pub async fn count_password_check(state: &AppState, user_id: i64) -> Result<i32, AppError> {
+    let check = counter(
+        Scope::PasswordCheck,
+        &user_id.to_string(),
+        state.limits.password_checks_per_account,
+    );
+    let counts = count_all(state, "counting a password check", vec![check]).await?;
+    Ok(counts.first().copied().unwrap_or(1))
+}
+
+/// Counts one attempt in every counter, or refuses it with 429 when one is at its limit.
+async fn count_all(
+    state: &AppState,
+    step: &'static str,
+    counters: Vec<Counter>,
+) -> Result<Vec<i32>, AppError> {
+    let now = state.clock.now();
+    let window = state.limits.window;
+    let outcome = db::run(&state.pool, step, move |conn| {
+        db::throttle::count_attempt(conn, &counters, now, window)
     })
     .await?;
     match outcome {
-        Outcome::Counted(_) => Ok(()),
+        Outcome::Counted(counts) => Ok(counts),
         Outcome::Refused { retry_after_secs } => {
             Err(AppError::TooManyRequests { retry_after_secs })
         }

@@ -5,7 +5,7 @@
 //! browser keeps a copy of them when the login ends (by logging out, elsewhere, or by
 //! expiry), so ending a login never hands out a fresh meter.
 
-use diesel::Connection;
+use diesel::{Connection, PgConnection, QueryResult};
 
 use super::session::{
     ABSOLUTE_LIMIT, IDLE_LIMIT, MAX_ENDED_SESSIONS, MAX_LIVE_SESSIONS, ReaderSession,
@@ -34,6 +34,19 @@ pub async fn start(
     user_id: i64,
     user_agent: &str,
 ) -> Result<(), AppError> {
+    start_with(state, session, user_id, user_agent, |_| Ok(())).await
+}
+
+/// As [`start`], with `first` run in the same transaction once the reader's lock is held: for
+/// a change that must not leave this browser logged out half-way (a new password ends every
+/// other login, and this browser goes on with a new one).
+pub async fn start_with(
+    state: &AppState,
+    session: &ReaderSession,
+    user_id: i64,
+    user_agent: &str,
+    first: impl FnOnce(&mut PgConnection) -> QueryResult<()> + Send + 'static,
+) -> Result<(), AppError> {
     let now = state.clock.now();
     let month = Month::of(now);
     let token = random_token()?;
@@ -44,6 +57,7 @@ pub async fn start(
     db::run(&state.pool, "starting a login session", move |conn| {
         conn.transaction(|conn| {
             db::users::lock(conn, user_id)?;
+            first(conn)?;
             if let Some(previous) = previous {
                 db::sessions::revoke_by_token(conn, &previous, now)?;
             }

@@ -101,6 +101,17 @@ pub enum Canceled {
     NothingToCancel,
 }
 
+/// What ending a subscription at once did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndedNow {
+    /// The current subscription ended now: no access, and nothing more will be charged.
+    Ended,
+    /// There was no current subscription.
+    NothingToEnd,
+    /// A payment is being confirmed with the processor; ending waits for it.
+    PaymentUnderWay,
+}
+
 /// What housekeeping settled in one pass.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Settled {
@@ -225,6 +236,26 @@ impl Billing {
                     period_end,
                 } => Ok(Canceled::Until { until: period_end }),
                 Standing::Lapsed { .. } => Ok(Canceled::NothingToCancel),
+            }
+        })
+        .await
+    }
+
+    /// Ends the reader's current subscription at once (the account is being deleted): access
+    /// stops now and nothing more is charged. A checkout being paid is left alone and said so.
+    pub async fn end_now(&self, user_id: i64) -> Result<EndedNow, DbError> {
+        let now = self.clock.now();
+        self.for_reader(user_id, "ending a subscription at once", move |conn| {
+            if db::checkouts::find(conn, user_id)?.is_some() {
+                return Ok(EndedNow::PaymentUnderWay);
+            }
+            match db::subscriptions::current(conn, user_id)? {
+                Some(row) => {
+                    db::subscriptions::end(conn, row.id, now)?;
+                    tracing::info!(user_id, "subscription ended at once");
+                    Ok(EndedNow::Ended)
+                }
+                None => Ok(EndedNow::NothingToEnd),
             }
         })
         .await

@@ -8,6 +8,7 @@ use time::{Date, OffsetDateTime};
 use diesel::sql_types::{Array, BigInt, Date as SqlDate, Timestamptz};
 
 use super::changes::{Change, note};
+use crate::models::MeterRead;
 use crate::schema::meter_reads;
 
 pub fn opened_in_month(
@@ -44,6 +45,20 @@ pub fn record(
     .execute(conn)?;
     note(Change::Reader(user_id));
     Ok(recorded)
+}
+
+/// Every read kept of the reader, oldest first.
+pub fn records(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<MeterRead>> {
+    meter_reads::table
+        .filter(meter_reads::user_id.eq(user_id))
+        .order((meter_reads::month, meter_reads::opened_at))
+        .select(MeterRead::as_select())
+        .load(conn)
+}
+
+/// Deletes the reader's meter (the account is being deleted); returns how many reads went.
+pub fn delete_all(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(meter_reads::table.filter(meter_reads::user_id.eq(user_id))).execute(conn)
 }
 
 /// Deletes the reads of months before the one preceding `this_month` (its first day), in

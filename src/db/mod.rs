@@ -11,11 +11,14 @@
 pub mod articles;
 pub mod changes;
 pub mod checkouts;
+pub mod closed_account_payments;
 pub mod meter;
+pub mod outbox;
 pub mod plans;
 pub mod sessions;
 pub mod subscriptions;
 pub mod throttle;
+pub mod tokens;
 pub mod users;
 
 use std::sync::{Arc, OnceLock};

@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::changes::{Change, note};
 use crate::domain::role::Role;
-use crate::models::{NewUserSession, StoredRole, UserSession};
+use crate::models::{NewUserSession, SessionRecord, StoredRole, UserSession};
 use crate::schema::{user_sessions, users};
 
 /// A session that is neither revoked, past its absolute limit, nor idle for too long, with
@@ -161,6 +161,21 @@ pub fn revoke_all(
     .execute(conn)?;
     note(Change::Reader(user_id));
     Ok(revoked)
+}
+
+/// Deletes every session of the reader, live or ended (the account is being deleted); returns
+/// how many.
+pub fn delete_all(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(user_sessions::table.filter(user_sessions::user_id.eq(user_id))).execute(conn)
+}
+
+/// Every session kept of the reader, live or ended, most recently used first.
+pub fn records(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<SessionRecord>> {
+    user_sessions::table
+        .filter(user_sessions::user_id.eq(user_id))
+        .order((user_sessions::last_seen_at.desc(), user_sessions::id.desc()))
+        .select(SessionRecord::as_select())
+        .load(conn)
 }
 
 /// The reader a session token belonged to, whatever the session's state now.

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::changes::{Change, note};
 use crate::domain::subscription::Status;
-use crate::models::{NewSubscription, SubscriptionRow};
+use crate::models::{NewSubscription, SubscriptionRecord, SubscriptionRow};
 use crate::schema::subscriptions;
 
 /// The reader's current (not ended) subscription, whether or not its period has run out.
@@ -75,4 +75,19 @@ pub fn records_payment(
             .filter(subscriptions::gateway_reference.eq(reference)),
     ))
     .get_result(conn)
+}
+
+/// Every subscription of the reader, ended ones included, oldest first.
+pub fn records(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<SubscriptionRecord>> {
+    subscriptions::table
+        .filter(subscriptions::user_id.eq(user_id))
+        .order(subscriptions::id)
+        .select(SubscriptionRecord::as_select())
+        .load(conn)
+}
+
+/// Deletes the reader's subscriptions (the account is being deleted, and what accounting
+/// needs was copied to `closed_account_payments`); returns how many.
+pub fn delete_all(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(subscriptions::table.filter(subscriptions::user_id.eq(user_id))).execute(conn)
 }

@@ -27,6 +27,12 @@ pub enum Scope {
     Login,
     /// Sign-up attempts from one client address.
     Signup,
+    /// Password reset requests for one typed address (key: SHA-256 of it, normalised).
+    ResetAccount,
+    /// Password reset requests from one client address.
+    ResetAddress,
+    /// Password checks on one account's own forms (key: the account's id).
+    PasswordCheck,
 }
 
 impl Scope {
@@ -38,6 +44,9 @@ impl Scope {
             Self::Device => "device",
             Self::Login => "login",
             Self::Signup => "signup",
+            Self::ResetAccount => "reset_account",
+            Self::ResetAddress => "reset_address",
+            Self::PasswordCheck => "password_check",
         }
     }
 }

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::domain::role::Role;
-use crate::models::{NewUser, Person, User};
+use crate::models::{Account, NewUser, Person, User};
 use crate::schema::users;
 
 /// The account with this normalised e-mail.
@@ -13,6 +13,40 @@ pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option
         .select(User::as_select())
         .first(conn)
         .optional()
+}
+
+/// The account with this id.
+pub fn find(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<User>> {
+    users::table
+        .find(user_id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The account as its owner may see it.
+pub fn account(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<Account>> {
+    users::table
+        .find(user_id)
+        .select(Account::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Fails with a unique violation when the e-mail is taken by another account.
+pub fn update_email(conn: &mut PgConnection, user_id: i64, email: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::email.eq(email))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Deletes the account. Call it last in the deleting transaction, once what refers to the
+/// account has been deleted through its own table's functions.
+pub fn delete(conn: &mut PgConnection, user_id: i64) -> QueryResult<bool> {
+    diesel::delete(users::table.find(user_id))
+        .execute(conn)
+        .map(|n| n > 0)
 }
 
 /// Fails with a unique violation when the e-mail is taken (the database decides, so two

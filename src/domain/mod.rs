@@ -3,8 +3,10 @@
 //! strings from forms stop at the handler.
 
 pub mod access;
+pub mod account;
 pub mod article;
 pub mod email;
+pub mod mail;
 pub mod meter;
 pub mod password;
 pub mod redirect;

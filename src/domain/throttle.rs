@@ -35,6 +35,15 @@ pub struct Limits {
     pub logins_per_address: i32,
     /// Sign-up attempts from one address.
     pub signups_per_address: i32,
+    /// Password reset requests from one address (for any addresses typed in).
+    pub resets_per_address: i32,
+    /// Password reset requests for one typed address, whether or not it has an account (so
+    /// the limit tells nothing), from everywhere: it bounds the mail one inbox can be sent.
+    pub resets_per_account: i32,
+    /// Password checks on the account's own forms (changing the password or the e-mail,
+    /// deleting), right or wrong: someone holding a stolen session cannot guess the password
+    /// through them, nor send many confirmation mails.
+    pub password_checks_per_account: i32,
 }
 
 impl Default for Limits {
@@ -47,6 +56,9 @@ impl Default for Limits {
             device: 5,
             logins_per_address: 60,
             signups_per_address: 10,
+            resets_per_address: 10,
+            resets_per_account: 3,
+            password_checks_per_account: 10,
         }
     }
 }
@@ -119,8 +131,11 @@ mod tests {
                 limits.device,
                 limits.logins_per_address,
                 limits.signups_per_address,
+                limits.resets_per_address,
+                limits.resets_per_account,
+                limits.password_checks_per_account,
             ),
-            (5, 50, 20, 5, 60, 10)
+            (5, 50, 20, 5, 60, 10, 10, 3, 10)
         );
         assert_eq!(limits.window, Duration::minutes(15));
         assert!(limits.window <= LONGEST_WINDOW);

@@ -127,7 +127,7 @@ impl actix_web::FromRequest for Doorway {
 impl Doorway {
     /// Logs the browser in as `user_id`: a new login session (and cookie), a flash, a device
     /// cookie for the account, and a redirect to `next` when it is a local path.
-    async fn logged_in(
+    pub(super) async fn logged_in(
         &self,
         session: &ReaderSession,
         user_id: i64,

@@ -10,6 +10,8 @@ mod feeds;
 mod health;
 mod home;
 mod pages;
+mod password;
+mod settings;
 mod subscribe;
 mod visit;
 
@@ -68,6 +70,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/account/subscription/cancel",
             web::post().to(account::cancel_subscription),
         )
+        .route("/account/password", web::get().to(settings::password_form))
+        .route(
+            "/account/password",
+            web::post().to(settings::change_password),
+        )
+        .route("/account/email", web::get().to(settings::email_form))
+        .route("/account/email", web::post().to(settings::change_email))
+        .route(
+            "/account/email/confirm",
+            web::get().to(settings::confirm_email_form),
+        )
+        .route(
+            "/account/email/confirm",
+            web::post().to(settings::confirm_email),
+        )
+        .route("/account/delete", web::get().to(settings::delete_form))
+        .route("/account/delete", web::post().to(settings::delete_account))
+        .route("/account/export", web::get().to(settings::export))
+        .route("/password/forgot", web::get().to(password::forgot_form))
+        .route("/password/forgot", web::post().to(password::forgot))
+        .route("/password/reset", web::get().to(password::reset_form))
+        .route("/password/reset", web::post().to(password::reset))
         .route("/subscribe", web::get().to(subscribe::show))
         .route("/subscribe", web::post().to(subscribe::subscribe))
         .route("/cookies", web::get().to(pages::cookies))

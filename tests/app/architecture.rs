@@ -12,6 +12,7 @@ const LAYERS: &[&[&str]] = &[
         "clock",
         "domain",
         "lifecycle",
+        "mail",
         "markdown",
         "payments",
         "random",
@@ -22,7 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["cache", "views"],
     &["error", "state"],
     &["auth", "billing", "demo", "desk"],
-    &["housekeeping", "paywall"],
+    &["accounts", "housekeeping", "outbox", "paywall"],
     &["routes"],
     &["startup"],
     &["cli"],
@@ -34,6 +35,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("domain", &["actix", "diesel", "crate::config"]),
     ("db", &["HttpResponse", "StatusCode", "actix_web::http"]),
     ("views", &["ReaderSession", "actix_session", "diesel"]),
+    ("mail", &["actix", "diesel"]),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

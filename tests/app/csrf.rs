@@ -199,3 +199,72 @@ async fn the_forbidden_page_is_a_styled_page() {
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(page.body.contains("This form has expired"));
 }
+
+#[tokio::test]
+async fn the_account_forms_refuse_forged_requests_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let owner = Reader::signed_up(&app, "mine@example.com").await;
+    let new = "copper kettle meadow 77";
+    owner.forgot_password("mine@example.com").await;
+    let reset = app.mailbox.next_for("mine@example.com", 0).await.token();
+    owner.change_email("moved@example.com", PASSWORD).await;
+    let confirm = app.mailbox.next_for("moved@example.com", 0).await.token();
+    let forms: [(&str, Vec<(&str, &str)>); 6] = [
+        ("/password/forgot", vec![("email", "mine@example.com")]),
+        (
+            "/password/reset",
+            vec![("token", &reset), ("password", new)],
+        ),
+        (
+            "/account/password",
+            vec![("current_password", PASSWORD), ("new_password", new)],
+        ),
+        (
+            "/account/email",
+            vec![
+                ("new_email", "elsewhere@example.com"),
+                ("password", PASSWORD),
+            ],
+        ),
+        ("/account/email/confirm", vec![("token", &confirm)]),
+        (
+            "/account/delete",
+            vec![
+                ("confirmation", "delete my account"),
+                ("password", PASSWORD),
+            ],
+        ),
+    ];
+    for (path, fields) in &forms {
+        let outcomes = forgeries(&owner, path, fields).await;
+        assert_all_forbidden(path, &outcomes);
+    }
+    assert_eq!(user_count(&app), 1, "not deleted");
+    assert_eq!(owner.get("/account").await.status, StatusCode::OK);
+    assert!(
+        owner
+            .get("/account")
+            .await
+            .body
+            .contains("mine@example.com")
+    );
+    assert_eq!(
+        Reader::new(&app)
+            .log_in("mine@example.com", PASSWORD)
+            .await
+            .status,
+        StatusCode::SEE_OTHER,
+        "the password is unchanged"
+    );
+    // Two mails asked for above; the forged asks added none.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.mailbox.delivered().len(), 2);
+    assert_eq!(
+        owner
+            .get(&format!("/password/reset?token={reset}"))
+            .await
+            .status,
+        StatusCode::OK,
+        "the reset link still works"
+    );
+}

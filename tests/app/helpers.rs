@@ -209,6 +209,96 @@ impl<'a> Reader<'a> {
             .await
     }
 
+    /// Asks for a password reset link for `email`.
+    pub async fn forgot_password(&self, email: &str) -> Page {
+        let token = self.csrf_token().await;
+        self.post(
+            "/password/forgot",
+            &[("email", email), ("csrf_token", &token)],
+        )
+        .await
+    }
+
+    /// Asks for a password reset link for `email`, from client `address` (seen by an app
+    /// that trusts proxy headers).
+    pub async fn forgot_password_from(&self, email: &str, address: &str) -> Page {
+        let token = self.csrf_token().await;
+        self.post_with_headers(
+            "/password/forgot",
+            &[("email", email), ("csrf_token", &token)],
+            &[("X-Forwarded-For", address)],
+        )
+        .await
+    }
+
+    /// Sends the form a reset link opens, with the link's `token`.
+    pub async fn reset_password(&self, link_token: &str, password: &str) -> Page {
+        let token = self.csrf_token().await;
+        self.post(
+            "/password/reset",
+            &[
+                ("token", link_token),
+                ("password", password),
+                ("csrf_token", &token),
+            ],
+        )
+        .await
+    }
+
+    pub async fn change_password(&self, current: &str, new: &str) -> Page {
+        let token = self.csrf_token().await;
+        self.post(
+            "/account/password",
+            &[
+                ("current_password", current),
+                ("new_password", new),
+                ("csrf_token", &token),
+            ],
+        )
+        .await
+    }
+
+    pub async fn change_email(&self, new_email: &str, password: &str) -> Page {
+        let token = self.csrf_token().await;
+        self.post(
+            "/account/email",
+            &[
+                ("new_email", new_email),
+                ("password", password),
+                ("csrf_token", &token),
+            ],
+        )
+        .await
+    }
+
+    /// Presses the button a confirmation link's page shows.
+    pub async fn confirm_email(&self, link_token: &str) -> Page {
+        let token = self.csrf_token().await;
+        self.post(
+            "/account/email/confirm",
+            &[("token", link_token), ("csrf_token", &token)],
+        )
+        .await
+    }
+
+    pub async fn delete_account(&self, confirmation: &str, password: &str) -> Page {
+        let token = self.csrf_token().await;
+        self.post(
+            "/account/delete",
+            &[
+                ("confirmation", confirmation),
+                ("password", password),
+                ("csrf_token", &token),
+            ],
+        )
+        .await
+    }
+
+    /// The page a redirect leads to (its flash shown once).
+    pub async fn follow(&self, page: &Page) -> Page {
+        self.get(page.location().expect("a redirect")).await
+    }
+
     /// The raw value of the session cookie in the jar.
     pub fn session_cookie(&self) -> Option<String> {
         self.cookie(self.app.cookie_name())
@@ -379,6 +469,32 @@ pub fn user_id(app: &TestApp, address: &str) -> i64 {
         .expect("the account exists")
 }
 
+/// The id of the account with this e-mail, if there is one.
+pub fn user_id_of(app: &TestApp, address: &str) -> Option<i64> {
+    use diesel::prelude::*;
+    use gazette::schema::users;
+    users::table
+        .filter(users::email.eq(address))
+        .select(users::id)
+        .first(&mut app.connect())
+        .optional()
+        .expect("looking up an account")
+}
+
+/// How many rows `table` holds (a name from the schema, never input).
+pub fn rows_in(app: &TestApp, table: &str) -> i64 {
+    use diesel::prelude::*;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rows: i64,
+    }
+    diesel::sql_query(format!("SELECT count(*) AS rows FROM {table}"))
+        .get_result::<Count>(&mut app.connect())
+        .expect("counting rows")
+        .rows
+}
+
 /// How many checkouts are open, for every reader together.
 pub fn open_checkouts(app: &TestApp) -> i64 {
     use diesel::prelude::*;
@@ -386,6 +502,15 @@ pub fn open_checkouts(app: &TestApp) -> i64 {
         .count()
         .get_result(&mut app.connect())
         .expect("counting checkouts")
+}
+
+/// Waits (at most 10 seconds) until `check` holds: for what the app does in the background.
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Runs the futures concurrently on this task.

@@ -88,10 +88,12 @@ impl Secrets {
 }
 
 /// The binary seen through the test helpers' reader (forms, CSRF tokens, a cookie jar).
-fn as_test_app(app: &RunningBinary) -> TestApp {
+async fn as_test_app(app: &RunningBinary) -> TestApp {
     let mut settings = gazette::config::Settings::for_database(&app.db.url);
     settings.cookie_secure = false;
     TestApp {
+        // The binary sends its mail elsewhere; this mailbox only fills the struct.
+        mailbox: crate::support::mailbox::Mailbox::start().await,
         address: app.address.clone(),
         port: app.port,
         // The binary keeps the system's time; this clock is only there to fill the struct.
@@ -260,7 +262,7 @@ fn assert_requests_named(lines: &[String], exchanges: &[Exchange]) {
 #[tokio::test]
 async fn debug_logs_name_each_request_and_hold_no_secret() {
     let app = RunningBinary::start(&[("RUST_LOG", "debug"), ("SESSION_KEY", SESSION_KEY)]).await;
-    let (exchanges, secrets) = journey(&as_test_app(&app)).await;
+    let (exchanges, secrets) = journey(&as_test_app(&app).await).await;
     let lines = app.stop().await;
 
     assert_requests_named(&lines, &exchanges);
@@ -281,9 +283,11 @@ async fn production_logs_are_json_lines_naming_each_request_and_hold_no_secret()
         ("SESSION_KEY", SESSION_KEY),
         ("COOKIE_SECURE", "false"),
         ("PAYMENT_GATEWAY", "test"),
+        ("PUBLIC_URL", "http://127.0.0.1"),
+        ("SMTP_URL", "smtp://127.0.0.1:1"),
     ])
     .await;
-    let (exchanges, secrets) = journey(&as_test_app(&app)).await;
+    let (exchanges, secrets) = journey(&as_test_app(&app).await).await;
     let lines = app.stop().await;
 
     for line in &lines {

@@ -6,8 +6,12 @@ mod support;
 
 mod helpers;
 
+mod accounts_changes;
+mod accounts_deletion;
 mod accounts_login;
 mod accounts_logout;
+mod accounts_mail;
+mod accounts_recovery;
 mod accounts_signup;
 mod architecture;
 mod archive;

@@ -81,6 +81,20 @@ async fn schema_matches_the_migrations() {
             "checkouts",
             diesel_columns(checkouts::table.select(checkouts::all_columns)),
         ),
+        (
+            "account_tokens",
+            diesel_columns(account_tokens::table.select(account_tokens::all_columns)),
+        ),
+        (
+            "mail_outbox",
+            diesel_columns(mail_outbox::table.select(mail_outbox::all_columns)),
+        ),
+        (
+            "closed_account_payments",
+            diesel_columns(
+                closed_account_payments::table.select(closed_account_payments::all_columns),
+            ),
+        ),
     ];
     for (table, columns) in &tables {
         assert_eq!(&database_columns(&mut conn, table), columns, "{table}");

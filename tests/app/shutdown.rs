@@ -219,6 +219,7 @@ async fn sigterm_drains_then_finishes_the_request_in_flight_and_exits_0() {
     );
     let lines = app.lines().join("\n");
     assert!(lines.contains("housekeeping stopped"), "{lines}");
+    assert!(lines.contains("mail sender stopped"), "{lines}");
     eprintln!(
         "shutdown timings after SIGTERM (drain {}s): 503 at {:.3}s, no longer accepting at \
          {:.3}s, request in flight answered at {:.3}s, exit 0 at {:.3}s",

@@ -10,6 +10,7 @@ mod support;
 
 mod browser;
 
+mod accounts;
 mod csrf;
 mod journeys;
 mod layout;

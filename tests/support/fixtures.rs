@@ -151,3 +151,64 @@ pub fn add_archive(app: &TestApp, count: i64) {
     .execute(&mut app.connect())
     .expect("adding archive articles");
 }
+
+/// Holds an exclusive lock on the accounts table from another connection until the guard is
+/// dropped: any request that reads or writes an account waits meanwhile.
+pub struct UsersLocked(
+    Option<std::sync::mpsc::Sender<()>>,
+    Option<std::thread::JoinHandle<()>>,
+);
+
+pub fn lock_users_table(app: &TestApp) -> UsersLocked {
+    let (locked, is_locked) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let url = app.db.url.clone();
+    let holder = std::thread::spawn(move || {
+        let mut conn = PgConnection::establish(&url).expect("connecting");
+        conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            diesel::sql_query("LOCK TABLE users IN ACCESS EXCLUSIVE MODE").execute(conn)?;
+            let _ = locked.send(());
+            let _ = released.recv_timeout(Duration::from_secs(20));
+            Ok(())
+        })
+        .expect("holding the lock");
+    });
+    is_locked.recv().expect("the lock was taken");
+    UsersLocked(Some(release), Some(holder))
+}
+
+impl Drop for UsersLocked {
+    fn drop(&mut self) {
+        drop(self.0.take());
+        if let Some(holder) = self.1.take() {
+            let _ = holder.join();
+        }
+    }
+}
+
+/// The kind, recipient and account of every mail waiting in the outbox, oldest first.
+pub fn outbox(app: &TestApp) -> Vec<(String, String, Option<i64>)> {
+    use gazette::schema::mail_outbox;
+    mail_outbox::table
+        .order(mail_outbox::id)
+        .select((
+            mail_outbox::kind,
+            mail_outbox::recipient,
+            mail_outbox::user_id,
+        ))
+        .load(&mut app.connect())
+        .expect("reading the outbox")
+}
+
+/// The last error of every mail waiting in the outbox that failed before.
+pub fn outbox_errors(app: &TestApp) -> Vec<String> {
+    use gazette::schema::mail_outbox;
+    mail_outbox::table
+        .order(mail_outbox::id)
+        .select(mail_outbox::last_error)
+        .load::<Option<String>>(&mut app.connect())
+        .expect("reading the outbox")
+        .into_iter()
+        .flatten()
+        .collect()
+}

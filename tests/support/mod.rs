@@ -5,6 +5,7 @@
 
 pub mod balancer;
 pub mod fixtures;
+pub mod mailbox;
 pub mod processor;
 pub mod queries;
 
@@ -129,6 +130,8 @@ impl Drop for TestDatabase {
 }
 
 pub struct TestApp {
+    /// Where the app delivers its mail, unless the test chose another transport.
+    pub mailbox: mailbox::Mailbox,
     pub address: String,
     pub port: u16,
     pub clock: Arc<ManualClock>,
@@ -173,6 +176,7 @@ impl TestApp {
     /// and clock.
     pub fn behind(&self, address: String, port: u16) -> Self {
         Self {
+            mailbox: self.mailbox.clone(),
             address,
             port,
             clock: self.clock.clone(),
@@ -189,6 +193,8 @@ impl TestApp {
         queries::install();
         let mut settings = Settings::for_database(&db.url);
         settings.database_pool_size = 4;
+        let mailbox = mailbox::Mailbox::start().await;
+        settings.mail = gazette::config::MailTransport::Smtp { url: mailbox.url() };
         customise(&mut settings);
         let clock = Arc::new(ManualClock::new(START));
         let overrides = Overrides {
@@ -201,6 +207,7 @@ impl TestApp {
         let port = app.port();
         tokio::spawn(app.run_until_stopped());
         Self {
+            mailbox,
             address: format!("http://127.0.0.1:{port}"),
             port,
             clock,

@@ -1,0 +1,190 @@
+//! Everything Gazette keeps about a reader, as one JSON document they can download.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::Accounts;
+use crate::db;
+use crate::error::AppError;
+use crate::views::iso_date;
+
+#[derive(Serialize)]
+pub struct Export {
+    pub exported_at: String,
+    pub account: AccountData,
+    /// Every login kept, live or ended (ended ones are deleted 40 days after they end).
+    pub logins: Vec<LoginData>,
+    /// Premium articles opened while logged in, this month and last.
+    pub meter: Vec<MeterData>,
+    /// Every subscription, ended ones included, with the payment that started each.
+    pub subscriptions: Vec<SubscriptionData>,
+    /// A payment being confirmed with the payment processor, if there is one.
+    pub payment_being_confirmed: Option<PaymentData>,
+    /// Links sent by mail that still work (their tokens are kept only as hashes).
+    pub links_sent: Vec<LinkData>,
+    /// Mail about the account waiting to be sent.
+    pub mail_waiting: Vec<MailData>,
+    /// What else is kept, outside the account.
+    pub also_kept: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct AccountData {
+    pub id: i64,
+    pub email: String,
+    pub created_at: String,
+    pub password: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct LoginData {
+    pub browser: String,
+    pub started_at: String,
+    pub last_used_at: String,
+    pub ends_at: String,
+    pub ended_at: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct MeterData {
+    pub month: String,
+    pub article_id: i64,
+    pub opened_at: String,
+}
+
+#[derive(Serialize)]
+pub struct SubscriptionData {
+    pub plan: String,
+    pub status: String,
+    pub period_start: String,
+    pub period_end: String,
+    pub period_value_cents: i32,
+    pub canceled_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub paid_through: String,
+    pub payment_reference: String,
+    pub recorded_at: String,
+}
+
+#[derive(Serialize)]
+pub struct PaymentData {
+    pub plan: String,
+    pub amount_cents: i32,
+    pub started_at: String,
+    pub charged_at: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct LinkData {
+    pub purpose: String,
+    pub new_email: Option<String>,
+    pub sent_at: String,
+    pub expires_at: String,
+}
+
+#[derive(Serialize)]
+pub struct MailData {
+    pub kind: String,
+    pub recipient: String,
+    pub asked_at: String,
+}
+
+const ALSO_KEPT: [&str; 3] = [
+    "Counters of login, sign-up and password reset attempts, each for at most an hour: they \
+     name an account by a one-way hash of its e-mail and a browser by its network address.",
+    "In your browser: the session cookie and the device cookie (see /cookies).",
+    "In the server's logs: the requests you made, without passwords, cookies or tokens.",
+];
+
+fn when(instant: OffsetDateTime) -> String {
+    iso_date(instant)
+}
+
+impl Accounts {
+    pub async fn export(&self, user_id: i64) -> Result<Export, AppError> {
+        let now = self.state.clock.now();
+        let (account, logins, meter, subscriptions, checkout, links, mail) = db::run(
+            &self.state.pool,
+            "collecting everything kept about a reader",
+            move |conn| {
+                Ok((
+                    db::users::account(conn, user_id)?,
+                    db::sessions::records(conn, user_id)?,
+                    db::meter::records(conn, user_id)?,
+                    db::subscriptions::records(conn, user_id)?,
+                    db::checkouts::find(conn, user_id)?,
+                    db::tokens::live_for_user(conn, user_id, now)?,
+                    db::outbox::waiting_for_user(conn, user_id)?,
+                ))
+            },
+        )
+        .await?;
+        let account = account.ok_or(AppError::NotFound)?;
+        Ok(Export {
+            exported_at: when(now),
+            account: AccountData {
+                id: account.id,
+                email: account.email,
+                created_at: when(account.created_at),
+                password: "kept only as an Argon2id hash, which is not included",
+            },
+            logins: logins
+                .into_iter()
+                .map(|s| LoginData {
+                    browser: s.user_agent,
+                    started_at: when(s.created_at),
+                    last_used_at: when(s.last_seen_at),
+                    ends_at: when(s.expires_at),
+                    ended_at: s.revoked_at.map(when),
+                })
+                .collect(),
+            meter: meter
+                .into_iter()
+                .map(|read| MeterData {
+                    month: format!("{}-{:02}", read.month.year(), u8::from(read.month.month())),
+                    article_id: read.article_id,
+                    opened_at: when(read.opened_at),
+                })
+                .collect(),
+            subscriptions: subscriptions
+                .into_iter()
+                .map(|s| SubscriptionData {
+                    plan: s.plan_code,
+                    status: s.status,
+                    period_start: when(s.current_period_start),
+                    period_end: when(s.current_period_end),
+                    period_value_cents: s.period_value_cents,
+                    canceled_at: s.canceled_at.map(when),
+                    ended_at: s.ended_at.map(when),
+                    paid_through: s.gateway,
+                    payment_reference: s.gateway_reference,
+                    recorded_at: when(s.created_at),
+                })
+                .collect(),
+            payment_being_confirmed: checkout.map(|c| PaymentData {
+                plan: c.plan_code,
+                amount_cents: c.amount_cents,
+                started_at: when(c.started_at),
+                charged_at: c.charged_at.map(when),
+            }),
+            links_sent: links
+                .into_iter()
+                .map(|link| LinkData {
+                    purpose: link.purpose,
+                    new_email: link.new_email,
+                    sent_at: when(link.created_at),
+                    expires_at: when(link.expires_at),
+                })
+                .collect(),
+            mail_waiting: mail
+                .into_iter()
+                .map(|m| MailData {
+                    kind: m.kind,
+                    recipient: m.recipient,
+                    asked_at: when(m.created_at),
+                })
+                .collect(),
+            also_kept: ALSO_KEPT.to_vec(),
+        })
+    }
+}

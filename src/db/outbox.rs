@@ -1,0 +1,92 @@
+//! The mail outbox: what to send, written in the transaction of the change it tells of, and
+//! taken by the background sender one row at a time. Claiming a row moves its
+//! `next_attempt_at` past a lease, under `FOR UPDATE SKIP LOCKED`, so senders on several
+//! instances never take the same row, and a row whose sender died is taken again once the
+//! lease is over. A sent (or abandoned) row is deleted.
+
+use diesel::prelude::*;
+use time::{Duration, OffsetDateTime};
+
+use crate::models::{NewOutboxMail, OutboxMail};
+use crate::schema::mail_outbox;
+
+pub fn enqueue(conn: &mut PgConnection, new: &NewOutboxMail<'_>) -> QueryResult<i64> {
+    diesel::insert_into(mail_outbox::table)
+        .values(new)
+        .returning(mail_outbox::id)
+        .get_result(conn)
+}
+
+/// Takes the mail due longest ago, if any, for `lease`; counts the attempt.
+pub fn claim_next(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    lease: Duration,
+) -> QueryResult<Option<OutboxMail>> {
+    conn.transaction(|conn| {
+        let Some(id) = mail_outbox::table
+            .filter(mail_outbox::next_attempt_at.le(now))
+            .order((mail_outbox::next_attempt_at, mail_outbox::id))
+            .select(mail_outbox::id)
+            .for_update()
+            .skip_locked()
+            .first::<i64>(conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        diesel::update(mail_outbox::table.find(id))
+            .set((
+                mail_outbox::next_attempt_at.eq(now + lease),
+                mail_outbox::attempts.eq(mail_outbox::attempts + 1),
+            ))
+            .returning(OutboxMail::as_returning())
+            .get_result(conn)
+            .optional()
+    })
+}
+
+/// Removes a mail that was sent, or that is no longer worth sending.
+pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
+    diesel::delete(mail_outbox::table.find(id))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Puts a mail back, to be tried again at `at`; `error` says what went wrong last.
+pub fn retry_at(
+    conn: &mut PgConnection,
+    id: i64,
+    at: OffsetDateTime,
+    error: &str,
+) -> QueryResult<()> {
+    let error: String = error.chars().take(500).collect();
+    diesel::update(mail_outbox::table.find(id))
+        .set((
+            mail_outbox::next_attempt_at.eq(at),
+            mail_outbox::last_error.eq(Some(error)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// When the next mail falls due, if there is any.
+pub fn next_due(conn: &mut PgConnection) -> QueryResult<Option<OffsetDateTime>> {
+    mail_outbox::table
+        .select(diesel::dsl::min(mail_outbox::next_attempt_at))
+        .get_result(conn)
+}
+
+/// Mail about the account still waiting, oldest first.
+pub fn waiting_for_user(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<OutboxMail>> {
+    mail_outbox::table
+        .filter(mail_outbox::user_id.eq(user_id))
+        .order(mail_outbox::id)
+        .select(OutboxMail::as_select())
+        .load(conn)
+}
+
+/// Drops the mail still waiting about the account (it is being deleted).
+pub fn delete_for_user(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(mail_outbox::table.filter(mail_outbox::user_id.eq(user_id))).execute(conn)
+}

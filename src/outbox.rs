@@ -1,0 +1,389 @@
+//! The mail sender: takes mail from the outbox table (`db::outbox`) and sends it through the
+//! [`Mailer`], one message at a time, in a task of its own on every instance.
+//!
+//! Why a queue in PostgreSQL: a request that changes an account writes the mail it owes in
+//! the same transaction, so the change and its mail are kept or lost together, and the request
+//! never waits for a mail server. The sender is woken by the [`Doorbell`] as soon as a request
+//! has committed (a reset link arrives within seconds), and otherwise looks again when the
+//! next retry falls due, and at least every [`IDLE_LOOK`] (mail left by another instance).
+//!
+//! Rules:
+//! - Links are made when their mail is sent: the token is created, hashed into
+//!   `account_tokens` and put in the message, and never stored where it could be read back.
+//!   A reset asked for an address without an account sends nothing (the request looked the
+//!   same); a new address that already has an account gets a notice instead of a link.
+//! - A failure is tried again after [`retry_delay`]; a message the server refuses for good,
+//!   or one no longer worth sending (`MailKind::worth_sending_for`), is dropped with a warning.
+//! - Stopping is noticed between messages: a message being sent is finished first.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use diesel::Connection;
+use time::{Duration, OffsetDateTime};
+
+use crate::auth::token_hash;
+use crate::clock::Clock;
+use crate::db::{self, DbError, DbPool};
+use crate::domain::account::LinkPurpose;
+use crate::domain::mail::{MailKind, retry_delay};
+use crate::lifecycle::{Lifecycle, Phase};
+use crate::mail::messages::{self, compose};
+use crate::mail::{Doorbell, MailError, Mailer, Message};
+use crate::models::{NewAccountToken, OutboxMail};
+
+/// How long a claimed mail is the sender's alone; longer than any send may take.
+const LEASE: Duration = Duration::minutes(2);
+/// The longest one send may take before it counts as failed.
+const SEND_TIMEOUT: StdDuration = StdDuration::from_secs(60);
+/// The sender looks at the outbox at least this often.
+pub const IDLE_LOOK: StdDuration = StdDuration::from_secs(30);
+/// After a database error, how long the sender waits before looking again.
+const AFTER_ERROR: StdDuration = StdDuration::from_secs(5);
+/// The shortest wait between looks, so a mail due but held by another sender is not polled
+/// in a busy loop.
+const SHORTEST_WAIT: StdDuration = StdDuration::from_millis(50);
+
+/// What the sender works with.
+pub struct Outbox {
+    pub pool: DbPool,
+    pub clock: Arc<dyn Clock>,
+    pub mailer: Arc<dyn Mailer>,
+    pub doorbell: Doorbell,
+    /// The site's public address, for links.
+    pub site_url: String,
+}
+
+/// What became of one mail taken from the outbox.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Handled {
+    Sent,
+    /// Nothing to send (a reset for an address without an account).
+    NothingToSend,
+    /// To be tried again later.
+    Failed,
+    /// Given up: refused for good, or no longer worth sending.
+    Dropped,
+}
+
+/// A message ready to go, and the link made for it (deleted again if the mail fails).
+struct Prepared {
+    message: Message,
+    token_id: Option<i64>,
+}
+
+impl Outbox {
+    /// Sends what is due now and whenever more falls due, until the instance stops.
+    pub fn spawn(self, lifecycle: Lifecycle) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            tracing::info!(mailer = %self.mailer.describe(), "mail sender started");
+            'running: loop {
+                let mut wait = None;
+                loop {
+                    if lifecycle.phase() >= Phase::Stopping {
+                        break 'running;
+                    }
+                    match self.send_next().await {
+                        Ok(Some(_)) => {}
+                        Ok(None) => break,
+                        Err(error) => {
+                            tracing::warn!("mail sender: {error}");
+                            wait = Some(AFTER_ERROR);
+                            break;
+                        }
+                    }
+                }
+                let wait = match wait {
+                    Some(wait) => wait,
+                    None => self.until_next_due().await,
+                };
+                tokio::select! {
+                    biased;
+                    () = lifecycle.reached(Phase::Stopping) => break,
+                    () = self.doorbell.rung() => {}
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
+            tracing::info!("mail sender stopped");
+        })
+    }
+
+    async fn until_next_due(&self) -> StdDuration {
+        let next = db::run(&self.pool, "finding when the next mail is due", |conn| {
+            db::outbox::next_due(conn)
+        })
+        .await;
+        match next {
+            Ok(Some(at)) => {
+                let wait = (at - self.clock.now()).max(Duration::ZERO);
+                StdDuration::try_from(wait)
+                    .unwrap_or(IDLE_LOOK)
+                    .clamp(SHORTEST_WAIT, IDLE_LOOK)
+            }
+            Ok(None) => IDLE_LOOK,
+            Err(error) => {
+                tracing::warn!("mail sender: {error}");
+                AFTER_ERROR
+            }
+        }
+    }
+
+    /// Takes the mail due longest ago and deals with it; `None` when nothing is due.
+    pub async fn send_next(&self) -> Result<Option<Handled>, DbError> {
+        let now = self.clock.now();
+        let Some(mail) = db::run(
+            &self.pool,
+            "taking the next mail from the outbox",
+            move |conn| db::outbox::claim_next(conn, now, LEASE),
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        let kind = MailKind::parse(&mail.kind);
+        let Some(kind) = kind.filter(|_| mail.expires_at > now) else {
+            tracing::warn!(
+                kind = %mail.kind,
+                attempts = mail.attempts,
+                "mail dropped: no longer worth sending"
+            );
+            self.forget(mail.id).await?;
+            return Ok(Some(Handled::Dropped));
+        };
+        let Some(prepared) = self.prepare(&mail, kind, now).await? else {
+            self.forget(mail.id).await?;
+            return Ok(Some(Handled::NothingToSend));
+        };
+        let sent = tokio::time::timeout(SEND_TIMEOUT, self.mailer.send(&prepared.message))
+            .await
+            .unwrap_or_else(|_| Err(MailError::Failed("no answer in time".to_string())));
+        match sent {
+            Ok(()) => {
+                self.forget(mail.id).await?;
+                tracing::info!(kind = kind.as_str(), attempts = mail.attempts, "mail sent");
+                Ok(Some(Handled::Sent))
+            }
+            Err(error) => self.failed(&mail, kind, prepared.token_id, error).await,
+        }
+    }
+
+    async fn forget(&self, id: i64) -> Result<(), DbError> {
+        db::run(&self.pool, "removing a mail from the outbox", move |conn| {
+            db::outbox::delete(conn, id)
+        })
+        .await
+    }
+
+    /// The mail did not go: its link is deleted (nobody will ever hold its token), and the
+    /// mail is tried again later, or dropped.
+    async fn failed(
+        &self,
+        mail: &OutboxMail,
+        kind: MailKind,
+        token_id: Option<i64>,
+        error: MailError,
+    ) -> Result<Option<Handled>, DbError> {
+        let retry_at = self.clock.now() + retry_delay(mail.attempts);
+        let give_up = matches!(error, MailError::Refused(_)) || retry_at >= mail.expires_at;
+        let (id, message) = (mail.id, error.to_string());
+        db::run(
+            &self.pool,
+            "putting back a mail that was not sent",
+            move |conn| {
+                conn.transaction(|conn| {
+                    if let Some(token_id) = token_id {
+                        db::tokens::delete(conn, token_id)?;
+                    }
+                    if give_up {
+                        db::outbox::delete(conn, id)
+                    } else {
+                        db::outbox::retry_at(conn, id, retry_at, &message)
+                    }
+                })
+            },
+        )
+        .await?;
+        if give_up {
+            tracing::warn!(
+                kind = kind.as_str(),
+                attempts = mail.attempts,
+                "mail dropped: {error}"
+            );
+            Ok(Some(Handled::Dropped))
+        } else {
+            tracing::warn!(
+                kind = kind.as_str(),
+                attempts = mail.attempts,
+                retry_at = %retry_at,
+                "mail not sent, to be tried again: {error}"
+            );
+            Ok(Some(Handled::Failed))
+        }
+    }
+
+    /// The message for `mail`, with its link made now; `None` when there is nothing to send.
+    async fn prepare(
+        &self,
+        mail: &OutboxMail,
+        kind: MailKind,
+        now: OffsetDateTime,
+    ) -> Result<Option<Prepared>, DbError> {
+        let site = self.site_url.as_str();
+        let to = mail.recipient.as_str();
+        let plain = |message: Result<Message, askama::Error>| match message {
+            Ok(message) => Ok(Some(Prepared {
+                message,
+                token_id: None,
+            })),
+            Err(error) => {
+                tracing::error!(kind = kind.as_str(), "rendering a mail failed: {error}");
+                Ok(None)
+            }
+        };
+        match kind {
+            MailKind::PasswordReset => {
+                let recipient = mail.recipient.clone();
+                let link = self
+                    .make_link(LinkPurpose::PasswordReset, now, move |conn| {
+                        Ok(db::users::find_by_email(conn, &recipient)?.map(|user| (user.id, None)))
+                    })
+                    .await?;
+                let Some((token_id, token)) = link else {
+                    return Ok(None);
+                };
+                let link = format!("{site}/password/reset?token={token}");
+                let message = compose(
+                    to,
+                    &messages::PasswordReset {
+                        site_url: site,
+                        email: to,
+                        link: &link,
+                        minutes: LinkPurpose::PasswordReset.lifetime().whole_minutes(),
+                    },
+                );
+                Ok(with_link(message, token_id, kind))
+            }
+            MailKind::EmailChange => {
+                let (recipient, user_id) = (mail.recipient.clone(), mail.user_id);
+                let taken = db::run(&self.pool, "checking a new address", {
+                    let recipient = recipient.clone();
+                    move |conn| db::users::find_by_email(conn, &recipient)
+                })
+                .await?
+                .is_some();
+                if taken {
+                    return plain(compose(
+                        to,
+                        &messages::AddressTaken {
+                            site_url: site,
+                            email: to,
+                        },
+                    ));
+                }
+                let link = self
+                    .make_link(LinkPurpose::EmailChange, now, move |conn| {
+                        let Some(user_id) = user_id else {
+                            return Ok(None);
+                        };
+                        Ok(db::users::find(conn, user_id)?
+                            .map(|user| (user.id, Some(recipient.clone()))))
+                    })
+                    .await?;
+                let Some((token_id, token)) = link else {
+                    return Ok(None);
+                };
+                let link = format!("{site}/account/email/confirm?token={token}");
+                let message = compose(
+                    to,
+                    &messages::EmailChange {
+                        site_url: site,
+                        new_email: to,
+                        link: &link,
+                        hours: LinkPurpose::EmailChange.lifetime().whole_hours(),
+                    },
+                );
+                Ok(with_link(message, token_id, kind))
+            }
+            MailKind::PasswordChanged => {
+                let forgot_link = format!("{site}/password/forgot");
+                plain(compose(
+                    to,
+                    &messages::PasswordChanged {
+                        site_url: site,
+                        email: to,
+                        forgot_link: &forgot_link,
+                    },
+                ))
+            }
+            MailKind::EmailChanged => plain(compose(
+                to,
+                &messages::EmailChanged {
+                    site_url: site,
+                    old_email: to,
+                    new_email: &mail.detail,
+                },
+            )),
+            MailKind::AccountDeleted => plain(compose(
+                to,
+                &messages::AccountDeleted {
+                    site_url: site,
+                    email: to,
+                },
+            )),
+        }
+    }
+
+    /// Makes a link for the account `find` names (and the new address it leads to, if any):
+    /// a random token whose hash is stored. `None` when `find` names no account.
+    async fn make_link(
+        &self,
+        purpose: LinkPurpose,
+        now: OffsetDateTime,
+        find: impl FnOnce(
+            &mut diesel::PgConnection,
+        ) -> diesel::QueryResult<Option<(i64, Option<String>)>>
+        + Send
+        + 'static,
+    ) -> Result<Option<(i64, String)>, DbError> {
+        let Ok(token) = crate::random::token(32) else {
+            tracing::error!("reading the system's randomness for a link failed");
+            return Ok(None);
+        };
+        let hash = token_hash(&token);
+        let made = db::run(&self.pool, "making a link for a mail", move |conn| {
+            conn.transaction(|conn| {
+                let Some((user_id, new_email)) = find(conn)? else {
+                    return Ok(None);
+                };
+                let new = NewAccountToken {
+                    user_id,
+                    purpose: purpose.as_str(),
+                    token_hash: &hash,
+                    new_email: new_email.as_deref(),
+                    created_at: now,
+                    expires_at: now + purpose.lifetime(),
+                };
+                db::tokens::insert(conn, &new).map(Some)
+            })
+        })
+        .await?;
+        Ok(made.map(|id| (id, token)))
+    }
+}
+
+fn with_link(
+    message: Result<Message, askama::Error>,
+    token_id: i64,
+    kind: MailKind,
+) -> Option<Prepared> {
+    match message {
+        Ok(message) => Some(Prepared {
+            message,
+            token_id: Some(token_id),
+        }),
+        Err(error) => {
+            tracing::error!(kind = kind.as_str(), "rendering a mail failed: {error}");
+            None
+        }
+    }
+}
