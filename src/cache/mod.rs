@@ -12,6 +12,7 @@
 //! - Entries also expire after [`TIME_TO_LIVE`], a safety net; every cache is bounded, so it
 //!   holds the hot set, not everything.
 
+pub mod articles;
 pub mod listener;
 pub mod store;
 
@@ -22,13 +23,17 @@ use std::time::Duration;
 use crate::db::changes::Change;
 use crate::domain::meter::Month;
 use crate::domain::role::Role;
-use crate::models::{SubscriptionRow, UserSession};
+use crate::models::{Article, SubscriptionRow, UserSession};
 use store::Store;
 
 /// The longest any entry is kept without being asked of the database again.
 pub const TIME_TO_LIVE: Duration = Duration::from_secs(60);
 /// Readers kept per cache: each entry is a few hundred bytes.
 const READERS: u64 = 20_000;
+/// Bytes of articles kept (bodies included): the hot set, not the archive.
+const ARTICLE_BYTES: u64 = 16 * 1024 * 1024;
+/// Lists kept: front pages, archive pages and author pages most asked for.
+const LISTINGS: u64 = 500;
 
 /// A login session with its reader's e-mail and role; `None` for a token no session has.
 pub type SessionEntry = Option<Arc<(UserSession, String, Role)>>;
@@ -39,6 +44,9 @@ pub struct Caches {
     pub sessions: Store<Vec<u8>, SessionEntry>,
     pub subscriptions: Store<i64, Option<Arc<SubscriptionRow>>>,
     pub meters: Store<i64, MeterEntry>,
+    /// Articles with a publication time (published or scheduled), by id; `None` for the rest.
+    pub articles: Store<i64, Option<Arc<Article>>>,
+    pub listings: Store<articles::ListingKey, Arc<articles::Listing>>,
     live: Arc<AtomicBool>,
 }
 
@@ -56,6 +64,13 @@ impl Caches {
             sessions: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
             subscriptions: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
             meters: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
+            articles: Store::new(
+                ARTICLE_BYTES,
+                TIME_TO_LIVE,
+                Some(article_weight),
+                live.clone(),
+            ),
+            listings: Store::new(LISTINGS, TIME_TO_LIVE, None, live.clone()),
             live,
         }
     }
@@ -72,7 +87,10 @@ impl Caches {
                 self.subscriptions.invalidate(&user_id);
                 self.meters.invalidate(&user_id);
             }
-            Change::Article(_) => {}
+            Change::Article(id) => {
+                self.articles.invalidate(&id);
+                self.listings.clear();
+            }
             Change::Everything => self.clear(),
         }
     }
@@ -81,6 +99,8 @@ impl Caches {
         self.sessions.clear();
         self.subscriptions.clear();
         self.meters.clear();
+        self.articles.clear();
+        self.listings.clear();
     }
 
     /// Whether changes are heard: when not, the caches are bypassed and emptied.
@@ -94,4 +114,12 @@ impl Caches {
     pub fn is_live(&self) -> bool {
         self.live.load(Ordering::Acquire)
     }
+}
+
+/// An article's weight in the cache: its body and a little for the rest.
+fn article_weight(_: &i64, article: &Option<Arc<Article>>) -> u32 {
+    let body = article
+        .as_ref()
+        .map_or(0, |a| a.body_html.len() + a.summary.teaser.len());
+    u32::try_from(body + 512).unwrap_or(u32::MAX)
 }

@@ -10,6 +10,8 @@
 
 use diesel::dsl::case_when;
 use diesel::prelude::*;
+
+use super::changes::{Change, note};
 use time::OffsetDateTime;
 
 use crate::models::{
@@ -63,6 +65,30 @@ pub fn find_published(
         .select(Article::as_select())
         .first(conn)
         .optional()
+}
+
+/// An article that has a publication time, past or still ahead (a draft has none), by id:
+/// whether readers may see it yet is the caller's to decide against the clock, so a kept copy
+/// stays right when its time comes.
+pub fn find_dated(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Article>> {
+    articles::table
+        .find(id)
+        .filter(articles::published_at.is_not_null())
+        .select(Article::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The first publication time after `now`: until then, every list of published articles
+/// stays as it is (unless an article is written).
+pub fn next_publication_after(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+) -> QueryResult<Option<OffsetDateTime>> {
+    articles::table
+        .filter(articles::published_at.gt(now))
+        .select(diesel::dsl::min(articles::published_at))
+        .first(conn)
 }
 
 /// The newest published articles for the feed. A premium article's body is not even read.
@@ -175,18 +201,21 @@ pub fn insert(
     new: &NewArticle<'_>,
     author_id: Option<i64>,
 ) -> QueryResult<i64> {
-    diesel::insert_into(articles::table)
+    let id = diesel::insert_into(articles::table)
         .values((new, articles::author_id.eq(author_id)))
         .returning(articles::id)
-        .get_result(conn)
+        .get_result(conn)?;
+    note(Change::Article(id));
+    Ok(id)
 }
 
 /// Saves an edit of article `id` (its text and its publication); returns whether it exists.
 pub fn update(conn: &mut PgConnection, id: i64, article: &NewArticle<'_>) -> QueryResult<bool> {
-    diesel::update(articles::table.find(id))
+    let rows = diesel::update(articles::table.find(id))
         .set(article)
-        .execute(conn)
-        .map(|rows| rows == 1)
+        .execute(conn)?;
+    note(Change::Article(id));
+    Ok(rows == 1)
 }
 
 /// Locks the table against other writers until the transaction ends, so two instances
@@ -202,7 +231,9 @@ pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
 }
 
 pub fn insert_all(conn: &mut PgConnection, new: &[NewArticle<'_>]) -> QueryResult<usize> {
-    diesel::insert_into(articles::table)
+    let inserted = diesel::insert_into(articles::table)
         .values(new)
-        .execute(conn)
+        .execute(conn)?;
+    note(Change::Everything);
+    Ok(inserted)
 }

@@ -58,7 +58,10 @@ pub fn records(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<MeterRe
 
 /// Deletes the reader's meter (the account is being deleted); returns how many reads went.
 pub fn delete_all(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
-    diesel::delete(meter_reads::table.filter(meter_reads::user_id.eq(user_id))).execute(conn)
+    let deleted = diesel::delete(meter_reads::table.filter(meter_reads::user_id.eq(user_id)))
+        .execute(conn)?;
+    note(Change::Reader(user_id));
+    Ok(deleted)
 }
 
 /// Deletes the reads of months before the one preceding `this_month` (its first day), in

@@ -166,7 +166,10 @@ pub fn revoke_all(
 /// Deletes every session of the reader, live or ended (the account is being deleted); returns
 /// how many.
 pub fn delete_all(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
-    diesel::delete(user_sessions::table.filter(user_sessions::user_id.eq(user_id))).execute(conn)
+    let deleted = diesel::delete(user_sessions::table.filter(user_sessions::user_id.eq(user_id)))
+        .execute(conn)?;
+    note(Change::Reader(user_id));
+    Ok(deleted)
 }
 
 /// Every session kept of the reader, live or ended, most recently used first.

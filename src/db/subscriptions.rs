@@ -89,5 +89,8 @@ pub fn records(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<Subscri
 /// Deletes the reader's subscriptions (the account is being deleted, and what accounting
 /// needs was copied to `closed_account_payments`); returns how many.
 pub fn delete_all(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
-    diesel::delete(subscriptions::table.filter(subscriptions::user_id.eq(user_id))).execute(conn)
+    let deleted = diesel::delete(subscriptions::table.filter(subscriptions::user_id.eq(user_id)))
+        .execute(conn)?;
+    note(Change::Reader(user_id));
+    Ok(deleted)
 }

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::changes::{Change, note};
 use crate::domain::role::Role;
 use crate::models::{Account, NewUser, Person, User};
 use crate::schema::users;
@@ -37,16 +38,17 @@ pub fn account(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<Acco
 pub fn update_email(conn: &mut PgConnection, user_id: i64, email: &str) -> QueryResult<()> {
     diesel::update(users::table.find(user_id))
         .set(users::email.eq(email))
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    note(Change::Reader(user_id));
+    Ok(())
 }
 
 /// Deletes the account. Call it last in the deleting transaction, once what refers to the
 /// account has been deleted through its own table's functions.
 pub fn delete(conn: &mut PgConnection, user_id: i64) -> QueryResult<bool> {
-    diesel::delete(users::table.find(user_id))
-        .execute(conn)
-        .map(|n| n > 0)
+    let deleted = diesel::delete(users::table.find(user_id)).execute(conn)?;
+    note(Change::Reader(user_id));
+    Ok(deleted > 0)
 }
 
 /// Fails with a unique violation when the e-mail is taken (the database decides, so two
@@ -79,10 +81,14 @@ pub fn list_staff(conn: &mut PgConnection, most: i64) -> QueryResult<Vec<Person>
 
 /// Gives the account with this normalised e-mail `role`; returns whether there is one.
 pub fn set_role(conn: &mut PgConnection, email: &str, role: Role) -> QueryResult<bool> {
-    diesel::update(users::table.filter(users::email.eq(email)))
+    let changed: Vec<i64> = diesel::update(users::table.filter(users::email.eq(email)))
         .set(users::role.eq(role.as_str()))
-        .execute(conn)
-        .map(|rows| rows == 1)
+        .returning(users::id)
+        .get_results(conn)?;
+    changed
+        .iter()
+        .for_each(|user_id| note(Change::Reader(*user_id)));
+    Ok(changed.len() == 1)
 }
 
 /// As [`set_role`], unless the account is an admin (whom only the operator changes); returns
@@ -92,14 +98,15 @@ pub fn set_role_unless_admin(
     user_id: i64,
     role: Role,
 ) -> QueryResult<bool> {
-    diesel::update(
+    let changed = diesel::update(
         users::table
             .find(user_id)
             .filter(users::role.ne(Role::Admin.as_str())),
     )
     .set(users::role.eq(role.as_str()))
-    .execute(conn)
-    .map(|rows| rows == 1)
+    .execute(conn)?;
+    note(Change::Reader(user_id));
+    Ok(changed == 1)
 }
 
 pub fn update_password_hash(conn: &mut PgConnection, user_id: i64, hash: &str) -> QueryResult<()> {

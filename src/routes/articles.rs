@@ -10,7 +10,6 @@ use actix_web::{HttpResponse, web};
 
 use super::home::moved_permanently;
 use super::visit::Visit;
-use crate::db;
 use crate::domain::access::Access;
 use crate::error::AppError;
 use crate::models::Article;
@@ -47,11 +46,11 @@ async fn respond(
     slug: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
-    let article = db::run(&state.pool, "loading the article", move |conn| {
-        db::articles::find_published(conn, id, now)
-    })
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let article = state
+        .caches
+        .published_article(&state.pool, id, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let canonical = article.summary.path();
     if slug.is_some_and(|slug| slug != article.summary.slug) {
         // Before the meter: following the redirect opens the article once, not twice.
@@ -78,17 +77,17 @@ async fn respond(
     }
     Ok(render(
         StatusCode::OK,
-        &article_page(layout, article, None),
+        &article_page(layout, &article, None),
     )?)
 }
 
 /// The article in full, as a reader who may read it sees it (and as a preview shows it).
-pub fn article_page(layout: Layout, article: Article, preview: Option<PreviewBar>) -> ArticlePage {
-    let json_ld = article_json_ld(&article);
+pub fn article_page(layout: Layout, article: &Article, preview: Option<PreviewBar>) -> ArticlePage {
+    let json_ld = article_json_ld(article);
     ArticlePage {
-        layout: as_article(layout, &article),
+        layout: as_article(layout, article),
         article: ArticleCard::from(&article.summary),
-        body_html: article.body_html,
+        body_html: article.body_html.clone(),
         json_ld,
         gated_class: GATED_CLASS,
         preview,

@@ -261,7 +261,7 @@ pub async fn preview(
     let now = state.clock.now();
     let bar = preview_bar(&article, "subscriber", now);
     let layout = visit.layout(&article.title)?.unindexed();
-    let page = article_page(layout, article.as_published(now), Some(bar));
+    let page = article_page(layout, &article.as_published(now), Some(bar));
     Ok(render(StatusCode::OK, &page)?)
 }
 
@@ -278,7 +278,7 @@ pub async fn preview_paywall(
     if !article.is_premium {
         // Free articles never meet a paywall: the preview says so and shows the article.
         let bar = preview_bar(&article, "free", now);
-        let page = article_page(layout, article.as_published(now), Some(bar));
+        let page = article_page(layout, &article.as_published(now), Some(bar));
         return Ok(render(StatusCode::OK, &page)?);
     }
     let allowance = visit.allowance();

@@ -10,7 +10,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 
 use super::visit::Visit;
-use crate::db;
+use crate::cache::articles::ListingKey;
 use crate::domain::article::is_slug;
 use crate::error::AppError;
 use crate::models::ArticleSummary;
@@ -42,12 +42,17 @@ pub async fn page(
 async fn front_page(state: &AppState, visit: &Visit, page: i64) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     let (offset, limit) = window(page);
-    let mut articles = db::run(
-        &state.pool,
-        "listing a page of published articles",
-        move |conn| db::articles::list_published(conn, now, offset, limit),
-    )
-    .await?;
+    let key = ListingKey {
+        author_slug: None,
+        offset,
+        limit,
+    };
+    let mut articles = state
+        .caches
+        .published_list(&state.pool, key, now)
+        .await?
+        .articles
+        .clone();
     let has_older = trim_to_page(&mut articles);
     if articles.is_empty() && page > 1 {
         return Err(AppError::NotFound);
@@ -109,11 +114,17 @@ async fn author_page(
     }
     let now = state.clock.now();
     let (offset, limit) = window(page);
-    let author = slug.clone();
-    let mut articles = db::run(&state.pool, "listing an author's articles", move |conn| {
-        db::articles::list_by_author(conn, &author, now, offset, limit)
-    })
-    .await?;
+    let key = ListingKey {
+        author_slug: Some(slug.clone()),
+        offset,
+        limit,
+    };
+    let mut articles = state
+        .caches
+        .published_list(&state.pool, key, now)
+        .await?
+        .articles
+        .clone();
     let has_older = trim_to_page(&mut articles);
     let Some(newest) = articles.first() else {
         return Err(AppError::NotFound);

@@ -24,7 +24,7 @@ struct Pair {
 async fn pair(customise: impl FnOnce(&mut gazette::config::Settings)) -> Pair {
     let one = TestApp::spawn_with(customise).await;
     let two = TestApp::spawn_sharing(&one).await;
-    wait_until_listening(&one, 2).await;
+    one.wait_until_listening(2).await;
     let balancer = Balancer::start(&[one.port, two.port]);
     let through = one.behind(balancer.address(), balancer.port);
     Pair {
@@ -33,32 +33,6 @@ async fn pair(customise: impl FnOnce(&mut gazette::config::Settings)) -> Pair {
         _balancer: balancer,
         through,
     }
-}
-
-/// The listeners' connections as PostgreSQL sees them.
-fn listeners(app: &TestApp) -> i64 {
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        listening: i64,
-    }
-    diesel::sql_query(
-        "SELECT count(*) AS listening FROM pg_stat_activity \
-         WHERE datname = current_database() AND application_name = 'gazette-changes'",
-    )
-    .get_result::<Count>(&mut app.connect())
-    .map(|c| c.listening)
-    .unwrap_or(0)
-}
-
-async fn wait_until_listening(app: &TestApp, instances: i64) {
-    let deadline = Instant::now() + StdDuration::from_secs(10);
-    while listeners(app) < instances {
-        assert!(Instant::now() < deadline, "the instances never listened");
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
-    // The listener says LISTEN right after connecting.
-    tokio::time::sleep(StdDuration::from_millis(100)).await;
 }
 
 /// Asks `page` of both instances until `shows` holds on both, for at most [`WITHIN`]; returns
@@ -254,7 +228,7 @@ async fn changes_are_still_heard_after_the_listening_connection_is_killed() {
     )
     .execute(&mut pair.one.connect())
     .unwrap();
-    wait_until_listening(&pair.one, 2).await;
+    pair.one.wait_until_listening(2).await;
     // Cached again after the reconnection emptied the caches.
     assert!(
         replayed_on_both(apps, &stolen, "/account", logged_in)

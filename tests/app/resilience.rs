@@ -69,26 +69,33 @@ async fn a_huge_form_gets_a_quick_4xx() {
 async fn a_stuck_database_gives_a_503_instead_of_a_hang() {
     use diesel::connection::SimpleConnection;
     let app = TestApp::spawn().await;
+    app.wait_until_listening(1).await;
     let reader = Reader::new(&app);
     assert_eq!(reader.get("/").await.status, StatusCode::OK);
 
-    // Another client holds a lock the front page needs, and does not let go.
+    let unread = format!("/articles/{}", app.free_ids()[1]);
+    // Another client holds a lock every article read needs, and does not let go.
     let mut blocker = app.connect();
     blocker
         .batch_execute("BEGIN; LOCK TABLE articles IN ACCESS EXCLUSIVE MODE;")
         .unwrap();
     let started = Instant::now();
-    let page = reader.get("/").await;
+    let page = reader.get(&unread).await;
     assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "took {:?}",
         started.elapsed()
     );
+    assert_eq!(
+        reader.get("/").await.status,
+        StatusCode::OK,
+        "what is already in memory is still served"
+    );
 
     blocker.batch_execute("ROLLBACK;").unwrap();
     assert_eq!(
-        reader.get("/").await.status,
+        reader.get(&unread).await.status,
         StatusCode::OK,
         "fine again once the lock is gone"
     );

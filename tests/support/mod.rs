@@ -216,6 +216,34 @@ impl TestApp {
         }
     }
 
+    /// Waits until `instances` apps on this database listen for changes (their caches are on).
+    pub async fn wait_until_listening(&self, instances: i64) {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            listening: i64,
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let listening = diesel::sql_query(
+                "SELECT count(*) AS listening FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = 'gazette-changes'",
+            )
+            .get_result::<Count>(&mut self.connect())
+            .map_or(0, |c| c.listening);
+            if listening >= instances {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the app never listened for changes"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // It says LISTEN right after connecting.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
