@@ -90,7 +90,8 @@ impl FromRequest for Member {
 /// What the server knows of this browser's login.
 enum Login {
     Live {
-        member: Member,
+        // Boxed: a member carries the whole subscription row.
+        member: Box<Member>,
         subscribed: bool,
         opened_this_month: Vec<i64>,
     },
@@ -138,7 +139,7 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
             subscription,
         };
         Ok(Login::Live {
-            member,
+            member: Box::new(member),
             subscribed,
             opened_this_month,
         })
@@ -153,7 +154,7 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
         } => {
             let meter = (!subscribed).then(|| Meter::with_opened(month, opened_this_month));
             Ok(Reader {
-                member: Some(member),
+                member: Some(*member),
                 subscribed,
                 meter,
             })

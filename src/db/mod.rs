@@ -10,6 +10,9 @@
 
 pub mod articles;
 pub mod checkouts;
+pub mod gateway_customers;
+pub mod gateway_events;
+pub mod hosted_checkouts;
 pub mod meter;
 pub mod plans;
 pub mod sessions;
