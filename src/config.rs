@@ -454,7 +454,11 @@ fn stripe_config(var: &impl Fn(&str) -> Option<String>) -> Result<StripeConfig, 
     let key_shape = ["sk_live_", "sk_test_", "rk_live_", "rk_test_"]
         .iter()
         .any(|prefix| secret_key.len() > prefix.len() + 8 && secret_key.starts_with(prefix));
-    if !key_shape || !secret_key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if !key_shape
+        || !secret_key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
         return Err(problem(
             "STRIPE_SECRET_KEY",
             "does not look like a Stripe secret key (sk_live_... or sk_test_...)".to_string(),
@@ -484,7 +488,10 @@ fn stripe_config(var: &impl Fn(&str) -> Option<String>) -> Result<StripeConfig, 
                 format!("`{raw_base}` is not a base URL like {DEFAULT_API_BASE}"),
             )
         })?;
-    let loopback = matches!(api_base.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    let loopback = matches!(
+        api_base.host_str(),
+        Some("127.0.0.1" | "localhost" | "[::1]")
+    );
     if api_base.scheme() != "https" && !(api_base.scheme() == "http" && loopback) {
         return Err(problem(
             "STRIPE_API_BASE",
@@ -513,7 +520,9 @@ fn parse_prices(raw: &str) -> Result<Vec<(String, String)>, ConfigError> {
         }
         if !price.starts_with("price_")
             || price.len() > 255
-            || !price.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            || !price
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {
             return Err(bad("does not name a Stripe price id (price_...)"));
         }

@@ -113,7 +113,7 @@ pub struct FailedPayment {
 }
 
 /// What a processor's word on a subscription sets on its row (see `billing`).
-#[derive(Debug, Clone, AsChangeset)]
+#[derive(Debug, Clone, AsChangeset, Insertable)]
 #[diesel(table_name = subscriptions, treat_none_as_null = true)]
 pub struct HeldState<'a> {
     pub plan_code: &'a str,

@@ -110,10 +110,10 @@ impl Application {
                 GatewayChoice::Test => Some(Gateway::ChargesNow(Arc::new(TestGateway::default()))),
                 GatewayChoice::Disabled => None,
                 GatewayChoice::Stripe(config) => {
-                    let client = Arc::new(
-                        Stripe::new(config.clone())
-                            .map_err(|e| StartupError::Payments(format!("STRIPE_API_BASE: {e}")))?,
-                    );
+                    let client =
+                        Arc::new(Stripe::new(config.clone()).map_err(|e| {
+                            StartupError::Payments(format!("STRIPE_API_BASE: {e}"))
+                        })?);
                     stripe = Some(client.clone());
                     Some(Gateway::Hosted(client))
                 }
@@ -192,8 +192,14 @@ impl Application {
         let (shutdown_drain, shutdown_timeout) =
             (settings.shutdown_drain, settings.shutdown_timeout);
         let connections = OpenConnections::default();
-        let server = serve(listener, services, settings, form_targets, connections.clone())
-            .map_err(|e| StartupError::Other(e.to_string()))?;
+        let server = serve(
+            listener,
+            services,
+            settings,
+            form_targets,
+            connections.clone(),
+        )
+        .map_err(|e| StartupError::Other(e.to_string()))?;
         Ok(Self {
             address: bound,
             server,

@@ -11,7 +11,8 @@
 //!   (the events table's key decides): a duplicate, even one racing the first, changes
 //!   nothing.
 //! - Objects that are not Gazette's (a customer or checkout it did not create, a price that
-//!   is no plan) are ignored and not recorded.
+//!   is no plan) are ignored and not recorded; so is a checkout Gazette already closed (its
+//!   subscription was recorded from another event, or from the reader's return).
 //! - When the processor cannot be asked, nothing is recorded and the error says so, so the
 //!   processor delivers the event again (and reconciliation would find it).
 
@@ -74,23 +75,16 @@ impl Billing {
 
         let (user_id, effect) = match about {
             About::Other => return Ok(Received::Ignored),
-            About::Checkout {
-                checkout,
-                customer,
-                subscription: _,
-            } => {
+            About::Checkout { checkout, .. } => {
+                // Only a checkout Gazette opened (and has not closed) is Gazette's: another
+                // product's, even for one of Gazette's customers, is not.
                 let owner = {
                     let checkout = checkout.clone();
                     db::run(&self.pool, "finding whose checkout it is", move |conn| {
-                        if let Some(row) =
+                        Ok(
                             db::hosted_checkouts::find_by_reference(conn, name, &checkout)?
-                        {
-                            return Ok(Some(row.user_id));
-                        }
-                        match customer {
-                            Some(customer) => db::gateway_customers::owner(conn, name, &customer),
-                            None => Ok(None),
-                        }
+                                .map(|row| row.user_id),
+                        )
                     })
                     .await?
                 };
@@ -172,7 +166,8 @@ impl Billing {
                         }
                     }
                     Effect::Subscription { held, read_at } => {
-                        if let Applied::Stale = apply_held(conn, name, user_id, held, *read_at, now)?
+                        if let Applied::Stale =
+                            apply_held(conn, name, user_id, held, *read_at, now)?
                         {
                             tracing::debug!(user_id, "a later read was applied already");
                         }
@@ -197,11 +192,17 @@ impl Billing {
     }
 
     /// The reader whose customer this is, if Gazette created it.
-    async fn owner(&self, gateway: &'static str, customer: String) -> Result<Option<i64>, BillingError> {
-        Ok(db::run(&self.pool, "finding whose customer it is", move |conn| {
-            db::gateway_customers::owner(conn, gateway, &customer)
-        })
-        .await?)
+    async fn owner(
+        &self,
+        gateway: &'static str,
+        customer: String,
+    ) -> Result<Option<i64>, BillingError> {
+        Ok(
+            db::run(&self.pool, "finding whose customer it is", move |conn| {
+                db::gateway_customers::owner(conn, gateway, &customer)
+            })
+            .await?,
+        )
     }
 
     /// The subscription as the processor holds it, if it is one of Gazette's plans.

@@ -77,8 +77,12 @@ pub struct ProcessorAccount {
 enum HostedStep {
     Done(Subscribed),
     /// The processor's word on this subscription is needed before deciding.
-    Refresh { subscription: String },
-    Resume { subscription: String },
+    Refresh {
+        subscription: String,
+    },
+    Resume {
+        subscription: String,
+    },
     SwitchPlan {
         subscription: String,
         customer: Option<String>,
@@ -87,9 +91,17 @@ enum HostedStep {
         customer: Option<String>,
         url: Option<String>,
     },
-    CreateCustomer { request_key: String },
-    Expire { checkout_id: i64, reference: String },
-    Open { checkout: HostedCheckout, customer: String },
+    CreateCustomer {
+        request_key: String,
+    },
+    Expire {
+        checkout_id: i64,
+        reference: String,
+    },
+    Open {
+        checkout: HostedCheckout,
+        customer: String,
+    },
 }
 
 impl Billing {
@@ -343,9 +355,11 @@ impl Billing {
         read_at: OffsetDateTime,
     ) -> Result<Applied, DbError> {
         let now = self.clock.now();
-        self.for_reader(user_id, "recording the processor's subscription", move |conn| {
-            apply_held(conn, gateway, user_id, &held, read_at, now)
-        })
+        self.for_reader(
+            user_id,
+            "recording the processor's subscription",
+            move |conn| apply_held(conn, gateway, user_id, &held, read_at, now),
+        )
         .await
     }
 
@@ -371,8 +385,10 @@ impl Billing {
         let found = match reference {
             Some(reference) => {
                 self.for_reader(user_id, "finding the returning checkout", move |conn| {
-                    Ok(db::hosted_checkouts::find_by_reference(conn, name, &reference)?
-                        .filter(|checkout| checkout.user_id == user_id))
+                    Ok(
+                        db::hosted_checkouts::find_by_reference(conn, name, &reference)?
+                            .filter(|checkout| checkout.user_id == user_id),
+                    )
                 })
                 .await?
             }
@@ -516,7 +532,10 @@ impl Billing {
         let Some(row) = row.filter(|row| row.status != Status::Ended) else {
             return Ok(ended);
         };
-        if let Some(gateway) = hosted.as_ref().filter(|_| Some(row.gateway.as_str()) == name) {
+        if let Some(gateway) = hosted
+            .as_ref()
+            .filter(|_| Some(row.gateway.as_str()) == name)
+        {
             let read_at = self.clock.now();
             match gateway.cancel_now(row.gateway_reference.clone()).await {
                 Ok(held) => {
@@ -572,17 +591,21 @@ impl Billing {
             return Ok(ProcessorAccount::default());
         };
         let (name, now) = (gateway.name(), self.clock.now());
-        db::run(&self.pool, "looking at the reader's processor account", move |conn| {
-            let has_customer = db::gateway_customers::find(conn, user_id, name)?
-                .is_some_and(|customer| customer.reference.is_some());
-            let open_checkout = db::hosted_checkouts::find(conn, user_id)?
-                .filter(|checkout| checkout.expires_at.is_some_and(|at| at > now))
-                .and_then(|checkout| checkout.url);
-            Ok(ProcessorAccount {
-                has_customer,
-                open_checkout,
-            })
-        })
+        db::run(
+            &self.pool,
+            "looking at the reader's processor account",
+            move |conn| {
+                let has_customer = db::gateway_customers::find(conn, user_id, name)?
+                    .is_some_and(|customer| customer.reference.is_some());
+                let open_checkout = db::hosted_checkouts::find(conn, user_id)?
+                    .filter(|checkout| checkout.expires_at.is_some_and(|at| at > now))
+                    .and_then(|checkout| checkout.url);
+                Ok(ProcessorAccount {
+                    has_customer,
+                    open_checkout,
+                })
+            },
+        )
         .await
     }
 }

@@ -543,7 +543,10 @@ enum CancelStep {
     Done(Canceled),
     /// The processor runs the subscription: it is cancelled there, at the period's end or,
     /// for one whose renewal failed, at once.
-    AtProcessor { subscription: String, at_once: bool },
+    AtProcessor {
+        subscription: String,
+        at_once: bool,
+    },
 }
 
 /// Cancels a subscription Gazette runs itself at the end of its period.

@@ -130,16 +130,20 @@ impl Billing {
     ) -> Result<(), DbError> {
         let now: OffsetDateTime = self.clock.now();
         let name = gateway.name();
-        let due = db::run(&self.pool, "listing subscriptions to re-read", move |conn| {
-            db::subscriptions::due_for_sync(
-                conn,
-                name,
-                now - GIVE_UP_AFTER,
-                now + PERIOD_ENDING,
-                now - SUBSCRIPTION_EVERY,
-                BATCH,
-            )
-        })
+        let due = db::run(
+            &self.pool,
+            "listing subscriptions to re-read",
+            move |conn| {
+                db::subscriptions::due_for_sync(
+                    conn,
+                    name,
+                    now - GIVE_UP_AFTER,
+                    now + PERIOD_ENDING,
+                    now - SUBSCRIPTION_EVERY,
+                    BATCH,
+                )
+            },
+        )
         .await?;
         for (user_id, reference) in due {
             match self.refresh(gateway, user_id, reference).await? {

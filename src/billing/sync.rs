@@ -97,12 +97,9 @@ pub(super) fn local_state(
         }
         HeldStatus::Ended => {
             let ended_at = held.ended_at.or(held.canceled_at).unwrap_or(now);
-            let period_start = existing.map_or(held.current_period_start, |row| {
-                row.current_period_start
-            });
-            let period_end = existing.map_or(held.current_period_end, |row| {
-                row.current_period_end
-            });
+            let period_start =
+                existing.map_or(held.current_period_start, |row| row.current_period_start);
+            let period_end = existing.map_or(held.current_period_end, |row| row.current_period_end);
             LocalState {
                 status: Status::Ended,
                 period_start,
@@ -148,8 +145,7 @@ pub(super) fn apply_held(
             );
             return Ok(Applied::Ignored);
         }
-        if row.synced_at.is_some_and(|synced| synced > read_at) || row.status == Status::Ended
-        {
+        if row.synced_at.is_some_and(|synced| synced > read_at) || row.status == Status::Ended {
             return Ok(Applied::Stale);
         }
     }
@@ -261,7 +257,10 @@ mod tests {
             url: Some("https://invoice.example/in_1".into()),
         });
         let state = local_state(&failed, 1, None, END).unwrap();
-        assert_eq!(state.period_end, START, "paid until the unpaid period began");
+        assert_eq!(
+            state.period_end, START,
+            "paid until the unpaid period began"
+        );
         assert_eq!(state.period_start, datetime!(2026-10-26 12:00 UTC));
         assert_eq!(state.payment_failed_at, Some(END));
         assert_eq!(state.payment_due.unwrap().minor_units, 800);
@@ -279,7 +278,10 @@ mod tests {
 
     #[test]
     fn a_first_payment_not_made_or_an_unknown_status_records_nothing() {
-        assert_eq!(local_state(&held(HeldStatus::Incomplete), 1, None, START), None);
+        assert_eq!(
+            local_state(&held(HeldStatus::Incomplete), 1, None, START),
+            None
+        );
         assert_eq!(
             local_state(&held(HeldStatus::Unknown("new".into())), 1, None, START),
             None

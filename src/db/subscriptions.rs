@@ -95,21 +95,15 @@ pub fn insert_held(
     reference: &str,
     state: &HeldState<'_>,
 ) -> QueryResult<i64> {
-    let id = insert(
-        conn,
-        &NewSubscription {
-            user_id,
-            plan_code: state.plan_code,
-            status: state.status,
-            current_period_start: state.current_period_start,
-            current_period_end: state.current_period_end,
-            gateway,
-            gateway_reference: reference,
-            period_value_cents: state.period_value_cents,
-        },
-    )?;
-    apply_held(conn, id, state)?;
-    Ok(id)
+    diesel::insert_into(subscriptions::table)
+        .values((
+            subscriptions::user_id.eq(user_id),
+            subscriptions::gateway.eq(gateway),
+            subscriptions::gateway_reference.eq(reference),
+            state,
+        ))
+        .returning(subscriptions::id)
+        .get_result(conn)
 }
 
 /// Sets a processor subscription's row to the state the processor reported.

@@ -151,8 +151,9 @@ pub async fn cancel_subscription(
                                       confirmed. Please try again in a few minutes."
             .to_string(),
         Canceled::NothingToCancel => "You have no subscription to cancel.".to_string(),
-        Canceled::Ended => "Your subscription is cancelled, and nothing more will be charged."
-            .to_string(),
+        Canceled::Ended => {
+            "Your subscription is cancelled, and nothing more will be charged.".to_string()
+        }
         Canceled::ProcessorUnavailable => "We could not reach the payment processor, so your \
                                            subscription is unchanged. Please try again in a minute."
             .to_string(),

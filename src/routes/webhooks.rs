@@ -25,11 +25,14 @@ pub async fn stripe(
         .get("Stripe-Signature")
         .and_then(|value| value.to_str().ok())
         .map(str::to_string);
-    let body = tokio::time::timeout(state.form_body_timeout, payload.to_bytes_limited(EVENT_LIMIT))
-        .await
-        .map_err(|_| AppError::BadRequest("the event's body arrived too slowly".to_string()))?
-        .map_err(|_| AppError::PayloadTooLarge)?
-        .map_err(|e| AppError::BadRequest(format!("reading the event's body: {e}")))?;
+    let body = tokio::time::timeout(
+        state.form_body_timeout,
+        payload.to_bytes_limited(EVENT_LIMIT),
+    )
+    .await
+    .map_err(|_| AppError::BadRequest("the event's body arrived too slowly".to_string()))?
+    .map_err(|_| AppError::PayloadTooLarge)?
+    .map_err(|e| AppError::BadRequest(format!("reading the event's body: {e}")))?;
     match billing.receive(signature.as_deref(), &body).await? {
         Received::Applied | Received::AlreadyApplied | Received::Ignored => Ok(HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")

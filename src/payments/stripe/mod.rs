@@ -144,7 +144,11 @@ impl Stripe {
             if !plans.iter().any(|p| &p.code == plan) {
                 return Err(PriceCheckError::Prices(format!(
                     "`{plan}` is not a plan (the plans are {})",
-                    plans.iter().map(|p| p.code.as_str()).collect::<Vec<_>>().join(", ")
+                    plans
+                        .iter()
+                        .map(|p| p.code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
         }
@@ -379,7 +383,9 @@ impl HostedGateway for Stripe {
                 field("line_items[0][quantity]", "1"),
                 field(
                     "success_url",
-                    request.success_url.replace("{CHECKOUT}", "{CHECKOUT_SESSION_ID}"),
+                    request
+                        .success_url
+                        .replace("{CHECKOUT}", "{CHECKOUT_SESSION_ID}"),
                 ),
                 field("cancel_url", request.cancel_url),
                 field("client_reference_id", reader.clone()),
@@ -503,7 +509,9 @@ impl HostedGateway for Stripe {
             let mut form = vec![field("customer", customer), field("return_url", return_url)];
             match flow {
                 PortalFlow::Overview => {}
-                PortalFlow::UpdateCard => form.push(field("flow_data[type]", "payment_method_update")),
+                PortalFlow::UpdateCard => {
+                    form.push(field("flow_data[type]", "payment_method_update"))
+                }
                 PortalFlow::SwitchPlan {
                     subscription,
                     item,

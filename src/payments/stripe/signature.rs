@@ -53,8 +53,7 @@ pub fn verify(
     }
 
     // Any key length is valid for HMAC, so this cannot fail.
-    let mut mac =
-        HmacSha256::new_from_slice(secret.as_bytes()).map_err(|_| Rejected::Forged)?;
+    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).map_err(|_| Rejected::Forged)?;
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
@@ -154,7 +153,11 @@ mod tests {
             (Some("t=1790000000"), Rejected::MalformedSignature),
             (Some("t=1790000000,v1=zz"), Rejected::MalformedSignature),
         ] {
-            assert_eq!(verify(SECRET, header, BODY, at(T)), Err(expected), "{header:?}");
+            assert_eq!(
+                verify(SECRET, header, BODY, at(T)),
+                Err(expected),
+                "{header:?}"
+            );
         }
     }
 }

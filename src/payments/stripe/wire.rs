@@ -301,12 +301,8 @@ impl Event {
                 }
             }
             kind if kind.starts_with("invoice.") => {
-                let subscription = id_at(object, &["subscription"]).or_else(|| {
-                    id_at(
-                        object,
-                        &["parent", "subscription_details", "subscription"],
-                    )
-                });
+                let subscription = id_at(object, &["subscription"])
+                    .or_else(|| id_at(object, &["parent", "subscription_details", "subscription"]));
                 match (id_at(object, &["customer"]), subscription) {
                     (Some(customer), Some(subscription)) => About::Subscription {
                         customer,
@@ -349,7 +345,9 @@ mod tests {
     use super::*;
 
     fn event(value: Value) -> Notification {
-        serde_json::from_value::<Event>(value).unwrap().notification()
+        serde_json::from_value::<Event>(value)
+            .unwrap()
+            .notification()
     }
 
     #[test]

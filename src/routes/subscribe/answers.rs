@@ -133,5 +133,4 @@ pub(super) fn back_from_checkout(confirmed: Confirmed) -> String {
 }
 
 /// The words for a reader who left the processor's checkout page without paying.
-pub(super) const LEFT_CHECKOUT: &str =
-    "You left the payment page before paying, so nothing was charged. You can subscribe whenever you like.";
+pub(super) const LEFT_CHECKOUT: &str = "You left the payment page before paying, so nothing was charged. You can subscribe whenever you like.";
