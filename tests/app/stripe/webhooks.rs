@@ -110,6 +110,34 @@ async fn a_subscription_update_before_checkout_completed_leaves_the_same_state()
     assert_eq!(fake.subscription(&sub)["cancel_at_period_end"], true);
 }
 
+#[tokio::test]
+async fn an_older_read_of_a_subscription_never_overwrites_a_newer_one() {
+    let (fake, app) = shop().await;
+    let (_, sub) = subscriber(&fake, &app, "ordered@example.com", "monthly").await;
+    // An event about the subscription whose re-read is slow: Stripe answers with the state
+    // as it was when asked (active), but the answer arrives late...
+    fake.touch(&sub);
+    let slow = latest(&fake, "customer.subscription.updated");
+    fake.slow_next_read(
+        &format!("/v1/subscriptions/{sub}"),
+        std::time::Duration::from_millis(1500),
+    );
+    let (slow_status, fast_status) = tokio::join!(fake.deliver(&slow), async {
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        // ...overtaken by a later change, read later and applied first.
+        app.clock.advance(time::Duration::seconds(1));
+        fake.cancel_at_period_end(&sub);
+        let fast = latest(&fake, "customer.subscription.updated");
+        fake.deliver(&fast).await
+    });
+    assert_eq!((slow_status, fast_status), (200, 200));
+    assert_eq!(
+        current(&app, "ordered@example.com")[0].status,
+        "canceled",
+        "the later read stands"
+    );
+}
+
 /// Posts `body` with the header Stripe would send at `t` (signed with `secret`).
 fn header(secret: &str, t: i64, body: &str) -> String {
     format!("t={t},v1={}", signature(secret, t, body))
@@ -277,10 +305,16 @@ async fn a_gazette_customers_subscription_to_another_product_is_ignored() {
         .as_str()
         .unwrap()
         .to_string();
+    let applied = events_applied(&app);
     fake.sell_another_product_to(&customer);
     let statuses = fake.deliver_pending().await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     let rows = subscriptions_of(&app, "mixed@example.com");
     assert_eq!(rows.len(), 1, "only Gazette's subscription");
     assert_eq!(rows[0].gateway_reference, sub);
+    assert_eq!(
+        events_applied(&app),
+        applied,
+        "its events are not Gazette's"
+    );
 }

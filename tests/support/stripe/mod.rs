@@ -99,6 +99,8 @@ pub(crate) struct Inner {
     pub auto_deliver: AtomicBool,
     pub down: AtomicBool,
     pub latency: Mutex<Duration>,
+    /// The next read of this path is answered with the state of its arrival, this much later.
+    pub slow_read: Mutex<Option<(String, Duration)>>,
     pub wake: tokio::sync::Notify,
 }
 
@@ -263,6 +265,7 @@ impl FakeStripe {
             auto_deliver: AtomicBool::new(false),
             down: AtomicBool::new(false),
             latency: Mutex::new(Duration::ZERO),
+            slow_read: Mutex::new(None),
             wake: tokio::sync::Notify::new(),
         });
         server::serve(listener, inner.clone());
@@ -314,6 +317,35 @@ impl FakeStripe {
     /// overlap).
     pub fn set_latency(&self, latency: Duration) {
         *self.inner.latency.lock().unwrap() = latency;
+    }
+
+    /// The next `GET path` is answered with the state as it was when it arrived, `delay`
+    /// later (a slow answer, overtaken by later ones).
+    pub fn slow_next_read(&self, path: &str, delay: Duration) {
+        *self.inner.slow_read.lock().unwrap() = Some((path.to_string(), delay));
+    }
+
+    /// Something about the subscription changes that Gazette does not read (its metadata):
+    /// a `customer.subscription.updated` with the same state.
+    pub fn touch(&self, sub_id: &str) {
+        let mut state = self.inner.state();
+        let subscription = State::find(&mut state.subscriptions, sub_id).expect("the subscription");
+        subscription["metadata"]["touched"] = json!("yes");
+        let updated = subscription.clone();
+        self.inner
+            .emit(&mut state, "customer.subscription.updated", updated);
+    }
+
+    /// The reader cancels at the period's end in the portal (a `customer.subscription.updated`).
+    pub fn cancel_at_period_end(&self, sub_id: &str) {
+        let mut state = self.inner.state();
+        let now = self.inner.now();
+        let subscription = State::find(&mut state.subscriptions, sub_id).expect("the subscription");
+        subscription["cancel_at_period_end"] = json!(true);
+        subscription["canceled_at"] = json!(now);
+        let updated = subscription.clone();
+        self.inner
+            .emit(&mut state, "customer.subscription.updated", updated);
     }
 
     fn spawn_deliveries(&self) {

@@ -131,7 +131,21 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) -
     }
     let params = if method == "GET" { query } else { form };
     let Some(key) = idempotency_key.filter(|_| method == "POST") else {
-        return respond(api(&inner, &method, &path, &params));
+        let slow = {
+            let mut slow_read = inner.slow_read.lock().unwrap();
+            match slow_read.take() {
+                Some((slow_path, delay)) if method == "GET" && slow_path == path => Some(delay),
+                other => {
+                    *slow_read = other;
+                    None
+                }
+            }
+        };
+        let answer = api(&inner, &method, &path, &params);
+        if let Some(delay) = slow {
+            tokio::time::sleep(delay).await;
+        }
+        return respond(answer);
     };
 
     let mut sorted = params.clone();
