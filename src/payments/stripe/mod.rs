@@ -578,3 +578,67 @@ impl HostedGateway for Stripe {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(api_base: &str) -> StripeConfig {
+        StripeConfig {
+            secret_key: "sk_live_0123456789abcdef".into(),
+            webhook_secret: "whsec_0123456789abcdef".into(),
+            api_base: api_base.parse().unwrap(),
+            prices: vec![("monthly".into(), "price_m".into())],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_client_speaks_https() {
+        // A listener that notes the first byte a client sends: a TLS handshake opens with
+        // 0x16, plain HTTP with the method's first letter.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let first_byte = std::thread::spawn(move || {
+            use std::io::Read;
+            let deadline = std::time::Instant::now() + Duration::from_secs(3);
+            while std::time::Instant::now() < deadline {
+                if let Ok((mut stream, _)) = listener.accept() {
+                    stream.set_nonblocking(false).unwrap();
+                    stream
+                        .set_read_timeout(Some(Duration::from_secs(2)))
+                        .unwrap();
+                    let mut byte = [0u8; 1];
+                    return stream.read_exact(&mut byte).ok().map(|()| byte[0]);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            None
+        });
+        let base = format!("https://127.0.0.1:{port}");
+        let stripe = Stripe::new(config(&base)).unwrap();
+        // The handshake cannot finish (nobody answers it); only what was sent matters.
+        let _ = tokio::time::timeout(
+            Duration::from_secs(2),
+            stripe.http.get(format!("{base}/v1/prices")).send(),
+        )
+        .await;
+        assert_eq!(first_byte.join().unwrap(), Some(0x16), "a TLS handshake");
+    }
+
+    #[test]
+    fn live_keys_are_not_test_mode_and_stripes_own_pages_are_the_form_targets() {
+        let stripe = Stripe::new(config(DEFAULT_API_BASE)).unwrap();
+        assert!(!stripe.is_test());
+        assert_eq!(
+            stripe.page_origins(),
+            vec![
+                "https://checkout.stripe.com",
+                "https://billing.stripe.com",
+                "https://invoice.stripe.com"
+            ]
+        );
+        let debug = format!("{:?}", stripe.config);
+        assert!(!debug.contains("sk_live_0123") && !debug.contains("whsec_0123"));
+    }
+}

@@ -285,3 +285,17 @@ async fn ending_now_while_stripe_is_down_is_an_error_so_the_account_is_not_delet
         "nothing ended here either"
     );
 }
+
+#[tokio::test]
+async fn ending_now_a_subscription_gazette_runs_itself_ends_it_here() {
+    let app = TestApp::spawn().await;
+    let reader = Reader::signed_up(&app, "local@example.com").await;
+    reader.subscribe("yearly").await;
+    let pool = gazette::db::pool(&app.db.url, 2);
+    let gateway = Gateway::ChargesNow(Arc::new(gazette::payments::TestGateway::default()));
+    let billing = Billing::new(pool, app.clock.clone(), Some(gateway));
+    let id = user_id(&app, "local@example.com");
+    assert_eq!(billing.end_now(id).await.unwrap(), EndedNow::Ended);
+    assert!(current(&app, "local@example.com").is_empty());
+    assert_eq!(billing.end_now(id).await.unwrap(), EndedNow::NothingToEnd);
+}
