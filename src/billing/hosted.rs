@@ -26,8 +26,8 @@ use crate::db::{self, DbError};
 use crate::domain::subscription::{Standing, Status};
 use crate::models::{HostedCheckout, NewHostedCheckout, Plan};
 use crate::payments::hosted::{
-    CheckoutRequest, CheckoutState, CustomerRequest, HeldSubscription, HostedError, HostedGateway,
-    PortalFlow,
+    CheckoutRequest, CheckoutState, CustomerRequest, HeldStatus, HeldSubscription, HostedError,
+    HostedGateway, PortalFlow,
 };
 
 /// Rounds one request to subscribe may take (each asks the processor at most once).
@@ -178,7 +178,14 @@ impl Billing {
                         Err(error) => return unavailable(error),
                     };
                     let item = held.item.clone();
+                    let switchable = held.status == HeldStatus::Active
+                        && held.plan_code.as_deref() != Some(plan.code.as_str());
                     self.record_held(name, user_id, held, read_at).await?;
+                    if !switchable {
+                        // Not as it was stored (switched or ended meanwhile): decide again.
+                        refreshed = true;
+                        continue;
+                    }
                     let (Some(customer), Some(item)) = (customer, item) else {
                         return unavailable(HostedError::Missing(format!(
                             "customer or item of {subscription}"
@@ -286,7 +293,7 @@ impl Billing {
                     };
                     let opened = match gateway.open_checkout(request).await {
                         Ok(opened) => opened,
-                        Err(HostedError::Missing(what)) => {
+                        Err(HostedError::Missing(what)) if what.contains("customer") => {
                             // The customer is gone at the processor: start again without it.
                             tracing::warn!(user_id, "the processor lost the customer: {what}");
                             let (id, name) = (checkout.id, name);

@@ -3,8 +3,8 @@
 //! every instance; each step is safe to run on several at once (the reader's lock, the
 //! events table and the order of reads decide).
 //!
-//! - Readers with an open checkout: the processor is asked what became of it; a paid one is
-//!   recorded, an expired one closed.
+//! - Readers with an open checkout (quiet for ten minutes): the processor is asked what
+//!   became of it; a paid one is recorded, an expired one closed.
 //! - Subscriptions whose period is about to end (or ended without word of a renewal): the
 //!   processor's subscription is re-read and applied, so a renewal whose event was lost still
 //!   extends access, and an ended one still ends it.
@@ -17,9 +17,8 @@ use super::Billing;
 use crate::db::{self, DbError};
 use crate::payments::hosted::{CheckoutState, HostedError, HostedGateway};
 
-/// A checkout is left to its own event for this long before it is asked about.
-const CHECKOUT_QUIET: Duration = Duration::minutes(5);
-/// An open checkout is asked about again after this long.
+/// A checkout is left to its own events for this long before it is asked about, and asked
+/// again this long after, while it is open.
 const CHECKOUT_EVERY: Duration = Duration::minutes(10);
 /// A checkout whose page was never opened (its request stopped half-way) is dropped after this.
 const CHECKOUT_NEVER_OPENED: Duration = Duration::hours(1);
@@ -68,12 +67,7 @@ impl Billing {
     ) -> Result<(), DbError> {
         let now = self.clock.now();
         let due = db::run(&self.pool, "listing open checkouts to check", move |conn| {
-            db::hosted_checkouts::due_for_check(
-                conn,
-                now - CHECKOUT_QUIET,
-                now - CHECKOUT_EVERY,
-                BATCH,
-            )
+            db::hosted_checkouts::due_for_check(conn, now - CHECKOUT_EVERY, BATCH)
         })
         .await?;
         for checkout in due {

@@ -84,17 +84,15 @@ pub fn close_by_key(conn: &mut PgConnection, request_key: &str) -> QueryResult<b
         .map(|deleted| deleted > 0)
 }
 
-/// Checkouts started before `started_before` and not asked about since `checked_before`, the
-/// longest unasked first, at most `limit`.
+/// Checkouts not asked about since `checked_before` (a new one counts as asked when it
+/// starts), the longest unasked first, at most `limit`.
 pub fn due_for_check(
     conn: &mut PgConnection,
-    started_before: OffsetDateTime,
     checked_before: OffsetDateTime,
     limit: i64,
 ) -> QueryResult<Vec<HostedCheckout>> {
     hosted_checkouts::table
         .filter(hosted_checkouts::checked_at.lt(checked_before))
-        .filter(hosted_checkouts::started_at.lt(started_before))
         .order(hosted_checkouts::checked_at)
         .limit(limit)
         .select(HostedCheckout::as_select())
