@@ -494,75 +494,126 @@ impl Billing {
         })
     }
 
-    /// Ends the reader's subscription at once, with no further charge: at the processor (its
-    /// subscription cancelled now, an open checkout expired so it can no longer be paid), and
-    /// here. For an account being deleted: an error means the processor could not be told,
-    /// and the reader might still be charged, so the caller must not go on as if it had.
+    /// Ends the reader's subscription at once, with no further charge: at the processor (an
+    /// open checkout expired so it can no longer be paid, and every live subscription of
+    /// Gazette's for the reader's customer cancelled now, recorded or not), and here. For an
+    /// account being deleted: an error means the processor could not be told, and the reader
+    /// might still be charged, so the caller must not go on as if it had.
     pub async fn end_now(&self, user_id: i64) -> Result<EndedNow, BillingError> {
+        let mut ended = match self.hosted() {
+            Some(gateway) => self.end_at_processor(&*gateway, user_id).await?,
+            None => false,
+        };
+        // Whatever is still current here (a subscription Gazette runs itself, or one the
+        // processor no longer knows) ends now too.
         let now = self.clock.now();
-        let hosted = self.hosted();
-        let name = hosted.as_ref().map(|gateway| gateway.name());
-        let (row, checkout) = self
+        ended |= self
+            .for_reader(user_id, "ending a subscription now", move |conn| {
+                match db::subscriptions::current(conn, user_id)? {
+                    Some(row) if row.status != Status::Ended => {
+                        db::subscriptions::end(conn, row.id, now)?;
+                        Ok(true)
+                    }
+                    _ => Ok(false),
+                }
+            })
+            .await?;
+        if ended {
+            tracing::info!(user_id, "subscription ended at once");
+        }
+        Ok(if ended {
+            EndedNow::Ended
+        } else {
+            EndedNow::NothingToEnd
+        })
+    }
+
+    /// The processor's part of [`Billing::end_now`]; whether anything was ended.
+    async fn end_at_processor(
+        &self,
+        gateway: &dyn HostedGateway,
+        user_id: i64,
+    ) -> Result<bool, BillingError> {
+        let name = gateway.name();
+        let (customer, checkout) = self
             .for_reader(user_id, "finding what to end", move |conn| {
                 Ok((
-                    db::subscriptions::current(conn, user_id)?,
+                    db::gateway_customers::find(conn, user_id, name)?
+                        .and_then(|customer| customer.reference),
                     db::hosted_checkouts::find(conn, user_id)?,
                 ))
             })
             .await?;
-        let mut ended = EndedNow::NothingToEnd;
-        let processor_error = |step, error| BillingError::Processor { step, error };
-
+        let failed = |step, error| BillingError::Processor { step, error };
+        let mut ended = false;
         if let Some(checkout) = checkout {
-            if let (Some(gateway), Some(reference)) = (&hosted, &checkout.reference) {
-                match gateway.expire_checkout(reference.clone()).await {
-                    Ok(CheckoutState::Complete {
-                        subscription: Some(paid),
-                    }) => {
-                        // Paid a moment ago: that subscription ends too.
-                        let read_at = self.clock.now();
-                        let held = gateway
-                            .cancel_now(paid)
-                            .await
-                            .map_err(|e| processor_error("ending a just-paid subscription", e))?;
-                        self.record_held(gateway.name(), user_id, held, read_at)
-                            .await?;
-                    }
+            if let Some(reference) = checkout.reference.clone() {
+                match gateway.expire_checkout(reference).await {
+                    // Paid a moment ago: its subscription is among the customer's, below.
                     Ok(_) | Err(HostedError::Missing(_)) => {}
-                    Err(error) => return Err(processor_error("expiring a checkout", error)),
+                    Err(error) => return Err(failed("expiring a checkout", error)),
                 }
             }
             self.close_checkout(user_id, checkout.id).await?;
-            ended = EndedNow::Ended;
+            ended = true;
         }
-
-        let Some(row) = row.filter(|row| row.status != Status::Ended) else {
+        let Some(customer) = customer else {
             return Ok(ended);
         };
-        if let Some(gateway) = hosted
-            .as_ref()
-            .filter(|_| Some(row.gateway.as_str()) == name)
+        let held = match gateway.subscriptions_of(customer).await {
+            Ok(held) => held,
+            Err(HostedError::Missing(_)) => Vec::new(),
+            Err(error) => return Err(failed("listing the customer's subscriptions", error)),
+        };
+        for subscription in held
+            .into_iter()
+            .filter(|s| s.plan_code.is_some() && s.status != HeldStatus::Ended)
         {
             let read_at = self.clock.now();
-            match gateway.cancel_now(row.gateway_reference.clone()).await {
-                Ok(held) => {
-                    self.record_held(gateway.name(), user_id, held, read_at)
-                        .await?;
+            match gateway.cancel_now(subscription.reference).await {
+                Ok(canceled) => {
+                    self.record_held(name, user_id, canceled, read_at).await?;
+                    ended = true;
                 }
                 Err(HostedError::Missing(_)) => {}
-                Err(error) => return Err(processor_error("cancelling a subscription", error)),
+                Err(error) => return Err(failed("cancelling a subscription", error)),
             }
         }
-        let id = row.id;
-        self.for_reader(user_id, "ending a subscription now", move |conn| {
-            match db::subscriptions::current(conn, user_id)? {
-                Some(current) if current.id == id => db::subscriptions::end(conn, id, now),
-                _ => Ok(()),
+        Ok(ended)
+    }
+
+    /// Compares the reader's subscriptions held here with the processor's: every one of
+    /// Gazette's that the processor holds for the reader's customer is applied. How many.
+    pub(super) async fn sync_customer(
+        &self,
+        gateway: &dyn HostedGateway,
+        user_id: i64,
+    ) -> Result<Result<usize, HostedError>, DbError> {
+        let name = gateway.name();
+        let customer = self
+            .for_reader(user_id, "finding the reader's customer", move |conn| {
+                db::gateway_customers::find(conn, user_id, name)
+            })
+            .await?
+            .and_then(|customer| customer.reference);
+        let Some(customer) = customer else {
+            return Ok(Ok(0));
+        };
+        let read_at = self.clock.now();
+        let held = match gateway.subscriptions_of(customer).await {
+            Ok(held) => held,
+            Err(error) => return Ok(Err(error)),
+        };
+        let mut applied = 0;
+        for subscription in held.into_iter().filter(|s| s.plan_code.is_some()) {
+            if let Applied::Written { .. } = self
+                .record_held(name, user_id, subscription, read_at)
+                .await?
+            {
+                applied += 1;
             }
-        })
-        .await?;
-        tracing::info!(user_id, "subscription ended at once");
-        Ok(EndedNow::Ended)
+        }
+        Ok(Ok(applied))
     }
 
     /// Opens the processor's billing page (card, invoices, plan, cancellation) for the reader.

@@ -4,7 +4,8 @@
 //! events table and the order of reads decide).
 //!
 //! - Readers with an open checkout (quiet for ten minutes): the processor is asked what
-//!   became of it; a paid one is recorded, an expired one closed.
+//!   became of it; a paid one is recorded, an expired one closed, and for one still open the
+//!   subscriptions the processor holds for the reader are compared with those held here.
 //! - Subscriptions whose period is about to end (or ended without word of a renewal): the
 //!   processor's subscription is re-read and applied, so a renewal whose event was lost still
 //!   extends access, and an ended one still ends it.
@@ -81,6 +82,11 @@ impl Billing {
             };
             match gateway.checkout(reference.clone()).await {
                 Ok(CheckoutState::Open) => {
+                    // Not paid here; perhaps paid some other way: compare what Stripe holds.
+                    if let Err(error) = self.sync_customer(gateway, user_id).await? {
+                        tracing::warn!(user_id, "comparing a reader's subscriptions: {error}");
+                        done.unanswered += 1;
+                    }
                     self.for_reader(user_id, "noting a checkout was checked", move |conn| {
                         db::hosted_checkouts::mark_checked(conn, id, now)
                     })

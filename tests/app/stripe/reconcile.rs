@@ -92,6 +92,28 @@ async fn a_checkout_paid_while_its_events_were_lost_is_recorded_once_it_is_quiet
 }
 
 #[tokio::test]
+async fn for_a_reader_with_an_open_checkout_stripes_subscriptions_are_compared_with_gazettes() {
+    let (fake, app) = shop_with(|s| s.housekeeping_interval = StdDuration::from_millis(200)).await;
+    let reader = Reader::signed_up(&app, "dashboard@example.com").await;
+    to_checkout(&reader, "monthly", "").await;
+    // The reader does not pay on the page; the publisher subscribes them in Stripe's
+    // dashboard instead, and those events are lost.
+    let customer = fake.customers_of("dashboard@example.com")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sub = fake.sell_to(&customer, YEARLY);
+    fake.lose_pending();
+    app.clock.advance(Duration::minutes(11));
+    eventually("the subscription found", || {
+        current(&app, "dashboard@example.com")
+            .first()
+            .is_some_and(|row| row.gateway_reference == sub && row.plan_code == "yearly")
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn an_abandoned_checkout_is_closed_once_stripe_expires_it() {
     let (fake, app) = shop_with(|s| s.housekeeping_interval = StdDuration::from_millis(200)).await;
     let reader = Reader::signed_up(&app, "abandoned@example.com").await;

@@ -271,6 +271,32 @@ async fn ending_now_expires_an_open_checkout_so_it_can_no_longer_be_paid() {
 }
 
 #[tokio::test]
+async fn ending_now_cancels_every_live_gazette_subscription_the_reader_has_at_stripe() {
+    let (fake, app) = shop().await;
+    let (_, sub) = subscriber(&fake, &app, "two@example.com", "monthly").await;
+    let customer = fake.subscription(&sub)["customer"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // One Gazette never heard of (made in Stripe's dashboard), and another product's.
+    let unknown = fake.sell_to(&customer, YEARLY);
+    let other = fake.sell_another_product_to(&customer);
+    let billing = billing_of(&app, &fake);
+    billing
+        .end_now(user_id(&app, "two@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(fake.subscription(&sub)["status"], "canceled");
+    assert_eq!(fake.subscription(&unknown)["status"], "canceled");
+    assert_eq!(
+        fake.subscription(&other)["status"],
+        "active",
+        "not Gazette's to end"
+    );
+    assert!(current(&app, "two@example.com").is_empty());
+}
+
+#[tokio::test]
 async fn ending_now_while_stripe_is_down_is_an_error_so_the_account_is_not_deleted_blindly() {
     let (fake, app) = shop().await;
     let (_, sub) = subscriber(&fake, &app, "stuck@example.com", "monthly").await;

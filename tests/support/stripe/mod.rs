@@ -512,13 +512,19 @@ impl FakeStripe {
 
     /// The other product, sold to an existing customer (perhaps one Gazette made).
     pub fn sell_another_product_to(&self, customer: &str) -> String {
+        self.sell_to(customer, OTHER_PRODUCT)
+    }
+
+    /// A subscription to `price` for an existing customer, made at Stripe without Gazette
+    /// (by the publisher in Stripe's dashboard, say).
+    pub fn sell_to(&self, customer: &str, price: &str) -> String {
         let inner = &self.inner;
         let mut state = inner.state();
         let session = state.id("cs_test");
         state.sessions.push(json!({
             "id": session, "object": "checkout.session", "mode": "subscription",
             "status": "open", "customer": customer, "subscription": null,
-            "line_items": [{"price": OTHER_PRODUCT, "quantity": 1}],
+            "line_items": [{"price": price, "quantity": 1}],
             "subscription_data": {"metadata": {}}, "metadata": {},
             "url": format!("{}/pay/{session}", inner.base),
             "expires_at": inner.now() + 86_400,
