@@ -9,6 +9,7 @@ use std::time::Duration;
 use actix_web::cookie::Key;
 
 use crate::domain::throttle::{LONGEST_WINDOW, Limits};
+use crate::payments::stripe::{DEFAULT_API_BASE, StripeConfig};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/gazette";
 pub use crate::domain::meter::MAX_FREE_ARTICLES_PER_MONTH;
@@ -48,12 +49,14 @@ impl fmt::Debug for MailTransport {
 pub const DEFAULT_MAIL_DIR: &str = "target/mail";
 
 /// Which payment gateway takes subscription payments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GatewayChoice {
     /// The built-in gateway that charges nothing; never on in production unless asked for.
     Test,
     /// Payments are not set up: the subscribe page says so.
     Disabled,
+    /// Stripe, with the account's keys and one price per plan.
+    Stripe(StripeConfig),
 }
 
 #[derive(Clone)]
@@ -222,10 +225,11 @@ impl Settings {
             None if production => GatewayChoice::Disabled,
             None | Some("test") => GatewayChoice::Test,
             Some("none") => GatewayChoice::Disabled,
+            Some("stripe") => GatewayChoice::Stripe(stripe_config(&var)?),
             Some(other) => {
                 return Err(problem(
                     "PAYMENT_GATEWAY",
-                    format!("expected `test` or `none`, got `{other}`"),
+                    format!("expected `test`, `stripe` or `none`, got `{other}`"),
                 ));
             }
         };
@@ -544,6 +548,110 @@ fn parse_public_url(raw: &str) -> Result<String, ConfigError> {
     Ok(parsed.as_str().trim_end_matches('/').to_string())
 }
 
+/// Stripe's settings, each checked for its shape (the prices are compared with the plans at
+/// start-up, once the database is ready). Secrets are never echoed in an error.
+fn stripe_config(var: &impl Fn(&str) -> Option<String>) -> Result<StripeConfig, ConfigError> {
+    let required = |name: &'static str, what: &str| {
+        var(name).map(|v| v.trim().to_string()).ok_or_else(|| {
+            problem(
+                name,
+                format!("is required with PAYMENT_GATEWAY=stripe ({what})"),
+            )
+        })
+    };
+    let secret_key = required(
+        "STRIPE_SECRET_KEY",
+        "the secret key from Stripe's dashboard, sk_live_... or sk_test_...",
+    )?;
+    let key_shape = ["sk_live_", "sk_test_", "rk_live_", "rk_test_"]
+        .iter()
+        .any(|prefix| secret_key.len() > prefix.len() + 8 && secret_key.starts_with(prefix));
+    if !key_shape
+        || !secret_key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Err(problem(
+            "STRIPE_SECRET_KEY",
+            "does not look like a Stripe secret key (sk_live_... or sk_test_...)".to_string(),
+        ));
+    }
+    let webhook_secret = required(
+        "STRIPE_WEBHOOK_SECRET",
+        "the signing secret of the webhook endpoint, whsec_...",
+    )?;
+    if !webhook_secret.starts_with("whsec_") || webhook_secret.len() < 16 {
+        return Err(problem(
+            "STRIPE_WEBHOOK_SECRET",
+            "does not look like a webhook signing secret (whsec_...)".to_string(),
+        ));
+    }
+    let prices = parse_prices(&required(
+        "STRIPE_PRICES",
+        "one price per plan, e.g. `monthly=price_123,yearly=price_456`",
+    )?)?;
+    let raw_base = var("STRIPE_API_BASE").unwrap_or_else(|| DEFAULT_API_BASE.to_string());
+    let api_base = url::Url::parse(raw_base.trim())
+        .ok()
+        .filter(|url| url.host_str().is_some() && url.path() == "/" && url.query().is_none())
+        .ok_or_else(|| {
+            problem(
+                "STRIPE_API_BASE",
+                format!("`{raw_base}` is not a base URL like {DEFAULT_API_BASE}"),
+            )
+        })?;
+    let loopback = matches!(
+        api_base.host_str(),
+        Some("127.0.0.1" | "localhost" | "[::1]")
+    );
+    if api_base.scheme() != "https" && !(api_base.scheme() == "http" && loopback) {
+        return Err(problem(
+            "STRIPE_API_BASE",
+            format!("`{raw_base}` must use https (plain http only on this machine)"),
+        ));
+    }
+    Ok(StripeConfig {
+        secret_key,
+        webhook_secret,
+        api_base,
+        prices,
+    })
+}
+
+/// `monthly=price_123,yearly=price_456`: one Stripe price per plan code.
+fn parse_prices(raw: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut prices: Vec<(String, String)> = Vec::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let bad = |why: &str| problem("STRIPE_PRICES", format!("`{entry}` {why}"));
+        let (plan, price) = entry
+            .split_once('=')
+            .map(|(plan, price)| (plan.trim(), price.trim()))
+            .ok_or_else(|| bad("is not `plan=price_id`"))?;
+        if plan.is_empty() || plan.len() > 32 || !plan.bytes().all(|b| b.is_ascii_lowercase()) {
+            return Err(bad("does not start with a plan code (lower-case letters)"));
+        }
+        if !price.starts_with("price_")
+            || price.len() > 255
+            || !price
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(bad("does not name a Stripe price id (price_...)"));
+        }
+        if prices.iter().any(|(p, id)| p == plan || id == price) {
+            return Err(bad("repeats a plan or a price"));
+        }
+        prices.push((plan.to_string(), price.to_string()));
+    }
+    if prices.is_empty() {
+        return Err(problem(
+            "STRIPE_PRICES",
+            "names no price (e.g. `monthly=price_123,yearly=price_456`)".to_string(),
+        ));
+    }
+    Ok(prices)
+}
+
 fn check_database_url(raw: &str) -> Result<(), ConfigError> {
     let parsed = url::Url::parse(raw)
         .map_err(|_| problem("DATABASE_URL", "is not a valid URL".to_string()))?;
@@ -693,7 +801,7 @@ mod tests {
             ("COOKIE_SECURE", "maybe"),
             ("DATABASE_URL", "mysql://localhost/gazette"),
             ("DATABASE_URL", "not a url"),
-            ("PAYMENT_GATEWAY", "stripe"),
+            ("PAYMENT_GATEWAY", "paypal"),
             ("DATABASE_POOL_SIZE", "0"),
             ("HOUSEKEEPING_INTERVAL_SECONDS", "0"),
             ("THROTTLE_WINDOW_MINUTES", "0"),
@@ -752,6 +860,75 @@ mod tests {
             err.to_string(),
             "MAX_LOGIN_FAILURES_PER_ACCOUNT: `many` is not a whole number from 1 to 100000"
         );
+    }
+
+    const STRIPE: &[(&str, &str)] = &[
+        ("PAYMENT_GATEWAY", "stripe"),
+        ("STRIPE_SECRET_KEY", "sk_test_51AbCdEfGhIjKlMn"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_0123456789abcdef"),
+        ("STRIPE_PRICES", "monthly=price_1Mo, yearly=price_1Yr"),
+    ];
+
+    fn stripe_with(changes: &[(&'static str, &'static str)]) -> Result<Settings, ConfigError> {
+        let mut vars: Vec<(&str, &str)> = STRIPE
+            .iter()
+            .filter(|(name, _)| !changes.iter().any(|(changed, _)| changed == name))
+            .copied()
+            .collect();
+        vars.extend(changes.iter().filter(|(_, value)| !value.is_empty()));
+        settings(&vars)
+    }
+
+    #[test]
+    fn stripe_is_configured_by_its_keys_and_one_price_per_plan() {
+        let GatewayChoice::Stripe(stripe) = stripe_with(&[]).unwrap().payment_gateway else {
+            panic!("stripe is chosen");
+        };
+        assert!(stripe.is_test_mode());
+        assert_eq!(stripe.api_base.as_str(), "https://api.stripe.com/");
+        assert_eq!(
+            stripe.prices,
+            vec![
+                ("monthly".to_string(), "price_1Mo".to_string()),
+                ("yearly".to_string(), "price_1Yr".to_string())
+            ]
+        );
+        let debug = format!("{:?}", stripe_with(&[]).unwrap());
+        assert!(!debug.contains("sk_test_51") && !debug.contains("whsec_0123"));
+    }
+
+    #[test]
+    fn each_missing_or_malformed_stripe_setting_names_its_variable_without_echoing_secrets() {
+        for (name, value) in [
+            ("STRIPE_SECRET_KEY", ""),
+            ("STRIPE_SECRET_KEY", "pk_test_51AbCdEfGhIjKlMn"),
+            ("STRIPE_SECRET_KEY", "sk_test_"),
+            ("STRIPE_WEBHOOK_SECRET", ""),
+            ("STRIPE_WEBHOOK_SECRET", "secret-but-not-stripes"),
+            ("STRIPE_PRICES", ""),
+            ("STRIPE_PRICES", "monthly"),
+            ("STRIPE_PRICES", "monthly=prod_123"),
+            ("STRIPE_PRICES", "Monthly=price_123"),
+            ("STRIPE_PRICES", "monthly=price_1,monthly=price_2"),
+            ("STRIPE_API_BASE", "not a url"),
+            ("STRIPE_API_BASE", "http://api.stripe.com"),
+            ("STRIPE_API_BASE", "https://api.stripe.com/v1"),
+        ] {
+            let err = stripe_with(&[(name, value)]).unwrap_err();
+            assert_eq!(err.variable, name, "{name}={value}");
+            let line = err.to_string();
+            assert!(!line.contains('\n'), "{line}");
+            if name != "STRIPE_PRICES" && name != "STRIPE_API_BASE" && value.len() > 10 {
+                assert!(!line.contains(value), "a secret is not echoed: {line}");
+            }
+        }
+        let local = stripe_with(&[("STRIPE_API_BASE", "http://127.0.0.1:12111")]).unwrap();
+        assert!(matches!(local.payment_gateway, GatewayChoice::Stripe(_)));
+        let live = stripe_with(&[("STRIPE_SECRET_KEY", "sk_live_51AbCdEfGhIjKlMn")]).unwrap();
+        let GatewayChoice::Stripe(live) = live.payment_gateway else {
+            panic!("stripe is chosen");
+        };
+        assert!(!live.is_test_mode());
     }
 
     #[test]

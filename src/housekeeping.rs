@@ -2,9 +2,13 @@
 //! - payments whose request stopped half-way are settled (`billing`): a charged checkout is
 //!   recorded, a pending one is asked of the processor by its key, so nothing paid for is
 //!   lost and nothing unpaid stays in the way;
+//! - with a processor that runs subscriptions (Stripe), what its events did not bring is
+//!   caught up (`billing::reconcile`): open checkouts, subscriptions about to renew, and events
+//!   it could not deliver while Gazette was down;
 //! - rows that no longer mean anything are deleted, so tables do not grow without bound:
 //!   throttle counters whose window has closed, login sessions that ended long ago, links sent
-//!   by mail that expired, and the meter of months before the previous one. Each deletion goes in bounded batches through an
+//!   by mail that expired, the meter of months before the previous one, and processor events
+//!   long past redelivery. Each deletion goes in bounded batches through an
 //!   index, so a large backlog never holds locks for long.
 //!
 //! Stopping is noticed between steps: a step that has begun runs to its end.
@@ -15,7 +19,7 @@ use std::time::Duration as StdDuration;
 
 use time::Duration;
 
-use crate::billing::{Billing, Settled};
+use crate::billing::{Billing, Reconciled, Settled};
 use crate::clock::Clock;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::meter::Month;
@@ -23,6 +27,9 @@ use crate::domain::meter::Month;
 /// Ended sessions are kept a while: a browser whose login ended still gets the account's meter
 /// for the month from them.
 const KEEP_ENDED_SESSIONS: Duration = Duration::days(40);
+/// Applied processor events are kept while the processor might still deliver them or list
+/// them as undelivered (Stripe: three days of retries, thirty days of listing).
+const KEEP_EVENTS: Duration = Duration::days(40);
 
 /// What housekeeping works with.
 #[derive(Clone)]
@@ -38,6 +45,8 @@ pub struct Housekeeping {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Report {
     pub payments: Settled,
+    pub reconciled: Reconciled,
+    pub events: usize,
     pub counters: usize,
     pub sessions: usize,
     pub links: usize,
@@ -78,6 +87,10 @@ impl Housekeeping {
             payments: self.billing.settle_left_behind().await?,
             ..Report::default()
         };
+        if stop.reached() {
+            return Ok(report);
+        }
+        report.reconciled = self.billing.reconcile().await?;
         let now = self.clock.now();
         if stop.reached() {
             return Ok(report);
@@ -112,6 +125,15 @@ impl Housekeeping {
             &self.pool,
             "pruning the meter of past months",
             move |conn| db::meter::prune(conn, Month::of(now).first_day()),
+        )
+        .await?;
+        if stop.reached() {
+            return Ok(report);
+        }
+        report.events = db::run(
+            &self.pool,
+            "pruning long-applied processor events",
+            move |conn| db::gateway_events::prune(conn, now - KEEP_EVENTS),
         )
         .await?;
         Ok(report)

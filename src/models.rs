@@ -11,8 +11,8 @@ use crate::domain::role::Role;
 use crate::domain::subscription::{Standing, Status};
 
 use crate::schema::{
-    account_tokens, articles, checkouts, mail_outbox, meter_reads, plans, subscriptions,
-    user_sessions, users,
+    account_tokens, articles, checkouts, gateway_customers, hosted_checkouts, mail_outbox,
+    meter_reads, plans, subscriptions, user_sessions, users,
 };
 
 /// A published article without its body: what lists, feeds and paywalls need. Read only
@@ -217,6 +217,92 @@ pub struct SubscriptionRow {
     pub current_period_end: OffsetDateTime,
     pub canceled_at: Option<OffsetDateTime>,
     pub period_value_cents: i32,
+    /// The gateway that took the payment (`test`, `stripe`, ...) and its reference for it: for
+    /// a processor that runs the subscription, the processor's subscription id.
+    pub gateway: String,
+    pub gateway_reference: String,
+    /// The processor charges the next period by itself (the page says when it renews).
+    pub renews: bool,
+    /// When the processor's state applied here was read (see `billing`).
+    pub synced_at: Option<OffsetDateTime>,
+    #[diesel(embed)]
+    pub failed_payment: FailedPayment,
+}
+
+/// A renewal the processor could not charge, as the account page shows it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = subscriptions, check_for_backend(diesel::pg::Pg))]
+pub struct FailedPayment {
+    #[diesel(column_name = payment_failed_at)]
+    pub since: Option<OffsetDateTime>,
+    /// In the currency's smallest unit.
+    #[diesel(column_name = payment_due_amount)]
+    pub amount: Option<i64>,
+    #[diesel(column_name = payment_due_currency)]
+    pub currency: Option<String>,
+    /// Where the reader pays it (the processor's page for the invoice).
+    #[diesel(column_name = payment_fix_url)]
+    pub fix_url: Option<String>,
+}
+
+/// What a processor's word on a subscription sets on its row (see `billing`).
+#[derive(Debug, Clone, AsChangeset, Insertable)]
+#[diesel(table_name = subscriptions, treat_none_as_null = true)]
+pub struct HeldState<'a> {
+    pub plan_code: &'a str,
+    pub status: &'a str,
+    pub current_period_start: OffsetDateTime,
+    pub current_period_end: OffsetDateTime,
+    pub canceled_at: Option<OffsetDateTime>,
+    pub ended_at: Option<OffsetDateTime>,
+    pub period_value_cents: i32,
+    pub renews: bool,
+    pub synced_at: Option<OffsetDateTime>,
+    pub payment_failed_at: Option<OffsetDateTime>,
+    pub payment_due_amount: Option<i64>,
+    pub payment_due_currency: Option<&'a str>,
+    pub payment_fix_url: Option<&'a str>,
+}
+
+/// The reader's customer at a processor (see `db::gateway_customers`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = gateway_customers, check_for_backend(diesel::pg::Pg))]
+pub struct GatewayCustomer {
+    pub user_id: i64,
+    pub gateway: String,
+    /// Keys the one request that creates the customer at the processor.
+    pub request_key: String,
+    /// The processor's id for the customer, once it has answered.
+    pub reference: Option<String>,
+}
+
+/// A checkout on the processor's hosted page (see `db::hosted_checkouts`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = hosted_checkouts, check_for_backend(diesel::pg::Pg))]
+pub struct HostedCheckout {
+    pub id: i64,
+    pub user_id: i64,
+    pub gateway: String,
+    pub plan_code: String,
+    /// Keys the one request that opens the page at the processor.
+    pub request_key: String,
+    pub return_to: String,
+    pub reference: Option<String>,
+    pub url: Option<String>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub started_at: OffsetDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = hosted_checkouts)]
+pub struct NewHostedCheckout<'a> {
+    pub user_id: i64,
+    pub gateway: &'a str,
+    pub plan_code: &'a str,
+    pub request_key: &'a str,
+    pub return_to: &'a str,
+    pub started_at: OffsetDateTime,
+    pub checked_at: OffsetDateTime,
 }
 
 impl SubscriptionRow {

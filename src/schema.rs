@@ -55,6 +55,12 @@ diesel::table! {
         gateway_reference -> Text,
         created_at -> Timestamptz,
         period_value_cents -> Int4,
+        renews -> Bool,
+        synced_at -> Nullable<Timestamptz>,
+        payment_failed_at -> Nullable<Timestamptz>,
+        payment_due_amount -> Nullable<Int8>,
+        payment_due_currency -> Nullable<Text>,
+        payment_fix_url -> Nullable<Text>,
     }
 }
 
@@ -147,9 +153,49 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    gateway_customers (user_id, gateway) {
+        user_id -> Int8,
+        gateway -> Text,
+        request_key -> Text,
+        reference -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    hosted_checkouts (id) {
+        id -> Int8,
+        user_id -> Int8,
+        gateway -> Text,
+        plan_code -> Text,
+        request_key -> Text,
+        return_to -> Text,
+        reference -> Nullable<Text>,
+        url -> Nullable<Text>,
+        expires_at -> Nullable<Timestamptz>,
+        started_at -> Timestamptz,
+        checked_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    gateway_events (gateway, event_id) {
+        gateway -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        user_id -> Nullable<Int8>,
+        applied_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(articles -> users (author_id));
 diesel::joinable!(checkouts -> users (user_id));
 diesel::joinable!(account_tokens -> users (user_id));
+diesel::joinable!(gateway_customers -> users (user_id));
+diesel::joinable!(hosted_checkouts -> users (user_id));
+diesel::joinable!(hosted_checkouts -> plans (plan_code));
+diesel::joinable!(gateway_events -> users (user_id));
 diesel::joinable!(checkouts -> plans (plan_code));
 diesel::joinable!(subscriptions -> users (user_id));
 diesel::joinable!(subscriptions -> plans (plan_code));
@@ -169,4 +215,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_tokens,
     mail_outbox,
     closed_account_payments,
+    gateway_customers,
+    hosted_checkouts,
+    gateway_events,
 );

@@ -47,7 +47,9 @@ use crate::housekeeping::Housekeeping;
 use crate::lifecycle::{Lifecycle, Phase, StopSignals, Stopped};
 use crate::mail::{Doorbell, FolderMailer, Mailer, SmtpMailer};
 use crate::outbox::Outbox;
-use crate::payments::{PaymentGateway, TestGateway};
+use crate::payments::hosted::HostedGateway;
+use crate::payments::stripe::{PlanTerms, PriceCheckError, Stripe};
+use crate::payments::{Gateway, PaymentGateway, TestGateway};
 use crate::state::AppState;
 use crate::{demo, routes};
 use connections::OpenConnections;
@@ -84,6 +86,9 @@ pub enum StartupError {
         address: String,
         reason: std::io::Error,
     },
+    /// A payment setting that does not work (the message names the variable).
+    #[error("{0}")]
+    Payments(String),
     #[error("start-up failed: {0}")]
     Other(String),
 }
@@ -104,11 +109,20 @@ impl Application {
     /// embedders supply themselves (`Overrides::default()` replaces nothing).
     pub async fn build(settings: Settings, overrides: Overrides) -> Result<Self, StartupError> {
         let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let mut stripe = None;
         let gateway = match overrides.gateway {
-            Some(gateway) => Some(gateway),
-            None => match settings.payment_gateway {
-                GatewayChoice::Test => Some(Arc::new(TestGateway::default()) as _),
+            Some(gateway) => Some(Gateway::ChargesNow(gateway)),
+            None => match &settings.payment_gateway {
+                GatewayChoice::Test => Some(Gateway::ChargesNow(Arc::new(TestGateway::default()))),
                 GatewayChoice::Disabled => None,
+                GatewayChoice::Stripe(config) => {
+                    let client =
+                        Arc::new(Stripe::new(config.clone()).map_err(|e| {
+                            StartupError::Payments(format!("STRIPE_API_BASE: {e}"))
+                        })?);
+                    stripe = Some(client.clone());
+                    Some(Gateway::Hosted(client))
+                }
             },
         };
         crate::allocator::return_large_blocks_to_the_system();
@@ -135,6 +149,9 @@ impl Application {
 
         let pool = db::pool(&settings.database_url, settings.database_pool_size);
         tracing::info!(database = %redact_url(&settings.database_url), "database ready");
+        if let Some(stripe) = &stripe {
+            check_stripe_prices(&pool, stripe).await?;
+        }
 
         let address = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&address).map_err(|reason| StartupError::Bind {
@@ -172,6 +189,7 @@ impl Application {
             lifecycle.reached(Phase::Stopping),
         );
         let billing = Billing::new(pool.clone(), clock.clone(), gateway);
+        let form_targets = billing.page_origins();
         let housekeeping = Housekeeping {
             pool: pool.clone(),
             clock: clock.clone(),
@@ -226,8 +244,14 @@ impl Application {
         let (shutdown_drain, shutdown_timeout) =
             (settings.shutdown_drain, settings.shutdown_timeout);
         let connections = OpenConnections::default();
-        let server = serve(listener, services, settings, connections.clone())
-            .map_err(|e| StartupError::Other(e.to_string()))?;
+        let server = serve(
+            listener,
+            services,
+            settings,
+            form_targets,
+            connections.clone(),
+        )
+        .map_err(|e| StartupError::Other(e.to_string()))?;
         Ok(Self {
             address: bound,
             server,
@@ -490,6 +514,38 @@ fn hashing_slots() -> usize {
         .max(2)
 }
 
+/// Every plan must have a Stripe price of the same amount, currency and period. Stripe
+/// refusing the key or the prices stops start-up; Stripe out of reach only warns (the prices
+/// were checked at an earlier start, and payments wait for Stripe anyway).
+async fn check_stripe_prices(pool: &db::DbPool, stripe: &Stripe) -> Result<(), StartupError> {
+    let plans = db::run(pool, "listing the plans for Stripe", db::plans::list)
+        .await
+        .map_err(|e| StartupError::Other(e.to_string()))?;
+    let terms: Vec<PlanTerms> = plans
+        .iter()
+        .map(|plan| PlanTerms {
+            code: plan.code.clone(),
+            price_minor_units: i64::from(plan.price_cents),
+            currency: plan.currency.clone(),
+            period_months: i64::from(plan.period_months),
+        })
+        .collect();
+    match stripe.check_prices(&terms).await {
+        Ok(()) => {
+            tracing::info!(
+                test_mode = stripe.is_test(),
+                "payments through Stripe; every plan has its price"
+            );
+            Ok(())
+        }
+        Err(PriceCheckError::Unreachable(reason)) => {
+            tracing::warn!("Stripe could not be reached to check the prices: {reason}");
+            Ok(())
+        }
+        Err(error) => Err(StartupError::Payments(error.to_string())),
+    }
+}
+
 fn prepare_demo_content(database_url: &str) -> Result<usize, StartupError> {
     use diesel::Connection;
     let mut conn = diesel::PgConnection::establish(database_url)
@@ -498,13 +554,21 @@ fn prepare_demo_content(database_url: &str) -> Result<usize, StartupError> {
 }
 
 /// Headers every response carries unless a handler set its own. Pages depend on the reader
-/// (meter, login), so nothing dynamic may be stored by shared caches.
-fn security_headers(https_only: bool) -> DefaultHeaders {
+/// (meter, login), so nothing dynamic may be stored by shared caches. Forms post to the site
+/// itself; `form_targets` are the payment processor's pages that a form's answer redirects to
+/// (browsers apply `form-action` to that redirect too).
+fn security_headers(https_only: bool, form_targets: &[String]) -> DefaultHeaders {
+    let form_action = std::iter::once("'self'")
+        .chain(form_targets.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ");
     let headers = DefaultHeaders::new()
         .add((
             "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+            format!(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 font-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+            ),
         ))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
@@ -524,6 +588,7 @@ fn serve(
     listener: TcpListener,
     services: Services,
     settings: Settings,
+    form_targets: Vec<String>,
     connections: OpenConnections,
 ) -> std::io::Result<Server> {
     let key = settings.session_key.clone();
@@ -547,7 +612,7 @@ fn serve(
             .build();
         App::new()
             .wrap(sessions)
-            .wrap(security_headers(cookie_secure))
+            .wrap(security_headers(cookie_secure, &form_targets))
             // Inside the logger: its request id is in the extensions, its span around the line.
             .wrap(from_fn(request_outcome))
             .wrap(TracingLogger::<RedactedRootSpan>::new())

@@ -343,13 +343,23 @@ impl From<&Plan> for PlanView {
     }
 }
 
+/// What the plans page says about how payments are taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentsNote {
+    NotSetUp,
+    /// A gateway that asks for no card and charges nothing.
+    TestGateway,
+    /// A processor in test mode: its card form, test cards, no real money.
+    ProcessorTestMode,
+    Live,
+}
+
 #[derive(Template)]
 #[template(path = "subscribe.html")]
 pub struct SubscribePage {
     pub layout: Layout,
     pub plans: Vec<PlanView>,
-    /// `None` when payments are not set up.
-    pub test_gateway: Option<bool>,
+    pub payments: PaymentsNote,
     pub logged_in: bool,
     pub next: String,
     pub current_plan: Option<String>,
@@ -357,6 +367,11 @@ pub struct SubscribePage {
 }
 
 impl SubscribePage {
+    /// Whether subscribe buttons are offered.
+    fn takes_payments(&self) -> bool {
+        self.payments != PaymentsNote::NotSetUp
+    }
+
     fn is_current(&self, code: &str) -> bool {
         self.current_plan.as_deref() == Some(code)
     }
@@ -382,9 +397,15 @@ pub struct SubscriptionView {
     pub plan_name: String,
     pub plan_code: String,
     pub price: String,
-    /// `active`, `canceled` or `lapsed`.
+    /// `active`, `canceled`, `payment_failed` or `lapsed`.
     pub state: &'static str,
     pub period_end: String,
+    /// The processor renews it by itself: the page says when, not "paid until".
+    pub renews: bool,
+    /// A failed renewal: how much is due, if known.
+    pub amount_due: Option<String>,
+    /// A failed renewal: the processor's page where it is paid.
+    pub fix_url: Option<String>,
 }
 
 #[derive(Template)]
@@ -394,6 +415,10 @@ pub struct AccountPage {
     pub email: String,
     /// A payment is waiting for the processor to confirm it.
     pub payment_pending: bool,
+    /// The processor's checkout page the reader was sent to and has not paid on (yet).
+    pub open_checkout: Option<String>,
+    /// The reader has an account at the processor: offer its billing page.
+    pub billing_portal: bool,
     pub subscription: Option<SubscriptionView>,
     pub other_plans: Vec<PlanView>,
     pub sessions: Vec<SessionView>,

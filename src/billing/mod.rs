@@ -1,24 +1,40 @@
 //! The subscription workflow: deciding what a request to subscribe or cancel changes, taking
-//! the payment through the [`PaymentGateway`], recording it, and settling payments whose
-//! answer was lost.
+//! the payment through the gateway, recording it, and settling payments whose answer was
+//! lost. Two kinds of gateway (see `payments`):
+//! - one that **charges at once** (the test gateway): this module charges each period and
+//!   records it (below, and `record`);
+//! - one that **runs the subscription** (Stripe): the reader pays on the processor's page,
+//!   and this module records what the processor reports (`hosted`, `events`, `sync`), and
+//!   catches up with what it missed (`reconcile`).
 //!
 //! Rules:
 //! - Every transaction here first takes the reader's lock (`db::users::lock`) and
 //!   only then reads or writes that reader's subscription and checkout: one lock, taken first,
-//!   in one order everywhere. Two tabs, a double click, a cancel and housekeeping therefore
-//!   run one after the other for a reader, each seeing what the previous one wrote, and cannot
-//!   deadlock. Contention that still happens (a serialization failure) is retried, then
-//!   answered as "busy", never as an error page.
-//! - Money moves only outside transactions. A checkout is charged once, by the request that
-//!   opened it, under its own random key. Once that request is over (it waits at most
-//!   [`CHARGE_TIMEOUT`]), nobody charges the checkout again: what became of it is asked of the
-//!   processor by key, and it is recorded if charged or released if not. So a reader pays only
-//!   for what they asked for when they asked, and a lost answer never depends on a processor
-//!   remembering a key for ever.
+//!   in one order everywhere. Two tabs, a double click, a cancel, an event from the processor
+//!   and housekeeping therefore run one after the other for a reader, each seeing what the
+//!   previous one wrote, and cannot deadlock. Contention that still happens (a serialization
+//!   failure) is retried, then answered as "busy", never as an error page.
+//! - Every write is a `db` function called from here, so one place knows every change.
+//! - Money moves, and processors are asked, only outside transactions. A checkout is charged
+//!   once, by the request that opened it, under its own random key. Once that request is over
+//!   (it waits at most [`CHARGE_TIMEOUT`]), nobody charges the checkout again: what became of
+//!   it is asked of the processor by key, and it is recorded if charged or released if not.
+//!   So a reader pays only for what they asked for when they asked, and a lost answer never
+//!   depends on a processor remembering a key for ever.
+//! - Whatever a processor creates for a reader (customer, hosted checkout) is written first,
+//!   with its request key, under the reader's lock: concurrent requests ask under that one
+//!   key and get the one object.
+//! - A processor's subscription is applied as the processor holds it (re-read, never taken
+//!   from an event's copy), each event id recorded once in the same transaction as its
+//!   effect, and a state read earlier never overwrites one read later.
 //! - A paid period starts when the payment is confirmed.
 //! - Outcomes are typed; the words a reader sees are the handler's to choose.
 
+mod events;
+mod hosted;
+mod reconcile;
 mod record;
+mod sync;
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -29,11 +45,15 @@ use time::{Duration, OffsetDateTime};
 
 use crate::clock::Clock;
 use crate::db::{self, DbError, DbPool};
-use crate::domain::subscription::{self, Change, Current, Standing, Terms};
+use crate::domain::subscription::{self, Change, Current, Standing, Status, Terms};
 use crate::error::AppError;
 use crate::models::{Checkout, NewCheckout, Plan, SubscriptionRow};
-use crate::payments::{ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway};
+use crate::payments::hosted::HostedGateway;
+use crate::payments::{ChargeOutcome, ChargeRequest, Gateway, PaymentError, PaymentGateway};
 
+pub use events::Received;
+pub use hosted::{Confirmed, EndedNow, Portal, ProcessorAccount};
+pub use reconcile::Reconciled;
 use record::{record_charged, start_subscription};
 
 /// How long a request waits for the processor to answer a charge.
@@ -55,7 +75,31 @@ const SETTLE_BATCH: i64 = 100;
 pub struct Billing {
     pool: DbPool,
     clock: Arc<dyn Clock>,
-    gateway: Option<Arc<dyn PaymentGateway>>,
+    gateway: Option<Gateway>,
+}
+
+/// Who is subscribing, and where a processor's page sends them back to.
+#[derive(Clone, Copy, Debug)]
+pub struct Subscriber<'a> {
+    pub user_id: i64,
+    pub email: &'a str,
+    /// The site's address as the reader reached it (`https://gazette.example`).
+    pub site: &'a str,
+    /// The local path to come back to after paying; empty for the account page.
+    pub next: &'a str,
+}
+
+/// How payments are taken on this site, as the pages describe it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentsMode {
+    /// Payments are not set up.
+    Disabled,
+    /// A gateway that moves no money and asks for no card.
+    TestGateway,
+    /// A processor in its test mode: a card form, test cards, no real money.
+    ProcessorTest,
+    /// Real money.
+    Live,
 }
 
 /// What a request to subscribe to a plan did.
@@ -80,6 +124,11 @@ pub enum Subscribed {
     EarlierPaymentUnconfirmed,
     /// Payments are not set up on this site.
     PaymentsDisabled,
+    /// Carry on at the processor's page: the hosted checkout, the billing portal (to switch
+    /// plans) or the unpaid invoice.
+    ContinueAt { url: String },
+    /// The processor could not be reached; nothing changed.
+    ProcessorUnavailable,
 }
 
 /// The outcome, and whether an earlier payment was recorded first (its period's end).
@@ -96,20 +145,13 @@ pub enum Canceled {
     Until {
         until: OffsetDateTime,
     },
+    /// Ended at once (its renewal had failed): nothing more is charged.
+    Ended,
     /// A payment for a change of plan is being confirmed; cancelling waits for it.
     PaymentUnderWay,
     NothingToCancel,
-}
-
-/// What ending a subscription at once did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EndedNow {
-    /// The current subscription ended now: no access, and nothing more will be charged.
-    Ended,
-    /// There was no current subscription.
-    NothingToEnd,
-    /// A payment is being confirmed with the processor; ending waits for it.
-    PaymentUnderWay,
+    /// The processor that holds the subscription could not be reached; nothing changed.
+    ProcessorUnavailable,
 }
 
 /// What housekeeping settled in one pass.
@@ -126,12 +168,19 @@ pub enum BillingError {
     Db(#[from] DbError),
     #[error("reading the system's randomness for a payment key: {0}")]
     Randomness(String),
+    /// The processor could not be asked (or refused); it may be asked again later.
+    #[error("{step}: {error}")]
+    Processor {
+        step: &'static str,
+        error: crate::payments::hosted::HostedError,
+    },
 }
 
 impl From<BillingError> for AppError {
     fn from(error: BillingError) -> Self {
         match error {
             BillingError::Db(error) => error.into(),
+            BillingError::Processor { .. } => AppError::Unavailable(error.into()),
             BillingError::Randomness(_) => AppError::Internal(error.into()),
         }
     }
@@ -154,11 +203,7 @@ enum Resolution {
 }
 
 impl Billing {
-    pub fn new(
-        pool: DbPool,
-        clock: Arc<dyn Clock>,
-        gateway: Option<Arc<dyn PaymentGateway>>,
-    ) -> Self {
+    pub fn new(pool: DbPool, clock: Arc<dyn Clock>, gateway: Option<Gateway>) -> Self {
         Self {
             pool,
             clock,
@@ -169,16 +214,54 @@ impl Billing {
     /// `Some(true)` when payments go through a gateway that moves no money (pages must say
     /// so), `None` when payments are not set up.
     pub fn test_mode(&self) -> Option<bool> {
-        self.gateway.as_ref().map(|gateway| gateway.is_test())
+        self.gateway.as_ref().map(Gateway::is_test)
     }
 
-    /// Subscribes the reader to `plan`, switching from their current plan if they have one.
+    /// How payments are taken, for the pages to say.
+    pub fn mode(&self) -> PaymentsMode {
+        match &self.gateway {
+            None => PaymentsMode::Disabled,
+            Some(Gateway::ChargesNow(gateway)) if gateway.is_test() => PaymentsMode::TestGateway,
+            Some(gateway) if gateway.is_test() => PaymentsMode::ProcessorTest,
+            Some(_) => PaymentsMode::Live,
+        }
+    }
+
+    /// The processor that runs subscriptions, when payments go through one.
+    fn hosted(&self) -> Option<Arc<dyn HostedGateway>> {
+        match &self.gateway {
+            Some(Gateway::Hosted(gateway)) => Some(gateway.clone()),
+            _ => None,
+        }
+    }
+
+    /// A gateway that charges at once, when payments go through one.
+    fn charges_now(&self) -> Option<Arc<dyn PaymentGateway>> {
+        match &self.gateway {
+            Some(Gateway::ChargesNow(gateway)) => Some(gateway.clone()),
+            _ => None,
+        }
+    }
+
+    /// Origins of the processor's own pages, which forms may be redirected to.
+    pub fn page_origins(&self) -> Vec<String> {
+        self.hosted()
+            .map(|gateway| gateway.page_origins())
+            .unwrap_or_default()
+    }
+
+    /// Subscribes the reader to `plan`, switching from their current plan if they have one:
+    /// charged at once, or at the processor's page ([`Subscribed::ContinueAt`]).
     pub async fn subscribe(
         &self,
-        user_id: i64,
+        reader: &Subscriber<'_>,
         plan: &Plan,
     ) -> Result<SubscribeReply, BillingError> {
-        let Some(gateway) = self.gateway.clone() else {
+        if let Some(gateway) = self.hosted() {
+            return self.subscribe_hosted(&*gateway, reader, plan).await;
+        }
+        let user_id = reader.user_id;
+        let Some(gateway) = self.charges_now() else {
             return Ok(reply(Subscribed::PaymentsDisabled, None));
         };
         let mut earlier = None;
@@ -211,54 +294,45 @@ impl Billing {
         Ok(reply(Subscribed::PaymentUnderWay, earlier))
     }
 
-    /// Cancels the reader's subscription at the end of its period.
-    pub async fn cancel(&self, user_id: i64) -> Result<Canceled, DbError> {
+    /// Cancels the reader's subscription at the end of its period (at the processor, when
+    /// the processor runs it).
+    pub async fn cancel(&self, user_id: i64) -> Result<Canceled, BillingError> {
         let now = self.clock.now();
-        self.for_reader(user_id, "cancelling a subscription", move |conn| {
-            if db::checkouts::find(conn, user_id)?.is_some() {
-                return Ok(Canceled::PaymentUnderWay);
-            }
-            let Some(row) = db::subscriptions::current(conn, user_id)? else {
-                return Ok(Canceled::NothingToCancel);
-            };
-            match row.standing(now) {
-                Standing::Current {
-                    canceled: false,
-                    period_end,
-                } => {
-                    db::subscriptions::cancel(conn, row.id, now)?;
-                    tracing::info!(user_id, "subscription cancelled");
-                    Ok(Canceled::Until { until: period_end })
+        let hosted = self.hosted();
+        let held_by = hosted.as_ref().map(|gateway| gateway.name());
+        let decided = self
+            .for_reader(user_id, "cancelling a subscription", move |conn| {
+                if db::checkouts::find(conn, user_id)?.is_some() {
+                    return Ok(CancelStep::Done(Canceled::PaymentUnderWay));
                 }
-                // Already cancelled (a double submit): the answer is the same.
-                Standing::Current {
-                    canceled: true,
-                    period_end,
-                } => Ok(Canceled::Until { until: period_end }),
-                Standing::Lapsed { .. } => Ok(Canceled::NothingToCancel),
-            }
-        })
-        .await
-    }
-
-    /// Ends the reader's current subscription at once (the account is being deleted): access
-    /// stops now and nothing more is charged. A checkout being paid is left alone and said so.
-    pub async fn end_now(&self, user_id: i64) -> Result<EndedNow, DbError> {
-        let now = self.clock.now();
-        self.for_reader(user_id, "ending a subscription at once", move |conn| {
-            if db::checkouts::find(conn, user_id)?.is_some() {
-                return Ok(EndedNow::PaymentUnderWay);
-            }
-            match db::subscriptions::current(conn, user_id)? {
-                Some(row) => {
-                    db::subscriptions::end(conn, row.id, now)?;
-                    tracing::info!(user_id, "subscription ended at once");
-                    Ok(EndedNow::Ended)
+                let Some(row) = db::subscriptions::current(conn, user_id)? else {
+                    return Ok(CancelStep::Done(Canceled::NothingToCancel));
+                };
+                if Some(row.gateway.as_str()) == held_by && row.status == Status::Active {
+                    // A renewal that failed leaves nothing to read until a period end: the
+                    // processor stops trying at once.
+                    return Ok(CancelStep::AtProcessor {
+                        at_once: row.failed_payment.since.is_some(),
+                        subscription: row.gateway_reference,
+                    });
                 }
-                None => Ok(EndedNow::NothingToEnd),
+                cancel_here(conn, user_id, &row, now).map(CancelStep::Done)
+            })
+            .await?;
+        match (decided, hosted) {
+            (CancelStep::Done(canceled), _) => Ok(canceled),
+            (
+                CancelStep::AtProcessor {
+                    subscription,
+                    at_once,
+                },
+                Some(gateway),
+            ) => {
+                self.cancel_at_processor(&*gateway, user_id, subscription, at_once)
+                    .await
             }
-        })
-        .await
+            (CancelStep::AtProcessor { .. }, None) => Ok(Canceled::ProcessorUnavailable),
+        }
     }
 
     /// Settles checkouts whose request is over: a charged one is recorded; for a pending one
@@ -288,8 +362,8 @@ impl Billing {
                     )
                     .await?;
                 Resolution::Recorded(until)
-            } else if let Some(gateway) = &self.gateway {
-                self.settle(&**gateway, checkout).await?
+            } else if let Some(gateway) = self.charges_now() {
+                self.settle(&*gateway, checkout).await?
             } else {
                 Resolution::Unknown
             };
@@ -464,6 +538,42 @@ impl Billing {
     }
 }
 
+/// What a cancel does, decided with the reader's lock held.
+enum CancelStep {
+    Done(Canceled),
+    /// The processor runs the subscription: it is cancelled there, at the period's end or,
+    /// for one whose renewal failed, at once.
+    AtProcessor {
+        subscription: String,
+        at_once: bool,
+    },
+}
+
+/// Cancels a subscription Gazette runs itself at the end of its period.
+fn cancel_here(
+    conn: &mut PgConnection,
+    user_id: i64,
+    row: &SubscriptionRow,
+    now: OffsetDateTime,
+) -> QueryResult<Canceled> {
+    match row.standing(now) {
+        Standing::Current {
+            canceled: false,
+            period_end,
+        } => {
+            db::subscriptions::cancel(conn, row.id, now)?;
+            tracing::info!(user_id, "subscription cancelled");
+            Ok(Canceled::Until { until: period_end })
+        }
+        // Already cancelled (a double submit): the answer is the same.
+        Standing::Current {
+            canceled: true,
+            period_end,
+        } => Ok(Canceled::Until { until: period_end }),
+        Standing::Lapsed { .. } => Ok(Canceled::NothingToCancel),
+    }
+}
+
 fn reply(outcome: Subscribed, earlier_payment_until: Option<OffsetDateTime>) -> SubscribeReply {
     SubscribeReply {
         outcome,
@@ -473,8 +583,13 @@ fn reply(outcome: Subscribed, earlier_payment_until: Option<OffsetDateTime>) -> 
 
 /// A fresh key for a checkout's charge: 128 random bits.
 fn payment_key() -> Result<String, BillingError> {
+    request_key("checkout")
+}
+
+/// A fresh idempotency key for a request to a processor: 128 random bits after `kind`.
+fn request_key(kind: &str) -> Result<String, BillingError> {
     let random = crate::random::token(16).map_err(|e| BillingError::Randomness(e.to_string()))?;
-    Ok(format!("checkout-{random}"))
+    Ok(format!("{kind}-{random}"))
 }
 
 /// Decides, with the reader's lock held, what the request does: a charged checkout left

@@ -1,13 +1,15 @@
 //! Subscription rows. At most one row per reader is not `ended`, and one payment is recorded
-//! in at most one row; the database enforces both. Writes are made by `billing` with the
-//! reader's lock held, and each notes a change of its reader for the caches.
+//! in at most one row; the database enforces both (for a processor that runs the subscription,
+//! the payment is its subscription: one row per processor subscription, updated as the
+//! processor reports). Writes are made by `billing` with the reader's lock held, and each notes
+//! a change of its reader for the caches.
 
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
 use super::changes::{Change, note};
 use crate::domain::subscription::Status;
-use crate::models::{NewSubscription, SubscriptionRecord, SubscriptionRow};
+use crate::models::{HeldState, NewSubscription, SubscriptionRecord, SubscriptionRow};
 use crate::schema::subscriptions;
 
 /// The reader's current (not ended) subscription, whether or not its period has run out.
@@ -93,4 +95,76 @@ pub fn delete_all(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
         .execute(conn)?;
     note(Change::Reader(user_id));
     Ok(deleted)
+}
+
+/// The row recording the processor's subscription `reference`, ended or not.
+pub fn find_by_reference(
+    conn: &mut PgConnection,
+    gateway: &str,
+    reference: &str,
+) -> QueryResult<Option<SubscriptionRow>> {
+    subscriptions::table
+        .filter(subscriptions::gateway.eq(gateway))
+        .filter(subscriptions::gateway_reference.eq(reference))
+        .select(SubscriptionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Records a processor's subscription for the reader, in the state it reported. Fails with a
+/// unique violation when the reader already has a current subscription.
+pub fn insert_held(
+    conn: &mut PgConnection,
+    user_id: i64,
+    gateway: &str,
+    reference: &str,
+    state: &HeldState<'_>,
+) -> QueryResult<i64> {
+    let id = diesel::insert_into(subscriptions::table)
+        .values((
+            subscriptions::user_id.eq(user_id),
+            subscriptions::gateway.eq(gateway),
+            subscriptions::gateway_reference.eq(reference),
+            state,
+        ))
+        .returning(subscriptions::id)
+        .get_result(conn)?;
+    note(Change::Reader(user_id));
+    Ok(id)
+}
+
+/// Sets a processor subscription's row to the state the processor reported.
+pub fn apply_held(conn: &mut PgConnection, id: i64, state: &HeldState<'_>) -> QueryResult<()> {
+    diesel::update(subscriptions::table.find(id))
+        .set(state)
+        .returning(subscriptions::user_id)
+        .get_result(conn)
+        .map(|user_id| note(Change::Reader(user_id)))
+}
+
+/// Current subscriptions held by `gateway` whose period ends between `ended_after` and
+/// `ends_before` and whose state was last read before `synced_before` (never read first):
+/// `(reader, processor reference)`, at most `limit`.
+pub fn due_for_sync(
+    conn: &mut PgConnection,
+    gateway: &str,
+    ended_after: OffsetDateTime,
+    ends_before: OffsetDateTime,
+    synced_before: OffsetDateTime,
+    limit: i64,
+) -> QueryResult<Vec<(i64, String)>> {
+    subscriptions::table
+        .filter(subscriptions::status.ne(Status::Ended.as_str()))
+        .filter(subscriptions::current_period_end.lt(ends_before))
+        .filter(subscriptions::current_period_end.gt(ended_after))
+        .filter(subscriptions::gateway.eq(gateway))
+        .filter(
+            subscriptions::synced_at
+                .is_null()
+                .or(subscriptions::synced_at.lt(synced_before)),
+        )
+        .order(subscriptions::synced_at.asc().nulls_first())
+        .limit(limit)
+        .select((subscriptions::user_id, subscriptions::gateway_reference))
+        .load(conn)
 }

@@ -1,19 +1,21 @@
-//! The reader's account: e-mail, meter, subscription, and the list of logged-in devices.
-//! Every handler here is for members (`Member` sends others to log in); forms are checked
-//! for their CSRF token before anything else.
+//! The reader's account: e-mail, meter, subscription (with the payment processor's billing
+//! page when it runs the subscription), and the list of logged-in devices. Every handler here
+//! is for members (`Member` sends others to log in); forms are checked for their CSRF token
+//! before anything else.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::auth::{NoFields, see_other};
+use super::site_of;
 use super::visit::Visit;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::current_reader::Member;
 use crate::auth::login::{self, Ending};
 use crate::auth::session::{IDLE_LIMIT, MAX_LIVE_SESSIONS, ReaderSession};
-use crate::billing::{Billing, Canceled};
+use crate::billing::{Billing, Canceled, Portal};
 use crate::db;
-use crate::domain::subscription::Standing;
+use crate::domain::subscription::{Standing, Status};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::views::{
@@ -22,6 +24,7 @@ use crate::views::{
 
 pub async fn show(
     state: web::Data<AppState>,
+    billing: web::Data<Billing>,
     member: Member,
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {
@@ -36,10 +39,13 @@ pub async fn show(
             ))
         })
         .await?;
+    let processor = billing.processor_account(user_id).await?;
 
     let subscription = member.subscription.as_ref().and_then(|row| {
         let plan = plans.iter().find(|p| p.code == row.plan_code)?;
+        let failed = &row.failed_payment;
         let state = match row.standing(now) {
+            _ if failed.since.is_some() && row.status != Status::Ended => "payment_failed",
             Standing::Current {
                 canceled: false, ..
             } => "active",
@@ -52,6 +58,12 @@ pub async fn show(
             price: price(plan.price_cents, &plan.currency),
             state,
             period_end: long_date(row.current_period_end),
+            renews: row.renews,
+            amount_due: failed
+                .amount
+                .zip(failed.currency.as_deref())
+                .map(|(amount, currency)| price(amount, currency)),
+            fix_url: failed.fix_url.clone(),
         })
     });
     let current_plan = subscription
@@ -62,6 +74,8 @@ pub async fn show(
         layout: visit.layout("Your account")?,
         email: member.email.clone(),
         payment_pending,
+        open_checkout: processor.open_checkout,
+        billing_portal: processor.has_customer,
         other_plans: plans
             .iter()
             .filter(|p| Some(&p.code) != current_plan.as_ref())
@@ -137,6 +151,35 @@ pub async fn cancel_subscription(
                                       confirmed. Please try again in a few minutes."
             .to_string(),
         Canceled::NothingToCancel => "You have no subscription to cancel.".to_string(),
+        Canceled::Ended => {
+            "Your subscription is cancelled, and nothing more will be charged.".to_string()
+        }
+        Canceled::ProcessorUnavailable => "We could not reach the payment processor, so your \
+                                           subscription is unchanged. Please try again in a minute."
+            .to_string(),
+    };
+    session.set_flash(&message)?;
+    Ok(see_other("/account"))
+}
+
+/// The payment processor's billing page (card, invoices, plan, cancellation): whatever the
+/// reader does there comes back as the processor's events.
+pub async fn billing_portal(
+    req: HttpRequest,
+    billing: web::Data<Billing>,
+    session: ReaderSession,
+    CsrfForm(_): CsrfForm<NoFields>,
+    member: Member,
+) -> Result<HttpResponse, AppError> {
+    let back = format!("{}/account", site_of(&req));
+    let message = match billing.portal(member.user_id, back).await? {
+        Portal::At(url) => return Ok(see_other(&url)),
+        Portal::NoAccount => "There is no billing account for you at the payment processor yet: \
+                              it is made when you first subscribe."
+            .to_string(),
+        Portal::ProcessorUnavailable => "We could not reach the payment processor. Please try \
+                                         again in a minute."
+            .to_string(),
     };
     session.set_flash(&message)?;
     Ok(see_other("/account"))

@@ -14,6 +14,7 @@ mod password;
 mod settings;
 mod subscribe;
 mod visit;
+mod webhooks;
 
 use actix_web::{HttpRequest, web};
 
@@ -92,8 +93,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/password/forgot", web::post().to(password::forgot))
         .route("/password/reset", web::get().to(password::reset_form))
         .route("/password/reset", web::post().to(password::reset))
+        .route("/account/billing", web::post().to(account::billing_portal))
         .route("/subscribe", web::get().to(subscribe::show))
         .route("/subscribe", web::post().to(subscribe::subscribe))
+        .route("/subscribe/complete", web::get().to(subscribe::complete))
+        .route("/subscribe/cancelled", web::get().to(subscribe::cancelled))
+        .route("/webhooks/stripe", web::post().to(webhooks::stripe))
         .route("/cookies", web::get().to(pages::cookies))
         .route("/healthz", web::get().to(health::check))
         .route("/healthz", web::head().to(health::check))
@@ -110,6 +115,14 @@ async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
 #[derive(serde::Deserialize)]
 pub struct NextQuery {
     pub next: Option<String>,
+}
+
+/// The site's address as the reader reached it (`https://gazette.example`), for the pages of a
+/// payment processor to send the reader back to. Behind a proxy, the proxy must pass `Host`
+/// and `X-Forwarded-Proto`.
+fn site_of(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
 }
 
 /// The User-Agent, cut to what the sessions table keeps.

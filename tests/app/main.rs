@@ -39,4 +39,5 @@ mod shutdown;
 mod slow_clients;
 mod soak;
 mod startup;
+mod stripe;
 mod subscriptions;

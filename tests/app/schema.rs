@@ -95,6 +95,18 @@ async fn schema_matches_the_migrations() {
                 closed_account_payments::table.select(closed_account_payments::all_columns),
             ),
         ),
+        (
+            "gateway_customers",
+            diesel_columns(gateway_customers::table.select(gateway_customers::all_columns)),
+        ),
+        (
+            "hosted_checkouts",
+            diesel_columns(hosted_checkouts::table.select(hosted_checkouts::all_columns)),
+        ),
+        (
+            "gateway_events",
+            diesel_columns(gateway_events::table.select(gateway_events::all_columns)),
+        ),
     ];
     for (table, columns) in &tables {
         assert_eq!(&database_columns(&mut conn, table), columns, "{table}");

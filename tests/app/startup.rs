@@ -139,3 +139,101 @@ async fn a_missing_database_is_created_and_migrated() {
     .await
     .unwrap();
 }
+
+#[test]
+fn stripe_without_its_secret_key_stops_start_up_with_one_line() {
+    assert_one_clear_line(
+        &[("PAYMENT_GATEWAY", "stripe"), ("PORT", "0")],
+        "STRIPE_SECRET_KEY",
+    );
+}
+
+#[test]
+fn a_malformed_stripe_price_list_stops_start_up_with_one_line() {
+    assert_one_clear_line(
+        &[
+            ("PAYMENT_GATEWAY", "stripe"),
+            ("STRIPE_SECRET_KEY", "sk_test_0123456789abcdef"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_0123456789abcdef"),
+            ("STRIPE_PRICES", "monthly:price_123"),
+            ("PORT", "0"),
+        ],
+        "STRIPE_PRICES",
+    );
+}
+
+/// Runs the binary against a fake Stripe whose prices are given as `prices`.
+async fn start_against_stripe(prices: &str, secret_key: &str) -> (i32, String) {
+    let clock = std::sync::Arc::new(gazette::clock::ManualClock::new(crate::support::START));
+    let fake = crate::support::stripe::FakeStripe::start(clock).await;
+    let db = tokio::task::spawn_blocking(crate::support::TestDatabase::create)
+        .await
+        .unwrap();
+    let (url, api, prices, key) = (
+        db.url.clone(),
+        fake.url.clone(),
+        prices.to_string(),
+        secret_key.to_string(),
+    );
+    let result = tokio::task::spawn_blocking(move || {
+        start_with(&[
+            ("DATABASE_URL", &url),
+            ("PAYMENT_GATEWAY", "stripe"),
+            ("STRIPE_SECRET_KEY", &key),
+            (
+                "STRIPE_WEBHOOK_SECRET",
+                crate::support::stripe::WEBHOOK_SECRET,
+            ),
+            ("STRIPE_PRICES", &prices),
+            ("STRIPE_API_BASE", &api),
+            ("PORT", "0"),
+        ])
+    })
+    .await
+    .unwrap();
+    drop(db);
+    result
+}
+
+#[tokio::test]
+async fn stripe_prices_that_differ_from_the_plans_stop_start_up_with_one_line() {
+    use crate::support::stripe::{MONTHLY, SECRET_KEY, YEARLY};
+    // Swapped: the monthly plan would be charged the yearly price.
+    let (code, stderr) =
+        start_against_stripe(&format!("monthly={YEARLY},yearly={MONTHLY}"), SECRET_KEY).await;
+    assert_ne!(code, 0);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "gazette: STRIPE_PRICES: price `{YEARLY}` is 8000 USD every 12 month(s), but plan `monthly` is 800 USD every 1 month(s)"
+        )),
+        "{stderr}"
+    );
+    let (_, missing) = start_against_stripe(&format!("monthly={MONTHLY}"), SECRET_KEY).await;
+    assert!(
+        missing.starts_with("gazette: STRIPE_PRICES: no price for plan `yearly`"),
+        "{missing}"
+    );
+    let (_, unknown) = start_against_stripe(
+        &format!("monthly={MONTHLY},yearly=price_nowhere"),
+        SECRET_KEY,
+    )
+    .await;
+    assert!(
+        unknown.starts_with("gazette: STRIPE_PRICES: Stripe has no price `price_nowhere`"),
+        "{unknown}"
+    );
+    let (_, refused) = start_against_stripe(
+        &format!("monthly={MONTHLY},yearly={YEARLY}"),
+        "sk_test_not_the_accounts_key",
+    )
+    .await;
+    assert!(
+        refused.starts_with("gazette: STRIPE_SECRET_KEY: Stripe refused the key"),
+        "{refused}"
+    );
+    assert!(
+        !refused.contains("sk_test_not_the_accounts_key"),
+        "{refused}"
+    );
+}

@@ -149,3 +149,65 @@ async fn the_session_cookie_is_invisible_to_page_script() {
     );
     browser.close().await;
 }
+
+/// Paying through Stripe: from the paywall to Stripe's checkout page (here the test stand-in
+/// for it), paying there, and back to the article in full.
+#[tokio::test]
+async fn a_reader_pays_on_stripes_checkout_page_and_comes_back_to_the_article_in_full() {
+    let clock = std::sync::Arc::new(gazette::clock::ManualClock::new(crate::support::START));
+    let fake = crate::support::stripe::FakeStripe::start(clock).await;
+    fake.deliver_automatically(true);
+    let app = TestApp::spawn_with_stripe(&fake, |s| s.free_articles_per_month = 0).await;
+    let Some(mut browser) = Browser::start("stripe-checkout", 1280, 900).await else {
+        return;
+    };
+    let article = app.premium_ids()[4];
+
+    browser
+        .goto(&app.url(&format!("/articles/{article}")))
+        .await;
+    assert!(browser.has(".offer").await);
+    browser.click(".offer a.button").await;
+    browser.fill("#email", "card@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form.stacked-form button[type=submit]").await;
+    assert!(browser.path().await.starts_with("/subscribe"));
+    assert!(
+        browser
+            .text(".test-mode")
+            .await
+            .contains("4242 4242 4242 4242")
+    );
+    browser.screenshot("plans-in-stripe-test-mode").await;
+
+    // Subscribe: the browser is taken to Stripe's hosted checkout page.
+    browser.click("#plan-monthly button[type=submit]").await;
+    let at = browser.client.current_url().await.unwrap().to_string();
+    assert!(
+        at.starts_with(&format!("{}/pay/cs_test_", fake.url)),
+        "{at}"
+    );
+    assert!(browser.text("#amount").await.contains("8.00 USD"));
+    browser.screenshot("stripe-checkout-page").await;
+
+    // Pay, and come back to the article, in full.
+    browser.click("#pay").await;
+    assert_eq!(browser.path().await, format!("/articles/{article}"));
+    assert!(browser.has(".article-body").await, "the article in full");
+    assert!(
+        browser
+            .text(".flash")
+            .await
+            .contains("Thank you for subscribing! Your subscription renews on")
+    );
+    browser.screenshot("article-after-paying").await;
+
+    browser.goto(&app.url("/account")).await;
+    let account = browser.text(".account").await;
+    assert!(account.contains("Renews on"), "{account}");
+    assert!(!account.contains("Paid until"));
+    assert!(browser.has("form[action='/account/billing'] button").await);
+    browser.screenshot("account-with-stripe").await;
+
+    browser.close().await;
+}

@@ -8,6 +8,7 @@ pub mod fixtures;
 pub mod mailbox;
 pub mod processor;
 pub mod queries;
+pub mod stripe;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -148,7 +149,52 @@ impl TestApp {
         let db = tokio::task::spawn_blocking(TestDatabase::create)
             .await
             .expect("creating a database");
-        Self::spawn_on(Arc::new(db), customise, None).await
+        Self::spawn_on(Arc::new(db), customise, None, None).await
+    }
+
+    /// An app whose subscriptions are paid through Stripe (the `fake` one), on the fake's
+    /// clock, with the fake sending its events to the app's webhook endpoint.
+    pub async fn spawn_with_stripe(
+        fake: &stripe::FakeStripe,
+        customise: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let db = tokio::task::spawn_blocking(TestDatabase::create)
+            .await
+            .expect("creating a database");
+        let config = fake.config();
+        let app = Self::spawn_on(
+            Arc::new(db),
+            move |settings| {
+                settings.payment_gateway = gazette::config::GatewayChoice::Stripe(config);
+                customise(settings);
+            },
+            None,
+            Some(fake.clock()),
+        )
+        .await;
+        fake.send_webhooks_to(&app.url("/webhooks/stripe"));
+        app
+    }
+
+    /// Another instance paying through the same fake Stripe, on the same database and clock.
+    pub async fn spawn_sharing_stripe(
+        other: &TestApp,
+        fake: &stripe::FakeStripe,
+        customise: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let key = other.settings.session_key.clone();
+        let config = fake.config();
+        Self::spawn_on(
+            other.db.clone(),
+            move |settings| {
+                settings.session_key = key;
+                settings.payment_gateway = gazette::config::GatewayChoice::Stripe(config);
+                customise(settings);
+            },
+            None,
+            Some(fake.clock()),
+        )
+        .await
     }
 
     /// An app whose subscriptions are paid through `gateway`.
@@ -163,13 +209,13 @@ impl TestApp {
         let db = tokio::task::spawn_blocking(TestDatabase::create)
             .await
             .expect("creating a database");
-        Self::spawn_on(Arc::new(db), customise, Some(gateway)).await
+        Self::spawn_on(Arc::new(db), customise, Some(gateway), None).await
     }
 
     /// A second instance of the app on the same database, as behind a load balancer.
     pub async fn spawn_sharing(other: &TestApp) -> Self {
         let settings = other.settings.clone();
-        Self::spawn_on(other.db.clone(), move |s| *s = settings, None).await
+        Self::spawn_on(other.db.clone(), move |s| *s = settings, None, None).await
     }
 
     /// This app seen through another address (a load balancer in front of it), same database
@@ -189,6 +235,7 @@ impl TestApp {
         db: Arc<TestDatabase>,
         customise: impl FnOnce(&mut Settings),
         gateway: Option<Arc<dyn PaymentGateway>>,
+        clock: Option<Arc<ManualClock>>,
     ) -> Self {
         queries::install();
         let mut settings = Settings::for_database(&db.url);
@@ -196,7 +243,7 @@ impl TestApp {
         let mailbox = mailbox::Mailbox::start().await;
         settings.mail = gazette::config::MailTransport::Smtp { url: mailbox.url() };
         customise(&mut settings);
-        let clock = Arc::new(ManualClock::new(START));
+        let clock = clock.unwrap_or_else(|| Arc::new(ManualClock::new(START)));
         let overrides = Overrides {
             clock: Some(clock.clone()),
             gateway,

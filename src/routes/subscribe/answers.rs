@@ -1,20 +1,51 @@
-//! The words a reader sees for each outcome of subscribing.
+//! The words a reader sees for each outcome of subscribing, and of coming back from the
+//! payment processor's pages.
 
 use actix_web::http::StatusCode;
 
-use crate::billing::{SubscribeReply, Subscribed};
+use crate::billing::{Confirmed, SubscribeReply, Subscribed};
 use crate::models::Plan;
 use crate::views::long_date;
 
 pub(super) const PAYMENTS_DISABLED: &str =
     "Payments are not set up on this site yet, so subscriptions cannot be taken.";
 
-/// The words for what billing did: a flash for the next page, or the plans page again with the
-/// reason and its status.
-pub(super) fn answer(reply: SubscribeReply, plan: &Plan) -> Result<String, (StatusCode, String)> {
+/// Where a request to subscribe leads.
+pub(super) enum Answer {
+    /// A flash for the next page (the article or the account page).
+    Flash(String),
+    /// On to the payment processor's page.
+    GoTo(String),
+    /// The plans page again, with the reason and its status.
+    Refuse(StatusCode, String),
+}
+
+/// The answer to what billing did.
+pub(super) fn answer(reply: SubscribeReply, plan: &Plan) -> Answer {
+    match words(reply, plan) {
+        Ok(Ok(message)) => Answer::Flash(message),
+        Ok(Err(url)) => Answer::GoTo(url),
+        Err((status, message)) => Answer::Refuse(status, message),
+    }
+}
+
+/// The words for what billing did (or the processor's page to go to).
+fn words(
+    reply: SubscribeReply,
+    plan: &Plan,
+) -> Result<Result<String, String>, (StatusCode, String)> {
     let name = &plan.name;
     let earlier = reply.earlier_payment_until.map(long_date);
     let done = match reply.outcome {
+        Subscribed::ContinueAt { url } => return Ok(Err(url)),
+        Subscribed::ProcessorUnavailable => {
+            return Err((
+                StatusCode::SERVICE_UNAVAILABLE,
+                "We could not reach the payment processor, so nothing was changed or charged. \
+                 Please try again in a minute."
+                    .to_string(),
+            ));
+        }
         Subscribed::Paid { until } => format!(
             "Thank you for subscribing! Your subscription is paid until {}.",
             long_date(until)
@@ -28,12 +59,12 @@ pub(super) fn answer(reply: SubscribeReply, plan: &Plan) -> Result<String, (Stat
             long_date(until)
         ),
         Subscribed::AlreadySubscribed => {
-            return Ok(match earlier {
+            return Ok(Ok(match earlier {
                 Some(until) => format!(
                     "Your earlier payment went through: your subscription is paid until {until}."
                 ),
                 None => format!("You already subscribe to the {name} plan."),
-            });
+            }));
         }
         Subscribed::PaymentUnderWay => "A payment for your subscription is already under way. \
                                         Check your account in a moment."
@@ -67,8 +98,39 @@ pub(super) fn answer(reply: SubscribeReply, plan: &Plan) -> Result<String, (Stat
             ));
         }
     };
-    Ok(match earlier {
+    Ok(Ok(match earlier {
         Some(_) => format!("Your earlier payment went through. {done}"),
         None => done,
-    })
+    }))
 }
+
+/// The words for a reader back from the processor's checkout page.
+pub(super) fn back_from_checkout(confirmed: Confirmed) -> String {
+    match confirmed {
+        Confirmed::Subscribed {
+            until,
+            renews: true,
+        } => format!(
+            "Thank you for subscribing! Your subscription renews on {}.",
+            long_date(until)
+        ),
+        Confirmed::Subscribed {
+            until,
+            renews: false,
+        } => format!(
+            "Thank you for subscribing! Your subscription is paid until {}.",
+            long_date(until)
+        ),
+        Confirmed::Pending => "Thank you! The payment processor is still confirming your \
+                               payment. Your subscription starts as soon as it does, usually \
+                               within a minute; your account page will show it. You will not be \
+                               charged twice."
+            .to_string(),
+        Confirmed::NotPaid => {
+            "That checkout expired before it was paid, so nothing was charged.".to_string()
+        }
+    }
+}
+
+/// The words for a reader who left the processor's checkout page without paying.
+pub(super) const LEFT_CHECKOUT: &str = "You left the payment page before paying, so nothing was charged. You can subscribe whenever you like.";

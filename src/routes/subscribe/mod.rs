@@ -1,23 +1,25 @@
-//! The plans page and the subscribe form. The workflow (locking, charging, recording) is
-//! `billing`'s; these handlers turn its outcome into words (`answers`) and a redirect.
+//! The plans page, the subscribe form, and the two addresses a payment processor's checkout
+//! page sends the reader back to. The workflow (locking, charging, recording) is `billing`'s;
+//! these handlers turn its outcome into words (`answers`) and a redirect.
 
 mod answers;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::NextQuery;
 use super::auth::see_other;
 use super::visit::Visit;
+use super::{NextQuery, site_of};
 use crate::auth::csrf::CsrfForm;
-use crate::billing::Billing;
+use crate::auth::current_reader::Member;
+use crate::billing::{Billing, PaymentsMode, Subscriber};
 use crate::db;
 use crate::domain::redirect::local_or_empty;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::views::{PlanView, SubscribePage, encode_next, render};
-use answers::{PAYMENTS_DISABLED, answer};
+use crate::views::{PaymentsNote, PlanView, SubscribePage, encode_next, render};
+use answers::{Answer, LEFT_CHECKOUT, PAYMENTS_DISABLED, answer, back_from_checkout};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -54,7 +56,7 @@ async fn page(
     let page = SubscribePage {
         layout: visit.layout("Subscribe")?,
         plans: plans.iter().map(PlanView::from).collect(),
-        test_gateway: billing.test_mode(),
+        payments: payments_note(billing.mode()),
         logged_in: visit.member().is_some(),
         next,
         current_plan,
@@ -63,7 +65,17 @@ async fn page(
     Ok(render(status, &page)?)
 }
 
+fn payments_note(mode: PaymentsMode) -> PaymentsNote {
+    match mode {
+        PaymentsMode::Disabled => PaymentsNote::NotSetUp,
+        PaymentsMode::TestGateway => PaymentsNote::TestGateway,
+        PaymentsMode::ProcessorTest => PaymentsNote::ProcessorTestMode,
+        PaymentsMode::Live => PaymentsNote::Live,
+    }
+}
+
 pub async fn subscribe(
+    req: HttpRequest,
     state: web::Data<AppState>,
     billing: web::Data<Billing>,
     CsrfForm(input): CsrfForm<SubscribeInput>,
@@ -87,7 +99,7 @@ pub async fn subscribe(
             status,
         )
     };
-    if billing.test_mode().is_none() {
+    if billing.mode() == PaymentsMode::Disabled {
         return refuse(
             PAYMENTS_DISABLED.to_string(),
             StatusCode::SERVICE_UNAVAILABLE,
@@ -103,11 +115,58 @@ pub async fn subscribe(
         return refuse(message, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
 
-    match answer(billing.subscribe(member.user_id, &plan).await?, &plan) {
-        Ok(message) => {
+    let site = site_of(&req);
+    let reader = Subscriber {
+        user_id: member.user_id,
+        email: &member.email,
+        site: &site,
+        next: &next,
+    };
+    match answer(billing.subscribe(&reader, &plan).await?, &plan) {
+        Answer::Flash(message) => {
             visit.session.set_flash(&message)?;
             Ok(see_other(if next.is_empty() { "/account" } else { &next }))
         }
-        Err((status, message)) => refuse(message, status).await,
+        Answer::GoTo(url) => Ok(see_other(&url)),
+        Answer::Refuse(status, message) => refuse(message, status).await,
     }
+}
+
+/// Where the processor's checkout page sends a reader back to.
+#[derive(Deserialize)]
+pub struct ReturnQuery {
+    /// The checkout, as the processor names it.
+    checkout: Option<String>,
+    next: Option<String>,
+}
+
+/// Back from the processor's checkout page after paying: the payment is recorded now if the
+/// processor confirms it (its event may not have arrived yet), and the reader goes on to the
+/// article they came from, or to their account.
+pub async fn complete(
+    query: web::Query<ReturnQuery>,
+    billing: web::Data<Billing>,
+    member: Member,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let checkout = query.checkout.clone().filter(|reference| {
+        reference.len() <= 255
+            && reference
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    });
+    let confirmed = billing.confirm_checkout(member.user_id, checkout).await?;
+    visit.session.set_flash(&back_from_checkout(confirmed))?;
+    let next = local_or_empty(query.next.as_deref());
+    Ok(see_other(if next.is_empty() { "/account" } else { &next }))
+}
+
+/// Back from the processor's checkout page without paying.
+pub async fn cancelled(
+    query: web::Query<NextQuery>,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    visit.session.set_flash(LEFT_CHECKOUT)?;
+    let next = local_or_empty(query.next.as_deref());
+    Ok(see_other(if next.is_empty() { "/account" } else { &next }))
 }

@@ -1,15 +1,24 @@
-//! Taking payment for a subscription, behind a small interface so a real card processor can
-//! be added without touching the rest of the product.
+//! Taking payment for a subscription, behind small interfaces so the rest of the product does
+//! not depend on a processor. A [`Gateway`] is one of two kinds:
+//! - one that **charges at once** ([`PaymentGateway`]): Gazette asks for a charge and records
+//!   the period itself. [`TestGateway`] is one: it charges nothing, says so on every page that
+//!   offers it, and is on by default only in development (`PAYMENT_GATEWAY`).
+//! - one that **runs the subscription itself** ([`hosted::HostedGateway`]): the reader pays on
+//!   the processor's hosted page, the processor renews, and it tells Gazette what happened in
+//!   signed events. [`stripe::Stripe`] is one.
 //!
 //! Rules every gateway keeps:
-//! - A charge carries an idempotency key: the processor answers a repeated key with the first
-//!   outcome instead of charging again.
-//! - The processor can be asked what became of a key ([`PaymentGateway::outcome`]), so a
-//!   payment whose answer was lost (a timeout, a crash, a database fault) is settled by asking,
-//!   never by charging again.
-//!
-//! The one gateway today is [`TestGateway`]: it charges nothing, says so on every page that
-//! offers it, and is on by default only in development (`PAYMENT_GATEWAY`).
+//! - Every request that creates something carries an idempotency key: the processor answers a
+//!   repeated key with the first outcome instead of charging (or creating) again.
+//! - What the processor holds can be asked again ([`PaymentGateway::outcome`], or re-reading a
+//!   hosted subscription), so an answer that was lost (a timeout, a crash, a database fault) is
+//!   settled by asking, never by charging again.
+//! - This module knows no database and no HTTP of Gazette's own: it speaks to the processor
+//!   and hands back plain values; `billing` decides what they mean for a reader.
+//! - Secrets (API keys, webhook secrets) never appear in an error or a log line.
+
+pub mod hosted;
+pub mod stripe;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -49,6 +58,32 @@ pub enum PaymentError {
     /// Nothing is known: the processor may or may not have taken the money.
     #[error("the payment processor could not be reached: {0}")]
     Unavailable(String),
+}
+
+/// The gateway payments go through, by the way it takes money.
+#[derive(Clone)]
+pub enum Gateway {
+    /// Gazette charges each period itself, at once.
+    ChargesNow(std::sync::Arc<dyn PaymentGateway>),
+    /// The processor takes the reader to its own page and runs the subscription.
+    Hosted(std::sync::Arc<dyn hosted::HostedGateway>),
+}
+
+impl Gateway {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ChargesNow(gateway) => gateway.name(),
+            Self::Hosted(gateway) => gateway.name(),
+        }
+    }
+
+    /// True when no real money moves (a test gateway, or a processor's test mode).
+    pub fn is_test(&self) -> bool {
+        match self {
+            Self::ChargesNow(gateway) => gateway.is_test(),
+            Self::Hosted(gateway) => gateway.is_test(),
+        }
+    }
 }
 
 pub type ChargeFuture<'a> = Pin<Box<dyn Future<Output = Result<Charge, PaymentError>> + Send + 'a>>;

@@ -1,0 +1,12 @@
+DROP INDEX subscriptions_current_by_period_end;
+ALTER TABLE subscriptions DROP CONSTRAINT subscriptions_payment_due_with_currency;
+ALTER TABLE subscriptions DROP COLUMN payment_fix_url;
+ALTER TABLE subscriptions DROP COLUMN payment_due_currency;
+ALTER TABLE subscriptions DROP COLUMN payment_due_amount;
+ALTER TABLE subscriptions DROP COLUMN payment_failed_at;
+ALTER TABLE subscriptions DROP COLUMN synced_at;
+ALTER TABLE subscriptions DROP CONSTRAINT subscriptions_renews_when_active;
+ALTER TABLE subscriptions DROP COLUMN renews;
+DROP TABLE gateway_events;
+DROP TABLE hosted_checkouts;
+DROP TABLE gateway_customers;

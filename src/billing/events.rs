@@ -1,0 +1,238 @@
+//! Events from a processor that runs the subscription: webhooks as they arrive, and events
+//! reconciliation finds undelivered.
+//!
+//! Rules:
+//! - Nothing is believed before the signature is checked over the raw body (an unsigned,
+//!   forged, stale or malformed event is [`Received::Rejected`]: 400, nothing changes).
+//! - An event only says which object changed: the object is re-read from the processor and
+//!   applied as it is now (`sync`), so events that arrive twice, late or out of order all
+//!   leave the same state.
+//! - Each event id is recorded in the same transaction as its effect, under the reader's lock
+//!   (the events table's key decides): a duplicate, even one racing the first, changes
+//!   nothing.
+//! - Objects that are not Gazette's (a customer or checkout it did not create, a price that
+//!   is no plan) are ignored and not recorded; so is a checkout Gazette already closed (its
+//!   subscription was recorded from another event, or from the reader's return).
+//! - When the processor cannot be asked, nothing is recorded and the error says so, so the
+//!   processor delivers the event again (and reconciliation would find it).
+
+use super::sync::{Applied, apply_held};
+use super::{Billing, BillingError};
+use crate::db;
+use crate::payments::hosted::{
+    About, CheckoutState, HeldSubscription, HostedError, HostedGateway, Notification, Rejected,
+};
+
+/// What became of an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Received {
+    Applied,
+    /// Its id was applied before: nothing changed.
+    AlreadyApplied,
+    /// Not about anything of Gazette's: nothing changed.
+    Ignored,
+    /// Not a genuine, fresh, readable event: nothing changed.
+    Rejected(Rejected),
+    /// Payments do not go through a processor that sends events.
+    NotExpected,
+}
+
+impl Billing {
+    /// A webhook: its `Stripe-Signature`-like header and its raw body.
+    pub async fn receive(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<Received, BillingError> {
+        let Some(gateway) = self.hosted() else {
+            return Ok(Received::NotExpected);
+        };
+        match gateway.verify(signature, body, self.clock.now()) {
+            Ok(notification) => self.apply_notification(&*gateway, notification).await,
+            Err(rejected) => Ok(Received::Rejected(rejected)),
+        }
+    }
+
+    /// Applies one genuine event (see the module's rules).
+    pub(super) async fn apply_notification(
+        &self,
+        gateway: &dyn HostedGateway,
+        notification: Notification,
+    ) -> Result<Received, BillingError> {
+        let name = gateway.name();
+        let Notification { id, kind, about } = notification;
+        let seen = {
+            let id = id.clone();
+            db::run(&self.pool, "looking up a processor event", move |conn| {
+                db::gateway_events::seen(conn, name, &id)
+            })
+            .await?
+        };
+        if seen {
+            return Ok(Received::AlreadyApplied);
+        }
+        let unavailable = |step: &'static str| move |error| BillingError::Processor { step, error };
+
+        let (user_id, effect) = match about {
+            About::Other => return Ok(Received::Ignored),
+            About::Checkout { checkout, .. } => {
+                // Only a checkout Gazette opened (and has not closed) is Gazette's: another
+                // product's, even for one of Gazette's customers, is not.
+                let owner = {
+                    let checkout = checkout.clone();
+                    db::run(&self.pool, "finding whose checkout it is", move |conn| {
+                        Ok(
+                            db::hosted_checkouts::find_by_reference(conn, name, &checkout)?
+                                .map(|row| row.user_id),
+                        )
+                    })
+                    .await?
+                };
+                let Some(user_id) = owner else {
+                    return Ok(Received::Ignored);
+                };
+                let read_at = self.clock.now();
+                let state = match gateway.checkout(checkout.clone()).await {
+                    Ok(state) => state,
+                    Err(HostedError::Missing(_)) => return Ok(Received::Ignored),
+                    Err(error) => return Err(unavailable("re-reading a checkout")(error)),
+                };
+                let held = match &state {
+                    CheckoutState::Complete {
+                        subscription: Some(subscription),
+                    } => self
+                        .gazettes(gateway, subscription.clone())
+                        .await
+                        .map_err(unavailable("re-reading a subscription"))?,
+                    _ => None,
+                };
+                let close = !matches!(state, CheckoutState::Open);
+                (
+                    user_id,
+                    Effect::Checkout {
+                        checkout,
+                        close,
+                        held,
+                        read_at,
+                    },
+                )
+            }
+            About::Subscription {
+                customer,
+                subscription,
+            } => {
+                let Some(user_id) = self.owner(name, customer).await? else {
+                    return Ok(Received::Ignored);
+                };
+                let read_at = self.clock.now();
+                let Some(held) = self
+                    .gazettes(gateway, subscription)
+                    .await
+                    .map_err(unavailable("re-reading a subscription"))?
+                else {
+                    return Ok(Received::Ignored);
+                };
+                (user_id, Effect::Subscription { held, read_at })
+            }
+            About::CustomerDeleted { customer } => {
+                let Some(user_id) = self.owner(name, customer.clone()).await? else {
+                    return Ok(Received::Ignored);
+                };
+                (user_id, Effect::ForgetCustomer { customer })
+            }
+        };
+
+        let now = self.clock.now();
+        let recorded = self
+            .for_reader(user_id, "applying a processor event", move |conn| {
+                if !db::gateway_events::record(conn, name, &id, &kind, Some(user_id), now)? {
+                    return Ok(false);
+                }
+                match &effect {
+                    Effect::Checkout {
+                        checkout,
+                        close,
+                        held,
+                        read_at,
+                    } => {
+                        if let Some(held) = held {
+                            apply_held(conn, name, user_id, held, *read_at, now)?;
+                        }
+                        if *close
+                            && let Some(row) =
+                                db::hosted_checkouts::find_by_reference(conn, name, checkout)?
+                        {
+                            db::hosted_checkouts::close(conn, row.id)?;
+                        }
+                    }
+                    Effect::Subscription { held, read_at } => {
+                        if let Applied::Stale =
+                            apply_held(conn, name, user_id, held, *read_at, now)?
+                        {
+                            tracing::debug!(user_id, "a later read was applied already");
+                        }
+                    }
+                    Effect::ForgetCustomer { customer } => {
+                        db::gateway_customers::forget(conn, name, customer)?;
+                    }
+                }
+                Ok(true)
+            })
+            .await;
+        match recorded {
+            Ok(true) => Ok(Received::Applied),
+            Ok(false) => Ok(Received::AlreadyApplied),
+            // The reader's account is gone: nothing of theirs to change.
+            Err(db::DbError::Query {
+                error: diesel::result::Error::NotFound,
+                ..
+            }) => Ok(Received::Ignored),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The reader whose customer this is, if Gazette created it.
+    async fn owner(
+        &self,
+        gateway: &'static str,
+        customer: String,
+    ) -> Result<Option<i64>, BillingError> {
+        Ok(
+            db::run(&self.pool, "finding whose customer it is", move |conn| {
+                db::gateway_customers::owner(conn, gateway, &customer)
+            })
+            .await?,
+        )
+    }
+
+    /// The subscription as the processor holds it, if it is one of Gazette's plans.
+    async fn gazettes(
+        &self,
+        gateway: &dyn HostedGateway,
+        subscription: String,
+    ) -> Result<Option<HeldSubscription>, HostedError> {
+        match gateway.subscription(subscription).await {
+            Ok(held) if held.plan_code.is_some() => Ok(Some(held)),
+            Ok(_) | Err(HostedError::Missing(_)) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// What an event changes, once recorded.
+enum Effect {
+    Checkout {
+        checkout: String,
+        /// Paid or expired: the reader's checkout is over.
+        close: bool,
+        held: Option<HeldSubscription>,
+        read_at: time::OffsetDateTime,
+    },
+    Subscription {
+        held: HeldSubscription,
+        read_at: time::OffsetDateTime,
+    },
+    ForgetCustomer {
+        customer: String,
+    },
+}

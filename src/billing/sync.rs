@@ -1,0 +1,293 @@
+//! A processor's subscription becomes the reader's subscription row. Called only inside a
+//! billing transaction that holds the reader's lock.
+//!
+//! Rules:
+//! - The state applied is the processor's, as re-read (`read_at` is when it was asked for). A
+//!   row whose state was read later is never overwritten by an earlier read, so re-reads that
+//!   finish out of order cannot undo each other. An ended row is never revived.
+//! - Access follows what was paid: an active subscription until its period's end; one whose
+//!   renewal failed until the end of the last period paid (the start of the unpaid one), with
+//!   the failure shown to the reader; an ended one not at all.
+
+use diesel::PgConnection;
+use diesel::QueryResult;
+use time::OffsetDateTime;
+
+use crate::db;
+use crate::domain::subscription::{Standing, Status, add_months};
+use crate::models::{HeldState, SubscriptionRow};
+use crate::payments::hosted::{HeldStatus, HeldSubscription, Money};
+
+/// What applying a processor's subscription did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Applied {
+    /// Not Gazette's, or nothing a row records (a first payment not made yet).
+    Ignored,
+    /// The row holds a later read, or is ended for good: unchanged.
+    Stale,
+    /// The row now says what the processor said; access until `access_until` (if any).
+    Written {
+        access_until: Option<OffsetDateTime>,
+    },
+}
+
+/// The row's state for a processor's subscription, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct LocalState {
+    pub status: Status,
+    pub period_start: OffsetDateTime,
+    pub period_end: OffsetDateTime,
+    pub canceled_at: Option<OffsetDateTime>,
+    pub ended_at: Option<OffsetDateTime>,
+    pub renews: bool,
+    pub payment_failed_at: Option<OffsetDateTime>,
+    pub payment_due: Option<Money>,
+    pub payment_fix_url: Option<String>,
+}
+
+/// What the row should say for `held` (a plan of `period_months`), given the row as it is;
+/// `None` when no row records it.
+pub(super) fn local_state(
+    held: &HeldSubscription,
+    period_months: i32,
+    existing: Option<&SubscriptionRow>,
+    now: OffsetDateTime,
+) -> Option<LocalState> {
+    let canceled_at = |cancel: bool| cancel.then(|| held.canceled_at.unwrap_or(now));
+    let state = match &held.status {
+        HeldStatus::Incomplete | HeldStatus::Unknown(_) => return None,
+        HeldStatus::Active => LocalState {
+            status: if held.cancel_at_period_end {
+                Status::Canceled
+            } else {
+                Status::Active
+            },
+            period_start: held.current_period_start,
+            period_end: held.current_period_end,
+            canceled_at: canceled_at(held.cancel_at_period_end),
+            ended_at: None,
+            renews: !held.cancel_at_period_end,
+            payment_failed_at: None,
+            payment_due: None,
+            payment_fix_url: None,
+        },
+        HeldStatus::PastDue | HeldStatus::Unpaid => {
+            // The processor has moved on to the period it could not charge: what was paid
+            // ends where that period starts.
+            let paid_until = held.current_period_start;
+            LocalState {
+                status: if held.cancel_at_period_end {
+                    Status::Canceled
+                } else {
+                    Status::Active
+                },
+                period_start: add_months(paid_until, -period_months.max(1)),
+                period_end: paid_until,
+                canceled_at: canceled_at(held.cancel_at_period_end),
+                ended_at: None,
+                renews: false,
+                payment_failed_at: Some(
+                    existing
+                        .and_then(|row| row.failed_payment.since)
+                        .unwrap_or(now),
+                ),
+                payment_due: held.unpaid_invoice.as_ref().map(|i| i.amount.clone()),
+                payment_fix_url: held.unpaid_invoice.as_ref().and_then(|i| i.url.clone()),
+            }
+        }
+        HeldStatus::Ended => {
+            let ended_at = held.ended_at.or(held.canceled_at).unwrap_or(now);
+            let period_start =
+                existing.map_or(held.current_period_start, |row| row.current_period_start);
+            let period_end = existing.map_or(held.current_period_end, |row| row.current_period_end);
+            LocalState {
+                status: Status::Ended,
+                period_start,
+                // Access ended when the processor ended it, not later.
+                period_end: if ended_at > period_start {
+                    period_end.min(ended_at)
+                } else {
+                    period_end
+                },
+                canceled_at: existing
+                    .and_then(|row| row.canceled_at)
+                    .or(held.canceled_at),
+                ended_at: Some(ended_at),
+                renews: false,
+                payment_failed_at: None,
+                payment_due: None,
+                payment_fix_url: None,
+            }
+        }
+    };
+    // The database refuses an empty period; a processor that reports one is not believed.
+    (state.period_end > state.period_start).then_some(state)
+}
+
+/// Records `held` (the reader's, read at `read_at`) as the reader's subscription: the row for
+/// it is created or brought up to date, the reader's other current subscription (if any)
+/// ends, and the hosted checkout that created it is closed.
+pub(super) fn apply_held(
+    conn: &mut PgConnection,
+    gateway: &str,
+    user_id: i64,
+    held: &HeldSubscription,
+    read_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> QueryResult<Applied> {
+    let existing = db::subscriptions::find_by_reference(conn, gateway, &held.reference)?;
+    if let Some(row) = &existing {
+        if row.user_id != user_id {
+            tracing::error!(
+                user_id,
+                subscription = %held.reference,
+                "a processor subscription recorded for another reader: left alone"
+            );
+            return Ok(Applied::Ignored);
+        }
+        if row.synced_at.is_some_and(|synced| synced > read_at) || row.status == Status::Ended {
+            return Ok(Applied::Stale);
+        }
+    }
+    let Some(plan_code) = &held.plan_code else {
+        return Ok(Applied::Ignored);
+    };
+    let Some(plan) = db::plans::find(conn, plan_code)? else {
+        return Ok(Applied::Ignored);
+    };
+    let Some(state) = local_state(held, plan.period_months, existing.as_ref(), now) else {
+        return Ok(Applied::Ignored);
+    };
+    if existing.is_none() && state.status == Status::Ended {
+        return Ok(Applied::Ignored);
+    }
+    let row = HeldState {
+        plan_code: &plan.code,
+        status: state.status.as_str(),
+        current_period_start: state.period_start,
+        current_period_end: state.period_end,
+        canceled_at: state.canceled_at,
+        ended_at: state.ended_at,
+        period_value_cents: plan.price_cents,
+        renews: state.renews,
+        synced_at: Some(read_at),
+        payment_failed_at: state.payment_failed_at,
+        payment_due_amount: state.payment_due.as_ref().map(|due| due.minor_units),
+        payment_due_currency: state.payment_due.as_ref().map(|due| due.currency.as_str()),
+        payment_fix_url: state.payment_fix_url.as_deref(),
+    };
+    match &existing {
+        Some(existing) => db::subscriptions::apply_held(conn, existing.id, &row)?,
+        None => {
+            if let Some(current) = db::subscriptions::current(conn, user_id)? {
+                if current.gateway == gateway {
+                    tracing::warn!(
+                        user_id,
+                        replaced = %current.gateway_reference,
+                        by = %held.reference,
+                        "the reader has two live subscriptions at the processor; the newer is recorded"
+                    );
+                }
+                db::subscriptions::end(conn, current.id, now)?;
+            }
+            db::subscriptions::insert_held(conn, user_id, gateway, &held.reference, &row)?;
+            tracing::info!(user_id, plan = %plan.code, gateway, "subscription recorded");
+        }
+    }
+    if state.status != Status::Ended
+        && let Some(key) = &held.checkout_key
+    {
+        db::hosted_checkouts::close_by_key(conn, key)?;
+    }
+    let paid_up = state.payment_failed_at.is_none()
+        && Standing::of(state.status, state.period_end, now).grants_access();
+    Ok(Applied::Written {
+        access_until: paid_up.then_some(state.period_end),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payments::hosted::UnpaidInvoice;
+    use time::macros::datetime;
+
+    const START: OffsetDateTime = datetime!(2026-11-26 12:00 UTC);
+    const END: OffsetDateTime = datetime!(2026-12-26 12:00 UTC);
+
+    fn held(status: HeldStatus) -> HeldSubscription {
+        HeldSubscription {
+            reference: "sub_1".into(),
+            customer: "cus_1".into(),
+            plan_code: Some("monthly".into()),
+            item: Some("si_1".into()),
+            status,
+            current_period_start: START,
+            current_period_end: END,
+            cancel_at_period_end: false,
+            canceled_at: None,
+            ended_at: None,
+            checkout_key: None,
+            unpaid_invoice: None,
+        }
+    }
+
+    #[test]
+    fn an_active_subscription_renews_and_is_paid_to_its_period_end() {
+        let state = local_state(&held(HeldStatus::Active), 1, None, START).unwrap();
+        assert_eq!(
+            (state.status, state.period_end, state.renews),
+            (Status::Active, END, true)
+        );
+        let mut ending = held(HeldStatus::Active);
+        ending.cancel_at_period_end = true;
+        let state = local_state(&ending, 1, None, START).unwrap();
+        assert_eq!((state.status, state.renews), (Status::Canceled, false));
+        assert_eq!(state.canceled_at, Some(START));
+    }
+
+    #[test]
+    fn a_failed_renewal_is_paid_only_to_the_start_of_the_unpaid_period() {
+        let mut failed = held(HeldStatus::PastDue);
+        failed.unpaid_invoice = Some(UnpaidInvoice {
+            amount: Money {
+                minor_units: 800,
+                currency: "USD".into(),
+            },
+            url: Some("https://invoice.example/in_1".into()),
+        });
+        let state = local_state(&failed, 1, None, END).unwrap();
+        assert_eq!(
+            state.period_end, START,
+            "paid until the unpaid period began"
+        );
+        assert_eq!(state.period_start, datetime!(2026-10-26 12:00 UTC));
+        assert_eq!(state.payment_failed_at, Some(END));
+        assert_eq!(state.payment_due.unwrap().minor_units, 800);
+        assert!(!Standing::of(state.status, state.period_end, END).grants_access());
+    }
+
+    #[test]
+    fn an_ended_subscription_ends_access_when_the_processor_ended_it() {
+        let mut ended = held(HeldStatus::Ended);
+        ended.ended_at = Some(START + time::Duration::days(3));
+        let state = local_state(&ended, 1, None, START).unwrap();
+        assert_eq!(state.status, Status::Ended);
+        assert_eq!(state.period_end, START + time::Duration::days(3));
+    }
+
+    #[test]
+    fn a_first_payment_not_made_or_an_unknown_status_records_nothing() {
+        assert_eq!(
+            local_state(&held(HeldStatus::Incomplete), 1, None, START),
+            None
+        );
+        assert_eq!(
+            local_state(&held(HeldStatus::Unknown("new".into())), 1, None, START),
+            None
+        );
+        let mut empty = held(HeldStatus::Active);
+        empty.current_period_end = START;
+        assert_eq!(local_state(&empty, 1, None, START), None);
+    }
+}

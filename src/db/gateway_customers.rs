@@ -1,0 +1,90 @@
+//! Readers' customers at a payment processor that keeps its own (Stripe). At most one per
+//! reader and processor (the primary key decides), written with its request key before the
+//! processor is asked, so every request for the reader asks under the same key and the
+//! processor answers with the same customer: a double click never makes a second one.
+//!
+//! Writes are made by `billing` with the reader's lock held.
+
+use diesel::prelude::*;
+use time::OffsetDateTime;
+
+use crate::models::GatewayCustomer;
+use crate::schema::gateway_customers;
+
+pub fn find(
+    conn: &mut PgConnection,
+    user_id: i64,
+    gateway: &str,
+) -> QueryResult<Option<GatewayCustomer>> {
+    gateway_customers::table
+        .find((user_id, gateway))
+        .select(GatewayCustomer::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The reader's customer row, written now with `request_key` unless one exists already (whose
+/// key then stands).
+pub fn start(
+    conn: &mut PgConnection,
+    user_id: i64,
+    gateway: &str,
+    request_key: &str,
+    now: OffsetDateTime,
+) -> QueryResult<GatewayCustomer> {
+    diesel::insert_into(gateway_customers::table)
+        .values((
+            gateway_customers::user_id.eq(user_id),
+            gateway_customers::gateway.eq(gateway),
+            gateway_customers::request_key.eq(request_key),
+            gateway_customers::created_at.eq(now),
+        ))
+        .on_conflict((gateway_customers::user_id, gateway_customers::gateway))
+        .do_nothing()
+        .execute(conn)?;
+    gateway_customers::table
+        .find((user_id, gateway))
+        .select(GatewayCustomer::as_select())
+        .first(conn)
+}
+
+/// Saves the processor's id for the customer created under `request_key`; false when the row
+/// is gone or already has one.
+pub fn set_reference(
+    conn: &mut PgConnection,
+    user_id: i64,
+    gateway: &str,
+    request_key: &str,
+    reference: &str,
+) -> QueryResult<bool> {
+    diesel::update(
+        gateway_customers::table
+            .find((user_id, gateway))
+            .filter(gateway_customers::request_key.eq(request_key))
+            .filter(gateway_customers::reference.is_null()),
+    )
+    .set(gateway_customers::reference.eq(reference))
+    .execute(conn)
+    .map(|updated| updated > 0)
+}
+
+/// The reader whose customer this is; `None` for a customer Gazette did not create.
+pub fn owner(conn: &mut PgConnection, gateway: &str, reference: &str) -> QueryResult<Option<i64>> {
+    gateway_customers::table
+        .filter(gateway_customers::gateway.eq(gateway))
+        .filter(gateway_customers::reference.eq(reference))
+        .select(gateway_customers::user_id)
+        .first(conn)
+        .optional()
+}
+
+/// Forgets a customer the processor deleted, so the reader's next checkout makes a new one.
+pub fn forget(conn: &mut PgConnection, gateway: &str, reference: &str) -> QueryResult<bool> {
+    diesel::delete(
+        gateway_customers::table
+            .filter(gateway_customers::gateway.eq(gateway))
+            .filter(gateway_customers::reference.eq(reference)),
+    )
+    .execute(conn)
+    .map(|deleted| deleted > 0)
+}

@@ -1,0 +1,644 @@
+//! Stripe, as a [`HostedGateway`]: Checkout Sessions in subscription mode for the first
+//! payment, Stripe's renewals and billing portal, and its signed webhooks.
+//!
+//! Rules:
+//! - Requests are form-encoded with the secret key as the bearer, pin an API version, and
+//!   every POST that creates something carries an idempotency key. A request that gets no
+//!   answer, a rate limit, a conflict on its key (the same request still running) or a server
+//!   error is tried again a few times, then reported [`HostedError::Unavailable`].
+//! - Each plan is one Stripe price (`STRIPE_PRICES`); a subscription on any other price is not
+//!   Gazette's. [`Stripe::check_prices`] compares the prices with the plans at start-up.
+//! - The secret key and the webhook secret never leave this module: not in errors, logs or
+//!   `Debug` output.
+
+mod signature;
+mod wire;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use url::Url;
+
+use super::hosted::{
+    CheckoutRequest, CheckoutState, CustomerRequest, HeldSubscription, HostedError, HostedFuture,
+    HostedGateway, Notification, OpenedCheckout, PortalFlow, Rejected,
+};
+pub use signature::TOLERANCE_SECONDS;
+pub use wire::HANDLED_EVENTS;
+
+/// The API version every request asks for, so answers keep the shape this code reads.
+pub const API_VERSION: &str = "2024-06-20";
+/// Stripe's API, unless `STRIPE_API_BASE` says otherwise.
+pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
+/// Where Stripe's own pages live (checkout, billing portal, invoices).
+const STRIPE_PAGES: &[&str] = &[
+    "https://checkout.stripe.com",
+    "https://billing.stripe.com",
+    "https://invoice.stripe.com",
+];
+/// One request's limit; a reader is waiting behind most of them.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pauses before the second and third tries of a request.
+const RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(300), Duration::from_secs(1)];
+/// Stripe's largest page of a listing.
+const PAGE: usize = 100;
+
+/// How Gazette reaches its Stripe account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StripeConfig {
+    /// `sk_live_...`/`sk_test_...` (or a restricted `rk_` key).
+    pub secret_key: String,
+    /// The webhook endpoint's signing secret, `whsec_...`.
+    pub webhook_secret: String,
+    pub api_base: Url,
+    /// `(plan code, Stripe price id)`, one per plan.
+    pub prices: Vec<(String, String)>,
+}
+
+impl fmt::Debug for StripeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StripeConfig")
+            .field("secret_key", &"[redacted]")
+            .field("test_mode", &self.is_test_mode())
+            .field("webhook_secret", &"[redacted]")
+            .field("api_base", &self.api_base.as_str())
+            .field("prices", &self.prices)
+            .finish()
+    }
+}
+
+impl StripeConfig {
+    /// Test-mode keys move no money.
+    pub fn is_test_mode(&self) -> bool {
+        self.secret_key.starts_with("sk_test_") || self.secret_key.starts_with("rk_test_")
+    }
+}
+
+/// A plan as Gazette sells it, to compare with its Stripe price.
+#[derive(Clone, Debug)]
+pub struct PlanTerms {
+    pub code: String,
+    /// In the currency's smallest unit.
+    pub price_minor_units: i64,
+    pub currency: String,
+    pub period_months: i64,
+}
+
+/// Why the prices do not fit the plans (each message starts with the variable to fix).
+#[derive(Debug, thiserror::Error)]
+pub enum PriceCheckError {
+    #[error("STRIPE_PRICES: {0}")]
+    Prices(String),
+    #[error("STRIPE_SECRET_KEY: Stripe refused the key ({0})")]
+    KeyRefused(String),
+    /// Stripe could not be asked; the prices were not checked.
+    #[error("STRIPE_API_BASE: Stripe could not be reached to check the prices: {0}")]
+    Unreachable(String),
+}
+
+pub struct Stripe {
+    http: reqwest::Client,
+    config: StripeConfig,
+    /// Stripe price id to plan code.
+    plans: HashMap<String, String>,
+}
+
+impl Stripe {
+    pub fn new(config: StripeConfig) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("Gazette/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build an HTTPS client: {e}"))?;
+        let plans = config
+            .prices
+            .iter()
+            .map(|(plan, price)| (price.clone(), plan.clone()))
+            .collect();
+        Ok(Self {
+            http,
+            config,
+            plans,
+        })
+    }
+
+    fn price_of(&self, plan_code: &str) -> Result<&str, HostedError> {
+        self.config
+            .prices
+            .iter()
+            .find(|(plan, _)| plan == plan_code)
+            .map(|(_, price)| price.as_str())
+            .ok_or_else(|| HostedError::Refused(format!("no Stripe price for plan `{plan_code}`")))
+    }
+
+    /// Compares every plan with its Stripe price (amount, currency, period, active), so the
+    /// site never shows one price and charges another.
+    pub async fn check_prices(&self, plans: &[PlanTerms]) -> Result<(), PriceCheckError> {
+        for (plan, _) in &self.config.prices {
+            if !plans.iter().any(|p| &p.code == plan) {
+                return Err(PriceCheckError::Prices(format!(
+                    "`{plan}` is not a plan (the plans are {})",
+                    plans
+                        .iter()
+                        .map(|p| p.code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        for plan in plans {
+            let price_id = self.price_of(&plan.code).map_err(|_| {
+                PriceCheckError::Prices(format!("no price for plan `{}`", plan.code))
+            })?;
+            let price: wire::Price = match self
+                .send(Method::GET, &format!("/v1/prices/{price_id}"), &[], None)
+                .await
+            {
+                Ok(price) => price,
+                Err(HostedError::Missing(_)) => {
+                    return Err(PriceCheckError::Prices(format!(
+                        "Stripe has no price `{price_id}` (in this mode)"
+                    )));
+                }
+                Err(HostedError::Refused(reason)) => {
+                    return Err(PriceCheckError::KeyRefused(reason));
+                }
+                Err(HostedError::Unavailable(reason)) => {
+                    return Err(PriceCheckError::Unreachable(reason));
+                }
+            };
+            let months = price.recurring.as_ref().and_then(wire::Recurring::months);
+            let fits = price.active
+                && price.unit_amount == Some(plan.price_minor_units)
+                && price.currency.eq_ignore_ascii_case(&plan.currency)
+                && months == Some(plan.period_months);
+            if !fits {
+                return Err(PriceCheckError::Prices(format!(
+                    "price `{}` is {} {} every {} month(s){}, but plan `{}` is {} {} every {} month(s)",
+                    price.id,
+                    price
+                        .unit_amount
+                        .map_or_else(|| "no fixed amount".to_string(), |a| a.to_string()),
+                    price.currency.to_ascii_uppercase(),
+                    months.map_or_else(|| "?".to_string(), |m| m.to_string()),
+                    if price.active { "" } else { " and archived" },
+                    plan.code,
+                    plan.price_minor_units,
+                    plan.currency,
+                    plan.period_months,
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn url(&self, path: &str) -> Result<Url, HostedError> {
+        self.config
+            .api_base
+            .join(path)
+            .map_err(|e| HostedError::Refused(format!("an unusable path {path}: {e}")))
+    }
+
+    /// One API request, tried again when the failure may pass; the answer parsed as `T`.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        form: &[(String, String)],
+        idempotency_key: Option<&str>,
+    ) -> Result<T, HostedError> {
+        let url = self.url(path)?;
+        let mut attempt = 0;
+        loop {
+            let outcome = self
+                .send_once(method.clone(), url.clone(), form, idempotency_key)
+                .await;
+            match outcome {
+                Err(Attempt::Passing(reason)) if attempt < RETRY_PAUSES.len() => {
+                    tracing::info!(path, attempt, "Stripe request tried again: {reason}");
+                    tokio::time::sleep(RETRY_PAUSES[attempt]).await;
+                    attempt += 1;
+                }
+                Err(Attempt::Passing(reason)) => return Err(HostedError::Unavailable(reason)),
+                Err(Attempt::Final(error)) => return Err(error),
+                Ok(body) => {
+                    return serde_json::from_slice(&body).map_err(|e| {
+                        HostedError::Refused(format!("an unreadable answer from {path}: {e}"))
+                    });
+                }
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        url: Url,
+        form: &[(String, String)],
+        idempotency_key: Option<&str>,
+    ) -> Result<Vec<u8>, Attempt> {
+        let mut request = if method == Method::GET {
+            self.http.get(url).query(form)
+        } else {
+            let body = serde_urlencoded::to_string(form)
+                .map_err(|e| Attempt::Final(HostedError::Refused(e.to_string())))?;
+            self.http
+                .request(method, url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body)
+        };
+        request = request
+            .bearer_auth(&self.config.secret_key)
+            .header("Stripe-Version", API_VERSION);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        // The error's text names the URL, never the headers: the key stays out of it.
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Attempt::Passing(e.without_url().to_string()))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Attempt::Passing(e.without_url().to_string()))?;
+        if status.is_success() {
+            return Ok(body.to_vec());
+        }
+        let detail = serde_json::from_slice::<wire::ErrorBody>(&body)
+            .ok()
+            .map(|b| b.error);
+        let message = detail
+            .as_ref()
+            .and_then(|d| d.message.clone())
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        Err(match status {
+            StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS => Attempt::Passing(message),
+            status if status.is_server_error() => Attempt::Passing(message),
+            StatusCode::NOT_FOUND => Attempt::Final(HostedError::Missing(message)),
+            StatusCode::UNAUTHORIZED => Attempt::Final(HostedError::Refused(
+                "the secret key was refused (HTTP 401)".to_string(),
+            )),
+            _ if detail.as_ref().and_then(|d| d.code.as_deref()) == Some("resource_missing") => {
+                Attempt::Final(HostedError::Missing(message))
+            }
+            _ => Attempt::Final(HostedError::Refused(message)),
+        })
+    }
+
+    async fn get_subscription(&self, reference: &str) -> Result<HeldSubscription, HostedError> {
+        let subscription: wire::Subscription = self
+            .send(
+                Method::GET,
+                &format!("/v1/subscriptions/{reference}"),
+                &[field("expand[]", "latest_invoice")],
+                None,
+            )
+            .await?;
+        subscription.held(&self.plans)
+    }
+
+    async fn get_checkout(&self, reference: &str) -> Result<CheckoutState, HostedError> {
+        let session: wire::Session = self
+            .send(
+                Method::GET,
+                &format!("/v1/checkout/sessions/{reference}"),
+                &[],
+                None,
+            )
+            .await?;
+        Ok(session.state())
+    }
+}
+
+enum Attempt {
+    /// May pass: try again.
+    Passing(String),
+    Final(HostedError),
+}
+
+fn field(name: &str, value: impl Into<String>) -> (String, String) {
+    (name.to_string(), value.into())
+}
+
+fn instant(seconds: i64) -> Result<OffsetDateTime, HostedError> {
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .map_err(|_| HostedError::Refused(format!("a time out of range: {seconds}")))
+}
+
+impl HostedGateway for Stripe {
+    fn name(&self) -> &'static str {
+        "stripe"
+    }
+
+    fn is_test(&self) -> bool {
+        self.config.is_test_mode()
+    }
+
+    fn page_origins(&self) -> Vec<String> {
+        if self.config.api_base.host_str() == Some("api.stripe.com") {
+            STRIPE_PAGES.iter().map(|s| s.to_string()).collect()
+        } else {
+            // Another API (a local stand-in) serves its own pages.
+            vec![self.config.api_base.origin().ascii_serialization()]
+        }
+    }
+
+    fn create_customer(&self, request: CustomerRequest) -> HostedFuture<'_, String> {
+        Box::pin(async move {
+            let form = [
+                field("email", request.email),
+                field(
+                    &format!("metadata[{}]", wire::READER_KEY),
+                    request.user_id.to_string(),
+                ),
+            ];
+            let created: wire::Created = self
+                .send(
+                    Method::POST,
+                    "/v1/customers",
+                    &form,
+                    Some(&request.idempotency_key),
+                )
+                .await?;
+            Ok(created.id)
+        })
+    }
+
+    fn open_checkout(&self, request: CheckoutRequest) -> HostedFuture<'_, OpenedCheckout> {
+        Box::pin(async move {
+            let price = self.price_of(&request.plan_code)?;
+            let reader = request.user_id.to_string();
+            let form = [
+                field("mode", "subscription"),
+                field("customer", request.customer),
+                field("line_items[0][price]", price),
+                field("line_items[0][quantity]", "1"),
+                field(
+                    "success_url",
+                    request
+                        .success_url
+                        .replace("{CHECKOUT}", "{CHECKOUT_SESSION_ID}"),
+                ),
+                field("cancel_url", request.cancel_url),
+                field("client_reference_id", reader.clone()),
+                field(&format!("metadata[{}]", wire::READER_KEY), reader.clone()),
+                field(
+                    &format!("subscription_data[metadata][{}]", wire::READER_KEY),
+                    reader,
+                ),
+                field(
+                    &format!("subscription_data[metadata][{}]", wire::CHECKOUT_KEY),
+                    request.idempotency_key.clone(),
+                ),
+            ];
+            let session: wire::Session = self
+                .send(
+                    Method::POST,
+                    "/v1/checkout/sessions",
+                    &form,
+                    Some(&request.idempotency_key),
+                )
+                .await?;
+            let url = session
+                .url
+                .clone()
+                .ok_or_else(|| HostedError::Refused(format!("{} has no page", session.id)))?;
+            Ok(OpenedCheckout {
+                expires_at: instant(session.expires_at)?,
+                reference: session.id,
+                url,
+            })
+        })
+    }
+
+    fn checkout(&self, reference: String) -> HostedFuture<'_, CheckoutState> {
+        Box::pin(async move { self.get_checkout(&reference).await })
+    }
+
+    fn expire_checkout(&self, reference: String) -> HostedFuture<'_, CheckoutState> {
+        Box::pin(async move {
+            let path = format!("/v1/checkout/sessions/{reference}/expire");
+            match self
+                .send::<wire::Session>(Method::POST, &path, &[], None)
+                .await
+            {
+                Ok(session) => Ok(session.state()),
+                // Only an open session can be expired: say what became of it instead.
+                Err(HostedError::Refused(_)) => self.get_checkout(&reference).await,
+                Err(error) => Err(error),
+            }
+        })
+    }
+
+    fn subscription(&self, reference: String) -> HostedFuture<'_, HeldSubscription> {
+        Box::pin(async move { self.get_subscription(&reference).await })
+    }
+
+    fn subscriptions_of(&self, customer: String) -> HostedFuture<'_, Vec<HeldSubscription>> {
+        Box::pin(async move {
+            let query = [
+                field("customer", customer),
+                field("status", "all"),
+                field("limit", PAGE.to_string()),
+                field("expand[]", "data.latest_invoice"),
+            ];
+            let list: wire::List<wire::Subscription> = self
+                .send(Method::GET, "/v1/subscriptions", &query, None)
+                .await?;
+            list.data
+                .into_iter()
+                .map(|subscription| subscription.held(&self.plans))
+                .collect()
+        })
+    }
+
+    fn cancel_at_period_end(
+        &self,
+        subscription: String,
+        cancel: bool,
+        idempotency_key: String,
+    ) -> HostedFuture<'_, HeldSubscription> {
+        Box::pin(async move {
+            let form = [
+                field("cancel_at_period_end", cancel.to_string()),
+                field("expand[]", "latest_invoice"),
+            ];
+            let updated: wire::Subscription = self
+                .send(
+                    Method::POST,
+                    &format!("/v1/subscriptions/{subscription}"),
+                    &form,
+                    Some(&idempotency_key),
+                )
+                .await?;
+            updated.held(&self.plans)
+        })
+    }
+
+    fn cancel_now(&self, subscription: String) -> HostedFuture<'_, HeldSubscription> {
+        Box::pin(async move {
+            // Without `invoice_now` or `prorate`: nothing more is charged, nothing refunded.
+            let path = format!("/v1/subscriptions/{subscription}");
+            match self
+                .send::<wire::Subscription>(Method::DELETE, &path, &[], None)
+                .await
+            {
+                Ok(canceled) => canceled.held(&self.plans),
+                // Already canceled: Stripe refuses a second cancel; say how it stands.
+                Err(HostedError::Refused(_)) => self.get_subscription(&subscription).await,
+                Err(error) => Err(error),
+            }
+        })
+    }
+
+    fn portal(
+        &self,
+        customer: String,
+        return_url: String,
+        flow: PortalFlow,
+    ) -> HostedFuture<'_, String> {
+        Box::pin(async move {
+            let mut form = vec![field("customer", customer), field("return_url", return_url)];
+            match flow {
+                PortalFlow::Overview => {}
+                PortalFlow::UpdateCard => {
+                    form.push(field("flow_data[type]", "payment_method_update"))
+                }
+                PortalFlow::SwitchPlan {
+                    subscription,
+                    item,
+                    plan_code,
+                } => {
+                    let price = self.price_of(&plan_code)?;
+                    let confirm = "flow_data[subscription_update_confirm]";
+                    form.extend([
+                        field("flow_data[type]", "subscription_update_confirm"),
+                        field(&format!("{confirm}[subscription]"), subscription),
+                        field(&format!("{confirm}[items][0][id]"), item),
+                        field(&format!("{confirm}[items][0][price]"), price),
+                        field(&format!("{confirm}[items][0][quantity]"), "1"),
+                    ]);
+                }
+            }
+            let session: wire::PortalSession = self
+                .send(Method::POST, "/v1/billing_portal/sessions", &form, None)
+                .await?;
+            Ok(session.url)
+        })
+    }
+
+    fn verify(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Notification, Rejected> {
+        signature::verify(&self.config.webhook_secret, signature, body, now)?;
+        let event: wire::Event =
+            serde_json::from_slice(body).map_err(|e| Rejected::Malformed(e.to_string()))?;
+        Ok(event.notification())
+    }
+
+    fn undelivered(
+        &self,
+        since: OffsetDateTime,
+        limit: usize,
+    ) -> HostedFuture<'_, Vec<Notification>> {
+        Box::pin(async move {
+            let mut found = Vec::new();
+            let mut after: Option<String> = None;
+            while found.len() < limit {
+                let mut query = vec![
+                    field("delivery_success", "false"),
+                    field("created[gte]", since.unix_timestamp().to_string()),
+                    field("limit", PAGE.min(limit - found.len()).to_string()),
+                ];
+                query.extend(HANDLED_EVENTS.iter().map(|kind| field("types[]", *kind)));
+                if let Some(last) = &after {
+                    query.push(field("starting_after", last.clone()));
+                }
+                let page: wire::List<wire::Event> =
+                    self.send(Method::GET, "/v1/events", &query, None).await?;
+                let more = page.has_more;
+                after = page.data.last().map(|event| event.id.clone());
+                found.extend(page.data.into_iter().map(wire::Event::notification));
+                if !more || after.is_none() {
+                    break;
+                }
+            }
+            Ok(found)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(api_base: &str) -> StripeConfig {
+        StripeConfig {
+            secret_key: "sk_live_0123456789abcdef".into(),
+            webhook_secret: "whsec_0123456789abcdef".into(),
+            api_base: api_base.parse().unwrap(),
+            prices: vec![("monthly".into(), "price_m".into())],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_client_speaks_https() {
+        // A listener that notes the first byte a client sends: a TLS handshake opens with
+        // 0x16, plain HTTP with the method's first letter.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let first_byte = std::thread::spawn(move || {
+            use std::io::Read;
+            let deadline = std::time::Instant::now() + Duration::from_secs(3);
+            while std::time::Instant::now() < deadline {
+                if let Ok((mut stream, _)) = listener.accept() {
+                    stream.set_nonblocking(false).unwrap();
+                    stream
+                        .set_read_timeout(Some(Duration::from_secs(2)))
+                        .unwrap();
+                    let mut byte = [0u8; 1];
+                    return stream.read_exact(&mut byte).ok().map(|()| byte[0]);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            None
+        });
+        let base = format!("https://127.0.0.1:{port}");
+        let stripe = Stripe::new(config(&base)).unwrap();
+        // The handshake cannot finish (nobody answers it); only what was sent matters.
+        let _ = tokio::time::timeout(
+            Duration::from_secs(2),
+            stripe.http.get(format!("{base}/v1/prices")).send(),
+        )
+        .await;
+        assert_eq!(first_byte.join().unwrap(), Some(0x16), "a TLS handshake");
+    }
+
+    #[test]
+    fn live_keys_are_not_test_mode_and_stripes_own_pages_are_the_form_targets() {
+        let stripe = Stripe::new(config(DEFAULT_API_BASE)).unwrap();
+        assert!(!stripe.is_test());
+        assert_eq!(
+            stripe.page_origins(),
+            vec![
+                "https://checkout.stripe.com",
+                "https://billing.stripe.com",
+                "https://invoice.stripe.com"
+            ]
+        );
+        let debug = format!("{:?}", stripe.config);
+        assert!(!debug.contains("sk_live_0123") && !debug.contains("whsec_0123"));
+    }
+}

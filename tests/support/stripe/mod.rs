@@ -1,0 +1,658 @@
+//! A stand-in for Stripe, served over HTTP from the test process, speaking Stripe's wire
+//! format: form-encoded requests with the secret key as the bearer (anything else is a 401),
+//! JSON objects with Stripe's field names, lists, errors, idempotency keys honoured (a
+//! repeated key gets the first answer, a key still in use a 409, a key reused with other
+//! parameters a 400), and events signed exactly as Stripe signs them (HMAC-SHA256 of
+//! `{t}.{body}` with the endpoint's secret, in `Stripe-Signature`).
+//!
+//! It also serves the pages a reader meets at Stripe: the hosted checkout page (with a Pay
+//! button), the billing portal and the invoice page. Tests play Stripe's own part through
+//! methods (renew a subscription, fail a payment, deliver events in any order, be down).
+//!
+//! Times come from the test's clock, as the app's do.
+
+mod server;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use gazette::clock::{Clock, ManualClock};
+use gazette::payments::stripe::StripeConfig;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use time::OffsetDateTime;
+
+pub const SECRET_KEY: &str = "sk_test_gazettefake0000000001";
+pub const WEBHOOK_SECRET: &str = "whsec_gazettefake0000000001";
+pub const MONTHLY: &str = "price_monthly0001";
+pub const YEARLY: &str = "price_yearly0001";
+/// A price of another product sold on the same account.
+pub const OTHER_PRODUCT: &str = "price_otherproduct01";
+
+/// A price as the fake sells it.
+#[derive(Clone, Debug)]
+pub struct Price {
+    pub id: &'static str,
+    pub unit_amount: i64,
+    pub currency: &'static str,
+    pub months: i32,
+}
+
+/// An event the fake created, and whether the app took it.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub id: String,
+    pub kind: String,
+    pub body: String,
+    pub delivered: bool,
+    pub attempts: usize,
+}
+
+/// One API request as it arrived.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub idempotency_key: Option<String>,
+    pub stripe_version: Option<String>,
+    pub authorized: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub counter: u64,
+    pub prices: Vec<Price>,
+    pub customers: Vec<Value>,
+    pub sessions: Vec<Value>,
+    pub subscriptions: Vec<Value>,
+    pub invoices: Vec<Value>,
+    pub portals: Vec<Value>,
+    pub events: Vec<Event>,
+    /// Idempotency key -> (fingerprint of the request, answer once there is one).
+    pub idempotency: HashMap<String, (String, Option<(u16, Value)>)>,
+    pub requests: Vec<Request>,
+}
+
+impl State {
+    pub fn id(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        format!("{prefix}_{:06}", self.counter)
+    }
+
+    pub fn price(&self, id: &str) -> Option<Price> {
+        self.prices.iter().find(|p| p.id == id).cloned()
+    }
+
+    pub fn find<'a>(list: &'a mut [Value], id: &str) -> Option<&'a mut Value> {
+        list.iter_mut().find(|object| object["id"] == id)
+    }
+}
+
+pub(crate) struct Inner {
+    pub state: Mutex<State>,
+    pub clock: Arc<ManualClock>,
+    pub base: String,
+    pub webhook: Mutex<Option<String>>,
+    pub auto_deliver: AtomicBool,
+    pub down: AtomicBool,
+    pub latency: Mutex<Duration>,
+    /// The next read of this path is answered with the state of its arrival, this much later.
+    pub slow_read: Mutex<Option<(String, Duration)>>,
+    pub wake: tokio::sync::Notify,
+}
+
+impl Inner {
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now().unix_timestamp()
+    }
+
+    /// Records an event about `object`, as a webhook endpoint on a recent API version gets it.
+    pub fn emit(&self, state: &mut State, kind: &str, object: Value) -> String {
+        let id = state.id("evt");
+        let event = json!({
+            "id": id,
+            "object": "event",
+            "api_version": "2025-03-31.basil",
+            "created": self.now(),
+            "type": kind,
+            "livemode": false,
+            "pending_webhooks": 1,
+            "request": {"id": null, "idempotency_key": null},
+            "data": {"object": object},
+        });
+        state.events.push(Event {
+            id: id.clone(),
+            kind: kind.to_string(),
+            body: event.to_string(),
+            delivered: false,
+            attempts: 0,
+        });
+        if self.auto_deliver.load(Ordering::SeqCst) {
+            self.wake.notify_one();
+        }
+        id
+    }
+
+    /// An invoice as an event carries it (recent API versions name the subscription under
+    /// `parent`).
+    pub fn invoice_for_event(invoice: &Value) -> Value {
+        let mut object = invoice.clone();
+        let subscription = object["subscription"].clone();
+        object["subscription"] = Value::Null;
+        object["parent"] = json!({
+            "type": "subscription_details",
+            "subscription_details": {"subscription": subscription},
+        });
+        object
+    }
+
+    /// Starts a subscription for a completed checkout, with its first invoice paid.
+    pub fn start_subscription(&self, state: &mut State, session_id: &str) -> Option<String> {
+        let session = State::find(&mut state.sessions, session_id)?.clone();
+        let price = state.price(session["line_items"][0]["price"].as_str()?)?;
+        let customer = session["customer"].as_str()?.to_string();
+        let now = self.clock.now();
+        let end = gazette::domain::subscription::add_months(now, price.months);
+        let sub_id = state.id("sub");
+        let item_id = state.id("si");
+        let invoice_id = state.id("in");
+        let invoice = json!({
+            "id": invoice_id, "object": "invoice", "customer": customer,
+            "subscription": sub_id, "status": "paid",
+            "amount_due": price.unit_amount, "amount_paid": price.unit_amount,
+            "amount_remaining": 0, "currency": price.currency,
+            "hosted_invoice_url": format!("{}/invoice/{invoice_id}", self.base),
+            "period_start": now.unix_timestamp(), "period_end": now.unix_timestamp(),
+            "billing_reason": "subscription_create",
+        });
+        let subscription = json!({
+            "id": sub_id, "object": "subscription", "customer": customer,
+            "status": "active", "cancel_at_period_end": false,
+            "canceled_at": null, "ended_at": null,
+            "current_period_start": now.unix_timestamp(),
+            "current_period_end": end.unix_timestamp(),
+            "items": {"object": "list", "has_more": false, "data": [{
+                "id": item_id, "object": "subscription_item", "quantity": 1,
+                "price": price_json(&price),
+                "current_period_start": now.unix_timestamp(),
+                "current_period_end": end.unix_timestamp(),
+            }]},
+            "latest_invoice": invoice_id,
+            "metadata": session["subscription_data"]["metadata"].clone(),
+            "livemode": false,
+        });
+        state.invoices.push(invoice.clone());
+        state.subscriptions.push(subscription.clone());
+        let session = State::find(&mut state.sessions, session_id)?;
+        session["status"] = json!("complete");
+        session["payment_status"] = json!("paid");
+        session["subscription"] = json!(sub_id);
+        let completed = session.clone();
+        self.emit(state, "customer.subscription.created", subscription);
+        self.emit(state, "invoice.paid", Self::invoice_for_event(&invoice));
+        self.emit(state, "checkout.session.completed", completed);
+        Some(sub_id)
+    }
+}
+
+pub fn price_json(price: &Price) -> Value {
+    let (interval, count) = if price.months % 12 == 0 {
+        ("year", price.months / 12)
+    } else {
+        ("month", price.months)
+    };
+    json!({
+        "id": price.id, "object": "price", "active": true, "type": "recurring",
+        "currency": price.currency, "unit_amount": price.unit_amount,
+        "recurring": {"interval": interval, "interval_count": count},
+        "product": "prod_gazette",
+    })
+}
+
+/// What a renewal does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Renewal {
+    Paid,
+    Declined,
+}
+
+pub struct FakeStripe {
+    inner: Arc<Inner>,
+    pub url: String,
+    http: reqwest::Client,
+}
+
+impl FakeStripe {
+    /// Starts the fake on a free port, with Gazette's two prices and another product's.
+    pub async fn start(clock: Arc<ManualClock>) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = State {
+            prices: vec![
+                Price {
+                    id: MONTHLY,
+                    unit_amount: 800,
+                    currency: "usd",
+                    months: 1,
+                },
+                Price {
+                    id: YEARLY,
+                    unit_amount: 8000,
+                    currency: "usd",
+                    months: 12,
+                },
+                Price {
+                    id: OTHER_PRODUCT,
+                    unit_amount: 500,
+                    currency: "usd",
+                    months: 1,
+                },
+            ],
+            ..State::default()
+        };
+        let inner = Arc::new(Inner {
+            state: Mutex::new(state),
+            clock,
+            base: url.clone(),
+            webhook: Mutex::new(None),
+            auto_deliver: AtomicBool::new(false),
+            down: AtomicBool::new(false),
+            latency: Mutex::new(Duration::ZERO),
+            slow_read: Mutex::new(None),
+            wake: tokio::sync::Notify::new(),
+        });
+        server::serve(listener, inner.clone());
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let fake = Self { inner, url, http };
+        fake.spawn_deliveries();
+        fake
+    }
+
+    /// Settings for an app that pays through this fake.
+    pub fn config(&self) -> StripeConfig {
+        StripeConfig {
+            secret_key: SECRET_KEY.to_string(),
+            webhook_secret: WEBHOOK_SECRET.to_string(),
+            api_base: self.url.parse().unwrap(),
+            prices: vec![
+                ("monthly".to_string(), MONTHLY.to_string()),
+                ("yearly".to_string(), YEARLY.to_string()),
+            ],
+        }
+    }
+
+    pub fn clock(&self) -> Arc<ManualClock> {
+        self.inner.clock.clone()
+    }
+
+    /// Where events are sent (the app's webhook endpoint).
+    pub fn send_webhooks_to(&self, url: &str) {
+        *self.inner.webhook.lock().unwrap() = Some(url.to_string());
+    }
+
+    /// Events are sent as soon as they happen (in the background), as Stripe does.
+    pub fn deliver_automatically(&self, on: bool) {
+        self.inner.auto_deliver.store(on, Ordering::SeqCst);
+        if on {
+            self.inner.wake.notify_one();
+        }
+    }
+
+    /// While down, every API request is answered 503.
+    pub fn set_down(&self, down: bool) {
+        self.inner.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Every POST that carries an idempotency key takes this long (so concurrent requests
+    /// overlap).
+    pub fn set_latency(&self, latency: Duration) {
+        *self.inner.latency.lock().unwrap() = latency;
+    }
+
+    /// The next `GET path` is answered with the state as it was when it arrived, `delay`
+    /// later (a slow answer, overtaken by later ones).
+    pub fn slow_next_read(&self, path: &str, delay: Duration) {
+        *self.inner.slow_read.lock().unwrap() = Some((path.to_string(), delay));
+    }
+
+    /// Something about the subscription changes that Gazette does not read (its metadata):
+    /// a `customer.subscription.updated` with the same state.
+    pub fn touch(&self, sub_id: &str) {
+        let mut state = self.inner.state();
+        let subscription = State::find(&mut state.subscriptions, sub_id).expect("the subscription");
+        subscription["metadata"]["touched"] = json!("yes");
+        let updated = subscription.clone();
+        self.inner
+            .emit(&mut state, "customer.subscription.updated", updated);
+    }
+
+    /// The reader cancels at the period's end in the portal (a `customer.subscription.updated`).
+    pub fn cancel_at_period_end(&self, sub_id: &str) {
+        let mut state = self.inner.state();
+        let now = self.inner.now();
+        let subscription = State::find(&mut state.subscriptions, sub_id).expect("the subscription");
+        subscription["cancel_at_period_end"] = json!(true);
+        subscription["canceled_at"] = json!(now);
+        let updated = subscription.clone();
+        self.inner
+            .emit(&mut state, "customer.subscription.updated", updated);
+    }
+
+    fn spawn_deliveries(&self) {
+        let inner = self.inner.clone();
+        let http = self.http.clone();
+        tokio::spawn(async move {
+            loop {
+                inner.wake.notified().await;
+                if inner.auto_deliver.load(Ordering::SeqCst) {
+                    let pending: Vec<String> = inner
+                        .state()
+                        .events
+                        .iter()
+                        .filter(|e| !e.delivered && e.attempts == 0)
+                        .map(|e| e.id.clone())
+                        .collect();
+                    for id in pending {
+                        deliver(&inner, &http, &id).await;
+                    }
+                }
+            }
+        });
+    }
+
+    // ---- what the fake holds ----
+
+    pub fn customers(&self) -> Vec<Value> {
+        self.inner.state().customers.clone()
+    }
+
+    pub fn customers_of(&self, email: &str) -> Vec<Value> {
+        self.customers()
+            .into_iter()
+            .filter(|c| c["email"] == email)
+            .collect()
+    }
+
+    pub fn sessions(&self) -> Vec<Value> {
+        self.inner.state().sessions.clone()
+    }
+
+    pub fn sessions_of(&self, customer: &str) -> Vec<Value> {
+        self.sessions()
+            .into_iter()
+            .filter(|s| s["customer"] == customer)
+            .collect()
+    }
+
+    pub fn subscriptions(&self) -> Vec<Value> {
+        self.inner.state().subscriptions.clone()
+    }
+
+    pub fn subscription(&self, id: &str) -> Value {
+        self.subscriptions()
+            .into_iter()
+            .find(|s| s["id"] == id)
+            .expect("the subscription exists")
+    }
+
+    pub fn subscriptions_of(&self, customer: &str) -> Vec<Value> {
+        self.subscriptions()
+            .into_iter()
+            .filter(|s| s["customer"] == customer)
+            .collect()
+    }
+
+    pub fn events(&self) -> Vec<Event> {
+        self.inner.state().events.clone()
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.inner.state().requests.clone()
+    }
+
+    // ---- Stripe's own part ----
+
+    /// The reader pays on the checkout page; the address Stripe sends them back to.
+    pub fn pay(&self, session_id: &str) -> String {
+        server::pay(&self.inner, session_id).expect("the checkout can be paid")
+    }
+
+    /// A session's id from its page's address.
+    pub fn session_of_page(url: &str) -> String {
+        url.rsplit('/').next().unwrap().to_string()
+    }
+
+    /// The next period begins: charged, or declined (the subscription goes past due).
+    pub fn renew(&self, sub_id: &str, outcome: Renewal) {
+        let inner = &self.inner;
+        let mut state = inner.state();
+        let now = inner.clock.now();
+        let subscription = State::find(&mut state.subscriptions, sub_id)
+            .expect("the subscription exists")
+            .clone();
+        let price = state
+            .price(
+                subscription["items"]["data"][0]["price"]["id"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap();
+        let start = OffsetDateTime::from_unix_timestamp(
+            subscription["current_period_end"].as_i64().unwrap(),
+        )
+        .unwrap();
+        let end = gazette::domain::subscription::add_months(start, price.months);
+        let invoice_id = state.id("in");
+        let paid = outcome == Renewal::Paid;
+        let invoice = json!({
+            "id": invoice_id, "object": "invoice",
+            "customer": subscription["customer"], "subscription": sub_id,
+            "status": if paid { "paid" } else { "open" },
+            "amount_due": price.unit_amount,
+            "amount_paid": if paid { price.unit_amount } else { 0 },
+            "amount_remaining": if paid { 0 } else { price.unit_amount },
+            "currency": price.currency,
+            "hosted_invoice_url": format!("{}/invoice/{invoice_id}", inner.base),
+            "billing_reason": "subscription_cycle",
+            "created": now.unix_timestamp(),
+        });
+        state.invoices.push(invoice.clone());
+        let updated = {
+            let sub = State::find(&mut state.subscriptions, sub_id).unwrap();
+            sub["current_period_start"] = json!(start.unix_timestamp());
+            sub["current_period_end"] = json!(end.unix_timestamp());
+            sub["items"]["data"][0]["current_period_start"] = json!(start.unix_timestamp());
+            sub["items"]["data"][0]["current_period_end"] = json!(end.unix_timestamp());
+            sub["latest_invoice"] = json!(invoice_id);
+            sub["status"] = json!(if paid { "active" } else { "past_due" });
+            sub.clone()
+        };
+        let kind = if paid {
+            "invoice.paid"
+        } else {
+            "invoice.payment_failed"
+        };
+        inner.emit(&mut state, kind, Inner::invoice_for_event(&invoice));
+        inner.emit(&mut state, "customer.subscription.updated", updated);
+    }
+
+    /// The reader pays an open invoice (after a failed renewal).
+    pub fn pay_invoice(&self, invoice_id: &str) {
+        server::pay_invoice(&self.inner, invoice_id).expect("the invoice can be paid");
+    }
+
+    /// Stripe ends a subscription (its period ran out after a cancellation, or dunning gave up).
+    pub fn end_subscription(&self, sub_id: &str) {
+        server::cancel_now(&self.inner, sub_id).expect("the subscription exists");
+    }
+
+    /// Another product on the same account: a customer Gazette never made, subscribed to a
+    /// price that is no plan. Its events reach Gazette's endpoint too.
+    pub fn sell_another_product(&self, email: &str) -> String {
+        let customer = {
+            let mut state = self.inner.state();
+            let customer = state.id("cus");
+            state.customers.push(
+                json!({"id": customer, "object": "customer", "email": email, "metadata": {}}),
+            );
+            customer
+        };
+        self.sell_another_product_to(&customer)
+    }
+
+    /// The other product, sold to an existing customer (perhaps one Gazette made).
+    pub fn sell_another_product_to(&self, customer: &str) -> String {
+        self.sell_to(customer, OTHER_PRODUCT)
+    }
+
+    /// A subscription to `price` for an existing customer, made at Stripe without Gazette
+    /// (by the publisher in Stripe's dashboard, say).
+    pub fn sell_to(&self, customer: &str, price: &str) -> String {
+        let inner = &self.inner;
+        let mut state = inner.state();
+        let session = state.id("cs_test");
+        state.sessions.push(json!({
+            "id": session, "object": "checkout.session", "mode": "subscription",
+            "status": "open", "customer": customer, "subscription": null,
+            "line_items": [{"price": price, "quantity": 1}],
+            "subscription_data": {"metadata": {}}, "metadata": {},
+            "url": format!("{}/pay/{session}", inner.base),
+            "expires_at": inner.now() + 86_400,
+        }));
+        inner
+            .start_subscription(&mut state, &session)
+            .expect("another product's subscription")
+    }
+
+    // ---- events ----
+
+    /// The event's body, as it was (or would be) sent.
+    pub fn body_of(&self, event_id: &str) -> String {
+        self.events()
+            .into_iter()
+            .find(|e| e.id == event_id)
+            .expect("the event exists")
+            .body
+    }
+
+    /// Ids of the events not delivered yet, oldest first.
+    pub fn pending(&self) -> Vec<String> {
+        self.events()
+            .into_iter()
+            .filter(|e| !e.delivered)
+            .map(|e| e.id)
+            .collect()
+    }
+
+    /// The events not delivered yet are lost on the way (Stripe believes them delivered):
+    /// only re-reading finds what they said.
+    pub fn lose_pending(&self) {
+        for event in self.inner.state().events.iter_mut() {
+            event.delivered = true;
+        }
+    }
+
+    /// Sends every event not delivered yet, oldest first; each one's status.
+    pub async fn deliver_pending(&self) -> Vec<u16> {
+        let mut statuses = Vec::new();
+        for id in self.pending() {
+            statuses.push(self.deliver(&id).await);
+        }
+        statuses
+    }
+
+    /// Sends one event (again, if it was sent before), signed now; the app's status (0 when
+    /// the app could not be reached).
+    pub async fn deliver(&self, event_id: &str) -> u16 {
+        deliver(&self.inner, &self.http, event_id).await
+    }
+
+    /// The `Stripe-Signature` header Stripe would send for `body` at unix time `t`.
+    pub fn sign(&self, body: &str, t: i64) -> String {
+        format!("t={t},v1={}", signature(WEBHOOK_SECRET, t, body))
+    }
+
+    pub fn now(&self) -> i64 {
+        self.inner.now()
+    }
+
+    /// Posts `body` to the webhook endpoint with exactly this signature header (none when
+    /// `None`); the app's status.
+    pub async fn post_raw(&self, body: &str, signature: Option<&str>) -> u16 {
+        let target = self
+            .inner
+            .webhook
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("a webhook target");
+        let mut request = self
+            .http
+            .post(target)
+            .header("Content-Type", "application/json; charset=utf-8")
+            .body(body.to_string());
+        if let Some(signature) = signature {
+            request = request.header("Stripe-Signature", signature);
+        }
+        match request.send().await {
+            Ok(response) => response.status().as_u16(),
+            Err(_) => 0,
+        }
+    }
+}
+
+pub fn signature(secret: &str, t: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+async fn deliver(inner: &Inner, http: &reqwest::Client, event_id: &str) -> u16 {
+    let (body, target) = {
+        let mut state = inner.state();
+        let Some(event) = state.events.iter_mut().find(|e| e.id == event_id) else {
+            return 0;
+        };
+        event.attempts += 1;
+        (event.body.clone(), inner.webhook.lock().unwrap().clone())
+    };
+    let Some(target) = target else {
+        return 0;
+    };
+    let t = inner.now();
+    let status = match http
+        .post(target)
+        .header("Content-Type", "application/json; charset=utf-8")
+        .header(
+            "User-Agent",
+            "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        )
+        .header(
+            "Stripe-Signature",
+            format!("t={t},v1={}", signature(WEBHOOK_SECRET, t, &body)),
+        )
+        .body(body)
+        .send()
+        .await
+    {
+        Ok(response) => response.status().as_u16(),
+        Err(_) => 0,
+    };
+    if (200..300).contains(&status) {
+        let mut state = inner.state();
+        if let Some(event) = state.events.iter_mut().find(|e| e.id == event_id) {
+            event.delivered = true;
+        }
+    }
+    status
+}

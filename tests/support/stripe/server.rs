@@ -1,0 +1,593 @@
+//! The fake's HTTP side: Stripe's API under `/v1` and the pages a reader meets at Stripe.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+
+use super::{Inner, State, price_json};
+
+type Params = Vec<(String, String)>;
+
+pub(super) fn serve(listener: std::net::TcpListener, inner: Arc<Inner>) {
+    let data = web::Data::from(inner);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .default_service(web::to(dispatch))
+    })
+    .workers(2)
+    .disable_signals()
+    .listen(listener)
+    .expect("the fake listens")
+    .run();
+    tokio::spawn(server);
+}
+
+fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+/// `prefix[key]=value` pairs as a JSON object.
+fn map_of(params: &Params, prefix: &str) -> Value {
+    let mut map = serde_json::Map::new();
+    for (key, value) in params {
+        if let Some(rest) = key.strip_prefix(prefix)
+            && let Some(name) = rest.strip_prefix('[').and_then(|r| r.strip_suffix(']'))
+            && !name.contains('[')
+        {
+            map.insert(name.to_string(), json!(value));
+        }
+    }
+    Value::Object(map)
+}
+
+fn answer(status: u16, body: Value) -> (u16, Value) {
+    (status, body)
+}
+
+fn error(status: u16, kind: &str, code: Option<&str>, message: &str) -> (u16, Value) {
+    (
+        status,
+        json!({"error": {"type": kind, "code": code, "message": message}}),
+    )
+}
+
+fn missing(what: &str, id: &str) -> (u16, Value) {
+    error(
+        404,
+        "invalid_request_error",
+        Some("resource_missing"),
+        &format!("No such {what}: '{id}'"),
+    )
+}
+
+fn respond((status, body): (u16, Value)) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(status).unwrap())
+        .content_type("application/json")
+        .body(body.to_string())
+}
+
+fn page(html: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Stripe (test stand-in)</title></head><body>{html}</body></html>"
+        ))
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location))
+        .finish()
+}
+
+async fn dispatch(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) -> HttpResponse {
+    let path = req.path().to_string();
+    let method = req.method().as_str().to_string();
+    let form: Params = url::form_urlencoded::parse(&body).into_owned().collect();
+    let query: Params = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect();
+    if !path.starts_with("/v1/") {
+        return pages(&inner, &method, &path, &form);
+    }
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let authorized =
+        header("Authorization").as_deref() == Some(&format!("Bearer {}", super::SECRET_KEY));
+    let idempotency_key = header("Idempotency-Key");
+    inner.state().requests.push(super::Request {
+        method: method.clone(),
+        path: path.clone(),
+        idempotency_key: idempotency_key.clone(),
+        stripe_version: header("Stripe-Version"),
+        authorized,
+    });
+    if !authorized {
+        return respond(error(
+            401,
+            "invalid_request_error",
+            None,
+            "Invalid API Key provided",
+        ));
+    }
+    if inner.down.load(Ordering::SeqCst) {
+        return respond(error(
+            503,
+            "api_error",
+            None,
+            "Stripe is down (test stand-in)",
+        ));
+    }
+    let params = if method == "GET" { query } else { form };
+    let Some(key) = idempotency_key.filter(|_| method == "POST") else {
+        let slow = {
+            let mut slow_read = inner.slow_read.lock().unwrap();
+            match slow_read.take() {
+                Some((slow_path, delay)) if method == "GET" && slow_path == path => Some(delay),
+                other => {
+                    *slow_read = other;
+                    None
+                }
+            }
+        };
+        let answer = api(&inner, &method, &path, &params);
+        if let Some(delay) = slow {
+            tokio::time::sleep(delay).await;
+        }
+        return respond(answer);
+    };
+
+    let mut sorted = params.clone();
+    sorted.sort();
+    let fingerprint = format!("{method} {path} {sorted:?}");
+    {
+        let mut state = inner.state();
+        match state.idempotency.get(&key) {
+            Some((seen, _)) if *seen != fingerprint => {
+                return respond(error(
+                    400,
+                    "idempotency_error",
+                    None,
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+                ));
+            }
+            Some((_, Some(first))) => {
+                let mut response = respond(first.clone());
+                response.headers_mut().insert(
+                    actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
+                    actix_web::http::header::HeaderValue::from_static("true"),
+                );
+                return response;
+            }
+            Some((_, None)) => {
+                return respond(error(
+                    409,
+                    "idempotency_error",
+                    Some("idempotency_key_in_use"),
+                    "There is currently another in-progress request using this Idempotent Key.",
+                ));
+            }
+            None => {
+                state
+                    .idempotency
+                    .insert(key.clone(), (fingerprint.clone(), None));
+            }
+        }
+    }
+    let latency = *inner.latency.lock().unwrap();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let result = api(&inner, &method, &path, &params);
+    inner
+        .state()
+        .idempotency
+        .insert(key, (fingerprint, Some(result.clone())));
+    respond(result)
+}
+
+/// A subscription as the API answers it, its latest invoice expanded when asked.
+fn with_expansions(state: &State, mut subscription: Value, expand: bool) -> Value {
+    if expand
+        && let Some(id) = subscription["latest_invoice"].as_str()
+        && let Some(invoice) = state.invoices.iter().find(|i| i["id"] == id)
+    {
+        subscription["latest_invoice"] = invoice.clone();
+    }
+    subscription
+}
+
+fn expands(params: &Params, field: &str) -> bool {
+    params
+        .iter()
+        .any(|(key, value)| key == "expand[]" && value == field)
+}
+
+fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value) {
+    let parts: Vec<&str> = path.trim_start_matches("/v1/").split('/').collect();
+    let mut state = inner.state();
+    let now = inner.now();
+    match (method, parts.as_slice()) {
+        ("GET", ["prices", id]) => match state.price(id) {
+            Some(price) => answer(200, price_json(&price)),
+            None => missing("price", id),
+        },
+        ("POST", ["customers"]) => {
+            let id = state.id("cus");
+            let customer = json!({
+                "id": id, "object": "customer", "created": now,
+                "email": param(params, "email"), "metadata": map_of(params, "metadata"),
+                "livemode": false,
+            });
+            state.customers.push(customer.clone());
+            inner.emit(&mut state, "customer.created", customer.clone());
+            answer(200, customer)
+        }
+        ("GET", ["customers", id]) => match State::find(&mut state.customers, id) {
+            Some(customer) => answer(200, customer.clone()),
+            None => missing("customer", id),
+        },
+        ("POST", ["checkout", "sessions"]) => {
+            let customer = param(params, "customer").unwrap_or_default().to_string();
+            if State::find(&mut state.customers, &customer).is_none() {
+                return missing("customer", &customer);
+            }
+            let price = param(params, "line_items[0][price]").unwrap_or_default();
+            if state.price(price).is_none() {
+                return missing("price", price);
+            }
+            if param(params, "mode") != Some("subscription")
+                || param(params, "success_url").is_none()
+                || param(params, "cancel_url").is_none()
+            {
+                return error(400, "invalid_request_error", None, "Missing required param");
+            }
+            let id = state.id("cs_test");
+            let session = json!({
+                "id": id, "object": "checkout.session", "mode": "subscription",
+                "status": "open", "payment_status": "unpaid", "customer": customer,
+                "subscription": null, "client_reference_id": param(params, "client_reference_id"),
+                "success_url": param(params, "success_url"), "cancel_url": param(params, "cancel_url"),
+                "line_items": [{"price": price, "quantity": 1}],
+                "metadata": map_of(params, "metadata"),
+                "subscription_data": {"metadata": map_of(params, "subscription_data[metadata]")},
+                "url": format!("{}/pay/{id}", inner.base),
+                "created": now, "expires_at": now + 86_400, "livemode": false,
+            });
+            state.sessions.push(session.clone());
+            answer(200, session)
+        }
+        ("GET", ["checkout", "sessions", id]) => {
+            let Some(session) = State::find(&mut state.sessions, id) else {
+                return missing("checkout.session", id);
+            };
+            // Stripe expires an unpaid session at its time.
+            if session["status"] == "open" && session["expires_at"].as_i64().unwrap_or(0) <= now {
+                session["status"] = json!("expired");
+                session["url"] = Value::Null;
+                let expired = session.clone();
+                inner.emit(&mut state, "checkout.session.expired", expired.clone());
+                return answer(200, expired);
+            }
+            answer(200, session.clone())
+        }
+        ("POST", ["checkout", "sessions", id, "expire"]) => {
+            let Some(session) = State::find(&mut state.sessions, id) else {
+                return missing("checkout.session", id);
+            };
+            if session["status"] != "open" {
+                return error(
+                    400,
+                    "invalid_request_error",
+                    None,
+                    "Only Checkout Sessions with a status in [\"open\"] can be expired.",
+                );
+            }
+            session["status"] = json!("expired");
+            session["url"] = Value::Null;
+            let expired = session.clone();
+            inner.emit(&mut state, "checkout.session.expired", expired.clone());
+            answer(200, expired)
+        }
+        ("GET", ["subscriptions"]) => {
+            let customer = param(params, "customer").unwrap_or_default();
+            let expand = expands(params, "data.latest_invoice");
+            let data: Vec<Value> = state
+                .subscriptions
+                .iter()
+                .filter(|s| s["customer"] == customer)
+                .rev()
+                .map(|s| with_expansions(&state, s.clone(), expand))
+                .collect();
+            answer(
+                200,
+                json!({"object": "list", "data": data, "has_more": false, "url": "/v1/subscriptions"}),
+            )
+        }
+        ("GET", ["subscriptions", id]) => match State::find(&mut state.subscriptions, id) {
+            Some(subscription) => {
+                let subscription = subscription.clone();
+                answer(
+                    200,
+                    with_expansions(&state, subscription, expands(params, "latest_invoice")),
+                )
+            }
+            None => missing("subscription", id),
+        },
+        ("POST", ["subscriptions", id]) => {
+            let Some(subscription) = State::find(&mut state.subscriptions, id) else {
+                return missing("subscription", id);
+            };
+            if subscription["status"] == "canceled" {
+                return error(
+                    400,
+                    "invalid_request_error",
+                    None,
+                    "A canceled subscription can only update its cancellation_details and metadata.",
+                );
+            }
+            if let Some(cancel) = param(params, "cancel_at_period_end") {
+                let cancel = cancel == "true";
+                subscription["cancel_at_period_end"] = json!(cancel);
+                subscription["canceled_at"] = if cancel { json!(now) } else { Value::Null };
+            }
+            let updated = subscription.clone();
+            inner.emit(&mut state, "customer.subscription.updated", updated.clone());
+            answer(
+                200,
+                with_expansions(&state, updated, expands(params, "latest_invoice")),
+            )
+        }
+        ("DELETE", ["subscriptions", id]) => {
+            drop(state);
+            cancel_now(inner, id).unwrap_or_else(|e| e)
+        }
+        ("POST", ["billing_portal", "sessions"]) => {
+            let customer = param(params, "customer").unwrap_or_default().to_string();
+            if State::find(&mut state.customers, &customer).is_none() {
+                return missing("customer", &customer);
+            }
+            let id = state.id("bps");
+            let flow = param(params, "flow_data[type]").map(|kind| {
+                json!({
+                    "type": kind,
+                    "subscription": param(params, "flow_data[subscription_update_confirm][subscription]"),
+                    "item": param(params, "flow_data[subscription_update_confirm][items][0][id]"),
+                    "price": param(params, "flow_data[subscription_update_confirm][items][0][price]"),
+                })
+            });
+            let portal = json!({
+                "id": id, "object": "billing_portal.session", "customer": customer,
+                "return_url": param(params, "return_url"), "flow": flow,
+                "url": format!("{}/portal/{id}", inner.base), "created": now,
+            });
+            state.portals.push(portal.clone());
+            answer(200, portal)
+        }
+        ("GET", ["events"]) => {
+            let undelivered_only = param(params, "delivery_success") == Some("false");
+            let since = param(params, "created[gte]")
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0);
+            let types: Vec<&str> = params
+                .iter()
+                .filter(|(k, _)| k == "types[]")
+                .map(|(_, v)| v.as_str())
+                .collect();
+            let limit = param(params, "limit")
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(10);
+            let after = param(params, "starting_after");
+            let mut newest_first: Vec<Value> = state
+                .events
+                .iter()
+                .rev()
+                .filter(|e| !undelivered_only || !e.delivered)
+                .filter(|e| types.is_empty() || types.contains(&e.kind.as_str()))
+                .map(|e| serde_json::from_str::<Value>(&e.body).unwrap())
+                .filter(|e| e["created"].as_i64().unwrap_or(0) >= since)
+                .collect();
+            if let Some(after) = after
+                && let Some(at) = newest_first.iter().position(|e| e["id"] == after)
+            {
+                newest_first.drain(..=at);
+            }
+            let has_more = newest_first.len() > limit;
+            newest_first.truncate(limit);
+            answer(
+                200,
+                json!({"object": "list", "data": newest_first, "has_more": has_more, "url": "/v1/events"}),
+            )
+        }
+        _ => error(
+            404,
+            "invalid_request_error",
+            None,
+            &format!("Unrecognized request URL ({method}: {path})"),
+        ),
+    }
+}
+
+/// Cancels a subscription now, as `DELETE /v1/subscriptions/{id}` does.
+pub(super) fn cancel_now(inner: &Inner, id: &str) -> Result<(u16, Value), (u16, Value)> {
+    let mut state = inner.state();
+    let now = inner.now();
+    let Some(subscription) = State::find(&mut state.subscriptions, id) else {
+        return Err(missing("subscription", id));
+    };
+    if subscription["status"] == "canceled" {
+        return Err(error(
+            400,
+            "invalid_request_error",
+            None,
+            "This subscription has already been canceled.",
+        ));
+    }
+    subscription["status"] = json!("canceled");
+    subscription["ended_at"] = json!(now);
+    if subscription["canceled_at"].is_null() {
+        subscription["canceled_at"] = json!(now);
+    }
+    let canceled = subscription.clone();
+    inner.emit(
+        &mut state,
+        "customer.subscription.deleted",
+        canceled.clone(),
+    );
+    Ok((200, canceled))
+}
+
+/// The reader pays the checkout page; the success address with the session's id.
+pub(super) fn pay(inner: &Inner, session_id: &str) -> Result<String, String> {
+    let mut state = inner.state();
+    let session = State::find(&mut state.sessions, session_id)
+        .ok_or_else(|| format!("no session {session_id}"))?
+        .clone();
+    if session["status"] != "open" {
+        return Err(format!("the session is {}", session["status"]));
+    }
+    if session["expires_at"].as_i64().unwrap_or(0) <= inner.now() {
+        return Err("the session expired".to_string());
+    }
+    inner
+        .start_subscription(&mut state, session_id)
+        .ok_or("the session has no price or customer")?;
+    Ok(session["success_url"]
+        .as_str()
+        .unwrap_or_default()
+        .replace("{CHECKOUT_SESSION_ID}", session_id))
+}
+
+/// The reader pays an open invoice: the subscription is active again.
+pub(super) fn pay_invoice(inner: &Inner, invoice_id: &str) -> Result<String, String> {
+    let mut state = inner.state();
+    let invoice = State::find(&mut state.invoices, invoice_id).ok_or("no such invoice")?;
+    if invoice["status"] != "open" {
+        return Err(format!("the invoice is {}", invoice["status"]));
+    }
+    invoice["status"] = json!("paid");
+    invoice["amount_paid"] = invoice["amount_due"].clone();
+    invoice["amount_remaining"] = json!(0);
+    let paid = invoice.clone();
+    let sub_id = paid["subscription"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let subscription = State::find(&mut state.subscriptions, &sub_id).ok_or("no subscription")?;
+    subscription["status"] = json!("active");
+    let active = subscription.clone();
+    inner.emit(&mut state, "invoice.paid", Inner::invoice_for_event(&paid));
+    inner.emit(&mut state, "customer.subscription.updated", active);
+    Ok(sub_id)
+}
+
+fn pages(inner: &Inner, method: &str, path: &str, form: &Params) -> HttpResponse {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (method, parts.as_slice()) {
+        ("GET", ["pay", id]) => {
+            let session = State::find(&mut inner.state().sessions, id).map(|s| s.clone());
+            let Some(session) = session else {
+                return HttpResponse::NotFound().body("no such checkout");
+            };
+            let price = inner.state().price(
+                session["line_items"][0]["price"]
+                    .as_str()
+                    .unwrap_or_default(),
+            );
+            let amount = price.map_or(String::new(), |p| {
+                format!(
+                    "{}.{:02} {}",
+                    p.unit_amount / 100,
+                    p.unit_amount % 100,
+                    p.currency.to_uppercase()
+                )
+            });
+            let cancel = session["cancel_url"].as_str().unwrap_or("/");
+            if session["status"] != "open" {
+                return page(format!("<h1>This checkout is {}</h1>", session["status"]));
+            }
+            page(format!(
+                "<h1>Pay Gazette</h1><p id=\"amount\">{amount}</p>\
+                 <p>Test mode: use 4242 4242 4242 4242.</p>\
+                 <form method=\"post\" action=\"/pay/{id}\"><button type=\"submit\" id=\"pay\">Subscribe</button></form>\
+                 <p><a id=\"back\" href=\"{cancel}\">Back</a></p>"
+            ))
+        }
+        ("POST", ["pay", id]) => match pay(inner, id) {
+            Ok(success) => see_other(&success),
+            Err(reason) => HttpResponse::Conflict().body(reason),
+        },
+        ("GET", ["portal", id]) => {
+            let portal = State::find(&mut inner.state().portals, id).map(|p| p.clone());
+            let Some(portal) = portal else {
+                return HttpResponse::NotFound().body("no such portal session");
+            };
+            let switch = match portal["flow"]["type"].as_str() {
+                Some("subscription_update_confirm") => format!(
+                    "<form method=\"post\" action=\"/portal/{id}/switch\"><button id=\"confirm-switch\">Confirm switch to {}</button></form>",
+                    portal["flow"]["price"].as_str().unwrap_or_default()
+                ),
+                _ => String::new(),
+            };
+            page(format!(
+                "<h1>Billing</h1>{switch}\
+                 <form method=\"post\" action=\"/portal/{id}/cancel\"><button id=\"cancel-plan\">Cancel plan</button></form>\
+                 <p><a id=\"return\" href=\"{}\">Return to Gazette</a></p>",
+                portal["return_url"].as_str().unwrap_or("/")
+            ))
+        }
+        ("POST", ["portal", id, action]) => {
+            let portal = State::find(&mut inner.state().portals, id).map(|p| p.clone());
+            let Some(portal) = portal else {
+                return HttpResponse::NotFound().body("no such portal session");
+            };
+            let customer = portal["customer"].as_str().unwrap_or_default();
+            let mut state = inner.state();
+            let now = inner.now();
+            let live = state
+                .subscriptions
+                .iter()
+                .position(|s| s["customer"] == customer && s["status"] != "canceled");
+            let Some(at) = live else {
+                return HttpResponse::Conflict().body("no subscription to change");
+            };
+            match *action {
+                "cancel" => {
+                    state.subscriptions[at]["cancel_at_period_end"] = json!(true);
+                    state.subscriptions[at]["canceled_at"] = json!(now);
+                }
+                "switch" => {
+                    let price_id = portal["flow"]["price"].as_str().unwrap_or_default();
+                    let Some(price) = state.price(price_id) else {
+                        return HttpResponse::Conflict().body("no such price");
+                    };
+                    state.subscriptions[at]["items"]["data"][0]["price"] = price_json(&price);
+                }
+                _ => return HttpResponse::NotFound().finish(),
+            }
+            let updated = state.subscriptions[at].clone();
+            inner.emit(&mut state, "customer.subscription.updated", updated);
+            let _ = form;
+            see_other(portal["return_url"].as_str().unwrap_or("/"))
+        }
+        ("GET", ["invoice", id]) => page(format!(
+            "<h1>Invoice {id}</h1><form method=\"post\" action=\"/invoice/{id}\"><button id=\"pay-invoice\">Pay</button></form>"
+        )),
+        ("POST", ["invoice", id]) => match pay_invoice(inner, id) {
+            Ok(_) => page("<h1>Paid</h1>".to_string()),
+            Err(reason) => HttpResponse::Conflict().body(reason),
+        },
+        _ => HttpResponse::NotFound().body("not a page of this stand-in"),
+    }
+}
