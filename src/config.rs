@@ -78,6 +78,8 @@ pub struct Settings {
     pub trust_proxy_headers: bool,
     /// How often each instance runs housekeeping (settling payments, deleting stale rows).
     pub housekeeping_interval: std::time::Duration,
+    /// Password hashes one instance runs at once; `None`: half its cores (at least one).
+    pub password_hashing_slots: Option<usize>,
     /// Login and sign-up limits per throttling window.
     pub limits: Limits,
     /// How long a form's body may take to arrive once its request began.
@@ -131,6 +133,7 @@ impl fmt::Debug for Settings {
             .field("payment_gateway", &self.payment_gateway)
             .field("trust_proxy_headers", &self.trust_proxy_headers)
             .field("housekeeping_interval", &self.housekeeping_interval)
+            .field("password_hashing_slots", &self.password_hashing_slots)
             .field("limits", &self.limits)
             .field("form_body_timeout", &self.form_body_timeout)
             .field("shutdown_drain", &self.shutdown_drain)
@@ -234,6 +237,21 @@ impl Settings {
             }
         };
 
+        let password_hashing_slots = match var("PASSWORD_HASHING_SLOTS") {
+            None => None,
+            Some(raw) => Some(
+                raw.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=64).contains(n))
+                    .ok_or_else(|| {
+                        problem(
+                            "PASSWORD_HASHING_SLOTS",
+                            format!("`{raw}` is not a whole number from 1 to 64"),
+                        )
+                    })?,
+            ),
+        };
         let housekeeping_interval = match var("HOUSEKEEPING_INTERVAL_SECONDS") {
             None => DEFAULT_HOUSEKEEPING_INTERVAL,
             Some(raw) => raw
@@ -383,6 +401,7 @@ impl Settings {
                 false,
             )?,
             housekeeping_interval,
+            password_hashing_slots,
             limits,
             form_body_timeout,
             // Development stops at once on Ctrl-C; in production the load balancer needs a
@@ -431,6 +450,7 @@ impl Settings {
             payment_gateway: GatewayChoice::Test,
             trust_proxy_headers: false,
             housekeeping_interval: DEFAULT_HOUSEKEEPING_INTERVAL,
+            password_hashing_slots: None,
             limits: Limits::default(),
             form_body_timeout: DEFAULT_FORM_BODY_TIMEOUT,
             shutdown_drain: Duration::ZERO,
@@ -804,6 +824,8 @@ mod tests {
             ("PAYMENT_GATEWAY", "paypal"),
             ("DATABASE_POOL_SIZE", "0"),
             ("HOUSEKEEPING_INTERVAL_SECONDS", "0"),
+            ("PASSWORD_HASHING_SLOTS", "0"),
+            ("PASSWORD_HASHING_SLOTS", "many"),
             ("THROTTLE_WINDOW_MINUTES", "0"),
             ("THROTTLE_WINDOW_MINUTES", "61"),
             ("MAX_LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS", "five"),

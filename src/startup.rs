@@ -133,6 +133,7 @@ impl Application {
         }
         let database_url = settings.database_url.clone();
         let load_demo = settings.demo_content;
+        let hashing = settings.password_hashing_slots;
         let passwords = tokio::task::spawn_blocking(move || -> Result<Passwords, StartupError> {
             db::prepare(&database_url)?;
             if load_demo {
@@ -141,7 +142,7 @@ impl Application {
                     tracing::info!(loaded, "loaded the demo articles");
                 }
             }
-            Passwords::new(hashing_slots())
+            Passwords::new(hashing_slots(hashing))
                 .map_err(|e: AppError| StartupError::Other(e.to_string()))
         })
         .await
@@ -505,13 +506,16 @@ async fn request_outcome(
     Ok(response)
 }
 
-/// One hashing slot per core (at least two): hashing can keep every core busy during a burst
-/// of logins, but no more hashes than cores run at once, so memory stays bounded (19 MiB each)
-/// and page views are slowed rather than queued behind a backlog.
-fn hashing_slots() -> usize {
-    std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .max(2)
+/// Hashes that may run at once, unless `PASSWORD_HASHING_SLOTS` says: half the cores (at
+/// least one). Each hash holds 19 MiB and a core for a moment, so a burst of logins queues
+/// (each waits at most a few seconds, then is told to retry) instead of taking every core from
+/// page views and pushing the instance's memory up by 19 MiB a core.
+fn hashing_slots(configured: Option<usize>) -> usize {
+    configured.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get() / 2)
+            .max(1)
+    })
 }
 
 /// Every plan must have a Stripe price of the same amount, currency and period. Stripe

@@ -29,6 +29,10 @@ pub enum Verdict {
 
 pub struct Passwords {
     permits: Semaphore,
+    /// Threads of their own, one per slot, running at a lower priority than the request
+    /// workers: a burst of logins then takes the cores page views leave idle, instead of
+    /// making page views wait behind it.
+    hashers: std::sync::mpsc::SyncSender<Job>,
     /// Verified against when the e-mail is unknown, so that answer takes as long as a wrong
     /// password for a real account.
     dummy_hash: String,
@@ -77,9 +81,11 @@ const DUMMY_PASSWORD: &str = "not a real password: used to keep timing even";
 impl Passwords {
     /// Blocking (it computes the dummy hash): call it during start-up, off the async workers.
     pub fn new(max_concurrent: usize) -> Result<Self, AppError> {
+        let slots = max_concurrent.max(1);
         let dummy = Password::new(DUMMY_PASSWORD.to_string());
         Ok(Self {
-            permits: Semaphore::new(max_concurrent.max(1)),
+            permits: Semaphore::new(slots),
+            hashers: start_hashers(slots)?,
             dummy_hash: hash_now(&dummy)?,
         })
     }
@@ -127,9 +133,61 @@ impl Passwords {
             .map_err(|e| AppError::internal("password hashing slots", e))?;
         // The request's span goes along, so anything logged while hashing names the request.
         let span = tracing::Span::current();
-        actix_web::web::block(move || span.in_scope(work))
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(span.in_scope(work));
+        });
+        // The permit guarantees a free hasher, so this never waits.
+        self.hashers
+            .send(job)
+            .map_err(|e| AppError::internal("password hashing threads", e))?;
+        result
             .await
             .map_err(|e| AppError::internal("password hashing thread", e))?
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// How much nicer than the request workers the hashing threads are (see `Passwords`).
+const HASHER_NICENESS: i32 = 10;
+
+fn start_hashers(slots: usize) -> Result<std::sync::mpsc::SyncSender<Job>, AppError> {
+    let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(slots);
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+    for n in 0..slots {
+        let queue = queue.clone();
+        std::thread::Builder::new()
+            .name(format!("password-hasher-{n}"))
+            .spawn(move || {
+                lower_this_threads_priority();
+                loop {
+                    // One job at a time per thread; the lock is held only to take one.
+                    let job = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(poisoned) => poisoned.into_inner().recv(),
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        // Every sender is gone: the application is shutting down.
+                        Err(_) => return,
+                    }
+                }
+            })
+            .map_err(|e| AppError::internal("starting a password hashing thread", e))?;
+    }
+    Ok(jobs)
+}
+
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority only changes the scheduling weight of the calling thread (who 0,
+        // on Linux, with PRIO_PROCESS, names the calling thread).
+        let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASHER_NICENESS) };
+        if result != 0 {
+            tracing::warn!("could not lower the priority of a password hashing thread");
+        }
     }
 }
 
