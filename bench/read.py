@@ -170,12 +170,12 @@ def run_wrk(args, scenario, pid, storm_env=None):
             env=dict(os.environ, **storm_env), stdout=subprocess.PIPE, text=True,
         )
         time.sleep(0.5)
-    peak = [0]
+    samples = []
     sampling = [True]
 
     def sample():
         while sampling[0]:
-            peak[0] = max(peak[0], resident_kib(pid))
+            samples.append(resident_kib(pid))
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample)
@@ -184,7 +184,12 @@ def run_wrk(args, scenario, pid, storm_env=None):
     sampling[0] = False
     sampler.join()
     result = parse_wrk(output)
-    result["rss_mib"] = peak[0] / 1024
+    result["rss_mib"] = max(samples, default=0) / 1024
+    # Flat means the last seconds need no more than the first: compare the peaks of the first
+    # and the last fifth of the run.
+    fifth = max(len(samples) // 5, 1)
+    result["rss_first_mib"] = max(samples[:fifth], default=0) / 1024
+    result["rss_last_mib"] = max(samples[-fifth:], default=0) / 1024
     if storm is not None:
         storm_output, _ = storm.communicate()
         result["errors"] += int(re.search(r"unexpected_statuses (\d+)", storm_output).group(1))
@@ -287,6 +292,7 @@ def main():
                 results[name].append(result)
                 print(f"round {round_number} {name:<12} {result['rps']:>9.0f} req/s  p50 {result['p50']:6.2f} ms"
                       f"  p99 {result['p99']:6.2f} ms  errors {result['errors']}  rss {result['rss_mib']:.1f} MiB"
+                      f" (first fifth {result['rss_first_mib']:.1f}, last fifth {result['rss_last_mib']:.1f})"
                       + (f"  logins {result['logins']}" if 'logins' in result else ""), flush=True)
 
         def median(name, key):
