@@ -108,19 +108,12 @@ pub fn save(
             _ => to_safe_html(&draft.body_markdown),
         };
         let byline_slug = author_slug(&draft.byline);
-        let row = NewArticle {
-            title: &draft.title,
-            slug: &slug,
-            author: &draft.byline,
-            author_slug: &byline_slug,
-            teaser: &draft.teaser,
-            body_markdown: &draft.body_markdown,
-            body_html: &body_html,
-            is_premium: draft.premium,
+        let times = Times {
             published_at: next.published_at,
             first_published_at: next.first_published_at,
             updated_at,
         };
+        let row = row_of(draft, &slug, &byline_slug, &body_html, times);
         let id = match target {
             Target::New { author_id } => db::articles::insert(conn, &row, Some(author_id))?,
             Target::Existing(id) => {
@@ -174,19 +167,12 @@ pub fn import(
             }
             let body_html = to_safe_html(&draft.body_markdown);
             let byline_slug = author_slug(&draft.byline);
-            let row = NewArticle {
-                title: &draft.title,
-                slug: &slug,
-                author: &draft.byline,
-                author_slug: &byline_slug,
-                teaser: &draft.teaser,
-                body_markdown: &draft.body_markdown,
-                body_html: &body_html,
-                is_premium: draft.premium,
+            let times = Times {
                 published_at: Some(article.published_at),
                 first_published_at: Some(article.published_at),
                 updated_at: now.min(article.published_at),
             };
+            let row = row_of(draft, &slug, &byline_slug, &body_html, times);
             let id = db::articles::insert(conn, &row, None)?;
             made.push(Imported {
                 id,
@@ -196,4 +182,34 @@ pub fn import(
         }
         Ok(made)
     })
+}
+
+/// When an article stored from a draft was published, first published and last changed.
+struct Times {
+    published_at: Option<OffsetDateTime>,
+    first_published_at: Option<OffsetDateTime>,
+    updated_at: OffsetDateTime,
+}
+
+/// The row stored for a draft's text at these times.
+fn row_of<'a>(
+    draft: &'a Draft,
+    slug: &'a str,
+    byline_slug: &'a str,
+    body_html: &'a str,
+    times: Times,
+) -> NewArticle<'a> {
+    NewArticle {
+        title: &draft.title,
+        slug,
+        author: &draft.byline,
+        author_slug: byline_slug,
+        teaser: &draft.teaser,
+        body_markdown: &draft.body_markdown,
+        body_html,
+        is_premium: draft.premium,
+        published_at: times.published_at,
+        first_published_at: times.first_published_at,
+        updated_at: times.updated_at,
+    }
 }

@@ -2,7 +2,7 @@
 
 use diesel::Connection;
 
-use super::{Accounts, owe_mail};
+use super::{Accounts, owe_mail, replace_password};
 use crate::auth::current_reader::Member;
 use crate::auth::login;
 use crate::auth::session::ReaderSession;
@@ -74,18 +74,7 @@ impl Accounts {
         // One transaction: the other logins end, this browser's login is replaced by a new
         // one, and the notice is owed, or none of it happens.
         login::start_with(&self.state, session, user_id, user_agent, move |conn| {
-            db::users::update_password_hash(conn, user_id, &hash)?;
-            db::tokens::delete_for_user(conn, user_id, LinkPurpose::PasswordReset)?;
-            db::sessions::revoke_all(conn, user_id, now)?;
-            owe_mail(
-                conn,
-                MailKind::PasswordChanged,
-                &email,
-                Some(user_id),
-                "",
-                now,
-            )
-            .map(|_| ())
+            replace_password(conn, user_id, &hash, &email, now)
         })
         .await?;
         self.doorbell.ring();

@@ -28,6 +28,7 @@ use crate::auth::attempts;
 use crate::auth::password::{Passwords, Verdict};
 use crate::billing::Billing;
 use crate::db;
+use crate::domain::account::LinkPurpose;
 use crate::domain::mail::MailKind;
 use crate::domain::password::{MAX_CHARS, Password};
 use crate::domain::throttle::delay_after_failure;
@@ -110,4 +111,28 @@ fn owe_mail(
             expires_at: now + kind.worth_sending_for(),
         },
     )
+}
+
+/// Replaces the account's password: the new hash, every reset link and every login of the
+/// account ended, and a notice owed to `email`. Call it inside the transaction that decided
+/// the change (the caller then rings the doorbell).
+fn replace_password(
+    conn: &mut PgConnection,
+    user_id: i64,
+    hash: &str,
+    email: &str,
+    now: OffsetDateTime,
+) -> diesel::QueryResult<()> {
+    db::users::update_password_hash(conn, user_id, hash)?;
+    db::tokens::delete_for_user(conn, user_id, LinkPurpose::PasswordReset)?;
+    db::sessions::revoke_all(conn, user_id, now)?;
+    owe_mail(
+        conn,
+        MailKind::PasswordChanged,
+        email,
+        Some(user_id),
+        "",
+        now,
+    )
+    .map(|_| ())
 }

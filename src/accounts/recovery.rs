@@ -4,7 +4,7 @@
 
 use diesel::Connection;
 
-use super::{Accounts, owe_mail};
+use super::{Accounts, owe_mail, replace_password};
 use crate::auth::{attempts, token_hash};
 use crate::db;
 use crate::domain::account::LinkPurpose;
@@ -84,17 +84,7 @@ impl Accounts {
                 if link.user_id != user_id {
                     return Ok(false);
                 }
-                db::users::update_password_hash(conn, user_id, &hash)?;
-                db::tokens::delete_for_user(conn, user_id, LinkPurpose::PasswordReset)?;
-                db::sessions::revoke_all(conn, user_id, now)?;
-                owe_mail(
-                    conn,
-                    MailKind::PasswordChanged,
-                    &recipient,
-                    Some(user_id),
-                    "",
-                    now,
-                )?;
+                replace_password(conn, user_id, &hash, &recipient, now)?;
                 Ok(true)
             })
         })

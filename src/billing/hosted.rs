@@ -603,12 +603,7 @@ impl Billing {
         user_id: i64,
     ) -> Result<Result<usize, HostedError>, DbError> {
         let name = gateway.name();
-        let customer = self
-            .for_reader(user_id, "finding the reader's customer", move |conn| {
-                db::gateway_customers::find(conn, user_id, name)
-            })
-            .await?
-            .and_then(|customer| customer.reference);
+        let customer = self.customer_of(user_id, name).await?;
         let Some(customer) = customer else {
             return Ok(Ok(0));
         };
@@ -629,18 +624,27 @@ impl Billing {
         Ok(Ok(applied))
     }
 
+    /// The reader's customer at processor `name`, once the processor has made one.
+    async fn customer_of(
+        &self,
+        user_id: i64,
+        name: &'static str,
+    ) -> Result<Option<String>, DbError> {
+        let customer = self
+            .for_reader(user_id, "finding the reader's customer", move |conn| {
+                db::gateway_customers::find(conn, user_id, name)
+            })
+            .await?;
+        Ok(customer.and_then(|customer| customer.reference))
+    }
+
     /// Opens the processor's billing page (card, invoices, plan, cancellation) for the reader.
     pub async fn portal(&self, user_id: i64, return_url: String) -> Result<Portal, BillingError> {
         let Some(gateway) = self.hosted() else {
             return Ok(Portal::NoAccount);
         };
         let name = gateway.name();
-        let customer = self
-            .for_reader(user_id, "finding the reader's customer", move |conn| {
-                db::gateway_customers::find(conn, user_id, name)
-            })
-            .await?
-            .and_then(|customer| customer.reference);
+        let customer = self.customer_of(user_id, name).await?;
         let Some(customer) = customer else {
             return Ok(Portal::NoAccount);
         };

@@ -9,6 +9,7 @@
 //! caller's page size, never by the size of the archive.
 
 use diesel::dsl::case_when;
+use diesel::pg::Pg;
 use diesel::prelude::*;
 
 use super::changes::{Change, note};
@@ -19,6 +20,14 @@ use crate::models::{
 };
 use crate::schema::articles;
 
+/// What readers may see at `now` (the publication time has come), newest first.
+fn published_newest_first(now: OffsetDateTime) -> articles::BoxedQuery<'static, Pg> {
+    articles::table
+        .filter(articles::published_at.le(now))
+        .order((articles::published_at.desc(), articles::id.desc()))
+        .into_boxed()
+}
+
 /// Published articles, newest first: `limit` of them after skipping `offset`.
 pub fn list_published(
     conn: &mut PgConnection,
@@ -26,9 +35,7 @@ pub fn list_published(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<ArticleSummary>> {
-    articles::table
-        .filter(articles::published_at.le(now))
-        .order((articles::published_at.desc(), articles::id.desc()))
+    published_newest_first(now)
         .offset(offset)
         .limit(limit)
         .select(ArticleSummary::as_select())
@@ -43,10 +50,8 @@ pub fn list_by_author(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<ArticleSummary>> {
-    articles::table
+    published_newest_first(now)
         .filter(articles::author_slug.eq(author_slug))
-        .filter(articles::published_at.le(now))
-        .order((articles::published_at.desc(), articles::id.desc()))
         .offset(offset)
         .limit(limit)
         .select(ArticleSummary::as_select())
@@ -97,9 +102,7 @@ pub fn feed(
     now: OffsetDateTime,
     limit: i64,
 ) -> QueryResult<Vec<FeedArticle>> {
-    articles::table
-        .filter(articles::published_at.le(now))
-        .order((articles::published_at.desc(), articles::id.desc()))
+    published_newest_first(now)
         .limit(limit)
         .select((
             ArticleSummary::as_select(),
@@ -114,9 +117,7 @@ pub fn sitemap(
     now: OffsetDateTime,
     limit: i64,
 ) -> QueryResult<Vec<SitemapEntry>> {
-    articles::table
-        .filter(articles::published_at.le(now))
-        .order((articles::published_at.desc(), articles::id.desc()))
+    published_newest_first(now)
         .limit(limit)
         .select(SitemapEntry::as_select())
         .load(conn)
@@ -173,9 +174,7 @@ pub fn list_published_for_desk(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<DeskEntry>> {
-    articles::table
-        .filter(articles::published_at.le(now))
-        .order((articles::published_at.desc(), articles::id.desc()))
+    published_newest_first(now)
         .offset(offset)
         .limit(limit)
         .select(DeskEntry::as_select())

@@ -39,21 +39,27 @@ pub async fn page(
     front_page(&state, &visit, page).await
 }
 
-async fn front_page(state: &AppState, visit: &Visit, page: i64) -> Result<HttpResponse, AppError> {
-    let now = state.clock.now();
+/// Page `page` of the published articles (all, or one byline's), and whether older ones exist.
+async fn listing(
+    state: &AppState,
+    author_slug: Option<String>,
+    page: i64,
+) -> Result<(Vec<ArticleSummary>, bool), AppError> {
     let (offset, limit) = window(page);
     let key = ListingKey {
-        author_slug: None,
+        author_slug,
         offset,
         limit,
     };
-    let mut articles = state
-        .caches
-        .published_list(&state.pool, key, now)
-        .await?
-        .articles
-        .clone();
+    let now = state.clock.now();
+    let listed = state.caches.published_list(&state.pool, key, now).await?;
+    let mut articles = listed.articles.clone();
     let has_older = trim_to_page(&mut articles);
+    Ok((articles, has_older))
+}
+
+async fn front_page(state: &AppState, visit: &Visit, page: i64) -> Result<HttpResponse, AppError> {
+    let (articles, has_older) = listing(state, None, page).await?;
     if articles.is_empty() && page > 1 {
         return Err(AppError::NotFound);
     }
@@ -112,20 +118,7 @@ async fn author_page(
     if !is_slug(&slug) {
         return Err(AppError::NotFound);
     }
-    let now = state.clock.now();
-    let (offset, limit) = window(page);
-    let key = ListingKey {
-        author_slug: Some(slug.clone()),
-        offset,
-        limit,
-    };
-    let mut articles = state
-        .caches
-        .published_list(&state.pool, key, now)
-        .await?
-        .articles
-        .clone();
-    let has_older = trim_to_page(&mut articles);
+    let (articles, has_older) = listing(state, Some(slug.clone()), page).await?;
     let Some(newest) = articles.first() else {
         return Err(AppError::NotFound);
     };
