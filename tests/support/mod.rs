@@ -240,6 +240,10 @@ impl TestApp {
         queries::install();
         let mut settings = Settings::for_database(&db.url);
         settings.database_pool_size = 4;
+        // Dozens of test clients share two loaded cores, and one may open a connection a few
+        // seconds before its request goes out; the server would answer 408 on it. Slow
+        // clients are tested on their own with a short limit (`slow_clients.rs`).
+        settings.client_request_timeout = std::time::Duration::from_secs(60);
         let mailbox = mailbox::Mailbox::start().await;
         settings.mail = gazette::config::MailTransport::Smtp { url: mailbox.url() };
         customise(&mut settings);
