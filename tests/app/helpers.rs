@@ -513,6 +513,22 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// Asks `path` until it answers `status`, for at most a second: how long a change made by
+/// another process (the operator's command, another instance) may take to reach this
+/// instance's memory.
+pub async fn answers_within_a_second(reader: &Reader<'_>, path: &str, status: StatusCode) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        if reader.get(path).await.status == status {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// Runs the futures concurrently on this task.
 pub async fn join_all<F: std::future::Future>(
     futures: impl IntoIterator<Item = F>,
