@@ -34,6 +34,7 @@ use tokio::task::JoinHandle;
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
 
 use crate::accounts::Accounts;
+use crate::auth::client::ClientAddress;
 use crate::auth::device::DeviceCookies;
 use crate::auth::password::Passwords;
 use crate::auth::session::COOKIE_MAX_AGE;
@@ -400,7 +401,7 @@ impl RootSpanBuilder for RedactedRootSpan {
             http.flavor = ?request.version(),
             http.scheme = %connection.scheme(),
             http.host = %connection.host(),
-            http.client_ip = %connection.realip_remote_addr().unwrap_or(""),
+            http.client_ip = %ClientAddress::of(request.request()).0,
             http.user_agent = %user_agent,
             http.target = %redacted_target(request.uri()),
             http.status_code = tracing::field::Empty,

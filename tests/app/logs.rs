@@ -322,3 +322,40 @@ fn a_log_filter_that_does_not_parse_stops_start_up_with_one_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("gazette: RUST_LOG: "), "{stderr}");
 }
+
+/// What a client writes in `X-Forwarded-For` is logged only where the limits per address
+/// trust it (behind the proxy, its last entry); a client cannot put another address in the log.
+#[tokio::test]
+async fn the_logged_client_address_is_the_one_the_limits_see() {
+    for (trust, logged) in [("false", "127.0.0.1"), ("true", "198.51.100.7")] {
+        let app = RunningBinary::start(&[
+            ("RUST_LOG", "info"),
+            ("SESSION_KEY", SESSION_KEY),
+            ("TRUST_PROXY_HEADERS", trust),
+        ])
+        .await;
+        let client = reqwest::Client::new();
+        for _ in 0..3 {
+            let response = client
+                .get(format!("{}/articles/999999", app.address))
+                .header("X-Forwarded-For", "203.0.113.66, 198.51.100.7")
+                .send()
+                .await
+                .expect("GET");
+            assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        }
+        let lines = app.stop().await;
+
+        let addresses: Vec<&str> = lines
+            .iter()
+            .filter_map(|line| line.split("http.client_ip=").nth(1))
+            .filter_map(|rest| rest.split([' ', '}']).next())
+            .collect();
+        assert!(!addresses.is_empty(), "no request logged: {lines:#?}");
+        assert!(
+            addresses.iter().all(|address| *address == logged),
+            "trusting the proxy: {trust}; logged {addresses:?}"
+        );
+        assert!(!lines.iter().any(|line| line.contains("203.0.113.66")));
+    }
+}
