@@ -80,7 +80,9 @@ async fn a_cookie_signed_with_another_key_is_ignored() {
 #[tokio::test]
 async fn hostile_cookie_headers_never_cause_a_server_error() {
     let app = TestApp::spawn().await;
-    let client = reqwest::Client::new();
+    let client = crate::support::http_client()
+        .build()
+        .expect("an HTTP client");
     let long = "x".repeat(5000);
     for cookie in [
         format!("{}=", app.cookie_name()),

@@ -60,7 +60,7 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     pub fn new(app: &'a TestApp) -> Self {
         let jar = Arc::new(Jar::default());
-        let client = reqwest::Client::builder()
+        let client = crate::support::http_client()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(30))
@@ -352,7 +352,7 @@ impl<'a> Reader<'a> {
 
     /// The same browser (same cookies) talking to another address of the app.
     pub fn via<'b>(&self, app: &'b TestApp) -> Reader<'b> {
-        let client = reqwest::Client::builder()
+        let client = crate::support::http_client()
             .cookie_provider(self.jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(30))

@@ -78,7 +78,9 @@ async fn hostile_addresses_and_queries_never_cause_a_server_error() {
 #[tokio::test]
 async fn a_post_that_is_not_a_form_gets_a_403() {
     let app = TestApp::spawn().await;
-    let response = reqwest::Client::new()
+    let response = crate::support::http_client()
+        .build()
+        .expect("an HTTP client")
         .post(app.url("/login"))
         .header("Content-Type", "application/json")
         .body(r#"{"email":"a@b.co"}"#)

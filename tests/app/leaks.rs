@@ -57,7 +57,9 @@ async fn look_everywhere(app: &TestApp, reader: &Reader<'_>, who: &str, id: i64,
             );
         }
     }
-    let head = reqwest::Client::new()
+    let head = crate::support::http_client()
+        .build()
+        .expect("an HTTP client")
         .head(app.url(&format!("/articles/{id}/{slug}")))
         .send()
         .await

@@ -334,7 +334,9 @@ async fn the_logged_client_address_is_the_one_the_limits_see() {
             ("TRUST_PROXY_HEADERS", trust),
         ])
         .await;
-        let client = reqwest::Client::new();
+        let client = crate::support::http_client()
+            .build()
+            .expect("an HTTP client");
         for _ in 0..3 {
             let response = client
                 .get(format!("{}/articles/999999", app.address))

@@ -13,7 +13,7 @@ use crate::support::{START, TestDatabase};
 
 /// A client that opens a new connection for every request, as a load balancer's checks do.
 fn fresh_connections() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::support::http_client()
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(10))
         .build()
@@ -108,7 +108,9 @@ async fn sigterm_drains_then_finishes_the_request_in_flight_and_exits_0() {
         StatusCode::OK
     );
     // A browser that keeps an idle connection open and sends nothing more.
-    let idle_browser = reqwest::Client::new();
+    let idle_browser = crate::support::http_client()
+        .build()
+        .expect("an HTTP client");
     assert_eq!(
         status(&idle_browser, reqwest::Method::GET, &app.url("/cookies")).await,
         StatusCode::OK
@@ -121,7 +123,9 @@ async fn sigterm_drains_then_finishes_the_request_in_flight_and_exits_0() {
     let in_flight = tokio::spawn({
         let url = app.url(&format!("/articles/{article}"));
         async move {
-            let reader = reqwest::Client::new();
+            let reader = crate::support::http_client()
+                .build()
+                .expect("an HTTP client");
             let response = reader
                 .get(url)
                 .send()

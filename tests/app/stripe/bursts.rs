@@ -72,7 +72,7 @@ async fn duplicated_and_shuffled_events_for_many_readers_at_once_apply_once() {
                 &[("csrf_token", &reader.csrf_token().await)],
             )
             .await;
-        reqwest::Client::builder()
+        crate::support::http_client()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap()

@@ -286,7 +286,7 @@ async fn a_subscriber_switches_plans_in_stripes_portal_and_the_webhook_records_i
     assert_eq!(portal_session, 1);
 
     // The reader confirms on Stripe's page; Stripe tells Gazette.
-    let confirm = reqwest::Client::builder()
+    let confirm = crate::support::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

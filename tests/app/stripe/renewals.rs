@@ -114,7 +114,7 @@ async fn cancelling_in_the_portal_comes_back_by_webhook_and_access_ends_when_str
     assert!(portal_request.authorized);
 
     // The reader cancels on Stripe's page, which sends them back to the account page.
-    let cancelled = reqwest::Client::builder()
+    let cancelled = crate::support::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

@@ -75,7 +75,7 @@ async fn a_subscription_update_before_checkout_completed_leaves_the_same_state()
         )
         .await;
     assert_eq!(portal.status, StatusCode::SEE_OTHER);
-    let cancel = reqwest::Client::builder()
+    let cancel = crate::support::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
@@ -260,7 +260,9 @@ async fn the_webhook_takes_no_csrf_token_and_sets_no_cookie() {
     let (_, sub) = subscriber(&fake, &app, "cookieless@example.com", "monthly").await;
     fake.end_subscription(&sub);
     let body = fake.body_of(&latest(&fake, "customer.subscription.deleted"));
-    let response = reqwest::Client::new()
+    let response = crate::support::http_client()
+        .build()
+        .expect("an HTTP client")
         .post(app.url("/webhooks/stripe"))
         .header("Content-Type", "application/json")
         .header("Stripe-Signature", fake.sign(&body, fake.now()))

@@ -269,7 +269,7 @@ impl FakeStripe {
             wake: tokio::sync::Notify::new(),
         });
         server::serve(listener, inner.clone());
-        let http = reqwest::Client::builder()
+        let http = super::http_client()
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
