@@ -5,7 +5,7 @@
 //! Rules: the decision is made once by the pure rule; an article is recorded only when that
 //! rule says it is newly counted; and a newly counted article on the member meter is decided
 //! again and recorded under the reader's lock, so two tabs cannot both take the last free
-//! article. Articles already counted, free articles and subscribers cost no write.
+//! article. Articles already counted, free articles, subscribers and the newsroom cost no write.
 
 use time::OffsetDateTime;
 
@@ -91,13 +91,8 @@ async fn open_on_member_meter(
                 db::users::lock(conn, user_id)?;
                 let opened = db::meter::opened_in_month(conn, user_id, month.first_day())?;
                 let mut meter = Meter::with_opened(month, opened);
-                let access = access::decide(
-                    article_id,
-                    true,
-                    ReaderKind::NonSubscriber,
-                    &meter,
-                    allowance,
-                );
+                let access =
+                    access::decide(article_id, true, ReaderKind::OnTheMeter, &meter, allowance);
                 if access
                     == (Access::Metered {
                         newly_counted: true,

@@ -42,16 +42,20 @@ pub struct Reader {
     pub member: Option<Member>,
     /// Whether the reader's subscription (if any) grants access right now.
     pub subscribed: bool,
-    /// The meter that applies this month; `None` for subscribers, who have none.
+    /// The meter that applies this month; `None` for those who read everything.
     pub meter: Option<Meter>,
 }
 
 impl Reader {
     pub fn kind(&self) -> ReaderKind {
-        if self.subscribed {
-            ReaderKind::Subscriber
+        let newsroom = self
+            .member
+            .as_ref()
+            .is_some_and(|member| member.role.reads_everything());
+        if self.subscribed || newsroom {
+            ReaderKind::ReadsEverything
         } else {
-            ReaderKind::NonSubscriber
+            ReaderKind::OnTheMeter
         }
     }
 }
@@ -201,7 +205,7 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
     let subscribed = subscription
         .as_ref()
         .is_some_and(|s| s.standing(now).grants_access());
-    let meter = if subscribed {
+    let meter = if subscribed || role.reads_everything() {
         None
     } else {
         Some(Meter::with_opened(

@@ -17,8 +17,10 @@ pub enum Access {
 /// Who is reading, as far as the paywall cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReaderKind {
-    Subscriber,
-    NonSubscriber,
+    /// A subscriber in standing, or the newsroom (editors and admins).
+    ReadsEverything,
+    /// Everyone else: premium articles count on a meter.
+    OnTheMeter,
 }
 
 pub fn decide(
@@ -28,7 +30,7 @@ pub fn decide(
     meter: &Meter,
     allowance: u32,
 ) -> Access {
-    if !is_premium || reader == ReaderKind::Subscriber {
+    if !is_premium || reader == ReaderKind::ReadsEverything {
         Access::Open
     } else if meter.has_opened(article_id) {
         Access::Metered {
@@ -60,7 +62,7 @@ mod tests {
     fn free_articles_are_open_and_never_counted() {
         let full = meter_with(&[1, 2, 3, 4, 5]);
         assert_eq!(
-            decide(9, false, ReaderKind::NonSubscriber, &full, 5),
+            decide(9, false, ReaderKind::OnTheMeter, &full, 5),
             Access::Open
         );
     }
@@ -69,7 +71,7 @@ mod tests {
     fn subscribers_read_everything() {
         let full = meter_with(&[1, 2, 3, 4, 5]);
         assert_eq!(
-            decide(9, true, ReaderKind::Subscriber, &full, 5),
+            decide(9, true, ReaderKind::ReadsEverything, &full, 5),
             Access::Open
         );
     }
@@ -78,14 +80,14 @@ mod tests {
     fn premium_articles_count_until_the_allowance_is_used() {
         let four = meter_with(&[1, 2, 3, 4]);
         assert_eq!(
-            decide(5, true, ReaderKind::NonSubscriber, &four, 5),
+            decide(5, true, ReaderKind::OnTheMeter, &four, 5),
             Access::Metered {
                 newly_counted: true
             }
         );
         let five = meter_with(&[1, 2, 3, 4, 5]);
         assert_eq!(
-            decide(6, true, ReaderKind::NonSubscriber, &five, 5),
+            decide(6, true, ReaderKind::OnTheMeter, &five, 5),
             Access::Paywalled
         );
     }
@@ -94,7 +96,7 @@ mod tests {
     fn articles_already_opened_stay_readable_after_the_allowance_is_used() {
         let five = meter_with(&[1, 2, 3, 4, 5]);
         assert_eq!(
-            decide(3, true, ReaderKind::NonSubscriber, &five, 5),
+            decide(3, true, ReaderKind::OnTheMeter, &five, 5),
             Access::Metered {
                 newly_counted: false
             }
@@ -104,7 +106,7 @@ mod tests {
     #[test]
     fn an_allowance_of_zero_paywalls_every_premium_article() {
         assert_eq!(
-            decide(1, true, ReaderKind::NonSubscriber, &meter_with(&[]), 0),
+            decide(1, true, ReaderKind::OnTheMeter, &meter_with(&[]), 0),
             Access::Paywalled
         );
     }

@@ -35,6 +35,12 @@ impl Role {
         self >= Self::Editor
     }
 
+    /// Reads every article in full without a subscription or a meter: the newsroom checks its
+    /// own publication and never meets its paywall.
+    pub fn reads_everything(self) -> bool {
+        self.edits()
+    }
+
     /// Grants and removes the editor role.
     pub fn administers(self) -> bool {
         self == Self::Admin

@@ -569,6 +569,8 @@ pub fn give_role(app: &TestApp, address: &str, role: gazette::domain::role::Role
 pub async fn editor<'a>(app: &'a TestApp, address: &str) -> Reader<'a> {
     let reader = Reader::signed_up(app, address).await;
     give_role(app, address, gazette::domain::role::Role::Editor);
+    // Given from outside the app, the role reaches its memory through a notification.
+    assert!(answers_within_a_second(&reader, "/editor", StatusCode::OK).await);
     reader
 }
 

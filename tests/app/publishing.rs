@@ -197,6 +197,7 @@ async fn admins_grant_and_remove_the_editor_role_in_the_browser_and_it_takes_eff
 
     // Editors cannot change roles.
     give_role(&app, "writer@example.com", Role::Editor);
+    assert!(answers_within_a_second(&writer, "/editor", StatusCode::OK).await);
     let token = writer.csrf_token().await;
     let page = writer
         .post(
@@ -728,4 +729,39 @@ async fn markdown_is_sanitised_when_saved_and_hostile_forms_never_cause_a_5xx() 
         )
         .await;
     assert_eq!(wrong_token.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_newsroom_reads_every_article_in_full_and_nothing_is_counted() {
+    let app = TestApp::spawn().await;
+    let newsroom = editor(&app, "editor@example.com").await;
+    let premium = app.premium_ids();
+    assert!(
+        premium.len() > 5,
+        "more premium articles than the allowance"
+    );
+    for id in &premium {
+        let page = newsroom.read_article(*id).await;
+        assert_eq!(page.status, StatusCode::OK, "article {id}");
+        assert!(!page.body.contains("free articles left"), "article {id}");
+    }
+    assert_eq!(rows_in(&app, "meter_reads"), 0);
+
+    // Back to a reader, the same login meets the meter again.
+    give_role(&app, "editor@example.com", Role::Reader);
+    assert!(answers_within_a_second(&newsroom, "/editor", StatusCode::FORBIDDEN).await);
+    let statuses: Vec<StatusCode> = {
+        let mut seen = Vec::new();
+        for id in &premium {
+            seen.push(newsroom.read_article(*id).await.status);
+        }
+        seen
+    };
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 5);
+    assert_eq!(rows_in(&app, "meter_reads"), 5);
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::PAYMENT_REQUIRED),
+        "{statuses:?}"
+    );
 }
