@@ -51,11 +51,13 @@ async fn a_webhook_lost_while_gazette_was_down_is_applied_by_reconciliation() {
         current(&back, "offline@example.com").len() == 1
     })
     .await;
-    let listed = fake
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == "/v1/events")
-        .count();
+    let listings = || {
+        fake.requests()
+            .into_iter()
+            .filter(|r| r.path == "/v1/events")
+            .count()
+    };
+    let listed = listings();
     assert!(listed >= 1, "the events API was asked");
     assert_eq!(hosted_checkouts(&back), 0);
     assert_eq!(
@@ -63,7 +65,10 @@ async fn a_webhook_lost_while_gazette_was_down_is_applied_by_reconciliation() {
         StatusCode::OK
     );
 
-    // When Stripe retries the deliveries later, they are known already.
+    // When Stripe retries the deliveries later, they are known already. The pass that
+    // recorded the payment may still be applying the events after it; passes run one after
+    // another, so once the next one has asked for the list, it is done.
+    eventually("the next reconciliation pass", || listings() > listed).await;
     fake.send_webhooks_to(&back.url("/webhooks/stripe"));
     let applied = events_applied(&back);
     assert!(fake.deliver_pending().await.iter().all(|s| *s == 200));
