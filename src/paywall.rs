@@ -45,7 +45,7 @@ pub async fn open(
     let access = access::decide(
         door.article_id,
         door.premium,
-        reader.kind(),
+        reader.kind,
         &meter,
         allowance,
     );

@@ -42,22 +42,10 @@ pub struct Reader {
     pub member: Option<Member>,
     /// Whether the reader's subscription (if any) grants access right now.
     pub subscribed: bool,
+    /// What the paywall asks: subscribers in standing and the newsroom read everything.
+    pub kind: ReaderKind,
     /// The meter that applies this month; `None` for those who read everything.
     pub meter: Option<Meter>,
-}
-
-impl Reader {
-    pub fn kind(&self) -> ReaderKind {
-        let newsroom = self
-            .member
-            .as_ref()
-            .is_some_and(|member| member.role.reads_everything());
-        if self.subscribed || newsroom {
-            ReaderKind::ReadsEverything
-        } else {
-            ReaderKind::OnTheMeter
-        }
-    }
 }
 
 impl FromRequest for Reader {
@@ -158,6 +146,7 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
         return Ok(Reader {
             member: None,
             subscribed: false,
+            kind: ReaderKind::OnTheMeter,
             meter: Some(session.meter(month)),
         });
     };
@@ -176,6 +165,7 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
         return Ok(Reader {
             member: None,
             subscribed: false,
+            kind: ReaderKind::OnTheMeter,
             meter: Some(session.meter(month)),
         });
     };
@@ -205,7 +195,12 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
     let subscribed = subscription
         .as_ref()
         .is_some_and(|s| s.standing(now).grants_access());
-    let meter = if subscribed || role.reads_everything() {
+    let kind = if subscribed || role.reads_everything() {
+        ReaderKind::ReadsEverything
+    } else {
+        ReaderKind::OnTheMeter
+    };
+    let meter = if kind == ReaderKind::ReadsEverything {
         None
     } else {
         Some(Meter::with_opened(
@@ -222,6 +217,7 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
             role,
         }),
         subscribed,
+        kind,
         meter,
     })
 }
