@@ -134,7 +134,7 @@ fn fail(error: &dyn std::fmt::Display) -> ExitCode {
 }
 
 fn serve(settings: Settings) -> ExitCode {
-    if let Err(error) = crate::telemetry::init(settings.app_env) {
+    if let Err(error) = crate::telemetry::init(settings.app_env, &settings.log_filter) {
         return fail(&error);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()

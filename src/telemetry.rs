@@ -13,13 +13,13 @@ use tracing_subscriber::filter::LevelFilter;
 
 use crate::config::AppEnv;
 
-/// Installs the global subscriber; `RUST_LOG` overrides the default level (info). A filter
-/// that does not parse is refused rather than ignored, so an operator asking for debug lines
-/// does not silently get none.
-pub fn init(app_env: AppEnv) -> Result<(), String> {
+/// Installs the global subscriber with `filter` (`RUST_LOG`, tracing's syntax). A filter that
+/// does not parse is refused rather than ignored, so an operator asking for debug lines does
+/// not silently get none.
+pub fn init(app_env: AppEnv, filter: &str) -> Result<(), String> {
     let filter = EnvFilter::builder()
         .with_default_directive(LevelFilter::INFO.into())
-        .from_env()
+        .parse(filter)
         .map_err(|error| format!("RUST_LOG: {error}"))?;
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
     // Fails only when a subscriber is already installed, which is fine (tests start many apps).

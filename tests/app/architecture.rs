@@ -1,4 +1,4 @@
-//! The shape of the code: the module graph follows the layer table in the README, so arrows
+//! The shape of the code: the module graph follows the layer table in `docs/architecture.md`, so arrows
 //! point one way and there is no circle. A module may use modules of lower layers only; a new
 //! module must be given a layer here (and in the README) before it can be used.
 
@@ -103,7 +103,7 @@ fn every_module_uses_only_modules_of_lower_layers() {
     for (module, uses) in module_graph() {
         let Some(own) = layer_of(&module) else {
             problems.push(format!(
-                "`{module}` has no layer: add it to LAYERS and the README"
+                "`{module}` has no layer: add it to LAYERS and docs/architecture.md"
             ));
             continue;
         };
@@ -145,14 +145,15 @@ fn layers_know_nothing_they_must_not() {
 }
 
 #[test]
-fn the_readme_shows_the_same_layers() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("reading the README");
+fn the_architecture_doc_shows_the_same_layers() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md"))
+            .expect("reading docs/architecture.md");
     for (number, layer) in LAYERS.iter().enumerate() {
         let row = format!("| {number} | {} |", layer.join(", "));
         assert!(
             readme.contains(&row),
-            "the README's layer table lacks the row `{row}`"
+            "docs/architecture.md's layer table lacks the row `{row}`"
         );
     }
 }

@@ -21,6 +21,7 @@ mod bounded_tables;
 mod cli;
 mod cookies_and_headers;
 mod csrf;
+mod docs;
 mod feeds;
 mod form_input;
 mod hostile_input;

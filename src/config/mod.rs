@@ -1,7 +1,11 @@
 //! Settings, read from the environment in one place with one clear error per bad variable.
 //!
-//! Nothing else reads the environment: tests build `Settings` directly (see
-//! [`Settings::for_database`]) so several apps can run side by side in one process.
+//! Rules:
+//! - Every variable is declared once in [`variables`] (name, default, accepted values, one line
+//!   of doc) and read only through its declaration, so the error for a bad value, the docs and
+//!   `.env.example` all follow from it (the tests check the last two).
+//! - Nothing else reads the environment: tests build `Settings` directly (see
+//!   [`Settings::for_database`]) so several apps can run side by side in one process.
 
 use std::fmt;
 use std::time::Duration;
@@ -11,12 +15,13 @@ use actix_web::cookie::Key;
 use crate::domain::throttle::{LONGEST_WINDOW, Limits};
 use crate::payments::stripe::{DEFAULT_API_BASE, StripeConfig};
 
+pub mod variables;
+
+use variables::{self as v, Env, Variable};
+
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/gazette";
 pub use crate::domain::meter::MAX_FREE_ARTICLES_PER_MONTH;
 const MIN_SESSION_KEY_BYTES: usize = 64;
-const DEFAULT_HOUSEKEEPING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
-/// The largest number any attempt limit may be set to.
-const MAX_LIMIT: i32 = 100_000;
 /// How long a form's body may take to arrive, unless configured otherwise.
 pub const DEFAULT_FORM_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -95,13 +100,15 @@ pub struct Settings {
     pub keep_alive: Duration,
     /// Where mail goes.
     pub mail: MailTransport,
-    /// Who the mail is from (`Name <address>`); by default `Gazette <no-reply@HOST>` for the
+    /// Who the mail is from (`Name <address>`); by default `Gazette <gazette@HOST>` for the
     /// public address's host.
     pub mail_from: Option<String>,
     /// The address readers reach the site at (`https://gazette.example`, no trailing slash),
     /// for canonical links, the feed, the sitemap and the links in mail; `None` (development
     /// only) uses the address it listens on.
     pub public_url: Option<String>,
+    /// Which log lines are written (`RUST_LOG`, tracing's filter syntax).
+    pub log_filter: String,
 }
 
 /// One bad variable: which one, and what is wrong with it.
@@ -143,6 +150,7 @@ impl fmt::Debug for Settings {
             .field("mail", &self.mail)
             .field("mail_from", &self.mail_from)
             .field("public_url", &self.public_url)
+            .field("log_filter", &self.log_filter)
             .finish()
     }
 }
@@ -153,283 +161,56 @@ impl Settings {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Builds settings from any source of variables; empty values count as unset.
+    /// Builds settings from any source of variables; empty values count as unset. Each
+    /// variable is read through its declaration in [`variables`].
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-
-        let app_env = match var("APP_ENV").as_deref().map(str::trim) {
-            None | Some("development") => AppEnv::Development,
-            Some("production") => AppEnv::Production,
-            Some(other) => {
-                return Err(problem(
-                    "APP_ENV",
-                    format!("expected `development` or `production`, got `{other}`"),
-                ));
-            }
-        };
-        let production = app_env == AppEnv::Production;
-
-        let port = match var("PORT") {
-            None => 8080,
-            Some(raw) => raw
-                .trim()
-                .parse::<u16>()
-                .map_err(|_| problem("PORT", format!("`{raw}` is not a port number (0-65535)")))?,
-        };
-
-        let (session_key, session_key_is_ephemeral) = match var("SESSION_KEY") {
-            Some(raw) => (parse_session_key(&raw)?, false),
-            None if production => {
-                return Err(problem(
-                    "SESSION_KEY",
-                    "must be set in production (at least 64 random bytes, e.g. `openssl rand -base64 64`)"
-                        .to_string(),
-                ));
-            }
-            None => (Key::generate(), true),
-        };
-
-        let free_articles_per_month = match var("FREE_ARTICLES_PER_MONTH") {
-            None => 5,
-            Some(raw) => raw
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n <= MAX_FREE_ARTICLES_PER_MONTH)
-                .ok_or_else(|| {
-                    problem(
-                        "FREE_ARTICLES_PER_MONTH",
-                        format!(
-                            "`{raw}` is not a whole number from 0 to {MAX_FREE_ARTICLES_PER_MONTH}"
-                        ),
-                    )
-                })?,
-        };
-
-        let database_pool_size = match var("DATABASE_POOL_SIZE") {
-            None => 10,
-            Some(raw) => raw
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=200).contains(n))
-                .ok_or_else(|| {
-                    problem(
-                        "DATABASE_POOL_SIZE",
-                        format!("`{raw}` is not a whole number from 1 to 200"),
-                    )
-                })?,
-        };
-
-        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let env = Env::new(&lookup)?;
+        let production = env.production();
+        let (session_key, session_key_is_ephemeral) = session_key(&env)?;
+        let database_url = env.text(&v::DATABASE_URL).unwrap_or_default();
         check_database_url(&database_url)?;
-
-        let payment_gateway = match var("PAYMENT_GATEWAY").as_deref().map(str::trim) {
-            None if production => GatewayChoice::Disabled,
-            None | Some("test") => GatewayChoice::Test,
-            Some("none") => GatewayChoice::Disabled,
-            Some("stripe") => GatewayChoice::Stripe(stripe_config(&var)?),
-            Some(other) => {
-                return Err(problem(
-                    "PAYMENT_GATEWAY",
-                    format!("expected `test`, `stripe` or `none`, got `{other}`"),
-                ));
-            }
-        };
-
-        let password_hashing_slots = match var("PASSWORD_HASHING_SLOTS") {
-            None => None,
-            Some(raw) => Some(
-                raw.trim()
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=64).contains(n))
-                    .ok_or_else(|| {
-                        problem(
-                            "PASSWORD_HASHING_SLOTS",
-                            format!("`{raw}` is not a whole number from 1 to 64"),
-                        )
-                    })?,
-            ),
-        };
-        let housekeeping_interval = match var("HOUSEKEEPING_INTERVAL_SECONDS") {
-            None => DEFAULT_HOUSEKEEPING_INTERVAL,
-            Some(raw) => raw
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=86_400).contains(n))
-                .map(std::time::Duration::from_secs)
-                .ok_or_else(|| {
-                    problem(
-                        "HOUSEKEEPING_INTERVAL_SECONDS",
-                        format!("`{raw}` is not a whole number from 1 to 86400"),
-                    )
-                })?,
-        };
-        let number = |name: &'static str, default: i32, max: i32| -> Result<i32, ConfigError> {
-            match var(name) {
-                None => Ok(default),
-                Some(raw) => raw
-                    .trim()
-                    .parse::<i32>()
-                    .ok()
-                    .filter(|n| (1..=max).contains(n))
-                    .ok_or_else(|| {
-                        problem(
-                            name,
-                            format!("`{raw}` is not a whole number from 1 to {max}"),
-                        )
-                    }),
-            }
-        };
-        let defaults = Limits::default();
-        let limits = Limits {
-            window: time::Duration::minutes(i64::from(number(
-                "THROTTLE_WINDOW_MINUTES",
-                minutes(defaults.window),
-                minutes(LONGEST_WINDOW),
-            )?)),
-            account_address: number(
-                "MAX_LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS",
-                defaults.account_address,
-                MAX_LIMIT,
-            )?,
-            account: number(
-                "MAX_LOGIN_FAILURES_PER_ACCOUNT",
-                defaults.account,
-                MAX_LIMIT,
-            )?,
-            address: number(
-                "MAX_LOGIN_FAILURES_PER_ADDRESS",
-                defaults.address,
-                MAX_LIMIT,
-            )?,
-            device: number("MAX_LOGIN_FAILURES_PER_DEVICE", defaults.device, MAX_LIMIT)?,
-            logins_per_address: number(
-                "MAX_LOGINS_PER_ADDRESS",
-                defaults.logins_per_address,
-                MAX_LIMIT,
-            )?,
-            signups_per_address: number(
-                "MAX_SIGNUPS_PER_ADDRESS",
-                defaults.signups_per_address,
-                MAX_LIMIT,
-            )?,
-            resets_per_address: number(
-                "MAX_PASSWORD_RESETS_PER_ADDRESS",
-                defaults.resets_per_address,
-                MAX_LIMIT,
-            )?,
-            resets_per_account: number(
-                "MAX_PASSWORD_RESETS_PER_ACCOUNT",
-                defaults.resets_per_account,
-                MAX_LIMIT,
-            )?,
-            password_checks_per_account: number(
-                "MAX_PASSWORD_CHECKS_PER_ACCOUNT",
-                defaults.password_checks_per_account,
-                MAX_LIMIT,
-            )?,
-        };
-        let form_body_timeout = std::time::Duration::from_secs(
-            number(
-                "FORM_BODY_TIMEOUT_SECONDS",
-                i32::try_from(DEFAULT_FORM_BODY_TIMEOUT.as_secs()).unwrap_or(10),
-                300,
-            )?
-            .unsigned_abs()
-            .into(),
-        );
-
-        let public_url = var("PUBLIC_URL")
+        let public_url = env
+            .raw(&v::PUBLIC_URL)
             .map(|raw| parse_public_url(&raw))
             .transpose()?;
         if production && public_url.is_none() {
-            return Err(problem(
-                "PUBLIC_URL",
-                "must be set in production: the address readers reach the site at, for the \
-                 links in mail (e.g. `https://gazette.example`)"
-                    .to_string(),
+            return Err(required_in_production(
+                &v::PUBLIC_URL,
+                "the address readers reach the site at, for the links in mail (e.g. \
+                 `https://gazette.example`)",
             ));
         }
-        let mail = match var("SMTP_URL") {
-            Some(raw) => MailTransport::Smtp {
-                url: parse_smtp_url(raw.trim(), production)?,
-            },
-            None if production => {
-                return Err(problem(
-                    "SMTP_URL",
-                    "must be set in production (e.g. `smtps://user:password@smtp.example:465`), \
-                     or password resets could not be mailed"
-                        .to_string(),
-                ));
-            }
-            None => MailTransport::Folder {
-                dir: var("MAIL_DIR")
-                    .map_or_else(|| DEFAULT_MAIL_DIR.into(), |dir| dir.trim().into()),
-            },
-        };
-        let mail_from = var("MAIL_FROM").map(|raw| raw.trim().to_string());
-        if let Some(from) = &mail_from
-            && from.parse::<lettre::message::Mailbox>().is_err()
-        {
-            return Err(problem(
-                "MAIL_FROM",
-                format!("`{from}` is not an address like `Gazette <no-reply@gazette.example>`"),
-            ));
-        }
-
         Ok(Self {
-            mail,
-            mail_from,
-            public_url,
-            app_env,
-            host: var("HOST").map_or_else(|| "127.0.0.1".to_string(), |h| h.trim().to_string()),
-            port,
+            app_env: if production {
+                AppEnv::Production
+            } else {
+                AppEnv::Development
+            },
+            host: env.text(&v::HOST).unwrap_or_default(),
+            port: env.number(&v::PORT)?,
             database_url,
-            database_pool_size,
+            database_pool_size: env.number(&v::DATABASE_POOL_SIZE)?,
             session_key,
             session_key_is_ephemeral,
-            free_articles_per_month,
-            cookie_secure: parse_bool(var("COOKIE_SECURE"), "COOKIE_SECURE", production)?,
-            demo_content: parse_bool(var("DEMO_CONTENT"), "DEMO_CONTENT", !production)?,
-            payment_gateway,
-            trust_proxy_headers: parse_bool(
-                var("TRUST_PROXY_HEADERS"),
-                "TRUST_PROXY_HEADERS",
-                false,
-            )?,
-            housekeeping_interval,
-            password_hashing_slots,
-            limits,
-            form_body_timeout,
-            // Development stops at once on Ctrl-C; in production the load balancer needs a
-            // few health checks to notice.
-            shutdown_drain: parse_seconds(
-                var("SHUTDOWN_DRAIN_SECONDS"),
-                "SHUTDOWN_DRAIN_SECONDS",
-                if production { 5 } else { 0 },
-                0..=300,
-            )?,
-            shutdown_timeout: parse_seconds(
-                var("SHUTDOWN_TIMEOUT_SECONDS"),
-                "SHUTDOWN_TIMEOUT_SECONDS",
-                30,
-                0..=600,
-            )?,
-            client_request_timeout: parse_seconds(
-                var("CLIENT_REQUEST_TIMEOUT_SECONDS"),
-                "CLIENT_REQUEST_TIMEOUT_SECONDS",
-                5,
-                1..=300,
-            )?,
-            keep_alive: parse_seconds(
-                var("KEEP_ALIVE_SECONDS"),
-                "KEEP_ALIVE_SECONDS",
-                15,
-                0..=300,
-            )?,
+            free_articles_per_month: env.number(&v::FREE_ARTICLES_PER_MONTH)?,
+            cookie_secure: env.flag(&v::COOKIE_SECURE)?,
+            demo_content: env.flag(&v::DEMO_CONTENT)?,
+            payment_gateway: payment_gateway(&env)?,
+            trust_proxy_headers: env.flag(&v::TRUST_PROXY_HEADERS)?,
+            housekeeping_interval: env.duration(&v::HOUSEKEEPING_INTERVAL_SECONDS)?,
+            password_hashing_slots: env
+                .whole(&v::PASSWORD_HASHING_SLOTS)?
+                .and_then(|n| usize::try_from(n).ok()),
+            limits: limits(&env)?,
+            form_body_timeout: env.duration(&v::FORM_BODY_TIMEOUT_SECONDS)?,
+            shutdown_drain: env.duration(&v::SHUTDOWN_DRAIN_SECONDS)?,
+            shutdown_timeout: env.duration(&v::SHUTDOWN_TIMEOUT_SECONDS)?,
+            client_request_timeout: env.duration(&v::CLIENT_REQUEST_TIMEOUT_SECONDS)?,
+            keep_alive: env.duration(&v::KEEP_ALIVE_SECONDS)?,
+            mail: mail_transport(&env)?,
+            mail_from: mail_from(&env)?,
+            public_url,
+            log_filter: env.text(&v::RUST_LOG).unwrap_or_default(),
         })
     }
 
@@ -449,7 +230,7 @@ impl Settings {
             demo_content: true,
             payment_gateway: GatewayChoice::Test,
             trust_proxy_headers: false,
-            housekeeping_interval: DEFAULT_HOUSEKEEPING_INTERVAL,
+            housekeeping_interval: Duration::from_secs(600),
             password_hashing_slots: None,
             limits: Limits::default(),
             form_body_timeout: DEFAULT_FORM_BODY_TIMEOUT,
@@ -462,6 +243,7 @@ impl Settings {
             },
             mail_from: None,
             public_url: None,
+            log_filter: "info".to_string(),
         }
     }
 
@@ -485,70 +267,95 @@ impl Settings {
     }
 }
 
-/// Whole minutes of a duration, for limits given in minutes.
-fn minutes(duration: time::Duration) -> i32 {
-    i32::try_from(duration.whole_minutes()).unwrap_or(i32::MAX)
-}
-
 fn problem(variable: &'static str, problem: String) -> ConfigError {
     ConfigError { variable, problem }
 }
 
-fn parse_session_key(raw: &str) -> Result<Key, ConfigError> {
+fn required_in_production(variable: &Variable, what: &str) -> ConfigError {
+    problem(variable.name, format!("must be set in production: {what}"))
+}
+
+/// `SESSION_KEY`, or a throw-away key in development (`true`: it was generated).
+fn session_key(env: &Env<'_>) -> Result<(Key, bool), ConfigError> {
+    let Some(raw) = env.raw(&v::SESSION_KEY) else {
+        if env.production() {
+            return Err(required_in_production(
+                &v::SESSION_KEY,
+                "at least 64 random bytes, e.g. `openssl rand -base64 64`",
+            ));
+        }
+        return Ok((Key::generate(), true));
+    };
     let bytes = raw.as_bytes();
     if bytes.len() < MIN_SESSION_KEY_BYTES {
         return Err(problem(
-            "SESSION_KEY",
+            v::SESSION_KEY.name,
             format!(
                 "must be at least {MIN_SESSION_KEY_BYTES} bytes long, got {} (generate one with `openssl rand -base64 64`)",
                 bytes.len()
             ),
         ));
     }
-    Key::try_from(bytes)
-        .map_err(|_| problem("SESSION_KEY", "could not be used as a key".to_string()))
+    Key::try_from(bytes).map(|key| (key, false)).map_err(|_| {
+        problem(
+            v::SESSION_KEY.name,
+            "could not be used as a key".to_string(),
+        )
+    })
 }
 
-fn parse_bool(
-    raw: Option<String>,
-    variable: &'static str,
-    default: bool,
-) -> Result<bool, ConfigError> {
-    match raw.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) if matches!(v.as_str(), "true" | "1" | "yes" | "on") => Ok(true),
-        Some(v) if matches!(v.as_str(), "false" | "0" | "no" | "off") => Ok(false),
-        Some(v) => Err(problem(
-            variable,
-            format!("expected `true` or `false`, got `{v}`"),
+fn payment_gateway(env: &Env<'_>) -> Result<GatewayChoice, ConfigError> {
+    Ok(match env.one_of(&v::PAYMENT_GATEWAY)? {
+        "stripe" => GatewayChoice::Stripe(stripe_config(env)?),
+        "test" => GatewayChoice::Test,
+        _ => GatewayChoice::Disabled,
+    })
+}
+
+fn limits(env: &Env<'_>) -> Result<Limits, ConfigError> {
+    let window = env.duration(&v::THROTTLE_WINDOW_MINUTES)?;
+    Ok(Limits {
+        window: time::Duration::try_from(window).unwrap_or(LONGEST_WINDOW),
+        account_address: env.number(&v::MAX_LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS)?,
+        account: env.number(&v::MAX_LOGIN_FAILURES_PER_ACCOUNT)?,
+        address: env.number(&v::MAX_LOGIN_FAILURES_PER_ADDRESS)?,
+        device: env.number(&v::MAX_LOGIN_FAILURES_PER_DEVICE)?,
+        logins_per_address: env.number(&v::MAX_LOGINS_PER_ADDRESS)?,
+        signups_per_address: env.number(&v::MAX_SIGNUPS_PER_ADDRESS)?,
+        resets_per_address: env.number(&v::MAX_PASSWORD_RESETS_PER_ADDRESS)?,
+        resets_per_account: env.number(&v::MAX_PASSWORD_RESETS_PER_ACCOUNT)?,
+        password_checks_per_account: env.number(&v::MAX_PASSWORD_CHECKS_PER_ACCOUNT)?,
+    })
+}
+
+/// `SMTP_URL`, required in production; development without it writes mail to `MAIL_DIR`.
+fn mail_transport(env: &Env<'_>) -> Result<MailTransport, ConfigError> {
+    match env.raw(&v::SMTP_URL) {
+        Some(raw) => Ok(MailTransport::Smtp {
+            url: parse_smtp_url(&raw, env.production())?,
+        }),
+        None if env.production() => Err(required_in_production(
+            &v::SMTP_URL,
+            "e.g. `smtps://user:password@smtp.example:465`, or password resets could not be \
+             mailed",
         )),
+        None => Ok(MailTransport::Folder {
+            dir: env.text(&v::MAIL_DIR).unwrap_or_default().into(),
+        }),
     }
 }
 
-fn parse_seconds(
-    raw: Option<String>,
-    variable: &'static str,
-    default: u64,
-    allowed: std::ops::RangeInclusive<u64>,
-) -> Result<Duration, ConfigError> {
-    let Some(raw) = raw else {
-        return Ok(Duration::from_secs(default));
-    };
-    raw.trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|seconds| allowed.contains(seconds))
-        .map(Duration::from_secs)
-        .ok_or_else(|| {
-            problem(
-                variable,
-                format!(
-                    "`{raw}` is not a whole number of seconds from {} to {}",
-                    allowed.start(),
-                    allowed.end()
-                ),
-            )
-        })
+fn mail_from(env: &Env<'_>) -> Result<Option<String>, ConfigError> {
+    let from = env.raw(&v::MAIL_FROM);
+    if let Some(from) = &from
+        && from.parse::<lettre::message::Mailbox>().is_err()
+    {
+        return Err(problem(
+            v::MAIL_FROM.name,
+            format!("`{from}` is not an address like `Gazette <gazette@gazette.example>`"),
+        ));
+    }
+    Ok(from)
 }
 
 /// `PUBLIC_URL`: an http(s) origin without path, query or fragment; kept without a trailing
@@ -570,17 +377,17 @@ fn parse_public_url(raw: &str) -> Result<String, ConfigError> {
 
 /// Stripe's settings, each checked for its shape (the prices are compared with the plans at
 /// start-up, once the database is ready). Secrets are never echoed in an error.
-fn stripe_config(var: &impl Fn(&str) -> Option<String>) -> Result<StripeConfig, ConfigError> {
-    let required = |name: &'static str, what: &str| {
-        var(name).map(|v| v.trim().to_string()).ok_or_else(|| {
+fn stripe_config(env: &Env<'_>) -> Result<StripeConfig, ConfigError> {
+    let required = |variable: &Variable, what: &str| {
+        env.raw(variable).ok_or_else(|| {
             problem(
-                name,
+                variable.name,
                 format!("is required with PAYMENT_GATEWAY=stripe ({what})"),
             )
         })
     };
     let secret_key = required(
-        "STRIPE_SECRET_KEY",
+        &v::STRIPE_SECRET_KEY,
         "the secret key from Stripe's dashboard, sk_live_... or sk_test_...",
     )?;
     let key_shape = ["sk_live_", "sk_test_", "rk_live_", "rk_test_"]
@@ -597,7 +404,7 @@ fn stripe_config(var: &impl Fn(&str) -> Option<String>) -> Result<StripeConfig, 
         ));
     }
     let webhook_secret = required(
-        "STRIPE_WEBHOOK_SECRET",
+        &v::STRIPE_WEBHOOK_SECRET,
         "the signing secret of the webhook endpoint, whsec_...",
     )?;
     if !webhook_secret.starts_with("whsec_") || webhook_secret.len() < 16 {
@@ -607,11 +414,11 @@ fn stripe_config(var: &impl Fn(&str) -> Option<String>) -> Result<StripeConfig, 
         ));
     }
     let prices = parse_prices(&required(
-        "STRIPE_PRICES",
+        &v::STRIPE_PRICES,
         "one price per plan, e.g. `monthly=price_123,yearly=price_456`",
     )?)?;
-    let raw_base = var("STRIPE_API_BASE").unwrap_or_else(|| DEFAULT_API_BASE.to_string());
-    let api_base = url::Url::parse(raw_base.trim())
+    let raw_base = env.text(&v::STRIPE_API_BASE).unwrap_or_default();
+    let api_base = url::Url::parse(&raw_base)
         .ok()
         .filter(|url| url.host_str().is_some() && url.path() == "/" && url.query().is_none())
         .ok_or_else(|| {
@@ -770,6 +577,37 @@ mod tests {
         assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
         assert_eq!(s.client_request_timeout, Duration::from_secs(5));
         assert_eq!(s.keep_alive, Duration::from_secs(15));
+    }
+
+    /// The names `from_lookup` asks for with these variables set.
+    fn names_read(vars: &[(&str, &str)]) -> std::collections::BTreeSet<String> {
+        let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let vars: HashMap<&str, &str> = vars.iter().copied().collect();
+        let _ = Settings::from_lookup(|name| {
+            asked.borrow_mut().insert(name.to_string());
+            vars.get(name).map(|value| value.to_string())
+        });
+        asked.into_inner()
+    }
+
+    #[test]
+    fn every_variable_read_is_declared_and_every_declared_one_is_read() {
+        let mut read = names_read(&[]);
+        read.extend(names_read(STRIPE));
+        let declared: std::collections::BTreeSet<String> =
+            variables::ALL.iter().map(|v| v.name.to_string()).collect();
+        assert_eq!(read, declared);
+    }
+
+    #[test]
+    fn test_settings_differ_from_the_defaults_only_where_tests_need_it() {
+        let defaults = settings(&[]).unwrap();
+        let mut test = Settings::for_database(DEFAULT_DATABASE_URL);
+        test.port = defaults.port;
+        test.database_pool_size = defaults.database_pool_size;
+        test.mail = defaults.mail.clone();
+        test.session_key = defaults.session_key.clone();
+        assert_eq!(format!("{test:?}"), format!("{defaults:?}"));
     }
 
     #[test]
