@@ -1,9 +1,9 @@
 //! Hearing of changes made by every instance: a connection of its own that `LISTEN`s on
-//! `db::changes::CHANNEL` and applies each notification to this instance's caches.
+//! [`crate::db::changes::CHANNEL`] and applies each notification to this instance's caches.
 //!
 //! Rules: the caches are live only while the connection is; on every (re)connect they are
 //! emptied, since what was sent while nobody listened is lost. A lost connection is tried
-//! again with a growing pause (at most [`MAX_PAUSE`]). The connection names itself
+//! again with a growing pause (at most `MAX_PAUSE`). The connection names itself
 //! `gazette-changes` in `pg_stat_activity`.
 
 use std::future::Future;

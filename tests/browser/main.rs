@@ -5,6 +5,9 @@
 //! Without Chromium the tests say so and skip, except in CI (`CI` or
 //! `GAZETTE_REQUIRE_BROWSER` set), where a missing browser is a failure.
 
+// A test may panic: that is how it fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../support/mod.rs"]
 mod support;
 
