@@ -134,9 +134,10 @@ fn fail(error: &dyn std::fmt::Display) -> ExitCode {
 }
 
 fn serve(settings: Settings) -> ExitCode {
-    if let Err(error) = crate::telemetry::init(settings.app_env, &settings.log_filter) {
-        return fail(&error);
-    }
+    let logging = match crate::telemetry::init(settings.app_env, &settings.log_filter) {
+        Ok(logging) => logging,
+        Err(error) => return fail(&error),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -145,6 +146,7 @@ fn serve(settings: Settings) -> ExitCode {
         Err(error) => return fail(&format!("cannot start the async runtime: {error}")),
     };
     let outcome = runtime.block_on(async {
+        logging.report_dropped();
         let app = match Application::build(settings, Overrides::default()).await {
             Ok(app) => app,
             Err(error) => return fail(&error),
@@ -158,6 +160,8 @@ fn serve(settings: Settings) -> ExitCode {
     // Blocking work still running past the shutdown deadline is abandoned rather than waited
     // for: the process must end within the bound the operator set.
     runtime.shutdown_background();
+    // The log writer's queue is written out here, before the process exits.
+    drop(logging);
     outcome
 }
 
