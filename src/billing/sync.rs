@@ -181,7 +181,8 @@ pub(super) fn apply_held(
         None => {
             if let Some(current) = db::subscriptions::current(conn, user_id)? {
                 if current.gateway == gateway {
-                    tracing::warn!(
+                    // Both may be charging: someone must cancel (and refund) one by hand.
+                    tracing::error!(
                         user_id,
                         replaced = %current.gateway_reference,
                         by = %held.reference,

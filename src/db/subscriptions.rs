@@ -1,8 +1,9 @@
 //! Subscription rows. At most one row per reader is not `ended`, and one payment is recorded
 //! in at most one row; the database enforces both (for a processor that runs the subscription,
 //! the payment is its subscription: one row per processor subscription, updated as the
-//! processor reports). Writes are made by `billing` with the reader's lock held, and each notes
-//! a change of its reader for the caches.
+//! processor reports). Only an active row renews (the table's CHECK): every write that cancels
+//! or ends a row says it no longer renews. Writes are made by `billing` with the reader's lock
+//! held, and each notes a change of its reader for the caches.
 
 use diesel::prelude::*;
 use time::OffsetDateTime;
@@ -32,11 +33,13 @@ pub fn insert(conn: &mut PgConnection, new: &NewSubscription<'_>) -> QueryResult
     Ok(id)
 }
 
+/// Cancels at the period's end: it no longer renews.
 pub fn cancel(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult<()> {
     diesel::update(subscriptions::table.find(id))
         .set((
             subscriptions::status.eq(Status::Canceled.as_str()),
             subscriptions::canceled_at.eq(Some(now)),
+            subscriptions::renews.eq(false),
         ))
         .returning(subscriptions::user_id)
         .get_result(conn)
@@ -54,11 +57,13 @@ pub fn resume(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
         .map(|user_id| note(Change::Reader(user_id)))
 }
 
+/// Ends it for good at `now`: an ended subscription never renews (the table's CHECK).
 pub fn end(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult<()> {
     diesel::update(subscriptions::table.find(id))
         .set((
             subscriptions::status.eq(Status::Ended.as_str()),
             subscriptions::ended_at.eq(Some(now)),
+            subscriptions::renews.eq(false),
         ))
         .returning(subscriptions::user_id)
         .get_result(conn)

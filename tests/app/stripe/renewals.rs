@@ -5,12 +5,9 @@ use std::sync::Arc;
 
 use gazette::billing::{Billing, EndedNow};
 use gazette::payments::Gateway;
-use gazette::payments::stripe::Stripe;
 use time::Duration;
 
 use super::*;
-
-const MONTH_LATER: time::OffsetDateTime = time::macros::datetime!(2026-12-26 12:00 UTC);
 
 #[tokio::test]
 async fn a_paid_renewal_extends_the_period() {
@@ -221,17 +218,6 @@ async fn cancelling_while_stripe_is_down_says_so_and_changes_nothing() {
     );
     assert_eq!(fake.subscription(&sub)["cancel_at_period_end"], false);
     assert_eq!(current(&app, "down@example.com")[0].status, "active");
-}
-
-/// Billing as account deletion reaches it: on the app's database, through the same Stripe.
-fn billing_of(app: &TestApp, fake: &FakeStripe) -> Billing {
-    let pool = gazette::db::pool(&app.db.url, 2);
-    let stripe = Stripe::new(fake.config()).unwrap();
-    Billing::new(
-        pool,
-        app.clock.clone(),
-        Some(Gateway::Hosted(Arc::new(stripe))),
-    )
 }
 
 #[tokio::test]
