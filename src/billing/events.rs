@@ -10,8 +10,8 @@
 //! - Each event id is recorded in the same transaction as its effect, under the reader's lock
 //!   (the events table's key decides): a duplicate, even one racing the first, changes
 //!   nothing.
-//! - Objects that are not Gazette's (a customer or checkout it did not create, a price that
-//!   is no plan) are ignored and not recorded; so is a checkout Gazette already closed (its
+//! - Objects that are not Gazette's (a customer or checkout it did not create, a subscription
+//!   on a price that is no plan which Gazette never recorded) are ignored and not recorded; so is a checkout Gazette already closed (its
 //!   subscription was recorded from another event, or from the reader's return).
 //! - When the processor cannot be asked, nothing is recorded and the error says so, so the
 //!   processor delivers the event again (and reconciliation would find it).
@@ -100,10 +100,7 @@ impl Billing {
                 let held = match &state {
                     CheckoutState::Complete {
                         subscription: Some(subscription),
-                    } => self
-                        .gazettes(gateway, subscription.clone())
-                        .await
-                        .map_err(unavailable("re-reading a subscription"))?,
+                    } => self.gazettes(gateway, subscription.clone()).await?,
                     _ => None,
                 };
                 let close = !matches!(state, CheckoutState::Open);
@@ -125,11 +122,7 @@ impl Billing {
                     return Ok(Received::Ignored);
                 };
                 let read_at = self.clock.now();
-                let Some(held) = self
-                    .gazettes(gateway, subscription)
-                    .await
-                    .map_err(unavailable("re-reading a subscription"))?
-                else {
+                let Some(held) = self.gazettes(gateway, subscription).await? else {
                     return Ok(Received::Ignored);
                 };
                 (user_id, Effect::Subscription { held, read_at })
@@ -205,17 +198,32 @@ impl Billing {
         )
     }
 
-    /// The subscription as the processor holds it, if it is one of Gazette's plans.
+    /// The subscription as the processor holds it, if it is Gazette's: on one of its plans'
+    /// prices, or recorded by Gazette whatever its price now.
     async fn gazettes(
         &self,
         gateway: &dyn HostedGateway,
         subscription: String,
-    ) -> Result<Option<HeldSubscription>, HostedError> {
-        match gateway.subscription(subscription).await {
-            Ok(held) if held.plan_code.is_some() => Ok(Some(held)),
-            Ok(_) | Err(HostedError::Missing(_)) => Ok(None),
-            Err(error) => Err(error),
+    ) -> Result<Option<HeldSubscription>, BillingError> {
+        let held = match gateway.subscription(subscription).await {
+            Ok(held) => held,
+            Err(HostedError::Missing(_)) => return Ok(None),
+            Err(error) => {
+                return Err(BillingError::Processor {
+                    step: "re-reading a subscription",
+                    error,
+                });
+            }
+        };
+        if held.plan_code.is_some() {
+            return Ok(Some(held));
         }
+        let (name, reference) = (gateway.name(), held.reference.clone());
+        let recorded = db::run(&self.pool, "finding a recorded subscription", move |conn| {
+            db::subscriptions::records_payment(conn, name, &reference)
+        })
+        .await?;
+        Ok(recorded.then_some(held))
     }
 }
 

@@ -5,6 +5,9 @@
 //! - The state applied is the processor's, as re-read (`read_at` is when it was asked for). A
 //!   row whose state was read later is never overwritten by an earlier read, so re-reads that
 //!   finish out of order cannot undo each other. An ended row is never revived.
+//! - A subscription is Gazette's when its price is a plan's, or when Gazette recorded it: one
+//!   recorded is followed whatever its price (the processor renews and charges it), kept as
+//!   its recorded plan when its price is no plan, and logged as an error each time.
 //! - Access follows what was paid: an active subscription until its period's end; one whose
 //!   renewal failed until the end of the last period paid (the start of the unpaid one), with
 //!   the failure shown to the reader; an ended one not at all.
@@ -15,7 +18,7 @@ use time::OffsetDateTime;
 
 use crate::db;
 use crate::domain::subscription::{Standing, Status, add_months};
-use crate::models::{HeldState, SubscriptionRow};
+use crate::models::{HeldState, Plan, SubscriptionRow};
 use crate::payments::hosted::{HeldStatus, HeldSubscription, Money};
 
 /// What applying a processor's subscription did.
@@ -124,6 +127,36 @@ pub(super) fn local_state(
     (state.period_end > state.period_start).then_some(state)
 }
 
+/// The plan `held` is recorded as, and what its period is worth: the plan of its price, or,
+/// for a subscription Gazette recorded whose price is no plan (the prices were replaced, or the
+/// processor's page offered another price), the plan it was recorded as. `None` when it is not
+/// Gazette's.
+fn plan_of(
+    conn: &mut PgConnection,
+    user_id: i64,
+    held: &HeldSubscription,
+    existing: Option<&SubscriptionRow>,
+) -> QueryResult<Option<(Plan, i32)>> {
+    if let Some(code) = &held.plan_code {
+        return Ok(db::plans::find(conn, code)?.map(|plan| {
+            let value = plan.price_cents;
+            (plan, value)
+        }));
+    }
+    let Some(row) = existing else {
+        return Ok(None);
+    };
+    // The processor renews and charges it: it is followed, and someone must map its price.
+    tracing::error!(
+        user_id,
+        subscription = %held.reference,
+        price = held.price.as_deref().unwrap_or("none"),
+        plan = %row.plan_code,
+        "a recorded subscription is on a price that is no plan (STRIPE_PRICES): kept as its recorded plan"
+    );
+    Ok(db::plans::find(conn, &row.plan_code)?.map(|plan| (plan, row.period_value_cents)))
+}
+
 /// Records `held` (the reader's, read at `read_at`) as the reader's subscription: the row for
 /// it is created or brought up to date, the reader's other current subscription (if any)
 /// ends, and the hosted checkout that created it is closed.
@@ -149,10 +182,7 @@ pub(super) fn apply_held(
             return Ok(Applied::Stale);
         }
     }
-    let Some(plan_code) = &held.plan_code else {
-        return Ok(Applied::Ignored);
-    };
-    let Some(plan) = db::plans::find(conn, plan_code)? else {
+    let Some((plan, period_value)) = plan_of(conn, user_id, held, existing.as_ref())? else {
         return Ok(Applied::Ignored);
     };
     let Some(state) = local_state(held, plan.period_months, existing.as_ref(), now) else {
@@ -168,7 +198,7 @@ pub(super) fn apply_held(
         current_period_end: state.period_end,
         canceled_at: state.canceled_at,
         ended_at: state.ended_at,
-        period_value_cents: plan.price_cents,
+        period_value_cents: period_value,
         renews: state.renews,
         synced_at: Some(read_at),
         payment_failed_at: state.payment_failed_at,
@@ -221,6 +251,7 @@ mod tests {
             reference: "sub_1".into(),
             customer: "cus_1".into(),
             plan_code: Some("monthly".into()),
+            price: Some("price_m".into()),
             item: Some("si_1".into()),
             status,
             current_period_start: START,

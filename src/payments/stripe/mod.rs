@@ -6,8 +6,9 @@
 //!   every POST that creates something carries an idempotency key. A request that gets no
 //!   answer, a rate limit, a conflict on its key (the same request still running) or a server
 //!   error is tried again a few times, then reported [`HostedError::Unavailable`].
-//! - Each plan is one Stripe price (`STRIPE_PRICES`); a subscription on any other price is not
-//!   Gazette's. [`Stripe::check_prices`] compares the prices with the plans at start-up.
+//! - Each plan is one Stripe price (`STRIPE_PRICES`); a subscription on any other price has no
+//!   plan (Gazette still follows one it recorded, see `billing::sync`).
+//!   [`Stripe::check_prices`] compares the prices with the plans at start-up.
 //! - The secret key and the webhook secret never leave this module: not in errors, logs or
 //!   `Debug` output.
 

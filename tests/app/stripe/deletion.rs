@@ -1,6 +1,6 @@
 //! Deleting an account paid through Stripe while Stripe's side is in an odd state: the
 //! subscription ended there (or its customer was deleted, or it is gone) and the webhook
-//! saying so has not arrived.
+//! saying so has not arrived; the subscription moved to a price `STRIPE_PRICES` does not name.
 
 use super::*;
 
@@ -38,4 +38,26 @@ async fn deleting_an_account_whose_subscription_stripe_already_ended_deletes_it(
     // The events arrive afterwards and find nothing of Gazette's to change.
     let statuses = fake.deliver_pending().await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn deleting_an_account_cancels_its_subscription_on_a_price_outside_the_plans() {
+    let (fake, app) = shop().await;
+    let (reader, sub) = subscriber(&fake, &app, "moved@example.com", "monthly").await;
+    fake.add_price(super::prices::rotated());
+    fake.move_to_price(&sub, super::prices::ROTATED);
+    let statuses = fake.deliver_pending().await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+
+    let page = reader.delete_account(PHRASE, PASSWORD).await;
+    assert_eq!(
+        page.status,
+        StatusCode::SEE_OTHER,
+        "deleting answered {}",
+        page.status
+    );
+    assert_eq!(user_id_of(&app, "moved@example.com"), None);
+    let at_stripe = fake.subscription(&sub);
+    assert_eq!(at_stripe["status"], "canceled", "nothing more is charged");
+    assert_eq!(at_stripe["ended_at"], fake.now());
 }

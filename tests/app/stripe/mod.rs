@@ -5,6 +5,7 @@
 mod bursts;
 mod checkout;
 mod deletion;
+mod prices;
 mod reconcile;
 mod renewals;
 mod webhooks;
