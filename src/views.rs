@@ -43,6 +43,8 @@ pub struct Layout {
     pub csrf_token: String,
     pub member_email: Option<String>,
     pub subscribed: bool,
+    /// The reader's subscription has a payment that did not go through: a banner says so.
+    pub payment_notice: bool,
     /// "3 of 5 free articles left this month", for readers on the meter.
     pub meter_note: Option<String>,
     pub flash: Option<String>,
@@ -65,6 +67,7 @@ impl Layout {
             csrf_token: String::new(),
             member_email: None,
             subscribed: false,
+            payment_notice: false,
             meter_note: None,
             flash: None,
             cookie_notice: false,
@@ -397,7 +400,8 @@ pub struct SubscriptionView {
     pub plan_name: String,
     pub plan_code: String,
     pub price: String,
-    /// `active`, `canceled`, `payment_failed` or `lapsed`.
+    /// `active`, `canceled`, `payment_retrying` (a renewal failed and the processor tries
+    /// again: still read), `payment_failed` (it gave up: reading paused) or `lapsed`.
     pub state: &'static str,
     pub period_end: String,
     /// The processor renews it by itself: the page says when, not "paid until".

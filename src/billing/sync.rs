@@ -9,8 +9,10 @@
 //!   recorded is followed whatever its price (the processor renews and charges it), kept as
 //!   its recorded plan when its price is no plan, and logged as an error each time.
 //! - Access follows what was paid: an active subscription until its period's end; one whose
-//!   renewal failed until the end of the last period paid (the start of the unpaid one), with
-//!   the failure shown to the reader; an ended one not at all.
+//!   renewal failed, while the processor still tries to charge it (`past_due`), through the
+//!   unpaid period, with the failure shown to the reader; once the processor gives up
+//!   (`unpaid`, `paused`), until the end of the last period paid (the start of the unpaid
+//!   one); an ended one (`canceled`, `incomplete_expired`) not at all, from when it ended.
 
 use diesel::PgConnection;
 use diesel::QueryResult;
@@ -74,9 +76,26 @@ pub(super) fn local_state(
             payment_due: None,
             payment_fix_url: None,
         },
-        HeldStatus::PastDue | HeldStatus::Unpaid => {
-            // The processor has moved on to the period it could not charge: what was paid
-            // ends where that period starts.
+        HeldStatus::PastDue => LocalState {
+            // The processor still tries to charge the period it has moved on to: the reader
+            // reads on through it meanwhile, told to fix the payment.
+            status: if held.cancel_at_period_end {
+                Status::Canceled
+            } else {
+                Status::Active
+            },
+            period_start: held.current_period_start,
+            period_end: held.current_period_end,
+            canceled_at: canceled_at(held.cancel_at_period_end),
+            ended_at: None,
+            renews: false,
+            payment_failed_at: Some(failed_since(existing, now)),
+            payment_due: held.unpaid_invoice.as_ref().map(|i| i.amount.clone()),
+            payment_fix_url: held.unpaid_invoice.as_ref().and_then(|i| i.url.clone()),
+        },
+        HeldStatus::Unpaid => {
+            // The processor gave up on the period it could not charge: what was paid ends
+            // where that period starts.
             let paid_until = held.current_period_start;
             LocalState {
                 status: if held.cancel_at_period_end {
@@ -89,11 +108,7 @@ pub(super) fn local_state(
                 canceled_at: canceled_at(held.cancel_at_period_end),
                 ended_at: None,
                 renews: false,
-                payment_failed_at: Some(
-                    existing
-                        .and_then(|row| row.failed_payment.since)
-                        .unwrap_or(now),
-                ),
+                payment_failed_at: Some(failed_since(existing, now)),
                 payment_due: held.unpaid_invoice.as_ref().map(|i| i.amount.clone()),
                 payment_fix_url: held.unpaid_invoice.as_ref().and_then(|i| i.url.clone()),
             }
@@ -155,6 +170,13 @@ fn plan_of(
         "a recorded subscription is on a price that is no plan (STRIPE_PRICES): kept as its recorded plan"
     );
     Ok(db::plans::find(conn, &row.plan_code)?.map(|plan| (plan, row.period_value_cents)))
+}
+
+/// Since when the payment has been failing: since the row first said so, or now.
+fn failed_since(existing: Option<&SubscriptionRow>, now: OffsetDateTime) -> OffsetDateTime {
+    existing
+        .and_then(|row| row.failed_payment.since)
+        .unwrap_or(now)
 }
 
 /// Records `held` (the reader's, read at `read_at`) as the reader's subscription: the row for
@@ -278,25 +300,43 @@ mod tests {
         assert_eq!(state.canceled_at, Some(START));
     }
 
-    #[test]
-    fn a_failed_renewal_is_paid_only_to_the_start_of_the_unpaid_period() {
-        let mut failed = held(HeldStatus::PastDue);
-        failed.unpaid_invoice = Some(UnpaidInvoice {
+    fn unpaid_invoice() -> Option<UnpaidInvoice> {
+        Some(UnpaidInvoice {
             amount: Money {
                 minor_units: 800,
                 currency: "USD".into(),
             },
             url: Some("https://invoice.example/in_1".into()),
-        });
-        let state = local_state(&failed, 1, None, END).unwrap();
+        })
+    }
+
+    #[test]
+    fn a_failed_renewal_the_processor_still_retries_is_read_through_the_unpaid_period() {
+        let mut failed = held(HeldStatus::PastDue);
+        failed.unpaid_invoice = unpaid_invoice();
+        let now = START + time::Duration::days(2);
+        let state = local_state(&failed, 1, None, now).unwrap();
+        assert_eq!((state.period_start, state.period_end), (START, END));
+        assert_eq!((state.status, state.renews), (Status::Active, false));
+        assert_eq!(state.payment_failed_at, Some(now));
+        assert_eq!(state.payment_due.unwrap().minor_units, 800);
+        assert!(Standing::of(state.status, state.period_end, now).grants_access());
+        assert!(!Standing::of(state.status, state.period_end, END).grants_access());
+    }
+
+    #[test]
+    fn a_failed_renewal_the_processor_gave_up_on_is_paid_only_to_the_start_of_the_unpaid_period() {
+        let mut failed = held(HeldStatus::Unpaid);
+        failed.unpaid_invoice = unpaid_invoice();
+        let now = START + time::Duration::days(14);
+        let state = local_state(&failed, 1, None, now).unwrap();
         assert_eq!(
             state.period_end, START,
             "paid until the unpaid period began"
         );
         assert_eq!(state.period_start, datetime!(2026-10-26 12:00 UTC));
-        assert_eq!(state.payment_failed_at, Some(END));
-        assert_eq!(state.payment_due.unwrap().minor_units, 800);
-        assert!(!Standing::of(state.status, state.period_end, END).grants_access());
+        assert_eq!(state.payment_failed_at, Some(now));
+        assert!(!Standing::of(state.status, state.period_end, now).grants_access());
     }
 
     #[test]
