@@ -126,21 +126,9 @@ pub fn iso_date(instant: OffsetDateTime) -> String {
         .unwrap_or_else(|_| instant.date().to_string())
 }
 
-/// `$8.00`
-pub fn price(cents: impl Into<i64>, currency: &str) -> String {
-    let cents: i64 = cents.into();
-    let symbol = match currency {
-        "USD" => "$",
-        "EUR" => "€",
-        "GBP" => "£",
-        _ => "",
-    };
-    let amount = format!("{}.{:02}", cents / 100, cents % 100);
-    if symbol.is_empty() {
-        format!("{amount} {currency}")
-    } else {
-        format!("{symbol}{amount}")
-    }
+/// An amount in the currency's smallest unit as a reader reads it: `$8.00`, `¥800`.
+pub fn price(minor_units: impl Into<i64>, currency: &str) -> String {
+    crate::domain::money::format(minor_units.into(), currency)
 }
 
 /// Percent-encodes a local path for use as a `next` query parameter.
@@ -556,10 +544,16 @@ mod tests {
     }
 
     #[test]
-    fn prices_show_cents() {
+    fn prices_show_the_currencys_own_decimals() {
         assert_eq!(price(800, "USD"), "$8.00");
         assert_eq!(price(8000, "USD"), "$80.00");
         assert_eq!(price(1234, "CHF"), "12.34 CHF");
+        assert_eq!(price(800, "JPY"), "¥800");
+        assert_eq!(price(8000, "JPY"), "¥8,000");
+        assert_eq!(price(9900, "KRW"), "₩9,900");
+        assert_eq!(price(12_500, "BHD"), "12.500 BHD");
+        assert_eq!(price(5120, "KWD"), "5.120 KWD");
+        assert_eq!(price(123_456_789, "USD"), "$1,234,567.89");
     }
 
     #[test]

@@ -1,6 +1,10 @@
-//! Prices: a recorded subscription followed whatever its price.
+//! Prices: a recorded subscription followed whatever its price, and plans in currencies
+//! without minor units (yen) or with three decimals, shown and checked in their own units.
+
+use std::sync::Arc;
 
 use diesel::prelude::*;
+use gazette::clock::ManualClock;
 use time::Duration;
 
 use super::*;
@@ -127,4 +131,61 @@ async fn reconciliation_gets_past_a_full_batch_of_subscriptions_it_cannot_bring_
         reader.read_article(app.premium_ids()[0]).await.status,
         StatusCode::OK
     );
+}
+
+/// The demo plans in yen: ¥800 a month, ¥8,000 a year (amounts in yen, the smallest unit).
+fn plans_in_yen(conn: &mut PgConnection) {
+    diesel::sql_query("UPDATE plans SET currency = 'JPY'")
+        .execute(conn)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_plan_in_yen_is_shown_paid_and_owed_in_whole_yen() {
+    let clock = Arc::new(ManualClock::new(START));
+    let fake = FakeStripe::start_selling(clock, "jpy", 800, 8000).await;
+    let app = TestApp::spawn_with_stripe_on_prepared(&fake, plans_in_yen, |settings| {
+        settings.free_articles_per_month = 0;
+    })
+    .await;
+    let reader = Reader::signed_up(&app, "yen@example.com").await;
+    let plans = reader.get("/subscribe").await;
+    assert!(
+        plans
+            .body
+            .contains("<span class=\"amount\">¥800</span> per month"),
+        "{}",
+        plans.body
+    );
+    assert!(
+        plans
+            .body
+            .contains("<span class=\"amount\">¥8,000</span> per year")
+    );
+    assert!(plans.body.contains("That is ¥667 a month."));
+
+    let (_, session) = to_checkout(&reader, "monthly", "").await;
+    let checkout = fake
+        .sessions()
+        .into_iter()
+        .find(|s| s["id"] == session)
+        .unwrap();
+    assert_eq!(checkout["line_items"][0]["price"], MONTHLY);
+    fake.pay(&session);
+    let statuses = fake.deliver_pending().await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let account = reader.get("/account").await;
+    assert!(account.body.contains("Monthly (¥800)"), "{}", account.body);
+    assert!(account.body.contains("Switch to yearly (¥8,000 per year)"));
+
+    // A renewal Stripe could not charge: what is owed, in yen.
+    let sub = fake.subscriptions()[0]["id"].as_str().unwrap().to_string();
+    app.clock.set(MONTH_LATER);
+    fake.renew(&sub, Renewal::Declined);
+    let statuses = fake.deliver_pending().await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    reader.log_in("yen@example.com", PASSWORD).await;
+    let account = reader.get("/account").await;
+    assert!(account.body.contains("payment of ¥800 did not go through"));
+    assert!(!account.body.contains("8.00"), "{}", account.body);
 }
