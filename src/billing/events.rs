@@ -10,6 +10,8 @@
 //! - Each event id is recorded in the same transaction as its effect, under the reader's lock
 //!   (the events table's key decides): a duplicate, even one racing the first, changes
 //!   nothing.
+//! - A subscription's reader is its customer's, or, once that customer is forgotten (deleted
+//!   at the processor), the one Gazette recorded it for: its events still apply in any order.
 //! - Objects that are not Gazette's (a customer or checkout it did not create, a subscription
 //!   on a price that is no plan which Gazette never recorded) are ignored and not recorded; so is a checkout Gazette already closed (its
 //!   subscription was recorded from another event, or from the reader's return).
@@ -118,7 +120,13 @@ impl Billing {
                 customer,
                 subscription,
             } => {
-                let Some(user_id) = self.owner(name, customer).await? else {
+                let owner = match self.owner(name, customer).await? {
+                    Some(user_id) => Some(user_id),
+                    // The customer was forgotten already (deleted at the processor, that event
+                    // first): a subscription Gazette recorded is still its reader's.
+                    None => self.recorded_for(name, subscription.clone()).await?,
+                };
+                let Some(user_id) = owner else {
                     return Ok(Received::Ignored);
                 };
                 let read_at = self.clock.now();
@@ -196,6 +204,25 @@ impl Billing {
             })
             .await?,
         )
+    }
+
+    /// The reader Gazette recorded the processor's subscription `reference` for, if any.
+    async fn recorded_for(
+        &self,
+        gateway: &'static str,
+        reference: String,
+    ) -> Result<Option<i64>, BillingError> {
+        Ok(db::run(
+            &self.pool,
+            "finding whose subscription it is",
+            move |conn| {
+                Ok(
+                    db::subscriptions::find_by_reference(conn, gateway, &reference)?
+                        .map(|row| row.user_id),
+                )
+            },
+        )
+        .await?)
     }
 
     /// The subscription as the processor holds it, if it is Gazette's: on one of its plans'

@@ -367,3 +367,31 @@ async fn a_second_live_subscription_of_one_customer_is_recorded_and_flagged() {
     assert_eq!(fake.subscription(&first)["status"], "canceled");
     assert_eq!(fake.subscription(&second)["status"], "canceled");
 }
+
+#[tokio::test]
+async fn a_customer_deleted_at_stripe_ends_its_subscription_whichever_event_arrives_first() {
+    let (fake, app) = shop().await;
+    let article = app.premium_ids()[0];
+    for (email, reversed) in [
+        ("in-order@example.com", false),
+        ("reversed@example.com", true),
+    ] {
+        let (reader, sub) = subscriber(&fake, &app, email, "yearly").await;
+        app.clock.advance(time::Duration::days(3));
+        // The publisher deletes the customer: Stripe cancels the subscription at once.
+        fake.delete_customer(&customer_of(&fake, &sub));
+        let mut pending = fake.pending();
+        if reversed {
+            pending.reverse();
+        }
+        for id in &pending {
+            assert_eq!(fake.deliver(id).await, 200);
+        }
+        assert!(current(&app, email).is_empty(), "{email}: ended here too");
+        assert_eq!(
+            reader.read_article(article).await.status,
+            StatusCode::PAYMENT_REQUIRED,
+            "{email}: nothing is paid for any more"
+        );
+    }
+}
