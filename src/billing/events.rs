@@ -13,8 +13,9 @@
 //! - A subscription's reader is its customer's, or, once that customer is forgotten (deleted
 //!   at the processor), the one Gazette recorded it for: its events still apply in any order.
 //! - Objects that are not Gazette's (a customer or checkout it did not create, a subscription
-//!   on a price that is no plan which Gazette never recorded) are ignored and not recorded; so is a checkout Gazette already closed (its
-//!   subscription was recorded from another event, or from the reader's return).
+//!   on a price that is no plan which Gazette never recorded) are ignored and not recorded;
+//!   so is a checkout Gazette already closed (its subscription was recorded from another
+//!   event, or from the reader's return).
 //! - When the processor cannot be asked, nothing is recorded and the error says so, so the
 //!   processor delivers the event again (and reconciliation would find it).
 
