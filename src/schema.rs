@@ -61,6 +61,7 @@ diesel::table! {
         payment_due_amount -> Nullable<Int8>,
         payment_due_currency -> Nullable<Text>,
         payment_fix_url -> Nullable<Text>,
+        checked_at -> Nullable<Timestamptz>,
     }
 }
 

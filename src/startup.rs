@@ -43,13 +43,14 @@ use crate::cache::Caches;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AppEnv, GatewayChoice, MailTransport, Settings, redact_url};
 use crate::db;
+use crate::domain::money;
 use crate::error::AppError;
 use crate::housekeeping::Housekeeping;
 use crate::lifecycle::{Lifecycle, Phase, StopSignals, Stopped};
 use crate::mail::{Doorbell, FolderMailer, Mailer, SmtpMailer};
 use crate::outbox::Outbox;
 use crate::payments::hosted::HostedGateway;
-use crate::payments::stripe::{PlanTerms, PriceCheckError, Stripe};
+use crate::payments::stripe::{PlanTerms, PriceCheckError, PriceMismatch, Stripe};
 use crate::payments::{Gateway, PaymentGateway, TestGateway};
 use crate::state::AppState;
 use crate::{demo, routes};
@@ -547,8 +548,36 @@ async fn check_stripe_prices(pool: &db::DbPool, stripe: &Stripe) -> Result<(), S
             tracing::warn!("Stripe could not be reached to check the prices: {reason}");
             Ok(())
         }
+        Err(PriceCheckError::Mismatch(mismatch)) => {
+            Err(StartupError::Payments(price_mismatch(&mismatch)))
+        }
         Err(error) => Err(StartupError::Payments(error.to_string())),
     }
+}
+
+/// `STRIPE_PRICES: price `price_...` is ¥800 every 1 month(s), but plan `monthly` is ¥80,000
+/// every 1 month(s)`: both amounts in their currency's own units.
+fn price_mismatch(mismatch: &PriceMismatch) -> String {
+    let plan = &mismatch.plan;
+    format!(
+        "STRIPE_PRICES: price `{}` is {} every {} month(s){}, but plan `{}` is {} every {} month(s)",
+        mismatch.price,
+        mismatch.amount.map_or_else(
+            || format!("no fixed amount in {}", mismatch.currency),
+            |amount| money::format(amount, &mismatch.currency)
+        ),
+        mismatch
+            .months
+            .map_or_else(|| "?".to_string(), |m| m.to_string()),
+        if mismatch.archived {
+            " and archived"
+        } else {
+            ""
+        },
+        plan.code,
+        money::format(plan.price_minor_units, &plan.currency),
+        plan.period_months,
+    )
 }
 
 fn prepare_demo_content(database_url: &str) -> Result<usize, StartupError> {

@@ -43,6 +43,8 @@ pub struct Layout {
     pub csrf_token: String,
     pub member_email: Option<String>,
     pub subscribed: bool,
+    /// The reader's subscription has a payment that did not go through: a banner says so.
+    pub payment_notice: bool,
     /// "3 of 5 free articles left this month", for readers on the meter.
     pub meter_note: Option<String>,
     pub flash: Option<String>,
@@ -65,6 +67,7 @@ impl Layout {
             csrf_token: String::new(),
             member_email: None,
             subscribed: false,
+            payment_notice: false,
             meter_note: None,
             flash: None,
             cookie_notice: false,
@@ -123,21 +126,9 @@ pub fn iso_date(instant: OffsetDateTime) -> String {
         .unwrap_or_else(|_| instant.date().to_string())
 }
 
-/// `$8.00`
-pub fn price(cents: impl Into<i64>, currency: &str) -> String {
-    let cents: i64 = cents.into();
-    let symbol = match currency {
-        "USD" => "$",
-        "EUR" => "€",
-        "GBP" => "£",
-        _ => "",
-    };
-    let amount = format!("{}.{:02}", cents / 100, cents % 100);
-    if symbol.is_empty() {
-        format!("{amount} {currency}")
-    } else {
-        format!("{symbol}{amount}")
-    }
+/// An amount in the currency's smallest unit as a reader reads it: `$8.00`, `¥800`.
+pub fn price(minor_units: impl Into<i64>, currency: &str) -> String {
+    crate::domain::money::format(minor_units.into(), currency)
 }
 
 /// Percent-encodes a local path for use as a `next` query parameter.
@@ -397,7 +388,8 @@ pub struct SubscriptionView {
     pub plan_name: String,
     pub plan_code: String,
     pub price: String,
-    /// `active`, `canceled`, `payment_failed` or `lapsed`.
+    /// `active`, `canceled`, `payment_retrying` (a renewal failed and the processor tries
+    /// again: still read), `payment_failed` (it gave up: reading paused) or `lapsed`.
     pub state: &'static str,
     pub period_end: String,
     /// The processor renews it by itself: the page says when, not "paid until".
@@ -552,10 +544,16 @@ mod tests {
     }
 
     #[test]
-    fn prices_show_cents() {
+    fn prices_show_the_currencys_own_decimals() {
         assert_eq!(price(800, "USD"), "$8.00");
         assert_eq!(price(8000, "USD"), "$80.00");
         assert_eq!(price(1234, "CHF"), "12.34 CHF");
+        assert_eq!(price(800, "JPY"), "¥800");
+        assert_eq!(price(8000, "JPY"), "¥8,000");
+        assert_eq!(price(9900, "KRW"), "₩9,900");
+        assert_eq!(price(12_500, "BHD"), "12.500 BHD");
+        assert_eq!(price(5120, "KWD"), "5.120 KWD");
+        assert_eq!(price(123_456_789, "USD"), "$1,234,567.89");
     }
 
     #[test]

@@ -10,9 +10,12 @@
 //! - Each event id is recorded in the same transaction as its effect, under the reader's lock
 //!   (the events table's key decides): a duplicate, even one racing the first, changes
 //!   nothing.
-//! - Objects that are not Gazette's (a customer or checkout it did not create, a price that
-//!   is no plan) are ignored and not recorded; so is a checkout Gazette already closed (its
-//!   subscription was recorded from another event, or from the reader's return).
+//! - A subscription's reader is its customer's, or, once that customer is forgotten (deleted
+//!   at the processor), the one Gazette recorded it for: its events still apply in any order.
+//! - Objects that are not Gazette's (a customer or checkout it did not create, a subscription
+//!   on a price that is no plan which Gazette never recorded) are ignored and not recorded;
+//!   so is a checkout Gazette already closed (its subscription was recorded from another
+//!   event, or from the reader's return).
 //! - When the processor cannot be asked, nothing is recorded and the error says so, so the
 //!   processor delivers the event again (and reconciliation would find it).
 
@@ -100,10 +103,7 @@ impl Billing {
                 let held = match &state {
                     CheckoutState::Complete {
                         subscription: Some(subscription),
-                    } => self
-                        .gazettes(gateway, subscription.clone())
-                        .await
-                        .map_err(unavailable("re-reading a subscription"))?,
+                    } => self.gazettes(gateway, subscription.clone()).await?,
                     _ => None,
                 };
                 let close = !matches!(state, CheckoutState::Open);
@@ -121,15 +121,17 @@ impl Billing {
                 customer,
                 subscription,
             } => {
-                let Some(user_id) = self.owner(name, customer).await? else {
+                let owner = match self.owner(name, customer).await? {
+                    Some(user_id) => Some(user_id),
+                    // The customer was forgotten already (deleted at the processor, that event
+                    // first): a subscription Gazette recorded is still its reader's.
+                    None => self.recorded_for(name, subscription.clone()).await?,
+                };
+                let Some(user_id) = owner else {
                     return Ok(Received::Ignored);
                 };
                 let read_at = self.clock.now();
-                let Some(held) = self
-                    .gazettes(gateway, subscription)
-                    .await
-                    .map_err(unavailable("re-reading a subscription"))?
-                else {
+                let Some(held) = self.gazettes(gateway, subscription).await? else {
                     return Ok(Received::Ignored);
                 };
                 (user_id, Effect::Subscription { held, read_at })
@@ -205,17 +207,51 @@ impl Billing {
         )
     }
 
-    /// The subscription as the processor holds it, if it is one of Gazette's plans.
+    /// The reader Gazette recorded the processor's subscription `reference` for, if any.
+    async fn recorded_for(
+        &self,
+        gateway: &'static str,
+        reference: String,
+    ) -> Result<Option<i64>, BillingError> {
+        Ok(db::run(
+            &self.pool,
+            "finding whose subscription it is",
+            move |conn| {
+                Ok(
+                    db::subscriptions::find_by_reference(conn, gateway, &reference)?
+                        .map(|row| row.user_id),
+                )
+            },
+        )
+        .await?)
+    }
+
+    /// The subscription as the processor holds it, if it is Gazette's: on one of its plans'
+    /// prices, or recorded by Gazette whatever its price now.
     async fn gazettes(
         &self,
         gateway: &dyn HostedGateway,
         subscription: String,
-    ) -> Result<Option<HeldSubscription>, HostedError> {
-        match gateway.subscription(subscription).await {
-            Ok(held) if held.plan_code.is_some() => Ok(Some(held)),
-            Ok(_) | Err(HostedError::Missing(_)) => Ok(None),
-            Err(error) => Err(error),
+    ) -> Result<Option<HeldSubscription>, BillingError> {
+        let held = match gateway.subscription(subscription).await {
+            Ok(held) => held,
+            Err(HostedError::Missing(_)) => return Ok(None),
+            Err(error) => {
+                return Err(BillingError::Processor {
+                    step: "re-reading a subscription",
+                    error,
+                });
+            }
+        };
+        if held.plan_code.is_some() {
+            return Ok(Some(held));
         }
+        let (name, reference) = (gateway.name(), held.reference.clone());
+        let recorded = db::run(&self.pool, "finding a recorded subscription", move |conn| {
+            db::subscriptions::records_payment(conn, name, &reference)
+        })
+        .await?;
+        Ok(recorded.then_some(held))
     }
 }
 

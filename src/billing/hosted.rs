@@ -499,7 +499,8 @@ impl Billing {
 
     /// Ends the reader's subscription at once, with no further charge: at the processor (an
     /// open checkout expired so it can no longer be paid, and every live subscription of
-    /// Gazette's for the reader's customer cancelled now, recorded or not), and here. For an
+    /// Gazette's cancelled now: each the reader's customer holds on a plan's price, and each
+    /// Gazette recorded for the reader, whatever its price), and here. For an
     /// account being deleted: an error means the processor could not be told, and the reader
     /// might still be charged, so the caller must not go on as if it had.
     pub async fn end_now(&self, user_id: i64) -> Result<EndedNow, BillingError> {
@@ -548,12 +549,18 @@ impl Billing {
         user_id: i64,
     ) -> Result<bool, BillingError> {
         let name = gateway.name();
-        let (customer, checkout) = self
+        let (customer, checkout, recorded) = self
             .for_reader(user_id, "finding what to end", move |conn| {
+                let recorded: Vec<(String, bool)> = db::subscriptions::records(conn, user_id)?
+                    .into_iter()
+                    .filter(|row| row.gateway == name)
+                    .map(|row| (row.gateway_reference, row.status != Status::Ended.as_str()))
+                    .collect();
                 Ok((
                     db::gateway_customers::find(conn, user_id, name)?
                         .and_then(|customer| customer.reference),
                     db::hosted_checkouts::find(conn, user_id)?,
+                    recorded,
                 ))
             })
             .await?;
@@ -570,20 +577,34 @@ impl Billing {
             self.close_checkout(user_id, checkout.id).await?;
             ended = true;
         }
-        let Some(customer) = customer else {
-            return Ok(ended);
+        let held = match customer {
+            Some(customer) => match gateway.subscriptions_of(customer).await {
+                Ok(held) => held,
+                Err(HostedError::Missing(_)) => Vec::new(),
+                Err(error) => return Err(failed("listing the customer's subscriptions", error)),
+            },
+            None => Vec::new(),
         };
-        let held = match gateway.subscriptions_of(customer).await {
-            Ok(held) => held,
-            Err(HostedError::Missing(_)) => Vec::new(),
-            Err(error) => return Err(failed("listing the customer's subscriptions", error)),
-        };
-        for subscription in held
-            .into_iter()
-            .filter(|s| s.plan_code.is_some() && s.status != HeldStatus::Ended)
-        {
+        let is_recorded = |reference: &str| recorded.iter().any(|(r, _)| r == reference);
+        let mut to_cancel: Vec<String> = held
+            .iter()
+            .filter(|s| s.status != HeldStatus::Ended)
+            .filter(|s| s.plan_code.is_some() || is_recorded(&s.reference))
+            .map(|s| s.reference.clone())
+            .collect();
+        // Recorded as live here but not among the customer's (another customer, or the
+        // processor forgot it): asked by its own id.
+        to_cancel.extend(
+            recorded
+                .iter()
+                .filter(|(reference, live)| {
+                    *live && !held.iter().any(|s| &s.reference == reference)
+                })
+                .map(|(reference, _)| reference.clone()),
+        );
+        for subscription in to_cancel {
             let read_at = self.clock.now();
-            match gateway.cancel_now(subscription.reference).await {
+            match gateway.cancel_now(subscription).await {
                 Ok(canceled) => {
                     self.record_held(name, user_id, canceled, read_at).await?;
                     ended = true;
@@ -613,7 +634,8 @@ impl Billing {
             Err(error) => return Ok(Err(error)),
         };
         let mut applied = 0;
-        for subscription in held.into_iter().filter(|s| s.plan_code.is_some()) {
+        // Whether each is Gazette's (a plan's price, or recorded) is for `apply_held` to say.
+        for subscription in held {
             if let Applied::Written { .. } = self
                 .record_held(name, user_id, subscription, read_at)
                 .await?

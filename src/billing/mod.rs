@@ -309,8 +309,8 @@ impl Billing {
                     return Ok(CancelStep::Done(Canceled::NothingToCancel));
                 };
                 if Some(row.gateway.as_str()) == held_by && row.status == Status::Active {
-                    // A renewal that failed leaves nothing to read until a period end: the
-                    // processor stops trying at once.
+                    // A renewal that failed is not paid for: the processor stops trying to
+                    // charge it at once, and the reading it allowed meanwhile ends.
                     return Ok(CancelStep::AtProcessor {
                         at_once: row.failed_payment.since.is_some(),
                         subscription: row.gateway_reference,

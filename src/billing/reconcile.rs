@@ -8,7 +8,9 @@
 //!   subscriptions the processor holds for the reader are compared with those held here.
 //! - Subscriptions whose period is about to end (or ended without word of a renewal): the
 //!   processor's subscription is re-read and applied, so a renewal whose event was lost still
-//!   extends access, and an ended one still ends it.
+//!   extends access, and an ended one still ends it. Each re-read is noted whatever its
+//!   answer, and a pass takes those asked about longest ago first: a subscription that cannot
+//!   be brought up to date (gone from the processor) never holds back the others.
 //! - Events the processor could not deliver in the last days (its events API) are applied
 //!   like webhooks: those already applied are skipped by their id.
 
@@ -146,13 +148,19 @@ impl Billing {
         )
         .await?;
         for (user_id, reference) in due {
-            match self.refresh(gateway, user_id, reference).await? {
+            match self.refresh(gateway, user_id, reference.clone()).await? {
                 Ok(_) => done.subscriptions += 1,
                 Err(error) => {
-                    tracing::warn!(user_id, "re-reading a subscription: {error}");
+                    tracing::warn!(user_id, subscription = %reference, "re-reading a subscription: {error}");
                     done.unanswered += 1;
                 }
             }
+            // Asked, whatever came of it: the next pass starts with the others.
+            let now = self.clock.now();
+            self.for_reader(user_id, "noting a subscription was re-read", move |conn| {
+                db::subscriptions::mark_checked(conn, name, &reference, now)
+            })
+            .await?;
         }
         Ok(())
     }

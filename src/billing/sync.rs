@@ -5,9 +5,14 @@
 //! - The state applied is the processor's, as re-read (`read_at` is when it was asked for). A
 //!   row whose state was read later is never overwritten by an earlier read, so re-reads that
 //!   finish out of order cannot undo each other. An ended row is never revived.
+//! - A subscription is Gazette's when its price is a plan's, or when Gazette recorded it: one
+//!   recorded is followed whatever its price (the processor renews and charges it), kept as
+//!   its recorded plan when its price is no plan, and logged as an error each time.
 //! - Access follows what was paid: an active subscription until its period's end; one whose
-//!   renewal failed until the end of the last period paid (the start of the unpaid one), with
-//!   the failure shown to the reader; an ended one not at all.
+//!   renewal failed, while the processor still tries to charge it (`past_due`), through the
+//!   unpaid period, with the failure shown to the reader; once the processor gives up
+//!   (`unpaid`, `paused`), until the end of the last period paid (the start of the unpaid
+//!   one); an ended one (`canceled`, `incomplete_expired`) not at all, from when it ended.
 
 use diesel::PgConnection;
 use diesel::QueryResult;
@@ -15,7 +20,7 @@ use time::OffsetDateTime;
 
 use crate::db;
 use crate::domain::subscription::{Standing, Status, add_months};
-use crate::models::{HeldState, SubscriptionRow};
+use crate::models::{HeldState, Plan, SubscriptionRow};
 use crate::payments::hosted::{HeldStatus, HeldSubscription, Money};
 
 /// What applying a processor's subscription did.
@@ -71,9 +76,26 @@ pub(super) fn local_state(
             payment_due: None,
             payment_fix_url: None,
         },
-        HeldStatus::PastDue | HeldStatus::Unpaid => {
-            // The processor has moved on to the period it could not charge: what was paid
-            // ends where that period starts.
+        HeldStatus::PastDue => LocalState {
+            // The processor still tries to charge the period it has moved on to: the reader
+            // reads on through it meanwhile, told to fix the payment.
+            status: if held.cancel_at_period_end {
+                Status::Canceled
+            } else {
+                Status::Active
+            },
+            period_start: held.current_period_start,
+            period_end: held.current_period_end,
+            canceled_at: canceled_at(held.cancel_at_period_end),
+            ended_at: None,
+            renews: false,
+            payment_failed_at: Some(failed_since(existing, now)),
+            payment_due: held.unpaid_invoice.as_ref().map(|i| i.amount.clone()),
+            payment_fix_url: held.unpaid_invoice.as_ref().and_then(|i| i.url.clone()),
+        },
+        HeldStatus::Unpaid => {
+            // The processor gave up on the period it could not charge: what was paid ends
+            // where that period starts.
             let paid_until = held.current_period_start;
             LocalState {
                 status: if held.cancel_at_period_end {
@@ -86,11 +108,7 @@ pub(super) fn local_state(
                 canceled_at: canceled_at(held.cancel_at_period_end),
                 ended_at: None,
                 renews: false,
-                payment_failed_at: Some(
-                    existing
-                        .and_then(|row| row.failed_payment.since)
-                        .unwrap_or(now),
-                ),
+                payment_failed_at: Some(failed_since(existing, now)),
                 payment_due: held.unpaid_invoice.as_ref().map(|i| i.amount.clone()),
                 payment_fix_url: held.unpaid_invoice.as_ref().and_then(|i| i.url.clone()),
             }
@@ -124,6 +142,43 @@ pub(super) fn local_state(
     (state.period_end > state.period_start).then_some(state)
 }
 
+/// The plan `held` is recorded as, and what its period is worth: the plan of its price, or,
+/// for a subscription Gazette recorded whose price is no plan (the prices were replaced, or the
+/// processor's page offered another price), the plan it was recorded as. `None` when it is not
+/// Gazette's.
+fn plan_of(
+    conn: &mut PgConnection,
+    user_id: i64,
+    held: &HeldSubscription,
+    existing: Option<&SubscriptionRow>,
+) -> QueryResult<Option<(Plan, i32)>> {
+    if let Some(code) = &held.plan_code {
+        return Ok(db::plans::find(conn, code)?.map(|plan| {
+            let value = plan.price_cents;
+            (plan, value)
+        }));
+    }
+    let Some(row) = existing else {
+        return Ok(None);
+    };
+    // The processor renews and charges it: it is followed, and someone must map its price.
+    tracing::error!(
+        user_id,
+        subscription = %held.reference,
+        price = held.price.as_deref().unwrap_or("none"),
+        plan = %row.plan_code,
+        "a recorded subscription is on a price that is no plan (STRIPE_PRICES): kept as its recorded plan"
+    );
+    Ok(db::plans::find(conn, &row.plan_code)?.map(|plan| (plan, row.period_value_cents)))
+}
+
+/// Since when the payment has been failing: since the row first said so, or now.
+fn failed_since(existing: Option<&SubscriptionRow>, now: OffsetDateTime) -> OffsetDateTime {
+    existing
+        .and_then(|row| row.failed_payment.since)
+        .unwrap_or(now)
+}
+
 /// Records `held` (the reader's, read at `read_at`) as the reader's subscription: the row for
 /// it is created or brought up to date, the reader's other current subscription (if any)
 /// ends, and the hosted checkout that created it is closed.
@@ -149,10 +204,7 @@ pub(super) fn apply_held(
             return Ok(Applied::Stale);
         }
     }
-    let Some(plan_code) = &held.plan_code else {
-        return Ok(Applied::Ignored);
-    };
-    let Some(plan) = db::plans::find(conn, plan_code)? else {
+    let Some((plan, period_value)) = plan_of(conn, user_id, held, existing.as_ref())? else {
         return Ok(Applied::Ignored);
     };
     let Some(state) = local_state(held, plan.period_months, existing.as_ref(), now) else {
@@ -168,7 +220,7 @@ pub(super) fn apply_held(
         current_period_end: state.period_end,
         canceled_at: state.canceled_at,
         ended_at: state.ended_at,
-        period_value_cents: plan.price_cents,
+        period_value_cents: period_value,
         renews: state.renews,
         synced_at: Some(read_at),
         payment_failed_at: state.payment_failed_at,
@@ -181,7 +233,8 @@ pub(super) fn apply_held(
         None => {
             if let Some(current) = db::subscriptions::current(conn, user_id)? {
                 if current.gateway == gateway {
-                    tracing::warn!(
+                    // Both may be charging: someone must cancel (and refund) one by hand.
+                    tracing::error!(
                         user_id,
                         replaced = %current.gateway_reference,
                         by = %held.reference,
@@ -220,6 +273,7 @@ mod tests {
             reference: "sub_1".into(),
             customer: "cus_1".into(),
             plan_code: Some("monthly".into()),
+            price: Some("price_m".into()),
             item: Some("si_1".into()),
             status,
             current_period_start: START,
@@ -246,25 +300,43 @@ mod tests {
         assert_eq!(state.canceled_at, Some(START));
     }
 
-    #[test]
-    fn a_failed_renewal_is_paid_only_to_the_start_of_the_unpaid_period() {
-        let mut failed = held(HeldStatus::PastDue);
-        failed.unpaid_invoice = Some(UnpaidInvoice {
+    fn unpaid_invoice() -> Option<UnpaidInvoice> {
+        Some(UnpaidInvoice {
             amount: Money {
                 minor_units: 800,
                 currency: "USD".into(),
             },
             url: Some("https://invoice.example/in_1".into()),
-        });
-        let state = local_state(&failed, 1, None, END).unwrap();
+        })
+    }
+
+    #[test]
+    fn a_failed_renewal_the_processor_still_retries_is_read_through_the_unpaid_period() {
+        let mut failed = held(HeldStatus::PastDue);
+        failed.unpaid_invoice = unpaid_invoice();
+        let now = START + time::Duration::days(2);
+        let state = local_state(&failed, 1, None, now).unwrap();
+        assert_eq!((state.period_start, state.period_end), (START, END));
+        assert_eq!((state.status, state.renews), (Status::Active, false));
+        assert_eq!(state.payment_failed_at, Some(now));
+        assert_eq!(state.payment_due.unwrap().minor_units, 800);
+        assert!(Standing::of(state.status, state.period_end, now).grants_access());
+        assert!(!Standing::of(state.status, state.period_end, END).grants_access());
+    }
+
+    #[test]
+    fn a_failed_renewal_the_processor_gave_up_on_is_paid_only_to_the_start_of_the_unpaid_period() {
+        let mut failed = held(HeldStatus::Unpaid);
+        failed.unpaid_invoice = unpaid_invoice();
+        let now = START + time::Duration::days(14);
+        let state = local_state(&failed, 1, None, now).unwrap();
         assert_eq!(
             state.period_end, START,
             "paid until the unpaid period began"
         );
         assert_eq!(state.period_start, datetime!(2026-10-26 12:00 UTC));
-        assert_eq!(state.payment_failed_at, Some(END));
-        assert_eq!(state.payment_due.unwrap().minor_units, 800);
-        assert!(!Standing::of(state.status, state.period_end, END).grants_access());
+        assert_eq!(state.payment_failed_at, Some(now));
+        assert!(!Standing::of(state.status, state.period_end, now).grants_access());
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Subscription rows. At most one row per reader is not `ended`, and one payment is recorded
 //! in at most one row; the database enforces both (for a processor that runs the subscription,
 //! the payment is its subscription: one row per processor subscription, updated as the
-//! processor reports). Writes are made by `billing` with the reader's lock held, and each notes
-//! a change of its reader for the caches.
+//! processor reports). Only an active row renews (the table's CHECK): every write that cancels
+//! or ends a row says it no longer renews. Writes are made by `billing` with the reader's lock
+//! held, and each notes a change of its reader for the caches.
 
 use diesel::prelude::*;
 use time::OffsetDateTime;
@@ -32,11 +33,13 @@ pub fn insert(conn: &mut PgConnection, new: &NewSubscription<'_>) -> QueryResult
     Ok(id)
 }
 
+/// Cancels at the period's end: it no longer renews.
 pub fn cancel(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult<()> {
     diesel::update(subscriptions::table.find(id))
         .set((
             subscriptions::status.eq(Status::Canceled.as_str()),
             subscriptions::canceled_at.eq(Some(now)),
+            subscriptions::renews.eq(false),
         ))
         .returning(subscriptions::user_id)
         .get_result(conn)
@@ -54,11 +57,13 @@ pub fn resume(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
         .map(|user_id| note(Change::Reader(user_id)))
 }
 
+/// Ends it for good at `now`: an ended subscription never renews (the table's CHECK).
 pub fn end(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult<()> {
     diesel::update(subscriptions::table.find(id))
         .set((
             subscriptions::status.eq(Status::Ended.as_str()),
             subscriptions::ended_at.eq(Some(now)),
+            subscriptions::renews.eq(false),
         ))
         .returning(subscriptions::user_id)
         .get_result(conn)
@@ -143,8 +148,10 @@ pub fn apply_held(conn: &mut PgConnection, id: i64, state: &HeldState<'_>) -> Qu
 }
 
 /// Current subscriptions held by `gateway` whose period ends between `ended_after` and
-/// `ends_before` and whose state was last read before `synced_before` (never read first):
-/// `(reader, processor reference)`, at most `limit`.
+/// `ends_before`, whose state was last read, and which reconciliation last asked about, before
+/// `synced_before`: `(reader, processor reference)`, at most `limit`, those never asked about
+/// first, then those asked longest ago (so one that cannot be brought up to date waits its
+/// turn).
 pub fn due_for_sync(
     conn: &mut PgConnection,
     gateway: &str,
@@ -163,8 +170,38 @@ pub fn due_for_sync(
                 .is_null()
                 .or(subscriptions::synced_at.lt(synced_before)),
         )
-        .order(subscriptions::synced_at.asc().nulls_first())
+        .filter(
+            subscriptions::checked_at
+                .is_null()
+                .or(subscriptions::checked_at.lt(synced_before)),
+        )
+        .order((
+            subscriptions::checked_at.asc().nulls_first(),
+            subscriptions::synced_at.asc().nulls_first(),
+        ))
         .limit(limit)
         .select((subscriptions::user_id, subscriptions::gateway_reference))
         .load(conn)
+}
+
+/// Notes that reconciliation asked the processor about subscription `reference` at `at`,
+/// whatever the answer.
+pub fn mark_checked(
+    conn: &mut PgConnection,
+    gateway: &str,
+    reference: &str,
+    at: OffsetDateTime,
+) -> QueryResult<()> {
+    let readers: Vec<i64> = diesel::update(
+        subscriptions::table
+            .filter(subscriptions::gateway.eq(gateway))
+            .filter(subscriptions::gateway_reference.eq(reference)),
+    )
+    .set(subscriptions::checked_at.eq(Some(at)))
+    .returning(subscriptions::user_id)
+    .get_results(conn)?;
+    for user_id in readers {
+        note(Change::Reader(user_id));
+    }
+    Ok(())
 }

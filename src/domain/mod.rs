@@ -8,6 +8,7 @@ pub mod article;
 pub mod email;
 pub mod mail;
 pub mod meter;
+pub mod money;
 pub mod password;
 pub mod redirect;
 pub mod role;

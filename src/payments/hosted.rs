@@ -11,8 +11,9 @@
 //!   (a double click, a retry after a lost answer) gets the first answer.
 //! - An event is trusted only once its signature is checked against the raw body
 //!   ([`HostedGateway::verify`]); anything else is [`Rejected`].
-//! - Objects that are not Gazette's (another product on the same account) are reported as
-//!   such (`plan_code: None`), never guessed at.
+//! - A price that is no plan of Gazette's is reported as such (`plan_code: None`, with the
+//!   processor's price id), never guessed at: whether the subscription is Gazette's all the
+//!   same (one it recorded) is `billing`'s to know.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -119,6 +120,8 @@ pub struct HeldSubscription {
     pub customer: String,
     /// The Gazette plan its price is for; `None` when it is not one of Gazette's prices.
     pub plan_code: Option<String>,
+    /// The processor's id of the price its one item is on.
+    pub price: Option<String>,
     /// The processor's id of the subscription's one item (needed to switch its plan).
     pub item: Option<String>,
     pub status: HeldStatus,

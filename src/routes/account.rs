@@ -45,7 +45,14 @@ pub async fn show(
         let plan = plans.iter().find(|p| p.code == row.plan_code)?;
         let failed = &row.failed_payment;
         let state = match row.standing(now) {
-            _ if failed.since.is_some() && row.status != Status::Ended => "payment_failed",
+            // The processor still tries to charge it while it grants access.
+            standing if failed.since.is_some() && row.status != Status::Ended => {
+                if standing.grants_access() {
+                    "payment_retrying"
+                } else {
+                    "payment_failed"
+                }
+            }
             Standing::Current {
                 canceled: false, ..
             } => "active",

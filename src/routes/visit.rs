@@ -2,8 +2,9 @@
 //!
 //! The session is read for the layout only when a page is rendered (a handler that redirects
 //! leaves the one-time flash for the next page): the CSRF token (made on first use, so a new
-//! or replaced cookie is set), the flash, and whether the cookie notice was shown. The views
-//! get plain values.
+//! or replaced cookie is set), the flash, and whether the cookie notice was shown. A member
+//! whose subscription has a payment that did not go through gets a banner on every page. The
+//! views get plain values.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +15,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use crate::auth::current_reader::{Member, Reader};
 use crate::auth::session::ReaderSession;
 use crate::domain::meter::Meter;
+use crate::domain::subscription::Status;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::views::{Layout, SITE_DESCRIPTION, meter_note};
@@ -80,6 +82,12 @@ impl Visit {
             csrf_token: self.session.csrf_token()?,
             member_email: self.member().map(|m| m.email.clone()),
             subscribed: self.reader.subscribed,
+            payment_notice: self
+                .member()
+                .and_then(|m| m.subscription.as_ref())
+                .is_some_and(|row| {
+                    row.failed_payment.since.is_some() && row.status != Status::Ended
+                }),
             meter_note: meter.map(|meter| meter_note(meter.left(self.allowance), self.allowance)),
             flash: self.session.take_flash(),
             cookie_notice: self.session.first_visit()?,

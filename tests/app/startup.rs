@@ -166,9 +166,25 @@ fn a_malformed_stripe_price_list_stops_start_up_with_one_line() {
 async fn start_against_stripe(prices: &str, secret_key: &str) -> (i32, String) {
     let clock = std::sync::Arc::new(gazette::clock::ManualClock::new(crate::support::START));
     let fake = crate::support::stripe::FakeStripe::start(clock).await;
-    let db = tokio::task::spawn_blocking(crate::support::TestDatabase::create)
-        .await
-        .unwrap();
+    start_against(&fake, "", prices, secret_key).await
+}
+
+/// Runs the binary against `fake`, on a database where `sql` was run first.
+async fn start_against(
+    fake: &crate::support::stripe::FakeStripe,
+    sql: &'static str,
+    prices: &str,
+    secret_key: &str,
+) -> (i32, String) {
+    let db = tokio::task::spawn_blocking(move || {
+        let db = crate::support::TestDatabase::create();
+        if !sql.is_empty() {
+            diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut db.connect()).unwrap();
+        }
+        db
+    })
+    .await
+    .unwrap();
     let (url, api, prices, key) = (
         db.url.clone(),
         fake.url.clone(),
@@ -205,7 +221,7 @@ async fn stripe_prices_that_differ_from_the_plans_stop_start_up_with_one_line() 
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.starts_with(&format!(
-            "gazette: STRIPE_PRICES: price `{YEARLY}` is 8000 USD every 12 month(s), but plan `monthly` is 800 USD every 1 month(s)"
+            "gazette: STRIPE_PRICES: price `{YEARLY}` is $80.00 every 12 month(s), but plan `monthly` is $8.00 every 1 month(s)"
         )),
         "{stderr}"
     );
@@ -235,5 +251,28 @@ async fn stripe_prices_that_differ_from_the_plans_stop_start_up_with_one_line() 
     assert!(
         !refused.contains("sk_test_not_the_accounts_key"),
         "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_price_check_names_amounts_in_the_currencys_own_units() {
+    use crate::support::stripe::{FakeStripe, MONTHLY, SECRET_KEY, YEARLY};
+    let clock = std::sync::Arc::new(gazette::clock::ManualClock::new(crate::support::START));
+    // Stripe sells ¥800 and ¥8,000; the plans were written as if yen had cents.
+    let fake = FakeStripe::start_selling(clock, "jpy", 800, 8000).await;
+    let prices = format!("monthly={MONTHLY},yearly={YEARLY}");
+    let (code, stderr) = start_against(
+        &fake,
+        "UPDATE plans SET currency = 'JPY', price_cents = price_cents * 100",
+        &prices,
+        SECRET_KEY,
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "gazette: STRIPE_PRICES: price `{MONTHLY}` is ¥800 every 1 month(s), but plan `monthly` is ¥80,000 every 1 month(s)"
+        )
     );
 }

@@ -5,6 +5,7 @@
 
 pub mod balancer;
 pub mod fixtures;
+pub mod logs;
 pub mod mailbox;
 pub mod processor;
 pub mod queries;
@@ -169,9 +170,23 @@ impl TestApp {
         fake: &stripe::FakeStripe,
         customise: impl FnOnce(&mut Settings),
     ) -> Self {
-        let db = tokio::task::spawn_blocking(TestDatabase::create)
-            .await
-            .expect("creating a database");
+        Self::spawn_with_stripe_on_prepared(fake, |_| {}, customise).await
+    }
+
+    /// As [`TestApp::spawn_with_stripe`], with `prepare` run on the database before the app
+    /// starts (the plans an operator set, say).
+    pub async fn spawn_with_stripe_on_prepared(
+        fake: &stripe::FakeStripe,
+        prepare: impl FnOnce(&mut PgConnection) + Send + 'static,
+        customise: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let db = tokio::task::spawn_blocking(move || {
+            let db = TestDatabase::create();
+            prepare(&mut db.connect());
+            db
+        })
+        .await
+        .expect("creating a database");
         let config = fake.config();
         let app = Self::spawn_on(
             Arc::new(db),

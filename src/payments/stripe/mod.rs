@@ -6,8 +6,9 @@
 //!   every POST that creates something carries an idempotency key. A request that gets no
 //!   answer, a rate limit, a conflict on its key (the same request still running) or a server
 //!   error is tried again a few times, then reported [`HostedError::Unavailable`].
-//! - Each plan is one Stripe price (`STRIPE_PRICES`); a subscription on any other price is not
-//!   Gazette's. [`Stripe::check_prices`] compares the prices with the plans at start-up.
+//! - Each plan is one Stripe price (`STRIPE_PRICES`); a subscription on any other price has no
+//!   plan (Gazette still follows one it recorded, see `billing::sync`).
+//!   [`Stripe::check_prices`] compares the prices with the plans at start-up.
 //! - The secret key and the webhook secret never leave this module: not in errors, logs or
 //!   `Debug` output.
 
@@ -89,11 +90,28 @@ pub struct PlanTerms {
     pub period_months: i64,
 }
 
+/// A Stripe price that does not fit its plan: what Stripe says of it, and the plan. Amounts
+/// are in the currency's smallest unit (yen for JPY); the caller words them.
+#[derive(Debug)]
+pub struct PriceMismatch {
+    pub price: String,
+    /// `None`: the price has no fixed amount.
+    pub amount: Option<i64>,
+    /// In capitals.
+    pub currency: String,
+    /// `None`: not a whole number of months.
+    pub months: Option<i64>,
+    pub archived: bool,
+    pub plan: PlanTerms,
+}
+
 /// Why the prices do not fit the plans (each message starts with the variable to fix).
 #[derive(Debug, thiserror::Error)]
 pub enum PriceCheckError {
     #[error("STRIPE_PRICES: {0}")]
     Prices(String),
+    #[error("STRIPE_PRICES: price `{}` does not fit plan `{}`", .0.price, .0.plan.code)]
+    Mismatch(Box<PriceMismatch>),
     #[error("STRIPE_SECRET_KEY: Stripe refused the key ({0})")]
     KeyRefused(String),
     /// Stripe could not be asked; the prices were not checked.
@@ -137,8 +155,9 @@ impl Stripe {
             .ok_or_else(|| HostedError::Refused(format!("no Stripe price for plan `{plan_code}`")))
     }
 
-    /// Compares every plan with its Stripe price (amount, currency, period, active), so the
-    /// site never shows one price and charges another.
+    /// Compares every plan with its Stripe price (amount in the currency's smallest unit, as
+    /// both count it; currency; period; active), so the site never shows one price and charges
+    /// another.
     pub async fn check_prices(&self, plans: &[PlanTerms]) -> Result<(), PriceCheckError> {
         for (plan, _) in &self.config.prices {
             if !plans.iter().any(|p| &p.code == plan) {
@@ -179,20 +198,14 @@ impl Stripe {
                 && price.currency.eq_ignore_ascii_case(&plan.currency)
                 && months == Some(plan.period_months);
             if !fits {
-                return Err(PriceCheckError::Prices(format!(
-                    "price `{}` is {} {} every {} month(s){}, but plan `{}` is {} {} every {} month(s)",
-                    price.id,
-                    price
-                        .unit_amount
-                        .map_or_else(|| "no fixed amount".to_string(), |a| a.to_string()),
-                    price.currency.to_ascii_uppercase(),
-                    months.map_or_else(|| "?".to_string(), |m| m.to_string()),
-                    if price.active { "" } else { " and archived" },
-                    plan.code,
-                    plan.price_minor_units,
-                    plan.currency,
-                    plan.period_months,
-                )));
+                return Err(PriceCheckError::Mismatch(Box::new(PriceMismatch {
+                    price: price.id,
+                    amount: price.unit_amount,
+                    currency: price.currency.to_ascii_uppercase(),
+                    months,
+                    archived: !price.active,
+                    plan: plan.clone(),
+                })));
             }
         }
         Ok(())

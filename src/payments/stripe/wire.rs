@@ -227,6 +227,7 @@ impl Subscription {
         };
         Ok(HeldSubscription {
             plan_code: item.and_then(|i| plans.get(&i.price.id).cloned()),
+            price: item.map(|i| i.price.id.clone()),
             item: item.map(|i| i.id.clone()),
             reference: self.id,
             customer: self.customer.into_string(),
@@ -416,6 +417,12 @@ mod tests {
             "items": {"data": [{"id": "si_1", "price": {"id": "price_other", "currency": "usd"}}]}
         }))
         .unwrap();
-        assert_eq!(other.held(&plans).unwrap().plan_code, None);
+        let held = other.held(&plans).unwrap();
+        assert_eq!(held.plan_code, None);
+        assert_eq!(
+            held.price.as_deref(),
+            Some("price_other"),
+            "named for the logs"
+        );
     }
 }

@@ -4,6 +4,8 @@
 
 mod bursts;
 mod checkout;
+mod deletion;
+mod prices;
 mod reconcile;
 mod renewals;
 mod webhooks;
@@ -13,6 +15,9 @@ use reqwest::StatusCode;
 
 pub use crate::helpers::*;
 pub use crate::support::stripe::{FakeStripe, MONTHLY, Renewal, YEARLY};
+
+/// A month after [`START`]: the end of a monthly subscription's first period.
+pub const MONTH_LATER: time::OffsetDateTime = time::macros::datetime!(2026-12-26 12:00 UTC);
 
 /// A fake Stripe and an app paying through it, on one clock, one free premium article a month.
 pub async fn shop() -> (FakeStripe, TestApp) {
@@ -108,5 +113,27 @@ pub fn requests_to(fake: &FakeStripe, method: &str, prefix: &str) -> usize {
 pub fn local(app: &TestApp, url: &str) -> String {
     url.strip_prefix(&app.address)
         .unwrap_or_else(|| panic!("{url} is on the app"))
+        .to_string()
+}
+
+/// Billing as account deletion and housekeeping reach it: on the app's database, through the
+/// same Stripe.
+pub fn billing_of(app: &TestApp, fake: &FakeStripe) -> gazette::billing::Billing {
+    let pool = gazette::db::pool(&app.db.url, 2);
+    let stripe = gazette::payments::stripe::Stripe::new(fake.config()).unwrap();
+    gazette::billing::Billing::new(
+        pool,
+        app.clock.clone(),
+        Some(gazette::payments::Gateway::Hosted(std::sync::Arc::new(
+            stripe,
+        ))),
+    )
+}
+
+/// The Stripe customer a subscription belongs to.
+pub fn customer_of(fake: &FakeStripe, sub: &str) -> String {
+    fake.subscription(sub)["customer"]
+        .as_str()
+        .unwrap()
         .to_string()
 }

@@ -5,12 +5,9 @@ use std::sync::Arc;
 
 use gazette::billing::{Billing, EndedNow};
 use gazette::payments::Gateway;
-use gazette::payments::stripe::Stripe;
 use time::Duration;
 
 use super::*;
-
-const MONTH_LATER: time::OffsetDateTime = time::macros::datetime!(2026-12-26 12:00 UTC);
 
 #[tokio::test]
 async fn a_paid_renewal_extends_the_period() {
@@ -38,21 +35,38 @@ async fn a_paid_renewal_extends_the_period() {
 }
 
 #[tokio::test]
-async fn a_failed_renewal_shows_on_the_account_page_with_a_link_to_pay_and_access_stops() {
+async fn a_failed_renewal_keeps_the_reader_reading_with_a_notice_and_a_link_to_pay() {
     let (fake, app) = shop().await;
     let (reader, sub) = subscriber(&fake, &app, "declined@example.com", "monthly").await;
     let article = app.premium_ids()[0];
     app.clock.set(MONTH_LATER + Duration::minutes(5));
     fake.renew(&sub, Renewal::Declined);
+    let kinds: Vec<String> = fake.events().into_iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&"invoice.payment_failed".to_string()));
     assert!(fake.deliver_pending().await.iter().all(|s| *s == 200));
     reader.log_in("declined@example.com", PASSWORD).await;
 
+    // While Stripe tries again, the reader reads on, told to fix the payment.
+    assert_eq!(
+        reader.read_article(article).await.status,
+        StatusCode::OK,
+        "access carries on while Stripe retries"
+    );
+    let front = reader.get("/").await;
+    assert!(
+        front.body.contains("class=\"payment-notice\""),
+        "a banner on every page: {}",
+        front.body
+    );
     let account = reader.get("/account").await;
     assert!(account.body.contains("Payment failed"), "{}", account.body);
     assert!(
-        account
-            .body
-            .contains("Your last payment of $8.00 did not go through")
+        account.body.contains(
+            "Your renewal payment of $8.00 did not go through. You can keep reading while the \
+             payment processor tries again"
+        ),
+        "{}",
+        account.body
     );
     let invoice = fake.subscription(&sub)["latest_invoice"]
         .as_str()
@@ -69,11 +83,6 @@ async fn a_failed_renewal_shows_on_the_account_page_with_a_link_to_pay_and_acces
         "and to change the card"
     );
     assert!(!account.body.contains("Renews on"));
-    assert_eq!(
-        reader.read_article(article).await.status,
-        StatusCode::PAYMENT_REQUIRED,
-        "reading is paused while unpaid"
-    );
     // Subscribing again leads to paying what is due, never to a second subscription.
     let again = subscribe_from(&reader, "monthly", "").await;
     assert_eq!(
@@ -86,7 +95,61 @@ async fn a_failed_renewal_shows_on_the_account_page_with_a_link_to_pay_and_acces
     assert_eq!(reader.read_article(article).await.status, StatusCode::OK);
     let account = reader.get("/account").await;
     assert!(!account.body.contains("Payment failed"));
+    assert!(!account.body.contains("payment-notice"));
     assert!(account.body.contains("Renews on</dt><dd>26 January 2027"));
+}
+
+#[tokio::test]
+async fn access_ends_when_stripe_gives_up_on_a_failed_renewal() {
+    let (fake, app) = shop().await;
+    let article = app.premium_ids()[0];
+    let mut readers = Vec::new();
+    for email in ["marked-unpaid@example.com", "cancelled-unpaid@example.com"] {
+        readers.push((email, subscriber(&fake, &app, email, "monthly").await));
+    }
+    app.clock.set(MONTH_LATER + Duration::minutes(5));
+    for (_, (_, sub)) in &readers {
+        fake.renew(sub, Renewal::Declined);
+    }
+    assert!(fake.deliver_pending().await.iter().all(|s| *s == 200));
+    for (email, (reader, _)) in &readers {
+        reader.log_in(email, PASSWORD).await;
+        assert_eq!(
+            reader.read_article(article).await.status,
+            StatusCode::OK,
+            "{email}: Stripe still retries"
+        );
+    }
+
+    // Its retries over, Stripe marks one subscription unpaid and cancels the other, as the
+    // account's settings say.
+    app.clock.set(MONTH_LATER + Duration::days(14));
+    fake.mark_unpaid(&readers[0].1.1);
+    fake.end_subscription(&readers[1].1.1);
+    assert!(fake.deliver_pending().await.iter().all(|s| *s == 200));
+    for (email, (reader, _)) in &readers {
+        assert_eq!(
+            reader.read_article(article).await.status,
+            StatusCode::PAYMENT_REQUIRED,
+            "{email}: the paywall once Stripe gave up"
+        );
+    }
+    let unpaid = readers[0].1.0.get("/account").await;
+    assert!(
+        unpaid
+            .body
+            .contains("did not go through, so reading everything is paused"),
+        "{}",
+        unpaid.body
+    );
+    assert!(unpaid.body.contains("Paid until</dt><dd>26 December 2026"));
+    let cancelled = readers[1].1.0.get("/account").await;
+    assert!(
+        cancelled.body.contains("You do not subscribe yet"),
+        "{}",
+        cancelled.body
+    );
+    assert!(!cancelled.body.contains("payment-notice"));
 }
 
 #[tokio::test]
@@ -221,17 +284,6 @@ async fn cancelling_while_stripe_is_down_says_so_and_changes_nothing() {
     );
     assert_eq!(fake.subscription(&sub)["cancel_at_period_end"], false);
     assert_eq!(current(&app, "down@example.com")[0].status, "active");
-}
-
-/// Billing as account deletion reaches it: on the app's database, through the same Stripe.
-fn billing_of(app: &TestApp, fake: &FakeStripe) -> Billing {
-    let pool = gazette::db::pool(&app.db.url, 2);
-    let stripe = Stripe::new(fake.config()).unwrap();
-    Billing::new(
-        pool,
-        app.clock.clone(),
-        Some(Gateway::Hosted(Arc::new(stripe))),
-    )
 }
 
 #[tokio::test]

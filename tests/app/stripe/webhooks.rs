@@ -320,3 +320,78 @@ async fn a_gazette_customers_subscription_to_another_product_is_ignored() {
         "its events are not Gazette's"
     );
 }
+
+#[tokio::test]
+async fn a_second_live_subscription_of_one_customer_is_recorded_and_flagged() {
+    crate::support::logs::capture();
+    let (fake, app) = shop().await;
+    let email = "charged-twice@example.com";
+    let (reader, first) = subscriber(&fake, &app, email, "monthly").await;
+    // The publisher subscribes the same customer again in Stripe's dashboard: Stripe now
+    // charges the reader for two subscriptions.
+    let second = fake.sell_to(&customer_of(&fake, &first), YEARLY);
+    let statuses = fake.deliver_pending().await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+
+    let rows = subscriptions_of(&app, email);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let live = current(&app, email);
+    assert_eq!(
+        (
+            live[0].gateway_reference.as_str(),
+            live[0].plan_code.as_str()
+        ),
+        (second.as_str(), "yearly"),
+        "the newer is recorded"
+    );
+    let user = user_id(&app, email);
+    let flagged = crate::support::logs::lines_with(&[
+        "two live subscriptions",
+        &first,
+        &second,
+        &format!("user_id={user}"),
+    ]);
+    assert_eq!(flagged.len(), 1, "the double charge is flagged once");
+    // Stripe delivers everything again: known, and nothing more is flagged.
+    for event in fake.events() {
+        assert_eq!(fake.deliver(&event.id).await, 200);
+    }
+    assert_eq!(
+        crate::support::logs::lines_with(&["two live subscriptions", &first, &second]).len(),
+        1
+    );
+
+    // Leaving ends both at Stripe: the one Gazette replaced is still charging there.
+    let page = reader.delete_account("delete my account", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(fake.subscription(&first)["status"], "canceled");
+    assert_eq!(fake.subscription(&second)["status"], "canceled");
+}
+
+#[tokio::test]
+async fn a_customer_deleted_at_stripe_ends_its_subscription_whichever_event_arrives_first() {
+    let (fake, app) = shop().await;
+    let article = app.premium_ids()[0];
+    for (email, reversed) in [
+        ("in-order@example.com", false),
+        ("reversed@example.com", true),
+    ] {
+        let (reader, sub) = subscriber(&fake, &app, email, "yearly").await;
+        app.clock.advance(time::Duration::days(3));
+        // The publisher deletes the customer: Stripe cancels the subscription at once.
+        fake.delete_customer(&customer_of(&fake, &sub));
+        let mut pending = fake.pending();
+        if reversed {
+            pending.reverse();
+        }
+        for id in &pending {
+            assert_eq!(fake.deliver(id).await, 200);
+        }
+        assert!(current(&app, email).is_empty(), "{email}: ended here too");
+        assert_eq!(
+            reader.read_article(article).await.status,
+            StatusCode::PAYMENT_REQUIRED,
+            "{email}: nothing is paid for any more"
+        );
+    }
+}

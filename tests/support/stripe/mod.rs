@@ -230,22 +230,34 @@ pub struct FakeStripe {
 }
 
 impl FakeStripe {
-    /// Starts the fake on a free port, with Gazette's two prices and another product's.
+    /// Starts the fake on a free port, with Gazette's two prices (as the demo plans are, in
+    /// dollars) and another product's.
     pub async fn start(clock: Arc<ManualClock>) -> Self {
+        Self::start_selling(clock, "usd", 800, 8000).await
+    }
+
+    /// As [`FakeStripe::start`], with Gazette's monthly and yearly prices in `currency` (in
+    /// its smallest unit, as Stripe counts it).
+    pub async fn start_selling(
+        clock: Arc<ManualClock>,
+        currency: &'static str,
+        monthly: i64,
+        yearly: i64,
+    ) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let state = State {
             prices: vec![
                 Price {
                     id: MONTHLY,
-                    unit_amount: 800,
-                    currency: "usd",
+                    unit_amount: monthly,
+                    currency,
                     months: 1,
                 },
                 Price {
                     id: YEARLY,
-                    unit_amount: 8000,
-                    currency: "usd",
+                    unit_amount: yearly,
+                    currency,
                     months: 12,
                 },
                 Price {
@@ -346,6 +358,77 @@ impl FakeStripe {
         let updated = subscription.clone();
         self.inner
             .emit(&mut state, "customer.subscription.updated", updated);
+    }
+
+    /// A price the publisher adds in Stripe's dashboard (one `STRIPE_PRICES` does not name).
+    pub fn add_price(&self, price: Price) {
+        self.inner.state().prices.push(price);
+    }
+
+    /// The subscription is moved to another price (the publisher migrates its prices, or the
+    /// portal offers another price of the product): a `customer.subscription.updated`.
+    pub fn move_to_price(&self, sub_id: &str, price_id: &str) {
+        let mut state = self.inner.state();
+        let price = state.price(price_id).expect("the price exists");
+        let subscription = State::find(&mut state.subscriptions, sub_id).expect("the subscription");
+        subscription["items"]["data"][0]["price"] = price_json(&price);
+        let updated = subscription.clone();
+        self.inner
+            .emit(&mut state, "customer.subscription.updated", updated);
+    }
+
+    /// Stripe stops retrying a failed renewal and, as the account's settings say, marks the
+    /// subscription unpaid (it stays, its invoices are no longer attempted).
+    pub fn mark_unpaid(&self, sub_id: &str) {
+        let mut state = self.inner.state();
+        let subscription = State::find(&mut state.subscriptions, sub_id).expect("the subscription");
+        subscription["status"] = json!("unpaid");
+        let updated = subscription.clone();
+        self.inner
+            .emit(&mut state, "customer.subscription.updated", updated);
+    }
+
+    /// A customer made at Stripe (by the publisher, or by Gazette before its answer was lost).
+    pub fn new_customer(&self, email: &str) -> String {
+        let mut state = self.inner.state();
+        let customer = state.id("cus");
+        state
+            .customers
+            .push(json!({"id": customer, "object": "customer", "email": email, "metadata": {}}));
+        customer
+    }
+
+    /// The publisher deletes the customer in Stripe's dashboard: Stripe cancels its
+    /// subscriptions at once (`customer.subscription.deleted` each) and the customer is gone
+    /// (`customer.deleted`).
+    pub fn delete_customer(&self, customer: &str) {
+        let live: Vec<String> = self
+            .subscriptions_of(customer)
+            .into_iter()
+            .filter(|s| s["status"] != "canceled")
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect();
+        for sub in live {
+            server::cancel_now(&self.inner, &sub).expect("the subscription exists");
+        }
+        let mut state = self.inner.state();
+        let at = state
+            .customers
+            .iter()
+            .position(|c| c["id"] == customer)
+            .expect("the customer exists");
+        let deleted = state.customers.remove(at);
+        let gone = json!({"id": deleted["id"], "object": "customer", "deleted": true});
+        self.inner.emit(&mut state, "customer.deleted", gone);
+    }
+
+    /// Stripe no longer has the subscription at all (test data deleted in the dashboard):
+    /// reading or cancelling it is a 404.
+    pub fn forget_subscription(&self, sub_id: &str) {
+        self.inner
+            .state()
+            .subscriptions
+            .retain(|s| s["id"] != sub_id);
     }
 
     fn spawn_deliveries(&self) {

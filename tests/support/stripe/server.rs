@@ -506,12 +506,21 @@ fn pages(inner: &Inner, method: &str, path: &str, form: &Params) -> HttpResponse
                     .unwrap_or_default(),
             );
             let amount = price.map_or(String::new(), |p| {
-                format!(
-                    "{}.{:02} {}",
-                    p.unit_amount / 100,
-                    p.unit_amount % 100,
-                    p.currency.to_uppercase()
-                )
+                let currency = p.currency.to_uppercase();
+                match currency.as_str() {
+                    // Stripe's zero-decimal and three-decimal currencies.
+                    "JPY" | "KRW" | "VND" | "CLP" => format!("{} {currency}", p.unit_amount),
+                    "BHD" | "JOD" | "KWD" | "OMR" | "TND" => format!(
+                        "{}.{:03} {currency}",
+                        p.unit_amount / 1000,
+                        p.unit_amount % 1000
+                    ),
+                    _ => format!(
+                        "{}.{:02} {currency}",
+                        p.unit_amount / 100,
+                        p.unit_amount % 100
+                    ),
+                }
             });
             let cancel = session["cancel_url"].as_str().unwrap_or("/");
             if session["status"] != "open" {
