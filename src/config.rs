@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_web::cookie::Key;
 
-use crate::domain::throttle::{LONGEST_WINDOW, Limits};
+use crate::domain::throttle::{LEAST_PROCESSOR_CALLS, LONGEST_WINDOW, Limits};
 use crate::payments::stripe::{DEFAULT_API_BASE, StripeConfig};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/gazette";
@@ -331,6 +331,21 @@ impl Settings {
                 defaults.password_checks_per_account,
                 MAX_LIMIT,
             )?,
+            processor_calls_per_account: match number(
+                "MAX_PROCESSOR_CALLS_PER_ACCOUNT",
+                defaults.processor_calls_per_account,
+                MAX_LIMIT,
+            )? {
+                calls if calls >= LEAST_PROCESSOR_CALLS => calls,
+                calls => {
+                    return Err(problem(
+                        "MAX_PROCESSOR_CALLS_PER_ACCOUNT",
+                        format!(
+                            "`{calls}` is not a whole number from {LEAST_PROCESSOR_CALLS} to {MAX_LIMIT}"
+                        ),
+                    ));
+                }
+            },
         };
         let form_body_timeout = std::time::Duration::from_secs(
             number(
@@ -843,6 +858,7 @@ mod tests {
             ("MAX_PASSWORD_RESETS_PER_ADDRESS", "0"),
             ("MAX_PASSWORD_RESETS_PER_ACCOUNT", "none"),
             ("MAX_PASSWORD_CHECKS_PER_ACCOUNT", "-1"),
+            ("MAX_PROCESSOR_CALLS_PER_ACCOUNT", "2"),
             ("SMTP_URL", "http://smtp.example"),
             ("SMTP_URL", "smtp://"),
             ("PUBLIC_URL", "gazette.example"),

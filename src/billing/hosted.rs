@@ -13,6 +13,9 @@
 //! live subscription for the reader, no checkout is opened: the same plan is already theirs
 //! (or resumed), another plan is switched in the processor's portal, and a failed renewal is
 //! paid on the processor's page.
+//!
+//! Each step spends the most processor requests it can make from the reader's budget before
+//! it asks (`budget`); past it the reader is told to wait.
 
 use diesel::PgConnection;
 use diesel::QueryResult;
@@ -20,7 +23,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::sync::{Applied, apply_held};
 use super::{
-    Billing, BillingError, Canceled, SubscribeReply, Subscribed, Subscriber, reply, request_key,
+    Billing, BillingError, Canceled, Spent, SubscribeReply, Subscribed, Subscriber, reply,
+    request_key,
 };
 use crate::db::{self, DbError};
 use crate::domain::subscription::{Standing, Status};
@@ -45,6 +49,9 @@ pub enum Confirmed {
     Pending,
     /// The checkout expired unpaid.
     NotPaid,
+    /// Not asked: the reader's requests have asked the processor all their budget allows.
+    /// The processor's event, or housekeeping, records the payment.
+    TooManyRequests,
 }
 
 /// The processor's billing page for the reader.
@@ -54,6 +61,10 @@ pub enum Portal {
     /// The reader has no customer at the processor yet (never subscribed through it).
     NoAccount,
     ProcessorUnavailable,
+    /// Not asked: the reader's requests have asked the processor all their budget allows.
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
 }
 
 /// What ending a reader's subscription at once did.
@@ -107,6 +118,33 @@ enum HostedStep {
     },
 }
 
+impl HostedStep {
+    /// The most requests to the processor the step can make.
+    fn most_calls(&self) -> i32 {
+        match self {
+            Self::Done(_) | Self::FixPayment { url: Some(_), .. } => 0,
+            Self::Refresh { .. }
+            | Self::Resume { .. }
+            | Self::FixPayment { url: None, .. }
+            | Self::CreateCustomer { .. }
+            | Self::Open { .. } => 1,
+            // The subscription, then the portal.
+            Self::SwitchPlan { .. } => 2,
+            // The expiry, a read of a checkout no longer open, the subscription it paid for.
+            Self::Expire { .. } => 3,
+        }
+    }
+}
+
+/// On whose behalf a returning checkout is asked about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Asking {
+    /// The reader's own request: it spends from their budget.
+    ForReader,
+    /// Housekeeping's reconciliation.
+    ForHousekeeping,
+}
+
 impl Billing {
     pub(super) async fn subscribe_hosted(
         &self,
@@ -147,6 +185,15 @@ impl Billing {
                 tracing::warn!(user_id, "subscribing through the processor: {error}");
                 Ok(reply(Subscribed::ProcessorUnavailable, earlier))
             };
+            let calls = step.most_calls();
+            if calls > 0
+                && let Spent::Refused { retry_after_secs } = self.spend(user_id, calls).await?
+            {
+                return Ok(reply(
+                    Subscribed::TooManyRequests { retry_after_secs },
+                    earlier,
+                ));
+            }
             match step {
                 HostedStep::Done(outcome) => return Ok(reply(outcome, earlier)),
                 HostedStep::Refresh { subscription } => {
@@ -382,11 +429,22 @@ impl Billing {
 
     /// The reader is back from the processor's checkout page (`reference` is the checkout the
     /// processor names in the address): records the payment if the processor confirms it, so
-    /// the reader does not wait for the event.
+    /// the reader does not wait for the event. Asking spends from the reader's budget.
     pub async fn confirm_checkout(
         &self,
         user_id: i64,
         reference: Option<String>,
+    ) -> Result<Confirmed, BillingError> {
+        self.check_checkout(user_id, reference, Asking::ForReader)
+            .await
+    }
+
+    /// Asks the processor about the reader's checkout `reference` and records what it says.
+    pub(super) async fn check_checkout(
+        &self,
+        user_id: i64,
+        reference: Option<String>,
+        asking: Asking,
     ) -> Result<Confirmed, BillingError> {
         let Some(gateway) = self.hosted() else {
             return Ok(Confirmed::Pending);
@@ -411,6 +469,12 @@ impl Billing {
         let Some(reference) = checkout.reference.clone() else {
             return Ok(Confirmed::Pending);
         };
+        // The checkout, then the subscription it paid for.
+        if asking == Asking::ForReader
+            && let Spent::Refused { .. } = self.spend(user_id, 2).await?
+        {
+            return Ok(Confirmed::TooManyRequests);
+        }
         let read_at = self.clock.now();
         match gateway.checkout(reference).await {
             Ok(CheckoutState::Complete { subscription }) => {
@@ -648,6 +712,9 @@ impl Billing {
         let Some(customer) = customer else {
             return Ok(Portal::NoAccount);
         };
+        if let Spent::Refused { retry_after_secs } = self.spend(user_id, 1).await? {
+            return Ok(Portal::TooManyRequests { retry_after_secs });
+        }
         match gateway
             .portal(customer, return_url, PortalFlow::Overview)
             .await

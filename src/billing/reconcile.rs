@@ -15,6 +15,7 @@
 use time::{Duration, OffsetDateTime};
 
 use super::Billing;
+use super::hosted::Asking;
 use crate::db::{self, DbError};
 use crate::payments::hosted::{CheckoutState, HostedError, HostedGateway};
 
@@ -93,7 +94,10 @@ impl Billing {
                     .await?;
                 }
                 Ok(CheckoutState::Complete { .. }) => {
-                    match self.confirm_checkout(user_id, Some(reference)).await {
+                    match self
+                        .check_checkout(user_id, Some(reference), Asking::ForHousekeeping)
+                        .await
+                    {
                         Ok(_) => done.checkouts += 1,
                         Err(super::BillingError::Db(error)) => return Err(error),
                         Err(error) => {

@@ -4,8 +4,12 @@
 //! Rules:
 //! - Requests are form-encoded with the secret key as the bearer, pin an API version, and
 //!   every POST that creates something carries an idempotency key. A request that gets no
-//!   answer, a rate limit, a conflict on its key (the same request still running) or a server
-//!   error is tried again a few times, then reported [`HostedError::Unavailable`].
+//!   answer, a conflict on its key (the same request still running), a lock timeout on its
+//!   object or a server error is tried again a few times (unless Stripe's
+//!   `Stripe-Should-Retry` says it would not help), then reported
+//!   [`HostedError::Unavailable`]. One refused by Stripe's rate limiter is reported at once,
+//!   never tried again: that would add to the load that tripped it, and turn one request of
+//!   a reader into several.
 //! - Each plan is one Stripe price (`STRIPE_PRICES`); a subscription on any other price is not
 //!   Gazette's. [`Stripe::check_prices`] compares the prices with the plans at start-up.
 //! - The secret key and the webhook secret never leave this module: not in errors, logs or
@@ -265,6 +269,12 @@ impl Stripe {
             .await
             .map_err(|e| Attempt::Passing(e.without_url().to_string()))?;
         let status = response.status();
+        // Stripe's own word on whether the same request may succeed if sent again.
+        let should_retry = response
+            .headers()
+            .get("Stripe-Should-Retry")
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value == "true");
         let body = response
             .bytes()
             .await
@@ -279,16 +289,22 @@ impl Stripe {
             .as_ref()
             .and_then(|d| d.message.clone())
             .unwrap_or_else(|| format!("HTTP {status}"));
+        let code = detail.as_ref().and_then(|d| d.code.as_deref());
+        let transient = status == StatusCode::CONFLICT
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status.is_server_error();
+        let worth_again = match should_retry {
+            Some(again) => again,
+            None => status != StatusCode::TOO_MANY_REQUESTS || code == Some("lock_timeout"),
+        };
         Err(match status {
-            StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS => Attempt::Passing(message),
-            status if status.is_server_error() => Attempt::Passing(message),
+            _ if transient && worth_again => Attempt::Passing(message),
+            _ if transient => Attempt::Final(HostedError::Unavailable(message)),
             StatusCode::NOT_FOUND => Attempt::Final(HostedError::Missing(message)),
             StatusCode::UNAUTHORIZED => Attempt::Final(HostedError::Refused(
                 "the secret key was refused (HTTP 401)".to_string(),
             )),
-            _ if detail.as_ref().and_then(|d| d.code.as_deref()) == Some("resource_missing") => {
-                Attempt::Final(HostedError::Missing(message))
-            }
+            _ if code == Some("resource_missing") => Attempt::Final(HostedError::Missing(message)),
             _ => Attempt::Final(HostedError::Refused(message)),
         })
     }

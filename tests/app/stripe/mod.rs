@@ -3,6 +3,7 @@
 //! reconciliation, and bursts.
 
 mod bursts;
+mod calls;
 mod checkout;
 mod reconcile;
 mod renewals;
@@ -101,6 +102,15 @@ pub fn requests_to(fake: &FakeStripe, method: &str, prefix: &str) -> usize {
     fake.requests()
         .iter()
         .filter(|r| r.method == method && r.path.starts_with(prefix))
+        .count()
+}
+
+/// API requests made on readers' behalf: all but start-up's check of the prices and
+/// housekeeping's listing of undelivered events.
+pub fn calls_for_readers(fake: &FakeStripe) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| !r.path.starts_with("/v1/prices/") && r.path != "/v1/events")
         .count()
 }
 
