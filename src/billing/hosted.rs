@@ -14,6 +14,11 @@
 //! (or resumed), another plan is switched in the processor's portal, and a failed renewal is
 //! paid on the processor's page.
 //!
+//! A customer asked for long ago whose answer never came (a timeout, a crash) may exist at the
+//! processor under a key it has since forgotten (Stripe forgets keys after a day): it is
+//! looked for first, and asked for again under a new key only when none is found. So a
+//! reader has one customer however late the answer is retried.
+//!
 //! Each step spends the most processor requests it can make from the reader's budget before
 //! it asks (`budget`); past it the reader is told to wait.
 
@@ -38,6 +43,10 @@ use crate::payments::hosted::{
 const ROUNDS: usize = 6;
 /// An open checkout is reused only if the reader has this long left to pay on it.
 const REUSE_MARGIN: Duration = Duration::minutes(10);
+/// A customer asked for this long ago and never answered for is looked for before it is asked
+/// for again: its key may be forgotten by now (Stripe keeps keys for at least 24 hours), and
+/// the processor's search, which lags behind its writes, has long found it.
+const CUSTOMER_KEY_FORGOTTEN: Duration = Duration::hours(23);
 
 /// What returning from the processor's checkout page found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +114,10 @@ enum HostedStep {
         customer: Option<String>,
         url: Option<String>,
     },
+    /// Look for a customer asked for long ago (under `lost_key`), whose answer never came.
+    FindCustomer {
+        lost_key: String,
+    },
     CreateCustomer {
         request_key: String,
     },
@@ -126,6 +139,7 @@ impl HostedStep {
             Self::Refresh { .. }
             | Self::Resume { .. }
             | Self::FixPayment { url: None, .. }
+            | Self::FindCustomer { .. }
             | Self::CreateCustomer { .. }
             | Self::Open { .. } => 1,
             // The subscription, then the portal.
@@ -264,6 +278,38 @@ impl Billing {
                         Ok(url) => Ok(reply(Subscribed::ContinueAt { url }, earlier)),
                         Err(error) => unavailable(error),
                     };
+                }
+                HostedStep::FindCustomer { lost_key } => {
+                    let found = match gateway.find_customer(user_id).await {
+                        Ok(found) => found,
+                        Err(error) => return unavailable(error),
+                    };
+                    let new_key = request_key("customer")?;
+                    let now = self.clock.now();
+                    if let Some(customer) = &found {
+                        tracing::info!(
+                            user_id,
+                            customer = %customer.reference,
+                            "found the customer whose answer was lost"
+                        );
+                    }
+                    self.for_reader(user_id, "saving the customer looked for", move |conn| {
+                        match &found {
+                            Some(customer) => db::gateway_customers::set_reference(
+                                conn,
+                                user_id,
+                                name,
+                                &lost_key,
+                                &customer.reference,
+                            ),
+                            // Never made: asked for again, under a key the processor has not
+                            // seen (the old one might replay an old failure).
+                            None => db::gateway_customers::renew_key(
+                                conn, user_id, name, &lost_key, &new_key, now,
+                            ),
+                        }
+                    })
+                    .await?;
                 }
                 HostedStep::CreateCustomer { request_key } => {
                     let created = gateway
@@ -840,8 +886,14 @@ fn choose_hosted_step(
     }
     let customer = db::gateway_customers::start(conn, user_id, gateway, keys.customer, now)?;
     let Some(customer) = customer.reference else {
-        return Ok(HostedStep::CreateCustomer {
-            request_key: customer.request_key,
+        return Ok(if customer.created_at <= now - CUSTOMER_KEY_FORGOTTEN {
+            HostedStep::FindCustomer {
+                lost_key: customer.request_key,
+            }
+        } else {
+            HostedStep::CreateCustomer {
+                request_key: customer.request_key,
+            }
         });
     };
     let checkout = match checkout {

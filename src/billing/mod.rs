@@ -30,6 +30,8 @@
 //! - A paid period starts when the payment is confirmed.
 //! - The requests to a processor that a reader's own requests cause are counted against a
 //!   budget per reader before they are made (`budget`); past it the processor is not asked.
+//! - The reader's customer at the processor is made once (`hosted`), however late a lost
+//!   answer is retried.
 //! - Outcomes are typed; the words a reader sees are the handler's to choose.
 
 mod budget;

@@ -1,7 +1,11 @@
 //! Readers' customers at a payment processor that keeps its own (Stripe). At most one per
 //! reader and processor (the primary key decides), written with its request key before the
 //! processor is asked, so every request for the reader asks under the same key and the
-//! processor answers with the same customer: a double click never makes a second one.
+//! processor answers with the same customer: a double click never makes a second one. A row
+//! whose answer never came keeps its key until the processor may have forgotten it; then the
+//! customer is looked for, and only when none is found is a new key written
+//! ([`renew_key`]), `created_at` saying when.
+
 //!
 //! Writes are made by `billing` with the reader's lock held.
 
@@ -48,8 +52,8 @@ pub fn start(
         .first(conn)
 }
 
-/// Saves the processor's id for the customer created under `request_key`; false when the row
-/// is gone or already has one.
+/// Saves the processor's id for the customer asked for under `request_key`; false when the
+/// row is gone or already has one.
 pub fn set_reference(
     conn: &mut PgConnection,
     user_id: i64,
@@ -64,6 +68,30 @@ pub fn set_reference(
             .filter(gateway_customers::reference.is_null()),
     )
     .set(gateway_customers::reference.eq(reference))
+    .execute(conn)
+    .map(|updated| updated > 0)
+}
+
+/// Replaces the request key of a customer never answered for (`old_key`) with `new_key`,
+/// written `now`; false when another request did first, or the customer has its id.
+pub fn renew_key(
+    conn: &mut PgConnection,
+    user_id: i64,
+    gateway: &str,
+    old_key: &str,
+    new_key: &str,
+    now: OffsetDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        gateway_customers::table
+            .find((user_id, gateway))
+            .filter(gateway_customers::request_key.eq(old_key))
+            .filter(gateway_customers::reference.is_null()),
+    )
+    .set((
+        gateway_customers::request_key.eq(new_key),
+        gateway_customers::created_at.eq(now),
+    ))
     .execute(conn)
     .map(|updated| updated > 0)
 }

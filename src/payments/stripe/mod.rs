@@ -28,8 +28,8 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::hosted::{
-    CheckoutRequest, CheckoutState, CustomerRequest, HeldSubscription, HostedError, HostedFuture,
-    HostedGateway, Notification, OpenedCheckout, PortalFlow, Rejected,
+    CheckoutRequest, CheckoutState, CustomerRequest, HeldCustomer, HeldSubscription, HostedError,
+    HostedFuture, HostedGateway, Notification, OpenedCheckout, PortalFlow, Rejected,
 };
 pub use signature::TOLERANCE_SECONDS;
 pub use wire::HANDLED_EVENTS;
@@ -385,6 +385,29 @@ impl HostedGateway for Stripe {
                 )
                 .await?;
             Ok(created.id)
+        })
+    }
+
+    fn find_customer(&self, user_id: i64) -> HostedFuture<'_, Option<HeldCustomer>> {
+        Box::pin(async move {
+            let query = [
+                field(
+                    "query",
+                    format!("metadata['{}']:'{user_id}'", wire::READER_KEY),
+                ),
+                field("limit", PAGE.to_string()),
+            ];
+            let found: wire::List<wire::Customer> = self
+                .send(Method::GET, "/v1/customers/search", &query, None)
+                .await?;
+            Ok(found
+                .data
+                .into_iter()
+                .min_by_key(|customer| customer.created)
+                .map(|customer| HeldCustomer {
+                    reference: customer.id,
+                    email: customer.email,
+                }))
         })
     }
 

@@ -5,6 +5,7 @@
 mod bursts;
 mod calls;
 mod checkout;
+mod customers;
 mod reconcile;
 mod renewals;
 mod webhooks;
