@@ -276,6 +276,9 @@ pub struct GatewayCustomer {
     pub reference: Option<String>,
     /// When the row (or its current request key) was written.
     pub created_at: OffsetDateTime,
+    /// The e-mail address the processor holds for the customer, as last sent; `None` when
+    /// not known.
+    pub email: Option<String>,
 }
 
 /// A checkout on the processor's hosted page (see `db::hosted_checkouts`).

@@ -301,6 +301,7 @@ impl Billing {
                                 name,
                                 &lost_key,
                                 &customer.reference,
+                                customer.email.as_deref(),
                             ),
                             // Never made: asked for again, under a key the processor has not
                             // seen (the old one might replay an old failure).
@@ -312,10 +313,11 @@ impl Billing {
                     .await?;
                 }
                 HostedStep::CreateCustomer { request_key } => {
+                    let email = reader.email.to_string();
                     let created = gateway
                         .create_customer(CustomerRequest {
                             user_id,
-                            email: reader.email.to_string(),
+                            email: email.clone(),
                             idempotency_key: request_key.clone(),
                         })
                         .await;
@@ -330,6 +332,7 @@ impl Billing {
                             name,
                             &request_key,
                             &reference,
+                            Some(&email),
                         )
                     })
                     .await?;

@@ -31,10 +31,11 @@
 //! - The requests to a processor that a reader's own requests cause are counted against a
 //!   budget per reader before they are made (`budget`); past it the processor is not asked.
 //! - The reader's customer at the processor is made once (`hosted`), however late a lost
-//!   answer is retried.
+//!   answer is retried, and its e-mail address follows the account's (`customers`).
 //! - Outcomes are typed; the words a reader sees are the handler's to choose.
 
 mod budget;
+mod customers;
 mod events;
 mod hosted;
 mod reconcile;

@@ -11,6 +11,8 @@
 //!   extends access, and an ended one still ends it.
 //! - Events the processor could not deliver in the last days (its events API) are applied
 //!   like webhooks: those already applied are skipped by their id.
+//! - Customers whose e-mail address at the processor is not the account's are sent the
+//!   account's (`customers`).
 
 use time::{Duration, OffsetDateTime};
 
@@ -45,6 +47,8 @@ pub struct Reconciled {
     pub subscriptions: usize,
     /// Undelivered events applied.
     pub events: usize,
+    /// Customers sent the account's e-mail address.
+    pub emails: usize,
     /// Questions the processor could not answer this time.
     pub unanswered: usize,
 }
@@ -59,6 +63,7 @@ impl Billing {
         self.reconcile_checkouts(&*gateway, &mut done).await?;
         self.reconcile_subscriptions(&*gateway, &mut done).await?;
         self.reconcile_events(&*gateway, &mut done).await?;
+        self.reconcile_emails(&*gateway, &mut done).await?;
         Ok(done)
     }
 

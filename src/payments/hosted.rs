@@ -214,6 +214,13 @@ pub trait HostedGateway: Send + Sync + 'static {
     /// in an outage), so a customer made moments ago is had again by its request's key, not
     /// by this.
     fn find_customer(&self, user_id: i64) -> HostedFuture<'_, Option<HeldCustomer>>;
+    /// Sets the address the customer's receipts and invoices are sent to.
+    fn set_customer_email(
+        &self,
+        customer: String,
+        email: String,
+        idempotency_key: String,
+    ) -> HostedFuture<'_, ()>;
     fn open_checkout(&self, request: CheckoutRequest) -> HostedFuture<'_, OpenedCheckout>;
     fn checkout(&self, reference: String) -> HostedFuture<'_, CheckoutState>;
     /// Closes an open checkout so it can no longer be paid; says what became of it (a checkout

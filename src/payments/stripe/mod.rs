@@ -411,6 +411,25 @@ impl HostedGateway for Stripe {
         })
     }
 
+    fn set_customer_email(
+        &self,
+        customer: String,
+        email: String,
+        idempotency_key: String,
+    ) -> HostedFuture<'_, ()> {
+        Box::pin(async move {
+            let _: wire::Customer = self
+                .send(
+                    Method::POST,
+                    &format!("/v1/customers/{customer}"),
+                    &[field("email", email)],
+                    Some(&idempotency_key),
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
     fn open_checkout(&self, request: CheckoutRequest) -> HostedFuture<'_, OpenedCheckout> {
         Box::pin(async move {
             let price = self.price_of(&request.plan_code)?;
