@@ -274,6 +274,11 @@ pub struct GatewayCustomer {
     pub request_key: String,
     /// The processor's id for the customer, once it has answered.
     pub reference: Option<String>,
+    /// When the row (or its current request key) was written.
+    pub created_at: OffsetDateTime,
+    /// The e-mail address the processor holds for the customer, as last sent; `None` when
+    /// not known.
+    pub email: Option<String>,
 }
 
 /// A checkout on the processor's hosted page (see `db::hosted_checkouts`).

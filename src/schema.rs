@@ -161,6 +161,7 @@ diesel::table! {
         request_key -> Text,
         reference -> Nullable<Text>,
         created_at -> Timestamptz,
+        email -> Nullable<Text>,
     }
 }
 

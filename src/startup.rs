@@ -38,7 +38,7 @@ use crate::auth::client::ClientAddress;
 use crate::auth::device::DeviceCookies;
 use crate::auth::password::Passwords;
 use crate::auth::session::COOKIE_MAX_AGE;
-use crate::billing::Billing;
+use crate::billing::{Billing, Budget};
 use crate::cache::Caches;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AppEnv, GatewayChoice, MailTransport, Settings, redact_url};
@@ -191,7 +191,8 @@ impl Application {
             caches.clone(),
             lifecycle.reached(Phase::Stopping),
         );
-        let billing = Billing::new(pool.clone(), clock.clone(), gateway);
+        let billing = Billing::new(pool.clone(), clock.clone(), gateway)
+            .with_budget(Budget::of(&settings.limits));
         let form_targets = billing.page_origins();
         let housekeeping = Housekeeping {
             pool: pool.clone(),

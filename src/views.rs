@@ -105,6 +105,14 @@ pub fn meter_note(left: u32, allowance: u32) -> String {
     }
 }
 
+/// A wait of `seconds`, in whole minutes rounded up: `1 minute`, `14 minutes`.
+pub fn minutes_of(seconds: u64) -> String {
+    match seconds.div_ceil(60).max(1) {
+        1 => "1 minute".to_string(),
+        n => format!("{n} minutes"),
+    }
+}
+
 pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, askama::Error> {
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
@@ -531,6 +539,14 @@ pub fn describe_device(user_agent: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_is_said_in_whole_minutes_rounded_up() {
+        assert_eq!(minutes_of(0), "1 minute");
+        assert_eq!(minutes_of(60), "1 minute");
+        assert_eq!(minutes_of(61), "2 minutes");
+        assert_eq!(minutes_of(900), "15 minutes");
+    }
 
     #[test]
     fn the_meter_note_reads_naturally() {

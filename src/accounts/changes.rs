@@ -132,8 +132,9 @@ impl Accounts {
         Ok(found.and_then(|(row, email)| Some((email, row.new_email?))))
     }
 
-    /// Makes the link's new address the account's, once: the old address gets a notice, and
-    /// every other link of the account (reset links went to the old address) stops working.
+    /// Makes the link's new address the account's, once: the old address gets a notice,
+    /// every other link of the account (reset links went to the old address) stops working,
+    /// and the payment processor's customer gets the new address too.
     pub async fn confirm_email(&self, token: &str) -> Result<EmailConfirmation, AppError> {
         let hash = token_hash(token);
         let now = self.state.clock.now();
@@ -190,6 +191,7 @@ impl Accounts {
             Some(Ok(new_email)) => {
                 self.doorbell.ring();
                 tracing::info!(user_id, "e-mail address changed");
+                self.billing.follow_email(user_id).await;
                 Ok(EmailConfirmation::Changed { new_email })
             }
         }

@@ -13,6 +13,14 @@
 //! live subscription for the reader, no checkout is opened: the same plan is already theirs
 //! (or resumed), another plan is switched in the processor's portal, and a failed renewal is
 //! paid on the processor's page.
+//!
+//! A customer asked for long ago whose answer never came (a timeout, a crash) may exist at the
+//! processor under a key it has since forgotten (Stripe forgets keys after a day): it is
+//! looked for first, and asked for again under a new key only when none is found. So a
+//! reader has one customer however late the answer is retried.
+//!
+//! Each step spends the most processor requests it can make from the reader's budget before
+//! it asks (`budget`); past it the reader is told to wait.
 
 use diesel::PgConnection;
 use diesel::QueryResult;
@@ -20,7 +28,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::sync::{Applied, apply_held};
 use super::{
-    Billing, BillingError, Canceled, SubscribeReply, Subscribed, Subscriber, reply, request_key,
+    Billing, BillingError, Canceled, Spent, SubscribeReply, Subscribed, Subscriber, reply,
+    request_key,
 };
 use crate::db::{self, DbError};
 use crate::domain::subscription::{Standing, Status};
@@ -34,6 +43,10 @@ use crate::payments::hosted::{
 const ROUNDS: usize = 6;
 /// An open checkout is reused only if the reader has this long left to pay on it.
 const REUSE_MARGIN: Duration = Duration::minutes(10);
+/// A customer asked for this long ago and never answered for is looked for before it is asked
+/// for again: its key may be forgotten by now (Stripe keeps keys for at least 24 hours), and
+/// the processor's search, which lags behind its writes, has long found it.
+const CUSTOMER_KEY_FORGOTTEN: Duration = Duration::hours(23);
 
 /// What returning from the processor's checkout page found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +58,9 @@ pub enum Confirmed {
     Pending,
     /// The checkout expired unpaid.
     NotPaid,
+    /// Not asked: the reader's requests have asked the processor all their budget allows.
+    /// The processor's event, or housekeeping, records the payment.
+    TooManyRequests,
 }
 
 /// The processor's billing page for the reader.
@@ -54,6 +70,10 @@ pub enum Portal {
     /// The reader has no customer at the processor yet (never subscribed through it).
     NoAccount,
     ProcessorUnavailable,
+    /// Not asked: the reader's requests have asked the processor all their budget allows.
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
 }
 
 /// What ending a reader's subscription at once did.
@@ -94,6 +114,10 @@ enum HostedStep {
         customer: Option<String>,
         url: Option<String>,
     },
+    /// Look for a customer asked for long ago (under `lost_key`), whose answer never came.
+    FindCustomer {
+        lost_key: String,
+    },
     CreateCustomer {
         request_key: String,
     },
@@ -105,6 +129,34 @@ enum HostedStep {
         checkout: HostedCheckout,
         customer: String,
     },
+}
+
+impl HostedStep {
+    /// The most requests to the processor the step can make.
+    fn most_calls(&self) -> i32 {
+        match self {
+            Self::Done(_) | Self::FixPayment { url: Some(_), .. } => 0,
+            Self::Refresh { .. }
+            | Self::Resume { .. }
+            | Self::FixPayment { url: None, .. }
+            | Self::FindCustomer { .. }
+            | Self::CreateCustomer { .. }
+            | Self::Open { .. } => 1,
+            // The subscription, then the portal.
+            Self::SwitchPlan { .. } => 2,
+            // The expiry, a read of a checkout no longer open, the subscription it paid for.
+            Self::Expire { .. } => 3,
+        }
+    }
+}
+
+/// On whose behalf a returning checkout is asked about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Asking {
+    /// The reader's own request: it spends from their budget.
+    ForReader,
+    /// Housekeeping's reconciliation.
+    ForHousekeeping,
 }
 
 impl Billing {
@@ -147,6 +199,15 @@ impl Billing {
                 tracing::warn!(user_id, "subscribing through the processor: {error}");
                 Ok(reply(Subscribed::ProcessorUnavailable, earlier))
             };
+            let calls = step.most_calls();
+            if calls > 0
+                && let Spent::Refused { retry_after_secs } = self.spend(user_id, calls).await?
+            {
+                return Ok(reply(
+                    Subscribed::TooManyRequests { retry_after_secs },
+                    earlier,
+                ));
+            }
             match step {
                 HostedStep::Done(outcome) => return Ok(reply(outcome, earlier)),
                 HostedStep::Refresh { subscription } => {
@@ -218,11 +279,45 @@ impl Billing {
                         Err(error) => unavailable(error),
                     };
                 }
+                HostedStep::FindCustomer { lost_key } => {
+                    let found = match gateway.find_customer(user_id).await {
+                        Ok(found) => found,
+                        Err(error) => return unavailable(error),
+                    };
+                    let new_key = request_key("customer")?;
+                    let now = self.clock.now();
+                    if let Some(customer) = &found {
+                        tracing::info!(
+                            user_id,
+                            customer = %customer.reference,
+                            "found the customer whose answer was lost"
+                        );
+                    }
+                    self.for_reader(user_id, "saving the customer looked for", move |conn| {
+                        match &found {
+                            Some(customer) => db::gateway_customers::set_reference(
+                                conn,
+                                user_id,
+                                name,
+                                &lost_key,
+                                &customer.reference,
+                                customer.email.as_deref(),
+                            ),
+                            // Never made: asked for again, under a key the processor has not
+                            // seen (the old one might replay an old failure).
+                            None => db::gateway_customers::renew_key(
+                                conn, user_id, name, &lost_key, &new_key, now,
+                            ),
+                        }
+                    })
+                    .await?;
+                }
                 HostedStep::CreateCustomer { request_key } => {
+                    let email = reader.email.to_string();
                     let created = gateway
                         .create_customer(CustomerRequest {
                             user_id,
-                            email: reader.email.to_string(),
+                            email: email.clone(),
                             idempotency_key: request_key.clone(),
                         })
                         .await;
@@ -237,6 +332,7 @@ impl Billing {
                             name,
                             &request_key,
                             &reference,
+                            Some(&email),
                         )
                     })
                     .await?;
@@ -382,11 +478,22 @@ impl Billing {
 
     /// The reader is back from the processor's checkout page (`reference` is the checkout the
     /// processor names in the address): records the payment if the processor confirms it, so
-    /// the reader does not wait for the event.
+    /// the reader does not wait for the event. Asking spends from the reader's budget.
     pub async fn confirm_checkout(
         &self,
         user_id: i64,
         reference: Option<String>,
+    ) -> Result<Confirmed, BillingError> {
+        self.check_checkout(user_id, reference, Asking::ForReader)
+            .await
+    }
+
+    /// Asks the processor about the reader's checkout `reference` and records what it says.
+    pub(super) async fn check_checkout(
+        &self,
+        user_id: i64,
+        reference: Option<String>,
+        asking: Asking,
     ) -> Result<Confirmed, BillingError> {
         let Some(gateway) = self.hosted() else {
             return Ok(Confirmed::Pending);
@@ -411,6 +518,12 @@ impl Billing {
         let Some(reference) = checkout.reference.clone() else {
             return Ok(Confirmed::Pending);
         };
+        // The checkout, then the subscription it paid for.
+        if asking == Asking::ForReader
+            && let Spent::Refused { .. } = self.spend(user_id, 2).await?
+        {
+            return Ok(Confirmed::TooManyRequests);
+        }
         let read_at = self.clock.now();
         match gateway.checkout(reference).await {
             Ok(CheckoutState::Complete { subscription }) => {
@@ -670,6 +783,9 @@ impl Billing {
         let Some(customer) = customer else {
             return Ok(Portal::NoAccount);
         };
+        if let Spent::Refused { retry_after_secs } = self.spend(user_id, 1).await? {
+            return Ok(Portal::TooManyRequests { retry_after_secs });
+        }
         match gateway
             .portal(customer, return_url, PortalFlow::Overview)
             .await
@@ -795,8 +911,14 @@ fn choose_hosted_step(
     }
     let customer = db::gateway_customers::start(conn, user_id, gateway, keys.customer, now)?;
     let Some(customer) = customer.reference else {
-        return Ok(HostedStep::CreateCustomer {
-            request_key: customer.request_key,
+        return Ok(if customer.created_at <= now - CUSTOMER_KEY_FORGOTTEN {
+            HostedStep::FindCustomer {
+                lost_key: customer.request_key,
+            }
+        } else {
+            HostedStep::CreateCustomer {
+                request_key: customer.request_key,
+            }
         });
     };
     let checkout = match checkout {

@@ -28,8 +28,14 @@
 //!   from an event's copy), each event id recorded once in the same transaction as its
 //!   effect, and a state read earlier never overwrites one read later.
 //! - A paid period starts when the payment is confirmed.
+//! - The requests to a processor that a reader's own requests cause are counted against a
+//!   budget per reader before they are made (`budget`); past it the processor is not asked.
+//! - The reader's customer at the processor is made once (`hosted`), however late a lost
+//!   answer is retried, and its e-mail address follows the account's (`customers`).
 //! - Outcomes are typed; the words a reader sees are the handler's to choose.
 
+mod budget;
+mod customers;
 mod events;
 mod hosted;
 mod reconcile;
@@ -51,6 +57,8 @@ use crate::models::{Checkout, NewCheckout, Plan, SubscriptionRow};
 use crate::payments::hosted::HostedGateway;
 use crate::payments::{ChargeOutcome, ChargeRequest, Gateway, PaymentError, PaymentGateway};
 
+pub use budget::Budget;
+use budget::Spent;
 pub use events::Received;
 pub use hosted::{Confirmed, EndedNow, Portal, ProcessorAccount};
 pub use reconcile::Reconciled;
@@ -76,6 +84,7 @@ pub struct Billing {
     pool: DbPool,
     clock: Arc<dyn Clock>,
     gateway: Option<Gateway>,
+    budget: Budget,
 }
 
 /// Who is subscribing, and where a processor's page sends them back to.
@@ -129,6 +138,9 @@ pub enum Subscribed {
     ContinueAt { url: String },
     /// The processor could not be reached; nothing changed.
     ProcessorUnavailable,
+    /// The reader's requests have asked the processor all their budget allows: it was not
+    /// asked (again), and nothing was charged.
+    TooManyRequests { retry_after_secs: u64 },
 }
 
 /// The outcome, and whether an earlier payment was recorded first (its period's end).
@@ -152,6 +164,11 @@ pub enum Canceled {
     NothingToCancel,
     /// The processor that holds the subscription could not be reached; nothing changed.
     ProcessorUnavailable,
+    /// The reader's requests have asked the processor all their budget allows; nothing
+    /// changed.
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
 }
 
 /// What housekeeping settled in one pass.
@@ -203,12 +220,19 @@ enum Resolution {
 }
 
 impl Billing {
+    /// With the default budget of processor requests per reader ([`Budget`]).
     pub fn new(pool: DbPool, clock: Arc<dyn Clock>, gateway: Option<Gateway>) -> Self {
         Self {
             pool,
             clock,
             gateway,
+            budget: Budget::default(),
         }
+    }
+
+    /// The same, with `budget` processor requests per reader.
+    pub fn with_budget(self, budget: Budget) -> Self {
+        Self { budget, ..self }
     }
 
     /// `Some(true)` when payments go through a gateway that moves no money (pages must say
@@ -328,6 +352,11 @@ impl Billing {
                 },
                 Some(gateway),
             ) => {
+                // Ending at once may take a second request (to read one already ended).
+                let calls = if at_once { 2 } else { 1 };
+                if let Spent::Refused { retry_after_secs } = self.spend(user_id, calls).await? {
+                    return Ok(Canceled::TooManyRequests { retry_after_secs });
+                }
                 self.cancel_at_processor(&*gateway, user_id, subscription, at_once)
                     .await
             }

@@ -13,10 +13,13 @@
 //!   be brought up to date (gone from the processor) never holds back the others.
 //! - Events the processor could not deliver in the last days (its events API) are applied
 //!   like webhooks: those already applied are skipped by their id.
+//! - Customers whose e-mail address at the processor is not the account's are sent the
+//!   account's (`customers`).
 
 use time::{Duration, OffsetDateTime};
 
 use super::Billing;
+use super::hosted::Asking;
 use crate::db::{self, DbError};
 use crate::payments::hosted::{CheckoutState, HostedError, HostedGateway};
 
@@ -46,6 +49,8 @@ pub struct Reconciled {
     pub subscriptions: usize,
     /// Undelivered events applied.
     pub events: usize,
+    /// Customers sent the account's e-mail address.
+    pub emails: usize,
     /// Questions the processor could not answer this time.
     pub unanswered: usize,
 }
@@ -60,6 +65,7 @@ impl Billing {
         self.reconcile_checkouts(&*gateway, &mut done).await?;
         self.reconcile_subscriptions(&*gateway, &mut done).await?;
         self.reconcile_events(&*gateway, &mut done).await?;
+        self.reconcile_emails(&*gateway, &mut done).await?;
         Ok(done)
     }
 
@@ -95,7 +101,10 @@ impl Billing {
                     .await?;
                 }
                 Ok(CheckoutState::Complete { .. }) => {
-                    match self.confirm_checkout(user_id, Some(reference)).await {
+                    match self
+                        .check_checkout(user_id, Some(reference), Asking::ForHousekeeping)
+                        .await
+                    {
                         Ok(_) => done.checkouts += 1,
                         Err(super::BillingError::Db(error)) => return Err(error),
                         Err(error) => {

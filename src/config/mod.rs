@@ -325,6 +325,7 @@ fn limits(env: &Env<'_>) -> Result<Limits, ConfigError> {
         resets_per_address: env.number(&v::MAX_PASSWORD_RESETS_PER_ADDRESS)?,
         resets_per_account: env.number(&v::MAX_PASSWORD_RESETS_PER_ACCOUNT)?,
         password_checks_per_account: env.number(&v::MAX_PASSWORD_CHECKS_PER_ACCOUNT)?,
+        processor_calls_per_account: env.number(&v::MAX_PROCESSOR_CALLS_PER_ACCOUNT)?,
     })
 }
 
@@ -681,6 +682,7 @@ mod tests {
             ("MAX_PASSWORD_RESETS_PER_ADDRESS", "0"),
             ("MAX_PASSWORD_RESETS_PER_ACCOUNT", "none"),
             ("MAX_PASSWORD_CHECKS_PER_ACCOUNT", "-1"),
+            ("MAX_PROCESSOR_CALLS_PER_ACCOUNT", "2"),
             ("SMTP_URL", "http://smtp.example"),
             ("SMTP_URL", "smtp://"),
             ("PUBLIC_URL", "gazette.example"),

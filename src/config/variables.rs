@@ -253,6 +253,15 @@ pub const MAX_PASSWORD_CHECKS_PER_ACCOUNT: Variable = limit(
     "10",
     "Password checks on an account's own forms (change password or e-mail, delete), right or wrong, per window.",
 );
+pub const MAX_PROCESSOR_CALLS_PER_ACCOUNT: Variable = var(
+    "MAX_PROCESSOR_CALLS_PER_ACCOUNT",
+    Value("30"),
+    Whole {
+        min: crate::domain::throttle::LEAST_PROCESSOR_CALLS as u64,
+        max: MOST_ATTEMPTS,
+    },
+    "Requests to the payment processor one reader's own requests may cause per window (coming back from checkout, the billing page, subscribing, cancelling).",
+);
 pub const FORM_BODY_TIMEOUT_SECONDS: Variable = var(
     "FORM_BODY_TIMEOUT_SECONDS",
     Value("10"),
@@ -350,6 +359,7 @@ pub const ALL: &[Variable] = &[
     MAX_PASSWORD_RESETS_PER_ADDRESS,
     MAX_PASSWORD_RESETS_PER_ACCOUNT,
     MAX_PASSWORD_CHECKS_PER_ACCOUNT,
+    MAX_PROCESSOR_CALLS_PER_ACCOUNT,
     FORM_BODY_TIMEOUT_SECONDS,
     SHUTDOWN_DRAIN_SECONDS,
     SHUTDOWN_TIMEOUT_SECONDS,

@@ -1,4 +1,5 @@
-//! Attempt counters for logins and sign-ups, shared by every instance of the app.
+//! Attempt counters for logins and sign-ups (and the requests to the payment processor a
+//! reader causes), shared by every instance of the app.
 //!
 //! An attempt is checked against all its counters and counted in one transaction that locks
 //! those counters first, always in the same order (so two attempts sharing counters wait for
@@ -33,6 +34,9 @@ pub enum Scope {
     ResetAddress,
     /// Password checks on one account's own forms (key: the account's id).
     PasswordCheck,
+    /// Requests to the payment processor caused by one reader's requests (key: the account's
+    /// id).
+    ProcessorCall,
 }
 
 impl Scope {
@@ -47,6 +51,7 @@ impl Scope {
             Self::ResetAccount => "reset_account",
             Self::ResetAddress => "reset_address",
             Self::PasswordCheck => "password_check",
+            Self::ProcessorCall => "processor_call",
         }
     }
 }
@@ -121,6 +126,31 @@ pub fn count_attempt(
             counted[*i] = row.failures + 1;
         }
         Ok(Outcome::Counted(counted))
+    })
+}
+
+/// Counts `cost` attempts at once in one counter, or none when they would take it past its
+/// limit (then refused until its window closes).
+pub fn count_several(
+    conn: &mut PgConnection,
+    counter: &Counter,
+    cost: i32,
+    now: OffsetDateTime,
+    window: Duration,
+) -> QueryResult<Outcome> {
+    conn.transaction(|conn| {
+        let row = lock(conn, counter.scope, &counter.key, now, now - window)?;
+        // Refused when the last of the `cost` attempts would find the counter at its limit.
+        let last_sees = row.failures.saturating_add(cost - 1);
+        if let Some(retry_after_secs) =
+            retry_after(last_sees, counter.limit, row.window_started_at, window, now)
+        {
+            return Ok(Outcome::Refused { retry_after_secs });
+        }
+        diesel::update(login_throttle::table.find((counter.scope.as_str(), &counter.key)))
+            .set(login_throttle::failures.eq(login_throttle::failures + cost))
+            .execute(conn)?;
+        Ok(Outcome::Counted(vec![row.failures + cost]))
     })
 }
 

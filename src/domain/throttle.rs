@@ -44,7 +44,16 @@ pub struct Limits {
     /// deleting), right or wrong: someone holding a stolen session cannot guess the password
     /// through them, nor send many confirmation mails.
     pub password_checks_per_account: i32,
+    /// Requests to the payment processor that one reader's own requests may cause (coming back
+    /// from its checkout page, opening its billing page, subscribing, cancelling): nobody can
+    /// spend the site's share of the processor's rate limit, which its payments and events
+    /// need. At least [`LEAST_PROCESSOR_CALLS`].
+    pub processor_calls_per_account: i32,
 }
+
+/// The smallest budget of processor requests per reader: the most one step of subscribing
+/// makes, with room for a second.
+pub const LEAST_PROCESSOR_CALLS: i32 = 5;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -59,6 +68,7 @@ impl Default for Limits {
             resets_per_address: 10,
             resets_per_account: 3,
             password_checks_per_account: 10,
+            processor_calls_per_account: 30,
         }
     }
 }
@@ -134,9 +144,11 @@ mod tests {
                 limits.resets_per_address,
                 limits.resets_per_account,
                 limits.password_checks_per_account,
+                limits.processor_calls_per_account,
             ),
-            (5, 50, 20, 5, 60, 10, 10, 3, 10)
+            (5, 50, 20, 5, 60, 10, 10, 3, 10, 30)
         );
+        assert!(limits.processor_calls_per_account >= LEAST_PROCESSOR_CALLS);
         assert_eq!(limits.window, Duration::minutes(15));
         assert!(limits.window <= LONGEST_WINDOW);
     }

@@ -53,6 +53,13 @@ pub struct CustomerRequest {
     pub idempotency_key: String,
 }
 
+/// A customer as the processor holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldCustomer {
+    pub reference: String,
+    pub email: Option<String>,
+}
+
 /// A hosted checkout page to open for a reader's first payment of `plan_code`.
 #[derive(Clone, Debug)]
 pub struct CheckoutRequest {
@@ -205,6 +212,18 @@ pub trait HostedGateway: Send + Sync + 'static {
     /// `form-action` must allow them.
     fn page_origins(&self) -> Vec<String>;
     fn create_customer(&self, request: CustomerRequest) -> HostedFuture<'_, String>;
+    /// The customer made for reader `user_id` (its metadata names the reader), the first made
+    /// when there are several. The processor's search lags behind (Stripe: a minute, an hour
+    /// in an outage), so a customer made moments ago is had again by its request's key, not
+    /// by this.
+    fn find_customer(&self, user_id: i64) -> HostedFuture<'_, Option<HeldCustomer>>;
+    /// Sets the address the customer's receipts and invoices are sent to.
+    fn set_customer_email(
+        &self,
+        customer: String,
+        email: String,
+        idempotency_key: String,
+    ) -> HostedFuture<'_, ()>;
     fn open_checkout(&self, request: CheckoutRequest) -> HostedFuture<'_, OpenedCheckout>;
     fn checkout(&self, reference: String) -> HostedFuture<'_, CheckoutState>;
     /// Closes an open checkout so it can no longer be paid; says what became of it (a checkout

@@ -19,7 +19,8 @@ use crate::domain::subscription::{Standing, Status};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::views::{
-    AccountPage, PlanView, SessionView, SubscriptionView, describe_device, long_date, price, render,
+    AccountPage, PlanView, SessionView, SubscriptionView, describe_device, long_date, minutes_of,
+    price, render,
 };
 
 pub async fn show(
@@ -164,6 +165,11 @@ pub async fn cancel_subscription(
         Canceled::ProcessorUnavailable => "We could not reach the payment processor, so your \
                                            subscription is unchanged. Please try again in a minute."
             .to_string(),
+        Canceled::TooManyRequests { retry_after_secs } => format!(
+            "You have asked the payment processor many times in the last few minutes, so your \
+             subscription is unchanged. Please try again in {}.",
+            minutes_of(retry_after_secs)
+        ),
     };
     session.set_flash(&message)?;
     Ok(see_other("/account"))
@@ -187,6 +193,11 @@ pub async fn billing_portal(
         Portal::ProcessorUnavailable => "We could not reach the payment processor. Please try \
                                          again in a minute."
             .to_string(),
+        Portal::TooManyRequests { retry_after_secs } => format!(
+            "You have opened the billing page many times in the last few minutes. Please try \
+             again in {}.",
+            minutes_of(retry_after_secs)
+        ),
     };
     session.set_flash(&message)?;
     Ok(see_other("/account"))

@@ -4,8 +4,12 @@
 //! Rules:
 //! - Requests are form-encoded with the secret key as the bearer, pin an API version, and
 //!   every POST that creates something carries an idempotency key. A request that gets no
-//!   answer, a rate limit, a conflict on its key (the same request still running) or a server
-//!   error is tried again a few times, then reported [`HostedError::Unavailable`].
+//!   answer, a conflict on its key (the same request still running), a lock timeout on its
+//!   object or a server error is tried again a few times (unless Stripe's
+//!   `Stripe-Should-Retry` says it would not help), then reported
+//!   [`HostedError::Unavailable`]. One refused by Stripe's rate limiter is reported at once,
+//!   never tried again: that would add to the load that tripped it, and turn one request of
+//!   a reader into several.
 //! - Each plan is one Stripe price (`STRIPE_PRICES`); a subscription on any other price has no
 //!   plan (Gazette still follows one it recorded, see `billing::sync`).
 //!   [`Stripe::check_prices`] compares the prices with the plans at start-up.
@@ -25,8 +29,8 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::hosted::{
-    CheckoutRequest, CheckoutState, CustomerRequest, HeldSubscription, HostedError, HostedFuture,
-    HostedGateway, Notification, OpenedCheckout, PortalFlow, Rejected,
+    CheckoutRequest, CheckoutState, CustomerRequest, HeldCustomer, HeldSubscription, HostedError,
+    HostedFuture, HostedGateway, Notification, OpenedCheckout, PortalFlow, Rejected,
 };
 pub use signature::TOLERANCE_SECONDS;
 pub use wire::HANDLED_EVENTS;
@@ -278,6 +282,12 @@ impl Stripe {
             .await
             .map_err(|e| Attempt::Passing(e.without_url().to_string()))?;
         let status = response.status();
+        // Stripe's own word on whether the same request may succeed if sent again.
+        let should_retry = response
+            .headers()
+            .get("Stripe-Should-Retry")
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value == "true");
         let body = response
             .bytes()
             .await
@@ -292,16 +302,22 @@ impl Stripe {
             .as_ref()
             .and_then(|d| d.message.clone())
             .unwrap_or_else(|| format!("HTTP {status}"));
+        let code = detail.as_ref().and_then(|d| d.code.as_deref());
+        let transient = status == StatusCode::CONFLICT
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status.is_server_error();
+        let worth_again = match should_retry {
+            Some(again) => again,
+            None => status != StatusCode::TOO_MANY_REQUESTS || code == Some("lock_timeout"),
+        };
         Err(match status {
-            StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS => Attempt::Passing(message),
-            status if status.is_server_error() => Attempt::Passing(message),
+            _ if transient && worth_again => Attempt::Passing(message),
+            _ if transient => Attempt::Final(HostedError::Unavailable(message)),
             StatusCode::NOT_FOUND => Attempt::Final(HostedError::Missing(message)),
             StatusCode::UNAUTHORIZED => Attempt::Final(HostedError::Refused(
                 "the secret key was refused (HTTP 401)".to_string(),
             )),
-            _ if detail.as_ref().and_then(|d| d.code.as_deref()) == Some("resource_missing") => {
-                Attempt::Final(HostedError::Missing(message))
-            }
+            _ if code == Some("resource_missing") => Attempt::Final(HostedError::Missing(message)),
             _ => Attempt::Final(HostedError::Refused(message)),
         })
     }
@@ -382,6 +398,48 @@ impl HostedGateway for Stripe {
                 )
                 .await?;
             Ok(created.id)
+        })
+    }
+
+    fn find_customer(&self, user_id: i64) -> HostedFuture<'_, Option<HeldCustomer>> {
+        Box::pin(async move {
+            let query = [
+                field(
+                    "query",
+                    format!("metadata['{}']:'{user_id}'", wire::READER_KEY),
+                ),
+                field("limit", PAGE.to_string()),
+            ];
+            let found: wire::List<wire::Customer> = self
+                .send(Method::GET, "/v1/customers/search", &query, None)
+                .await?;
+            Ok(found
+                .data
+                .into_iter()
+                .min_by_key(|customer| customer.created)
+                .map(|customer| HeldCustomer {
+                    reference: customer.id,
+                    email: customer.email,
+                }))
+        })
+    }
+
+    fn set_customer_email(
+        &self,
+        customer: String,
+        email: String,
+        idempotency_key: String,
+    ) -> HostedFuture<'_, ()> {
+        Box::pin(async move {
+            let _: wire::Customer = self
+                .send(
+                    Method::POST,
+                    &format!("/v1/customers/{customer}"),
+                    &[field("email", email)],
+                    Some(&idempotency_key),
+                )
+                .await?;
+            Ok(())
         })
     }
 

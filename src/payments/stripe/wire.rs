@@ -69,6 +69,15 @@ pub struct Created {
 }
 
 #[derive(Deserialize)]
+pub struct Customer {
+    pub id: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub created: i64,
+}
+
+#[derive(Deserialize)]
 pub struct Session {
     pub id: String,
     #[serde(default)]

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 
 use crate::billing::{Confirmed, SubscribeReply, Subscribed};
 use crate::models::Plan;
-use crate::views::long_date;
+use crate::views::{long_date, minutes_of};
 
 pub(super) const PAYMENTS_DISABLED: &str =
     "Payments are not set up on this site yet, so subscriptions cannot be taken.";
@@ -18,14 +18,27 @@ pub(super) enum Answer {
     GoTo(String),
     /// The plans page again, with the reason and its status.
     Refuse(StatusCode, String),
+    /// The plans page again, saying how long to wait (429 with `Retry-After`).
+    Wait {
+        retry_after_secs: u64,
+        message: String,
+    },
 }
 
 /// The answer to what billing did.
 pub(super) fn answer(reply: SubscribeReply, plan: &Plan) -> Answer {
-    match words(reply, plan) {
-        Ok(Ok(message)) => Answer::Flash(message),
-        Ok(Err(url)) => Answer::GoTo(url),
-        Err((status, message)) => Answer::Refuse(status, message),
+    let wait = match reply.outcome {
+        Subscribed::TooManyRequests { retry_after_secs } => Some(retry_after_secs),
+        _ => None,
+    };
+    match (words(reply, plan), wait) {
+        (Ok(Ok(message)), _) => Answer::Flash(message),
+        (Ok(Err(url)), _) => Answer::GoTo(url),
+        (Err((_, message)), Some(retry_after_secs)) => Answer::Wait {
+            retry_after_secs,
+            message,
+        },
+        (Err((status, message)), None) => Answer::Refuse(status, message),
     }
 }
 
@@ -97,6 +110,17 @@ fn words(
                 PAYMENTS_DISABLED.to_string(),
             ));
         }
+        Subscribed::TooManyRequests { retry_after_secs } => {
+            return Err((
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "You have tried many times in the last few minutes, so we have stopped \
+                     asking the payment processor for now. Please try again in {}. Nothing was \
+                     charged.",
+                    minutes_of(retry_after_secs)
+                ),
+            ));
+        }
     };
     Ok(Ok(match earlier {
         Some(_) => format!("Your earlier payment went through. {done}"),
@@ -129,6 +153,12 @@ pub(super) fn back_from_checkout(confirmed: Confirmed) -> String {
         Confirmed::NotPaid => {
             "That checkout expired before it was paid, so nothing was charged.".to_string()
         }
+        Confirmed::TooManyRequests => "Thank you! We have asked the payment processor about \
+                                       your payment many times in the last few minutes, so we \
+                                       are waiting for it to tell us instead. Your subscription \
+                                       starts as soon as it does; your account page will show \
+                                       it. You will not be charged twice."
+            .to_string(),
     }
 }
 

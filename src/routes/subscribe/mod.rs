@@ -4,7 +4,7 @@
 
 mod answers;
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
@@ -129,6 +129,17 @@ pub async fn subscribe(
         }
         Answer::GoTo(url) => Ok(see_other(&url)),
         Answer::Refuse(status, message) => refuse(message, status).await,
+        Answer::Wait {
+            retry_after_secs,
+            message,
+        } => {
+            let mut page = refuse(message, StatusCode::TOO_MANY_REQUESTS).await?;
+            page.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(retry_after_secs),
+            );
+            Ok(page)
+        }
     }
 }
 

@@ -3,7 +3,9 @@
 //! reconciliation, and bursts.
 
 mod bursts;
+mod calls;
 mod checkout;
+mod customers;
 mod deletion;
 mod prices;
 mod reconcile;
@@ -106,6 +108,15 @@ pub fn requests_to(fake: &FakeStripe, method: &str, prefix: &str) -> usize {
     fake.requests()
         .iter()
         .filter(|r| r.method == method && r.path.starts_with(prefix))
+        .count()
+}
+
+/// API requests made on readers' behalf: all but start-up's check of the prices and
+/// housekeeping's listing of undelivered events.
+pub fn calls_for_readers(fake: &FakeStripe) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| !r.path.starts_with("/v1/prices/") && r.path != "/v1/events")
         .count()
 }
 

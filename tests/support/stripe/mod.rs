@@ -2,18 +2,22 @@
 //! format: form-encoded requests with the secret key as the bearer (anything else is a 401),
 //! JSON objects with Stripe's field names, lists, errors, idempotency keys honoured (a
 //! repeated key gets the first answer, a key still in use a 409, a key reused with other
-//! parameters a 400), and events signed exactly as Stripe signs them (HMAC-SHA256 of
-//! `{t}.{body}` with the endpoint's secret, in `Stripe-Signature`).
+//! parameters a 400, and a key is forgotten 24 hours after its first use, as Stripe forgets
+//! them), customers found by search only a minute after they are made (Stripe's search lags
+//! behind), and events signed exactly as Stripe signs them (HMAC-SHA256 of `{t}.{body}` with
+//! the endpoint's secret, in `Stripe-Signature`). Every API request is recorded, so tests
+//! count the calls the app makes, per endpoint ([`FakeStripe::calls`]).
 //!
 //! It also serves the pages a reader meets at Stripe: the hosted checkout page (with a Pay
 //! button), the billing portal and the invoice page. Tests play Stripe's own part through
-//! methods (renew a subscription, fail a payment, deliver events in any order, be down).
+//! methods (renew a subscription, fail a payment, deliver events in any order, be down, limit
+//! the rate of requests, lose answers on the way back).
 //!
 //! Times come from the test's clock, as the app's do.
 
 mod server;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -61,6 +65,16 @@ pub struct Request {
     pub authorized: bool,
 }
 
+/// What the fake remembers of an idempotency key.
+pub(crate) struct KeyUse {
+    /// The request's method, path and parameters.
+    pub fingerprint: String,
+    /// When the key was first used (Stripe forgets it a day later).
+    pub first_used: i64,
+    /// The first answer, once there is one.
+    pub answer: Option<(u16, Value)>,
+}
+
 #[derive(Default)]
 pub(crate) struct State {
     pub counter: u64,
@@ -71,8 +85,7 @@ pub(crate) struct State {
     pub invoices: Vec<Value>,
     pub portals: Vec<Value>,
     pub events: Vec<Event>,
-    /// Idempotency key -> (fingerprint of the request, answer once there is one).
-    pub idempotency: HashMap<String, (String, Option<(u16, Value)>)>,
+    pub idempotency: HashMap<String, KeyUse>,
     pub requests: Vec<Request>,
 }
 
@@ -101,6 +114,11 @@ pub(crate) struct Inner {
     pub latency: Mutex<Duration>,
     /// The next read of this path is answered with the state of its arrival, this much later.
     pub slow_read: Mutex<Option<(String, Duration)>>,
+    /// Requests to paths starting with this are carried out, but their answers are lost on
+    /// the way back (the app sees a proxy's 504).
+    pub answers_lost: Mutex<Option<String>>,
+    /// The next this many API requests are refused with this status and error code.
+    pub refusals: Mutex<Option<(usize, u16, &'static str)>>,
     pub wake: tokio::sync::Notify,
 }
 
@@ -278,6 +296,8 @@ impl FakeStripe {
             down: AtomicBool::new(false),
             latency: Mutex::new(Duration::ZERO),
             slow_read: Mutex::new(None),
+            answers_lost: Mutex::new(None),
+            refusals: Mutex::new(None),
             wake: tokio::sync::Notify::new(),
         });
         server::serve(listener, inner.clone());
@@ -335,6 +355,23 @@ impl FakeStripe {
     /// later (a slow answer, overtaken by later ones).
     pub fn slow_next_read(&self, path: &str, delay: Duration) {
         *self.inner.slow_read.lock().unwrap() = Some((path.to_string(), delay));
+    }
+
+    /// Requests to paths starting with `prefix` are still carried out, but their answers never
+    /// reach the app (a proxy in between answers 504); `None` ends it.
+    pub fn lose_answers_to(&self, prefix: Option<&str>) {
+        *self.inner.answers_lost.lock().unwrap() = prefix.map(str::to_string);
+    }
+
+    /// Stripe's rate limiter refuses the next `count` API requests (429 `rate_limit`).
+    pub fn rate_limit_next(&self, count: usize) {
+        *self.inner.refusals.lock().unwrap() = Some((count, 429, "rate_limit"));
+    }
+
+    /// The next `count` API requests meet a lock on their object (429 `lock_timeout`), which
+    /// Stripe says may be tried again at once.
+    pub fn lock_timeout_next(&self, count: usize) {
+        *self.inner.refusals.lock().unwrap() = Some((count, 429, "lock_timeout"));
     }
 
     /// Something about the subscription changes that Gazette does not read (its metadata):
@@ -501,6 +538,23 @@ impl FakeStripe {
 
     pub fn requests(&self) -> Vec<Request> {
         self.inner.state().requests.clone()
+    }
+
+    /// API requests so far, per endpoint (`GET /v1/checkout/sessions/{id}`).
+    pub fn calls(&self) -> BTreeMap<String, usize> {
+        let mut calls = BTreeMap::new();
+        for request in self.requests() {
+            *calls.entry(endpoint(&request)).or_insert(0) += 1;
+        }
+        calls
+    }
+
+    /// A customer as the fake holds it.
+    pub fn customer(&self, id: &str) -> Value {
+        self.customers()
+            .into_iter()
+            .find(|c| c["id"] == id)
+            .expect("the customer exists")
     }
 
     // ---- Stripe's own part ----
@@ -692,6 +746,21 @@ impl FakeStripe {
             Err(_) => 0,
         }
     }
+}
+
+/// A request's method and path, its object ids written `{id}`.
+fn endpoint(request: &Request) -> String {
+    let path: Vec<&str> = request
+        .path
+        .split('/')
+        .map(|part| {
+            let id = part.rsplit_once('_').is_some_and(|(_, tail)| {
+                !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit())
+            });
+            if id { "{id}" } else { part }
+        })
+        .collect();
+    format!("{} {}", request.method, path.join("/"))
 }
 
 pub fn signature(secret: &str, t: i64, body: &str) -> String {

@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
 
-use super::{Inner, State, price_json};
+use super::{Inner, KeyUse, State, price_json};
 
 type Params = Vec<(String, String)>;
 
@@ -129,19 +129,61 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) -
             "Stripe is down (test stand-in)",
         ));
     }
+    let refused = {
+        let mut refusals = inner.refusals.lock().unwrap();
+        match refusals.as_mut() {
+            Some((count, status, code)) if *count > 0 => {
+                *count -= 1;
+                Some((*status, *code))
+            }
+            _ => None,
+        }
+    };
+    if let Some((status, code)) = refused {
+        return respond(error(
+            status,
+            "invalid_request_error",
+            Some(code),
+            "Refused by the test stand-in, as Stripe refuses under load.",
+        ));
+    }
+    let lost = inner
+        .answers_lost
+        .lock()
+        .unwrap()
+        .as_ref()
+        .is_some_and(|prefix| path.starts_with(prefix.as_str()));
+    let answered = handle(&inner, &method, &path, query, form, idempotency_key).await;
+    if lost {
+        return HttpResponse::GatewayTimeout()
+            .content_type("text/html")
+            .body("<html><body>504 Gateway Time-out</body></html>");
+    }
+    answered
+}
+
+/// An authorized API request, with Stripe's idempotency rules.
+async fn handle(
+    inner: &Inner,
+    method: &str,
+    path: &str,
+    query: Params,
+    form: Params,
+    idempotency_key: Option<String>,
+) -> HttpResponse {
     let params = if method == "GET" { query } else { form };
     let Some(key) = idempotency_key.filter(|_| method == "POST") else {
         let slow = {
             let mut slow_read = inner.slow_read.lock().unwrap();
             match slow_read.take() {
-                Some((slow_path, delay)) if method == "GET" && slow_path == path => Some(delay),
+                Some((slow_path, delay)) if method == "GET" && slow_path == *path => Some(delay),
                 other => {
                     *slow_read = other;
                     None
                 }
             }
         };
-        let answer = api(&inner, &method, &path, &params);
+        let answer = api(inner, method, path, &params);
         if let Some(delay) = slow {
             tokio::time::sleep(delay).await;
         }
@@ -152,9 +194,14 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) -
     sorted.sort();
     let fingerprint = format!("{method} {path} {sorted:?}");
     {
+        let now = inner.now();
         let mut state = inner.state();
+        // Stripe forgets a key 24 hours after its first use: the same key is then a new request.
+        state
+            .idempotency
+            .retain(|_, used| used.first_used > now - 86_400);
         match state.idempotency.get(&key) {
-            Some((seen, _)) if *seen != fingerprint => {
+            Some(used) if used.fingerprint != fingerprint => {
                 return respond(error(
                     400,
                     "idempotency_error",
@@ -162,7 +209,10 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) -
                     "Keys for idempotent requests can only be used with the same parameters they were first used with.",
                 ));
             }
-            Some((_, Some(first))) => {
+            Some(KeyUse {
+                answer: Some(first),
+                ..
+            }) => {
                 let mut response = respond(first.clone());
                 response.headers_mut().insert(
                     actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
@@ -170,7 +220,7 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) -
                 );
                 return response;
             }
-            Some((_, None)) => {
+            Some(KeyUse { answer: None, .. }) => {
                 return respond(error(
                     409,
                     "idempotency_error",
@@ -179,9 +229,14 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) -
                 ));
             }
             None => {
-                state
-                    .idempotency
-                    .insert(key.clone(), (fingerprint.clone(), None));
+                state.idempotency.insert(
+                    key.clone(),
+                    KeyUse {
+                        fingerprint,
+                        first_used: now,
+                        answer: None,
+                    },
+                );
             }
         }
     }
@@ -189,11 +244,10 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) -
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let result = api(&inner, &method, &path, &params);
-    inner
-        .state()
-        .idempotency
-        .insert(key, (fingerprint, Some(result.clone())));
+    let result = api(inner, method, path, &params);
+    if let Some(used) = inner.state().idempotency.get_mut(&key) {
+        used.answer = Some(result.clone());
+    }
     respond(result)
 }
 
@@ -234,10 +288,50 @@ fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value)
             inner.emit(&mut state, "customer.created", customer.clone());
             answer(200, customer)
         }
+        ("GET", ["customers", "search"]) => {
+            // Only the query Gazette makes: `metadata['key']:'value'`. A customer is found a
+            // minute after it is made, as Stripe's search lags behind its writes.
+            let Some((key, value)) = param(params, "query").and_then(metadata_query) else {
+                return error(
+                    400,
+                    "invalid_request_error",
+                    None,
+                    "Unsupported search query",
+                );
+            };
+            let data: Vec<Value> = state
+                .customers
+                .iter()
+                .filter(|c| c["metadata"][&key] == value.as_str())
+                .filter(|c| c["created"].as_i64().unwrap_or(0) + 60 <= now)
+                .cloned()
+                .collect();
+            answer(
+                200,
+                json!({"object": "search_result", "data": data, "has_more": false,
+                    "next_page": null, "url": "/v1/customers/search"}),
+            )
+        }
         ("GET", ["customers", id]) => match State::find(&mut state.customers, id) {
             Some(customer) => answer(200, customer.clone()),
             None => missing("customer", id),
         },
+        ("POST", ["customers", id]) => {
+            let Some(customer) = State::find(&mut state.customers, id) else {
+                return missing("customer", id);
+            };
+            if let Some(email) = param(params, "email") {
+                customer["email"] = json!(email);
+            }
+            if let Value::Object(metadata) = map_of(params, "metadata") {
+                for (key, value) in metadata {
+                    customer["metadata"][key] = value;
+                }
+            }
+            let updated = customer.clone();
+            inner.emit(&mut state, "customer.updated", updated.clone());
+            answer(200, updated)
+        }
         ("POST", ["checkout", "sessions"]) => {
             let customer = param(params, "customer").unwrap_or_default().to_string();
             if State::find(&mut state.customers, &customer).is_none() {
@@ -417,6 +511,14 @@ fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value)
             &format!("Unrecognized request URL ({method}: {path})"),
         ),
     }
+}
+
+/// The key and value of a search query `metadata['key']:'value'`.
+fn metadata_query(query: &str) -> Option<(String, String)> {
+    let rest = query.trim().strip_prefix("metadata['")?;
+    let (key, rest) = rest.split_once("']:'")?;
+    let value = rest.strip_suffix('\'')?;
+    Some((key.to_string(), value.to_string()))
 }
 
 /// Cancels a subscription now, as `DELETE /v1/subscriptions/{id}` does.
