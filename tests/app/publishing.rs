@@ -765,3 +765,95 @@ async fn the_newsroom_reads_every_article_in_full_and_nothing_is_counted() {
         "{statuses:?}"
     );
 }
+
+/// Every invitation to subscribe a page carries: the masthead's button, links and forms to the
+/// plans, and the account page's offers.
+fn subscribe_offers(html: &str) -> Vec<&'static str> {
+    [
+        "class=\"nav-subscribe\"",
+        "href=\"/subscribe",
+        "action=\"/subscribe\"",
+        "See the plans",
+        "You do not subscribe yet",
+    ]
+    .into_iter()
+    .filter(|marker| html.contains(marker))
+    .collect()
+}
+
+#[tokio::test]
+async fn the_newsroom_is_never_invited_to_subscribe_and_readers_still_are() {
+    let app = TestApp::spawn().await;
+    add_archive(&app, 30);
+    let newsroom = editor(&app, "editor@example.com").await;
+    // The admin subscribed and cancelled before joining the newsroom: nothing invites them
+    // to resume, or to take another plan.
+    let admin = subscriber(&app, "admin@example.com").await;
+    assert_eq!(
+        admin.cancel_subscription().await.status,
+        StatusCode::SEE_OTHER
+    );
+    give_role(&app, "admin@example.com", Role::Admin);
+    assert!(answers_within_a_second(&admin, "/editor/people", StatusCode::OK).await);
+    let reader = Reader::signed_up(&app, "reader@example.com").await;
+    let visitor = Reader::new(&app);
+
+    let premium = app.premium_ids()[0];
+    let draft = newsroom
+        .write_article(&ArticleFields::free("Newsroom Only", BODY), "save")
+        .await;
+    let pages = [
+        "/".to_string(),
+        "/page/2".to_string(),
+        format!("/articles/{premium}"),
+        "/authors/maren-holt".to_string(),
+        "/cookies".to_string(),
+        "/account".to_string(),
+    ];
+    let newsroom_pages = [
+        "/editor".to_string(),
+        format!("/editor/articles/{draft}"),
+        format!("/editor/articles/{draft}/preview"),
+    ];
+    for (who, member) in [("editor", &newsroom), ("admin", &admin)] {
+        for path in pages.iter().chain(&newsroom_pages) {
+            let page = member.get(path).await;
+            assert_eq!(page.status, StatusCode::OK, "{who} {path}");
+            assert_eq!(
+                subscribe_offers(&page.body),
+                Vec::<&str>::new(),
+                "{who} is invited to subscribe on {path}"
+            );
+        }
+        let missing = member.get("/articles/999999").await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        assert!(
+            !missing.body.contains("class=\"nav-subscribe\""),
+            "{who}'s 404 page"
+        );
+        let account = member.get("/account").await;
+        assert!(
+            account
+                .body
+                .contains("You read every article as a member of the newsroom"),
+            "{who}'s account page says why there is no offer"
+        );
+    }
+
+    // Readers on the meter are still invited, on the same pages.
+    for (who, member) in [("reader", &reader), ("visitor", &visitor)] {
+        for path in &pages {
+            let page = member.get(path).await;
+            if path == "/account" && who == "visitor" {
+                assert_eq!(page.status, StatusCode::SEE_OTHER);
+                continue;
+            }
+            assert!(
+                page.body.contains("class=\"nav-subscribe\""),
+                "{who} {path} has the masthead's button"
+            );
+        }
+    }
+    let account = reader.get("/account").await;
+    assert!(account.body.contains("See the plans"));
+}
