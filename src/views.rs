@@ -19,7 +19,7 @@ pub use desk::{
     ArticleForm, ArticleFormPage, DeskPage, DeskRow, PeoplePage, PersonView, date_and_time,
     stage_label,
 };
-pub use feeds::{atom_feed, robots_txt, sitemap_xml};
+pub use feeds::{atom_feed, robots_txt, sitemap_index_xml, sitemap_xml};
 
 /// What a page says about itself when no handler says more: the meta description.
 pub const SITE_DESCRIPTION: &str =

@@ -236,7 +236,7 @@ async fn a_draft_is_on_the_desk_and_nowhere_a_reader_can_look() {
             .status,
         StatusCode::NOT_FOUND
     );
-    for path in ["/", "/feed.xml", "/sitemap.xml", "/authors/ada-editor"] {
+    for path in ["/", "/feed.xml", "/sitemap/1.xml", "/authors/ada-editor"] {
         assert!(
             !visitor.get(path).await.body.contains("A Quiet Draft"),
             "{path}"
@@ -293,7 +293,13 @@ async fn publishing_now_puts_the_article_everywhere_readers_look_under_its_canon
     assert_eq!(wrong.location(), Some(path.as_str()));
 
     assert!(visitor.get("/feed.xml").await.body.contains(&canonical));
-    assert!(visitor.get("/sitemap.xml").await.body.contains(&canonical));
+    assert!(
+        visitor
+            .get("/sitemap/1.xml")
+            .await
+            .body
+            .contains(&canonical)
+    );
     let author = visitor.get("/authors/ada-editor").await;
     assert_eq!(author.status, StatusCode::OK);
     assert!(author.body.contains("Night Ferries Return"));
@@ -333,7 +339,7 @@ async fn a_scheduled_article_appears_by_itself_at_its_time_and_nowhere_before() 
             status,
             "+{minutes} min"
         );
-        for listing in ["/", "/feed.xml", "/sitemap.xml", "/authors/ada-editor"] {
+        for listing in ["/", "/feed.xml", "/sitemap/1.xml", "/authors/ada-editor"] {
             assert_eq!(
                 visitor.get(listing).await.body.contains("tomorrow-s-tides"),
                 visible,
