@@ -5,14 +5,17 @@
 //! run one after the other; the publication follows `domain::article` (the slug is kept once
 //! the article has been public); the Markdown is rendered and sanitised here, once, when it is
 //! stored; `updated_at` moves only when the text changes, so "Updated" on an article page
-//! means its words changed. Every write goes through `db::articles`.
+//! means its words changed, and so does the version. A save made from a form opened at an
+//! older version than stored, sending other words, is refused (`Saved::Stale`) rather than
+//! erasing the save made meanwhile. Every write goes through `db::articles`.
 
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
 use crate::db;
 use crate::domain::article::{
-    Draft, FieldErrors, Publication, Stage, Step, author_slug, numbered_slug,
+    Draft, FieldErrors, Part, Publication, Stage, Step, Words, author_slug, next_version,
+    numbered_slug, overwrites_another_save,
 };
 use crate::markdown::to_safe_html;
 use crate::models::{DeskArticle, NewArticle};
@@ -21,10 +24,13 @@ use crate::models::{DeskArticle, NewArticle};
 #[derive(Clone, Copy, Debug)]
 pub enum Target {
     /// A new article, written by this account.
-    New {
-        author_id: i64,
+    New { author_id: i64 },
+    Existing {
+        id: i64,
+        /// The version the editor's form was opened at; `None` for a form that does not say
+        /// (saved without the check, as before versions existed).
+        opened_at: Option<i32>,
     },
-    Existing(i64),
 }
 
 #[derive(Debug)]
@@ -35,6 +41,14 @@ pub enum Saved {
     },
     /// The form goes back with these messages; nothing was written.
     Refused(FieldErrors),
+    /// Another save changed the words since the form was opened; nothing was written. The
+    /// article as stored now, and the parts in which the form differs from it.
+    Stale {
+        current: Box<DeskArticle>,
+        differences: Vec<Part>,
+        /// The address the form asked for (made from the title when left empty).
+        slug: String,
+    },
     NotFound,
 }
 
@@ -54,7 +68,7 @@ pub fn save(
     conn.transaction(|conn| {
         let current = match target {
             Target::New { .. } => None,
-            Target::Existing(id) => match db::articles::lock_for_edit(conn, id)? {
+            Target::Existing { id, .. } => match db::articles::lock_for_edit(conn, id)? {
                 Some(article) => Some(article),
                 None => return Ok(Saved::NotFound),
             },
@@ -77,6 +91,27 @@ pub fn save(
             }
             _ => draft.slug(),
         };
+        let sent = Words {
+            title: &draft.title,
+            slug: &slug,
+            byline: &draft.byline,
+            teaser: &draft.teaser,
+            body_markdown: &draft.body_markdown,
+            premium: draft.premium,
+        };
+        let differences = current
+            .as_ref()
+            .map(|article| article.words().differences(&sent));
+        if let (Target::Existing { opened_at, .. }, Some(article), Some(differences)) =
+            (target, &current, &differences)
+            && overwrites_another_save(opened_at, article.version, differences)
+        {
+            return Ok(Saved::Stale {
+                current: Box::new(article.clone()),
+                differences: differences.clone(),
+                slug,
+            });
+        }
         let id = current.as_ref().map(|article| article.id);
         if errors.slug.is_none() && db::articles::slug_taken(conn, &slug, id)? {
             errors.slug = Some(SLUG_TAKEN.to_string());
@@ -89,18 +124,14 @@ pub fn save(
             return Ok(Saved::Refused(errors));
         }
 
-        let text_changed = current.as_ref().is_none_or(|article| {
-            article.title != draft.title
-                || article.slug != slug
-                || article.author != draft.byline
-                || article.teaser != draft.teaser
-                || article.body_markdown != draft.body_markdown
-                || article.is_premium != draft.premium
-        });
+        let text_changed = differences.as_ref().is_none_or(|parts| !parts.is_empty());
         let updated_at = match &current {
             Some(article) if !text_changed => article.updated_at,
             _ => now,
         };
+        let version = current
+            .as_ref()
+            .map_or(1, |article| next_version(article.version, text_changed));
         let body_html = match &current {
             Some(article) if article.body_markdown == draft.body_markdown => {
                 article.body_html.clone()
@@ -113,10 +144,10 @@ pub fn save(
             first_published_at: next.first_published_at,
             updated_at,
         };
-        let row = row_of(draft, &slug, &byline_slug, &body_html, times);
+        let row = row_of(draft, &slug, &byline_slug, &body_html, times, version);
         let id = match target {
             Target::New { author_id } => db::articles::insert(conn, &row, Some(author_id))?,
-            Target::Existing(id) => {
+            Target::Existing { id, .. } => {
                 db::articles::update(conn, id, &row)?;
                 id
             }
@@ -172,7 +203,7 @@ pub fn import(
                 first_published_at: Some(article.published_at),
                 updated_at: now.min(article.published_at),
             };
-            let row = row_of(draft, &slug, &byline_slug, &body_html, times);
+            let row = row_of(draft, &slug, &byline_slug, &body_html, times, 1);
             let id = db::articles::insert(conn, &row, None)?;
             made.push(Imported {
                 id,
@@ -191,13 +222,14 @@ struct Times {
     updated_at: OffsetDateTime,
 }
 
-/// The row stored for a draft's text at these times.
+/// The row stored for a draft's text at these times, as this version.
 fn row_of<'a>(
     draft: &'a Draft,
     slug: &'a str,
     byline_slug: &'a str,
     body_html: &'a str,
     times: Times,
+    version: i32,
 ) -> NewArticle<'a> {
     NewArticle {
         title: &draft.title,
@@ -211,5 +243,6 @@ fn row_of<'a>(
         published_at: times.published_at,
         first_published_at: times.first_published_at,
         updated_at: times.updated_at,
+        version,
     }
 }

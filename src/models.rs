@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use time::OffsetDateTime;
 
-use crate::domain::article::Publication;
+use crate::domain::article::{Publication, Words};
 use crate::domain::role::Role;
 use crate::domain::subscription::{Standing, Status};
 
@@ -78,9 +78,23 @@ pub struct DeskArticle {
     pub published_at: Option<OffsetDateTime>,
     pub first_published_at: Option<OffsetDateTime>,
     pub updated_at: OffsetDateTime,
+    /// Counts the saves that changed the words (see `domain::article::next_version`).
+    pub version: i32,
 }
 
 impl DeskArticle {
+    /// The words as stored.
+    pub fn words(&self) -> Words<'_> {
+        Words {
+            title: &self.title,
+            slug: &self.slug,
+            byline: &self.author,
+            teaser: &self.teaser,
+            body_markdown: &self.body_markdown,
+            premium: self.is_premium,
+        }
+    }
+
     pub fn publication(&self) -> Publication {
         Publication {
             published_at: self.published_at,
@@ -148,6 +162,7 @@ pub struct NewArticle<'a> {
     pub published_at: Option<OffsetDateTime>,
     pub first_published_at: Option<OffsetDateTime>,
     pub updated_at: OffsetDateTime,
+    pub version: i32,
 }
 
 #[derive(Clone, Queryable, Selectable)]

@@ -17,6 +17,7 @@ diesel::table! {
         author_id -> Nullable<Int8>,
         slug -> Text,
         author_slug -> Text,
+        version -> Int4,
     }
 }
 

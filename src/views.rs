@@ -16,10 +16,10 @@ mod desk;
 mod feeds;
 
 pub use desk::{
-    ArticleForm, ArticleFormPage, DeskPage, DeskRow, PeoplePage, PersonView, date_and_time,
-    stage_label,
+    ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, PeoplePage, PersonView,
+    date_and_time, stage_label,
 };
-pub use feeds::{atom_feed, robots_txt, sitemap_xml};
+pub use feeds::{atom_feed, robots_txt, sitemap_index_xml, sitemap_xml};
 
 /// What a page says about itself when no handler says more: the meta description.
 pub const SITE_DESCRIPTION: &str =
@@ -45,6 +45,9 @@ pub struct Layout {
     pub subscribed: bool,
     /// The reader's subscription has a payment that did not go through: a banner says so.
     pub payment_notice: bool,
+    /// The reader reads everything by role (editors and admins): no page invites them to
+    /// subscribe.
+    pub newsroom: bool,
     /// "3 of 5 free articles left this month", for readers on the meter.
     pub meter_note: Option<String>,
     pub flash: Option<String>,
@@ -68,6 +71,7 @@ impl Layout {
             member_email: None,
             subscribed: false,
             payment_notice: false,
+            newsroom: false,
             meter_note: None,
             flash: None,
             cookie_notice: false,

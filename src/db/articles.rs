@@ -4,7 +4,7 @@
 //! Rules: what readers may see is decided here, in the queries, by one condition: the
 //! publication time has come (`published_at <= now`); drafts have none, scheduled articles
 //! have one still ahead. Reads of public articles go through the few `list_*`/`find_*`/`feed`/
-//! `sitemap` functions below and every write through `insert`, `update` and `insert_all`, so
+//! sitemap functions below and every write through `insert`, `update` and `insert_all`, so
 //! a cache of articles has one place to learn of each change. Lists are bounded by the
 //! caller's page size, never by the size of the archive.
 
@@ -111,14 +111,41 @@ pub fn feed(
         .load(conn)
 }
 
-/// Every published article's address and dates, newest first, at most `limit`.
+/// The highest id of an article published at `now`, if any: how far the sitemap's files reach.
+pub fn last_published_id(conn: &mut PgConnection, now: OffsetDateTime) -> QueryResult<Option<i64>> {
+    articles::table
+        .filter(articles::published_at.le(now))
+        .select(diesel::dsl::max(articles::id))
+        .first(conn)
+}
+
+/// Whether an article whose id is in `ids` is published at `now`.
+pub fn any_published(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    ids: std::ops::Range<i64>,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        articles::table
+            .filter(articles::id.ge(ids.start))
+            .filter(articles::id.lt(ids.end))
+            .filter(articles::published_at.le(now)),
+    ))
+    .get_result(conn)
+}
+
+/// The address and dates of every article published at `now` whose id is in `ids`, by id:
+/// one range of the primary key, so a sitemap file is as large as its range and no larger.
 pub fn sitemap(
     conn: &mut PgConnection,
     now: OffsetDateTime,
-    limit: i64,
+    ids: std::ops::Range<i64>,
 ) -> QueryResult<Vec<SitemapEntry>> {
-    published_newest_first(now)
-        .limit(limit)
+    articles::table
+        .filter(articles::id.ge(ids.start))
+        .filter(articles::id.lt(ids.end))
+        .filter(articles::published_at.le(now))
+        .order(articles::id)
         .select(SitemapEntry::as_select())
         .load(conn)
 }

@@ -104,6 +104,7 @@ pub fn load_if_empty(conn: &mut PgConnection) -> Result<usize, String> {
                 published_at: Some(a.published_at),
                 first_published_at: Some(a.published_at),
                 updated_at: a.published_at,
+                version: 1,
             })
             .collect();
         db::articles::insert_all(conn, &rows)

@@ -5,12 +5,16 @@
 //! Rules: every handler takes [`Editor`] (or [`Admin`]), so each request is checked against
 //! the role stored now (403 for readers, a log-in for visitors); forms are read through
 //! `CsrfForm` first. A form that does not pass comes back with each message beside its field
-//! (422) and nothing saved. Saving is `desk::save`, one transaction. These pages are kept out
-//! of search engines.
+//! (422) and nothing saved. Saving is `desk::save`, one transaction. The form carries the
+//! version of the words it was opened at (`version`); a save that would erase words saved
+//! since comes back as a 409 with everything typed, what differs from the stored words and
+//! those words, built on the stored version from then on (so saving again is a choice made
+//! having seen them). These pages are kept out of search engines.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
+use time::OffsetDateTime;
 
 use super::articles::{article_page, parse_id, paywall_page};
 use super::auth::see_other;
@@ -20,15 +24,15 @@ use crate::auth::csrf::CsrfForm;
 use crate::auth::current_reader::{Admin, Editor};
 use crate::db;
 use crate::desk::{self, SLUG_TAKEN, Saved, Target};
-use crate::domain::article::{self, FieldErrors, Stage, Step, parse_publish_at};
+use crate::domain::article::{self, FieldErrors, Stage, Step, Words, parse_publish_at};
 use crate::domain::email;
 use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::models::{DeskArticle, DeskEntry};
 use crate::state::AppState;
 use crate::views::{
-    ArticleForm, ArticleFormPage, DeskPage, DeskRow, Pager, PeoplePage, PersonView, PreviewBar,
-    date_and_time, meter_note, render, stage_label,
+    ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, Pager, PeoplePage, PersonView,
+    PreviewBar, date_and_time, meter_note, render, stage_label,
 };
 
 /// The largest article form accepted: a body at the longest allowed, written in any script,
@@ -91,7 +95,7 @@ pub async fn desk(
 }
 
 pub async fn new_form(_editor: Editor, visit: Visit) -> Result<HttpResponse, AppError> {
-    form_page(&visit, ArticleForm::new_article(), StatusCode::OK)
+    form_page(&visit, ArticleForm::new_article(), None, StatusCode::OK)
 }
 
 pub async fn edit_form(
@@ -102,7 +106,7 @@ pub async fn edit_form(
 ) -> Result<HttpResponse, AppError> {
     let article = load(&state, &path).await?;
     let form = ArticleForm::of(&article, state.clock.now());
-    form_page(&visit, form, StatusCode::OK)
+    form_page(&visit, form, None, StatusCode::OK)
 }
 
 /// The article form as sent.
@@ -117,6 +121,8 @@ pub struct ArticleInput {
     premium: Option<String>,
     publish_at: String,
     action: String,
+    /// The version of the words the form was opened at; empty or absent: not checked.
+    version: String,
 }
 
 pub async fn create(
@@ -139,14 +145,25 @@ pub async fn update(
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {
     let current = load(&state, &path).await?;
-    save(
-        &state,
-        &visit,
-        Target::Existing(current.id),
-        Some(current),
-        input,
-    )
-    .await
+    let target = Target::Existing {
+        id: current.id,
+        opened_at: opened_at(&input.version)?,
+    };
+    save(&state, &visit, target, Some(current), input).await
+}
+
+/// The `version` field: none when empty, a 400 when it is not a version number.
+fn opened_at(field: &str) -> Result<Option<i32>, AppError> {
+    if field.is_empty() {
+        return Ok(None);
+    }
+    field
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| field.parse::<i32>().ok())
+        .flatten()
+        .map(Some)
+        .ok_or_else(|| AppError::BadRequest("the article form's version is not a number".into()))
 }
 
 async fn save(
@@ -192,27 +209,23 @@ async fn save(
             ));
         }
     };
+    // A form sent back keeps the version it was opened at, so correcting it does not hide a
+    // save made meanwhile.
+    let opened_at = match target {
+        Target::Existing { opened_at, .. } => opened_at,
+        Target::New { .. } => None,
+    };
     let refused = |errors: FieldErrors| {
-        let mut form = match &current {
-            Some(article) => ArticleForm::of(article, now),
-            None => ArticleForm::new_article(),
-        };
-        form.title = input.title.clone();
-        if !form.slug_locked {
-            form.slug = input.slug.clone();
-        }
-        form.byline = input.byline.clone();
-        form.teaser = input.teaser.clone();
-        form.body = input.body.clone();
-        form.premium = fields.premium;
-        form.publish_at = input.publish_at.clone();
+        let mut form = as_typed(current.as_ref(), &input, now);
+        form.version = opened_at.or(form.version);
         form.errors = errors;
-        form_page(visit, form, StatusCode::UNPROCESSABLE_ENTITY)
+        form_page(visit, form, None, StatusCode::UNPROCESSABLE_ENTITY)
     };
     let Some(draft) = draft.filter(|_| errors.is_empty()) else {
         return refused(errors);
     };
 
+    let sent = draft.clone();
     let saved = db::run(&state.pool, "saving an article", move |conn| {
         desk::save(conn, target, &draft, step, now)
     })
@@ -220,6 +233,30 @@ async fn save(
     let (id, publication) = match saved {
         Ok(Saved::Done { id, publication }) => (id, publication),
         Ok(Saved::Refused(errors)) => return refused(errors),
+        Ok(Saved::Stale {
+            current,
+            differences,
+            slug,
+        }) => {
+            tracing::info!(
+                article_id = current.id,
+                opened_at,
+                stored = current.version,
+                "a save from an older version was refused"
+            );
+            let words = Words {
+                title: &sent.title,
+                slug: &slug,
+                byline: &sent.byline,
+                teaser: &sent.teaser,
+                body_markdown: &sent.body_markdown,
+                premium: sent.premium,
+            };
+            let conflict = Conflict::between(&current, &words, &differences);
+            // Built on the stored version: saving again is a choice made having seen it.
+            let form = as_typed(Some(&current), &input, now);
+            return form_page(visit, form, Some(conflict), StatusCode::CONFLICT);
+        }
         Ok(Saved::NotFound) => return Err(AppError::NotFound),
         // Another save took the slug between the check and the write.
         Err(error) if error.is_unique_violation() => {
@@ -321,9 +358,33 @@ async fn load(state: &AppState, id: &str) -> Result<DeskArticle, AppError> {
     .ok_or(AppError::NotFound)
 }
 
+/// The article form showing what was typed, around the article as stored (its stage, its
+/// address when that can no longer change, its version).
+fn as_typed(
+    current: Option<&DeskArticle>,
+    input: &ArticleInput,
+    now: OffsetDateTime,
+) -> ArticleForm {
+    let mut form = match current {
+        Some(article) => ArticleForm::of(article, now),
+        None => ArticleForm::new_article(),
+    };
+    form.title = input.title.clone();
+    if !form.slug_locked {
+        form.slug = input.slug.clone();
+    }
+    form.byline = input.byline.clone();
+    form.teaser = input.teaser.clone();
+    form.body = input.body.clone();
+    form.premium = input.premium.is_some();
+    form.publish_at = input.publish_at.clone();
+    form
+}
+
 fn form_page(
     visit: &Visit,
     form: ArticleForm,
+    conflict: Option<Conflict>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let title = if form.id.is_some() {
@@ -334,6 +395,7 @@ fn form_page(
     let page = ArticleFormPage {
         layout: visit.layout(title)?.unindexed(),
         form,
+        conflict,
     };
     Ok(render(status, &page)?)
 }

@@ -4,6 +4,9 @@
 //! Rules: every list is one query for a page of [`PAGE_SIZE`] articles (one more is asked
 //! for, to know whether an older page exists), so a page costs the same however large the
 //! archive grows; each page has its own canonical address; a page past the end is a 404.
+//! A first page asked for by number (`/page/1`, `/authors/{slug}/page/1`) is a 301 to its own
+//! address only once the list is known to exist, and the `Location` is written by the app
+//! from what it stored, never from the bytes of the request.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
@@ -93,9 +96,13 @@ pub async fn author(
     state: web::Data<AppState>,
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {
-    author_page(&state, &visit, path.into_inner(), 1).await
+    let slug = path.into_inner();
+    let listed = author_listing(&state, &slug, 1).await?;
+    author_page(&visit, &slug, 1, listed)
 }
 
+/// `/authors/{slug}/page/{n}`. Page 1 is the author's own address: the redirect is only for
+/// a byline that exists, and names the address as stored, never the bytes that were sent.
 pub async fn author_older(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
@@ -103,22 +110,40 @@ pub async fn author_older(
 ) -> Result<HttpResponse, AppError> {
     let (slug, page) = path.into_inner();
     let page = page_number(&page).ok_or(AppError::NotFound)?;
+    let listed = author_listing(&state, &slug, page).await?;
     if page == 1 {
-        return Ok(moved_permanently(&format!("/authors/{slug}")));
+        let stored = listed.0.first().ok_or(AppError::NotFound)?;
+        return Ok(moved_permanently(&format!(
+            "/authors/{}",
+            stored.author_slug
+        )));
     }
-    author_page(&state, &visit, slug, page).await
+    author_page(&visit, &slug, page, listed)
 }
 
-async fn author_page(
+/// Page `page` of a byline's articles: a 404 for anything that is not a slug, and for a page
+/// with no article (an unknown byline, or past the end).
+async fn author_listing(
     state: &AppState,
-    visit: &Visit,
-    slug: String,
+    slug: &str,
     page: i64,
-) -> Result<HttpResponse, AppError> {
-    if !is_slug(&slug) {
+) -> Result<(Vec<ArticleSummary>, bool), AppError> {
+    if !is_slug(slug) {
         return Err(AppError::NotFound);
     }
-    let (articles, has_older) = listing(state, Some(slug.clone()), page).await?;
+    let listed = listing(state, Some(slug.to_string()), page).await?;
+    if listed.0.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    Ok(listed)
+}
+
+fn author_page(
+    visit: &Visit,
+    slug: &str,
+    page: i64,
+    (articles, has_older): (Vec<ArticleSummary>, bool),
+) -> Result<HttpResponse, AppError> {
     let Some(newest) = articles.first() else {
         return Err(AppError::NotFound);
     };
@@ -176,6 +201,8 @@ fn page_number(text: &str) -> Option<i64> {
     text.parse().ok().filter(|n| (1..=LAST_PAGE).contains(n))
 }
 
+/// A 301 to `location`, an address the app made (from stored slugs and ids): text from a
+/// request never goes here.
 pub fn moved_permanently(location: &str) -> HttpResponse {
     HttpResponse::MovedPermanently()
         .insert_header((LOCATION, location))

@@ -34,7 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(articles::show_canonical),
         )
         .route("/feed.xml", web::get().to(feeds::feed))
-        .route("/sitemap.xml", web::get().to(feeds::sitemap))
+        .route("/sitemap.xml", web::get().to(feeds::sitemap_index))
+        .route("/sitemap/{file}.xml", web::get().to(feeds::sitemap_file))
         .route("/robots.txt", web::get().to(feeds::robots))
         .service(
             // Every handler in here takes `Editor` or `Admin`; an article is a larger form.

@@ -88,6 +88,7 @@ impl Visit {
                 .is_some_and(|row| {
                     row.failed_payment.since.is_some() && row.status != Status::Ended
                 }),
+            newsroom: self.member().is_some_and(|m| m.role.reads_everything()),
             meter_note: meter.map(|meter| meter_note(meter.left(self.allowance), self.allowance)),
             flash: self.session.take_flash(),
             cookie_notice: self.session.first_visit()?,

@@ -5,7 +5,9 @@ use askama::Template;
 use time::OffsetDateTime;
 
 use super::{Layout, Pager, long_date};
-use crate::domain::article::{FieldErrors, Stage, publish_at_field};
+use crate::domain::article::{
+    FieldErrors, Part, Stage, TextLine, Words, line_diff, publish_at_field,
+};
 use crate::domain::role::Role;
 use crate::models::{DeskArticle, DeskEntry, Person, article_path};
 
@@ -90,6 +92,8 @@ pub struct ArticleForm {
     pub public_path: Option<String>,
     /// "Updated ..." as readers see it, or the last edit.
     pub edited: Option<String>,
+    /// The version of the words the form builds on (sent back with it); `None` while new.
+    pub version: Option<i32>,
 }
 
 impl ArticleForm {
@@ -109,6 +113,7 @@ impl ArticleForm {
             slug_locked: false,
             public_path: None,
             edited: None,
+            version: None,
         }
     }
 
@@ -136,6 +141,7 @@ impl ArticleForm {
                 .is_public()
                 .then(|| article_path(article.id, &article.slug)),
             edited: Some(date_and_time(article.updated_at)),
+            version: Some(article.version),
         }
     }
 
@@ -161,6 +167,91 @@ pub fn stage_name(stage: Stage) -> &'static str {
 pub struct ArticleFormPage {
     pub layout: Layout,
     pub form: ArticleForm,
+    /// Set when the form comes back because another save changed the words first.
+    pub conflict: Option<Conflict>,
+}
+
+/// What another save changed before this form was sent: each part in which the form differs
+/// from the words stored now, with the stored words (and, for long texts, the lines between
+/// them and the form's).
+pub struct Conflict {
+    /// When the stored words were saved.
+    pub saved_at: String,
+    pub parts: Vec<ConflictPart>,
+}
+
+pub struct ConflictPart {
+    /// The form's name for the part: "Title", "Text"...
+    pub label: &'static str,
+    /// The words stored now, as the form would show them.
+    pub stored: String,
+    /// From the stored words to the form's, line by line; empty for one-line parts.
+    pub lines: Vec<DiffLine>,
+}
+
+pub struct DiffLine {
+    /// `same`, `removed`, `added` or `folded` (a CSS class and what the line is).
+    pub kind: &'static str,
+    pub text: String,
+}
+
+impl Conflict {
+    /// The parts in which `sent` differs from `stored`, the article as it is now.
+    pub fn between(stored: &DeskArticle, sent: &Words<'_>, parts: &[Part]) -> Self {
+        let stored_words = stored.words();
+        Self {
+            saved_at: date_and_time(stored.updated_at),
+            parts: parts
+                .iter()
+                .map(|part| {
+                    let (label, stored_text, sent_text, long) = match part {
+                        Part::Title => ("Title", stored_words.title, sent.title, false),
+                        Part::Slug => ("Address", stored_words.slug, sent.slug, false),
+                        Part::Byline => ("Byline", stored_words.byline, sent.byline, false),
+                        Part::Teaser => ("Teaser", stored_words.teaser, sent.teaser, false),
+                        Part::Body => {
+                            ("Text", stored_words.body_markdown, sent.body_markdown, true)
+                        }
+                        Part::Premium => (
+                            "Premium",
+                            premium_label(stored_words.premium),
+                            premium_label(sent.premium),
+                            false,
+                        ),
+                    };
+                    ConflictPart {
+                        label,
+                        stored: stored_text.to_string(),
+                        lines: if long {
+                            line_diff(stored_text, sent_text)
+                                .into_iter()
+                                .map(DiffLine::from)
+                                .collect()
+                        } else {
+                            Vec::new()
+                        },
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+fn premium_label(premium: bool) -> &'static str {
+    if premium { "Premium" } else { "Free" }
+}
+
+impl From<TextLine<'_>> for DiffLine {
+    fn from(line: TextLine<'_>) -> Self {
+        let (kind, text) = match line {
+            TextLine::Same(text) => ("same", format!("  {text}")),
+            TextLine::Removed(text) => ("removed", format!("- {text}")),
+            TextLine::Added(text) => ("added", format!("+ {text}")),
+            TextLine::Folded(1) => ("folded", "  … 1 line as it was".to_string()),
+            TextLine::Folded(n) => ("folded", format!("  … {n} lines as they were")),
+        };
+        Self { kind, text }
+    }
 }
 
 pub struct PersonView {

@@ -87,13 +87,31 @@ pub fn atom_feed(site_url: &str, articles: &[FeedArticle], now: OffsetDateTime) 
     .to_string()
 }
 
-/// The sitemap: the front page, then every published article with its last change.
-pub fn sitemap_xml(site_url: &str, entries: &[SitemapEntry]) -> String {
+/// The sitemap index: where each sitemap file of the site is (`/sitemap/{n}.xml`).
+pub fn sitemap_index_xml(site_url: &str, files: &[i64]) -> String {
+    let site = escape(site_url);
+    let mut xml = String::with_capacity(200 + files.len() * 100);
+    xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    xml.push_str("<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    for file in files {
+        xml.push_str(&format!(
+            "<sitemap><loc>{site}/sitemap/{file}.xml</loc></sitemap>\n"
+        ));
+    }
+    xml.push_str("</sitemapindex>\n");
+    xml
+}
+
+/// One sitemap file: the front page when asked, then each published article with its last
+/// change.
+pub fn sitemap_xml(site_url: &str, front_page: bool, entries: &[SitemapEntry]) -> String {
     let site = escape(site_url);
     let mut xml = String::with_capacity(200 + entries.len() * 120);
     xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     xml.push_str("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
-    xml.push_str(&format!("<url><loc>{site}/</loc></url>\n"));
+    if front_page {
+        xml.push_str(&format!("<url><loc>{site}/</loc></url>\n"));
+    }
     for entry in entries {
         // Ids are digits and slugs are lower-case ASCII words: nothing to escape.
         xml.push_str(&format!(

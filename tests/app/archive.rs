@@ -205,3 +205,84 @@ async fn the_front_page_costs_the_same_with_thousands_of_articles() {
     );
     assert_eq!(cards(&visitor.get("/").await), 20);
 }
+
+/// A page the app styled: the site's masthead around the error, never a bare status.
+fn assert_styled_404(page: &Page, path: &str) {
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+    assert_eq!(page.location(), None, "{path} redirects nowhere");
+    assert!(
+        page.body.contains("class=\"masthead\"") && page.body.contains("Page not found"),
+        "{path} is the site's own 404 page: {}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn only_an_existing_authors_first_page_redirects_and_nothing_sent_reaches_the_location() {
+    let app = TestApp::spawn().await;
+    let visitor = Reader::new(&app);
+
+    let long = "a".repeat(4_000);
+    let hostile = [
+        "x%0D%0ALocation:%20https://evil.example".to_string(),
+        "%0d%0aSet-Cookie:%20gazette=stolen".to_string(),
+        "maren-holt%0D%0A".to_string(),
+        "%0A".to_string(),
+        "%E2%80%AE%FF%FE".to_string(),
+        "%2F%2Fevil.example".to_string(),
+        "..%2F..%2Faccount".to_string(),
+        "Maren%20Holt".to_string(),
+        "MAREN-HOLT".to_string(),
+        "%00".to_string(),
+        long.clone(),
+        format!("maren-{long}"),
+        "nobody-at-all".to_string(),
+        "maren-holt-2".to_string(),
+    ];
+    for slug in &hostile {
+        for path in [
+            format!("/authors/{slug}/page/1"),
+            format!("/authors/{slug}/page/2"),
+            format!("/authors/{slug}"),
+        ] {
+            assert_styled_404(&visitor.get(&path).await, &path);
+        }
+    }
+
+    // An author who exists: page 1 is the author's own address, written by the app.
+    let first = visitor.get("/authors/maren-holt/page/1").await;
+    assert_eq!(first.status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(first.location(), Some("/authors/maren-holt"));
+
+    // The front page's own first page and an article's wrong slug redirect only to
+    // addresses the app makes itself.
+    for path in ["/page/1%0D%0A", "/page/%0D%0A1", "/page/1%00", "/page/1/x"] {
+        assert_styled_404(&visitor.get(path).await, path);
+    }
+    let front = visitor.get("/page/1").await;
+    assert_eq!(front.location(), Some("/"));
+    let id = app.premium_ids()[0];
+    let canonical = visitor.read_article(id).await;
+    let canonical = canonical_of(&canonical.body)
+        .expect("an article names its address")
+        .trim_start_matches(&app.address)
+        .to_string();
+    for slug in [
+        "x%0D%0ALocation:%20evil",
+        "%0d%0aSet-Cookie:%20gazette=stolen",
+        "%2F%2Fevil.example",
+        "%E2%80%AE",
+        long.as_str(),
+    ] {
+        let path = format!("/articles/{id}/{slug}");
+        let page = visitor.get(&path).await;
+        assert_eq!(page.status, StatusCode::MOVED_PERMANENTLY, "{path}");
+        assert_eq!(page.location(), Some(canonical.as_str()), "{path}");
+        for unknown in [
+            format!("/articles/999999/{slug}"),
+            format!("/articles/{id}%0D%0A/{slug}"),
+        ] {
+            assert_styled_404(&visitor.get(&unknown).await, &unknown);
+        }
+    }
+}

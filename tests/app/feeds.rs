@@ -1,6 +1,8 @@
 //! What machines read: the Atom feed, the sitemap and robots.txt; public and cacheable, the
 //! same for everyone, and never carrying a premium body.
 
+use std::collections::HashMap;
+
 use atom_syndication::Feed;
 use reqwest::StatusCode;
 
@@ -113,7 +115,17 @@ async fn the_sitemap_lists_every_published_article_with_its_last_change_and_robo
     let app = TestApp::spawn().await;
     add_archive(&app, 60);
     let visitor = Reader::new(&app);
-    let page = visitor.get("/sitemap.xml").await;
+    let index = visitor.get("/sitemap.xml").await;
+    assert_public_and_cookieless(&index, "application/xml");
+    assert_eq!(
+        read_xml(&index.body),
+        (
+            "sitemapindex".to_string(),
+            vec![format!("{}/sitemap/1.xml", app.address)]
+        ),
+        "one file holds a small archive"
+    );
+    let page = visitor.get("/sitemap/1.xml").await;
     assert_public_and_cookieless(&page, "application/xml");
     assert!(page.body.starts_with("<?xml"));
     assert_eq!(
@@ -148,6 +160,13 @@ async fn the_public_url_names_the_site_in_feeds_sitemaps_and_canonical_links() {
     assert!(
         visitor
             .get("/sitemap.xml")
+            .await
+            .body
+            .contains("<loc>https://news.example/sitemap/1.xml</loc>")
+    );
+    assert!(
+        visitor
+            .get("/sitemap/1.xml")
             .await
             .body
             .contains("<loc>https://news.example/articles/")
@@ -218,6 +237,155 @@ async fn every_page_describes_itself_for_search_engines_and_shared_links() {
                 "<meta {tag} content=\"Sleeper trains are making a comeback across Europe"
             )),
             "{tag}"
+        );
+    }
+}
+
+/// The root element's name and the text of every `<loc>` of an XML document, which must be
+/// well formed: one root element, every element closed in order, only space outside it.
+fn read_xml(xml: &str) -> (String, Vec<String>) {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut root, mut depth, mut in_loc, mut locs) = (None, 0usize, false, Vec::new());
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(element) => {
+                let name = String::from_utf8_lossy(element.local_name().as_ref()).into_owned();
+                if depth == 0 {
+                    assert!(root.is_none(), "a second root element: {name}");
+                    root = Some(name.clone());
+                }
+                depth += 1;
+                in_loc = name == "loc";
+            }
+            Event::End(_) => {
+                depth = depth
+                    .checked_sub(1)
+                    .expect("an end tag closes an open element");
+                in_loc = false;
+            }
+            Event::Empty(_) => assert!(depth > 0, "an element outside the root"),
+            Event::Text(text) => {
+                let text = text.decode().expect("UTF-8 text");
+                if in_loc {
+                    locs.push(text.into_owned());
+                } else if depth == 0 {
+                    assert!(text.trim().is_empty(), "text outside the root: {text:?}");
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(depth, 0, "every element is closed");
+    (root.expect("a root element"), locs)
+}
+
+/// Every published article's canonical address, as the sitemap must name it.
+fn published_addresses(app: &TestApp) -> Vec<String> {
+    use diesel::prelude::*;
+    use gazette::schema::articles;
+    articles::table
+        .filter(articles::published_at.le(START))
+        .select((articles::id, articles::slug))
+        .load::<(i64, String)>(&mut app.connect())
+        .expect("reading the published articles")
+        .into_iter()
+        .map(|(id, slug)| format!("{}/articles/{id}/{slug}", app.address))
+        .collect()
+}
+
+/// The sitemaps protocol: at most 50,000 addresses and 50 MB in one file.
+const MOST_URLS_PER_FILE: usize = 50_000;
+const MOST_BYTES_PER_FILE: usize = 50 * 1024 * 1024;
+
+#[tokio::test]
+async fn past_fifty_thousand_articles_the_sitemap_is_an_index_of_files_within_the_protocols_limits()
+{
+    let app = TestApp::spawn().await;
+    add_archive(&app, 60_000);
+    let newsroom = editor(&app, "editor@example.com").await;
+    newsroom
+        .write_article(&ArticleFields::free("Still a Draft", "Unseen."), "save")
+        .await;
+    // A file whose ids hold no published article is left out, and the files go on after it.
+    skip_article_ids_to(&app, 150_000);
+    let far = newsroom
+        .write_article(&ArticleFields::free("Far Along", "Seen."), "publish")
+        .await;
+    assert_eq!(far, 150_000);
+    let expected = published_addresses(&app);
+    assert!(expected.len() > MOST_URLS_PER_FILE);
+    let visitor = Reader::new(&app);
+
+    let index = visitor.get("/sitemap.xml").await;
+    assert_public_and_cookieless(&index, "application/xml");
+    let (root, files) = read_xml(&index.body);
+    assert_eq!(root, "sitemapindex", "/sitemap.xml is an index");
+    assert!(files.len() >= 2, "{files:?}");
+    let numbers: Vec<&str> = files
+        .iter()
+        .map(|file| {
+            file.trim_start_matches(&format!("{}/sitemap/", app.address))
+                .trim_end_matches(".xml")
+        })
+        .collect();
+    assert_eq!(numbers, ["1", "2", "4"], "{files:?}");
+
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for file in &files {
+        let path = file
+            .strip_prefix(&app.address)
+            .expect("a file on the site itself");
+        let page = visitor.get(path).await;
+        assert_public_and_cookieless(&page, "application/xml");
+        assert!(page.body.len() <= MOST_BYTES_PER_FILE, "{path}");
+        let (root, urls) = read_xml(&page.body);
+        assert_eq!(root, "urlset", "{path}");
+        assert!(!urls.is_empty(), "{path} lists something");
+        assert!(
+            urls.len() <= MOST_URLS_PER_FILE,
+            "{path} has {} addresses",
+            urls.len()
+        );
+        for url in urls {
+            *seen.entry(url).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        seen.remove(&format!("{}/", app.address)),
+        Some(1),
+        "the front page"
+    );
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).take(5).collect();
+    assert!(twice.is_empty(), "listed more than once: {twice:?}");
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|url| !seen.contains_key(*url))
+        .take(5)
+        .collect();
+    assert!(missing.is_empty(), "published but not listed: {missing:?}");
+    assert_eq!(seen.len(), expected.len(), "nothing but published articles");
+
+    let robots = visitor.get("/robots.txt").await;
+    assert!(
+        robots
+            .body
+            .contains(&format!("Sitemap: {}/sitemap.xml", app.address))
+    );
+    for path in [
+        "/sitemap/0.xml".to_string(),
+        "/sitemap/3.xml".to_string(),
+        "/sitemap/5.xml".to_string(),
+        "/sitemap/x.xml".to_string(),
+        "/sitemap/-1.xml".to_string(),
+        "/sitemap/1.xml%0D%0A".to_string(),
+        "/sitemap/99999999999999999999.xml".to_string(),
+    ] {
+        assert_eq!(
+            visitor.get(&path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
         );
     }
 }

@@ -592,6 +592,8 @@ pub struct ArticleFields {
     pub body: String,
     pub premium: bool,
     pub publish_at: String,
+    /// The version the form was opened at (sent only when not empty).
+    pub version: String,
 }
 
 impl ArticleFields {
@@ -604,6 +606,7 @@ impl ArticleFields {
             body: body.to_string(),
             premium: true,
             publish_at: String::new(),
+            version: String::new(),
         }
     }
 
@@ -633,6 +636,9 @@ impl<'a> Reader<'a> {
         if fields.premium {
             form.push(("premium", "on"));
         }
+        if !fields.version.is_empty() {
+            form.push(("version", fields.version.as_str()));
+        }
         self.post(path, &form).await
     }
 
@@ -656,6 +662,50 @@ impl<'a> Reader<'a> {
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         page
     }
+}
+
+/// The article form as a page shows it: what an editor who opened it would send back.
+pub fn article_form_of(html: &str) -> ArticleFields {
+    let input = |name: &str| {
+        let marker = format!("name=\"{name}\"");
+        let at = html
+            .find(&marker)
+            .unwrap_or_else(|| panic!("the form has {name}"));
+        let value = html[at..].find("value=\"").expect("a value") + at + 7;
+        let end = html[value..].find('"').expect("a closed value") + value;
+        unescape(&html[value..end])
+    };
+    let textarea = |id: &str| {
+        let marker = format!("id=\"{id}\"");
+        let at = html
+            .find(&marker)
+            .unwrap_or_else(|| panic!("the form has {id}"));
+        let start = html[at..].find('>').expect("an open tag") + at + 1;
+        let end = html[start..]
+            .find("</textarea>")
+            .expect("a closed textarea")
+            + start;
+        unescape(&html[start..end])
+    };
+    ArticleFields {
+        title: input("title"),
+        slug: input("slug"),
+        byline: input("byline"),
+        teaser: textarea("teaser"),
+        body: textarea("body"),
+        premium: html.contains("name=\"premium\" value=\"on\" checked"),
+        publish_at: String::new(),
+        version: hidden_value(html, "version").unwrap_or_default(),
+    }
+}
+
+/// Text as askama escapes it, read back.
+pub fn unescape(text: &str) -> String {
+    text.replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#38;", "&")
 }
 
 /// The canonical address a page names.

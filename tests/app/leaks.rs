@@ -19,6 +19,7 @@ fn addresses(id: i64, slug: &str) -> Vec<String> {
         "/page/3".to_string(),
         "/feed.xml".to_string(),
         "/sitemap.xml".to_string(),
+        "/sitemap/1.xml".to_string(),
         "/robots.txt".to_string(),
         "/authors/ada-editor".to_string(),
         "/authors/ada-editor/page/2".to_string(),

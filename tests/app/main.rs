@@ -25,6 +25,7 @@ mod cli;
 mod cookies_and_headers;
 mod csrf;
 mod docs;
+mod editing_together;
 mod feeds;
 mod form_input;
 mod hostile_input;

@@ -236,7 +236,7 @@ async fn a_draft_is_on_the_desk_and_nowhere_a_reader_can_look() {
             .status,
         StatusCode::NOT_FOUND
     );
-    for path in ["/", "/feed.xml", "/sitemap.xml", "/authors/ada-editor"] {
+    for path in ["/", "/feed.xml", "/sitemap/1.xml", "/authors/ada-editor"] {
         assert!(
             !visitor.get(path).await.body.contains("A Quiet Draft"),
             "{path}"
@@ -293,7 +293,13 @@ async fn publishing_now_puts_the_article_everywhere_readers_look_under_its_canon
     assert_eq!(wrong.location(), Some(path.as_str()));
 
     assert!(visitor.get("/feed.xml").await.body.contains(&canonical));
-    assert!(visitor.get("/sitemap.xml").await.body.contains(&canonical));
+    assert!(
+        visitor
+            .get("/sitemap/1.xml")
+            .await
+            .body
+            .contains(&canonical)
+    );
     let author = visitor.get("/authors/ada-editor").await;
     assert_eq!(author.status, StatusCode::OK);
     assert!(author.body.contains("Night Ferries Return"));
@@ -333,7 +339,7 @@ async fn a_scheduled_article_appears_by_itself_at_its_time_and_nowhere_before() 
             status,
             "+{minutes} min"
         );
-        for listing in ["/", "/feed.xml", "/sitemap.xml", "/authors/ada-editor"] {
+        for listing in ["/", "/feed.xml", "/sitemap/1.xml", "/authors/ada-editor"] {
             assert_eq!(
                 visitor.get(listing).await.body.contains("tomorrow-s-tides"),
                 visible,
@@ -502,6 +508,7 @@ async fn the_form_shows_each_problem_beside_its_field_with_a_422_and_saves_nothi
         body: String::new(),
         premium: true,
         publish_at: "next tuesday".to_string(),
+        version: String::new(),
     };
     let page = newsroom
         .send_article("/editor/articles", &fields, "schedule")
@@ -764,4 +771,96 @@ async fn the_newsroom_reads_every_article_in_full_and_nothing_is_counted() {
         Some(&StatusCode::PAYMENT_REQUIRED),
         "{statuses:?}"
     );
+}
+
+/// Every invitation to subscribe a page carries: the masthead's button, links and forms to the
+/// plans, and the account page's offers.
+fn subscribe_offers(html: &str) -> Vec<&'static str> {
+    [
+        "class=\"nav-subscribe\"",
+        "href=\"/subscribe",
+        "action=\"/subscribe\"",
+        "See the plans",
+        "You do not subscribe yet",
+    ]
+    .into_iter()
+    .filter(|marker| html.contains(marker))
+    .collect()
+}
+
+#[tokio::test]
+async fn the_newsroom_is_never_invited_to_subscribe_and_readers_still_are() {
+    let app = TestApp::spawn().await;
+    add_archive(&app, 30);
+    let newsroom = editor(&app, "editor@example.com").await;
+    // The admin subscribed and cancelled before joining the newsroom: nothing invites them
+    // to resume, or to take another plan.
+    let admin = subscriber(&app, "admin@example.com").await;
+    assert_eq!(
+        admin.cancel_subscription().await.status,
+        StatusCode::SEE_OTHER
+    );
+    give_role(&app, "admin@example.com", Role::Admin);
+    assert!(answers_within_a_second(&admin, "/editor/people", StatusCode::OK).await);
+    let reader = Reader::signed_up(&app, "reader@example.com").await;
+    let visitor = Reader::new(&app);
+
+    let premium = app.premium_ids()[0];
+    let draft = newsroom
+        .write_article(&ArticleFields::free("Newsroom Only", BODY), "save")
+        .await;
+    let pages = [
+        "/".to_string(),
+        "/page/2".to_string(),
+        format!("/articles/{premium}"),
+        "/authors/maren-holt".to_string(),
+        "/cookies".to_string(),
+        "/account".to_string(),
+    ];
+    let newsroom_pages = [
+        "/editor".to_string(),
+        format!("/editor/articles/{draft}"),
+        format!("/editor/articles/{draft}/preview"),
+    ];
+    for (who, member) in [("editor", &newsroom), ("admin", &admin)] {
+        for path in pages.iter().chain(&newsroom_pages) {
+            let page = member.get(path).await;
+            assert_eq!(page.status, StatusCode::OK, "{who} {path}");
+            assert_eq!(
+                subscribe_offers(&page.body),
+                Vec::<&str>::new(),
+                "{who} is invited to subscribe on {path}"
+            );
+        }
+        let missing = member.get("/articles/999999").await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        assert!(
+            !missing.body.contains("class=\"nav-subscribe\""),
+            "{who}'s 404 page"
+        );
+        let account = member.get("/account").await;
+        assert!(
+            account
+                .body
+                .contains("You read every article as a member of the newsroom"),
+            "{who}'s account page says why there is no offer"
+        );
+    }
+
+    // Readers on the meter are still invited, on the same pages.
+    for (who, member) in [("reader", &reader), ("visitor", &visitor)] {
+        for path in &pages {
+            let page = member.get(path).await;
+            if path == "/account" && who == "visitor" {
+                assert_eq!(page.status, StatusCode::SEE_OTHER);
+                continue;
+            }
+            assert!(
+                page.body.contains("class=\"nav-subscribe\""),
+                "{who} {path} has the masthead's button"
+            );
+        }
+    }
+    let account = reader.get("/account").await;
+    assert!(account.body.contains("See the plans"));
 }

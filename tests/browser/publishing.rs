@@ -182,3 +182,130 @@ async fn an_editor_writes_previews_schedules_and_publishes_and_a_visitor_finds_i
     );
     browser.close().await;
 }
+
+/// What another editor's save does: the desk's own save (from a form that names no version
+/// when the article exists); returns the article's id.
+fn saved_by_another_editor(app: &TestApp, target: gazette::desk::Target, body: &str) -> i64 {
+    use gazette::domain::article::{Fields, Step, check};
+    let draft = check(&Fields {
+        title: "The Lighthouse Keepers".to_string(),
+        byline: "Bea Editor".to_string(),
+        teaser: "Who keeps the light on.".to_string(),
+        body: body.to_string(),
+        premium: true,
+        ..Fields::default()
+    })
+    .expect("a valid article");
+    let saved = gazette::desk::save(
+        &mut app.connect(),
+        target,
+        &draft,
+        Step::Keep,
+        gazette::clock::Clock::now(app.clock.as_ref()),
+    )
+    .expect("saving");
+    match saved {
+        gazette::desk::Saved::Done { id, .. } => id,
+        other => panic!("not saved: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_editor_whose_save_comes_second_keeps_every_word_and_sees_what_changed() {
+    use diesel::prelude::*;
+    use gazette::desk::Target;
+
+    let app = TestApp::spawn().await;
+    let Some(mut browser) = Browser::start("newsroom-two-editors", 1280, 900).await else {
+        return;
+    };
+    browser.goto(&app.url("/signup")).await;
+    browser.fill("#email", "ada@example.com").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form.stacked-form button[type=submit]").await;
+    gazette::db::users::set_role(
+        &mut app.connect(),
+        "ada@example.com",
+        gazette::domain::role::Role::Editor,
+    )
+    .expect("making an editor");
+    let author_id: i64 = gazette::schema::users::table
+        .filter(gazette::schema::users::email.eq("ada@example.com"))
+        .select(gazette::schema::users::id)
+        .first(&mut app.connect())
+        .expect("the account");
+    let id = saved_by_another_editor(
+        &app,
+        Target::New { author_id },
+        "The light was kept by three families.\n\nEach took a winter.",
+    );
+
+    // Ada opens the article (once her new role has reached the app) and starts typing.
+    let form = app.url(&format!("/editor/articles/{id}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        browser.goto(&form).await;
+        if browser.has("#body").await {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the desk never opened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let adas =
+        "The light was kept by three families.\n\nEach took a winter, and Ada wrote it down.";
+    browser.fill("#body", adas).await;
+
+    // Meanwhile Bea saves her own change.
+    saved_by_another_editor(
+        &app,
+        Target::Existing {
+            id,
+            opened_at: None,
+        },
+        "The light was kept by four families.\n\nEach took a winter.",
+    );
+
+    browser.click("button[value=save]").await;
+    assert!(
+        browser
+            .text("#conflict h2")
+            .await
+            .contains("Someone saved this article while you were editing it")
+    );
+    assert!(
+        browser
+            .text("#conflict .diff")
+            .await
+            .contains("four families")
+    );
+    let typed = browser
+        .execute("return document.getElementById('body').value")
+        .await;
+    assert_eq!(
+        typed.as_str(),
+        Some(adas),
+        "every word Ada typed is in the form"
+    );
+    browser.screenshot("save-refused-with-what-changed").await;
+    browser.resize(360, 740).await;
+    assert!(fits_the_screen(&browser).await, "the conflict fits a phone");
+    browser
+        .screenshot("save-refused-with-what-changed-phone")
+        .await;
+    browser.resize(1280, 900).await;
+
+    // Ada takes Bea's change into her text and saves again.
+    browser
+        .fill(
+            "#body",
+            "The light was kept by four families.\n\nEach took a winter, and Ada wrote it down.",
+        )
+        .await;
+    browser.click("button[value=save]").await;
+    assert!(browser.text(".flash").await.contains("Draft saved"));
+    assert!(!browser.has("#conflict").await);
+    browser.close().await;
+}

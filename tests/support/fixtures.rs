@@ -152,6 +152,14 @@ pub fn add_archive(app: &TestApp, count: i64) {
     .expect("adding archive articles");
 }
 
+/// Makes `next` the id of the next article written, as years of drafts never published would.
+pub fn skip_article_ids_to(app: &TestApp, next: i64) {
+    diesel::sql_query("SELECT setval(pg_get_serial_sequence('articles', 'id'), $1, false)")
+        .bind::<diesel::sql_types::BigInt, _>(next)
+        .execute(&mut app.connect())
+        .expect("moving the articles' ids on");
+}
+
 /// Holds an exclusive lock on the accounts table from another connection until the guard is
 /// dropped: any request that reads or writes an account waits meanwhile.
 pub struct UsersLocked(
