@@ -1,7 +1,7 @@
 //! Articles as the newsroom writes them: what a valid article is, where it stands
 //! (draft, scheduled, published), what each step on the desk does to its publication, the
-//! addresses made from its title and byline, and how two versions of its words differ (part by
-//! part, and line by line) when two saves meet.
+//! addresses made from its title and byline, and which parts of two versions of its words
+//! differ when two saves meet (`diff` shows a text's lines).
 //!
 //! Rules: an article's stage follows from its publication time and the clock alone (no job
 //! runs when a scheduled time comes); once an article has been public its slug never changes,
@@ -385,122 +385,6 @@ pub fn publish_at_field(at: OffsetDateTime) -> String {
     at.format(MINUTES).unwrap_or_default()
 }
 
-/// Most line comparisons one diff may make (each a cell of the table it fills).
-pub const MOST_LINE_COMPARISONS: usize = 250_000;
-/// Unchanged lines kept on each side of a change.
-const DIFF_CONTEXT: usize = 2;
-
-/// One line of a diff between two texts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TextLine<'a> {
-    Same(&'a str),
-    Removed(&'a str),
-    Added(&'a str),
-    /// Unchanged lines folded away.
-    Folded(usize),
-}
-
-/// Line by line, what turns `before` into `after`: lines both share at the start and the end
-/// are matched first, the rest by their longest common run of lines while that takes at most
-/// [`MOST_LINE_COMPARISONS`] comparisons (beyond, the rest is shown removed, then added), so
-/// the work stays bounded for any text an article may hold; unchanged lines far from a
-/// change are folded.
-pub fn line_diff<'a>(before: &'a str, after: &'a str) -> Vec<TextLine<'a>> {
-    let old: Vec<&str> = before.lines().collect();
-    let new: Vec<&str> = after.lines().collect();
-    let prefix = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
-    let suffix = old[prefix..]
-        .iter()
-        .rev()
-        .zip(new[prefix..].iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let (old_middle, new_middle) = (
-        &old[prefix..old.len() - suffix],
-        &new[prefix..new.len() - suffix],
-    );
-
-    let mut all = Vec::with_capacity(old.len() + new.len());
-    all.extend(old[..prefix].iter().map(|line| TextLine::Same(line)));
-    all.extend(diff_middle(old_middle, new_middle));
-    all.extend(
-        old[old.len() - suffix..]
-            .iter()
-            .map(|line| TextLine::Same(line)),
-    );
-    fold_unchanged(all)
-}
-
-/// The middle of a diff, where the texts differ.
-fn diff_middle<'a>(old: &[&'a str], new: &[&'a str]) -> Vec<TextLine<'a>> {
-    let comparisons = old.len().saturating_mul(new.len());
-    if comparisons == 0 || comparisons > MOST_LINE_COMPARISONS {
-        let mut lines: Vec<TextLine<'a>> = old.iter().map(|line| TextLine::Removed(line)).collect();
-        lines.extend(new.iter().map(|line| TextLine::Added(line)));
-        return lines;
-    }
-    // common[i][j]: the longest common run of lines of old[i..] and new[j..].
-    let width = new.len() + 1;
-    let mut common = vec![0u32; (old.len() + 1) * width];
-    for i in (0..old.len()).rev() {
-        for j in (0..new.len()).rev() {
-            common[i * width + j] = if old[i] == new[j] {
-                common[(i + 1) * width + j + 1] + 1
-            } else {
-                common[(i + 1) * width + j].max(common[i * width + j + 1])
-            };
-        }
-    }
-    let (mut i, mut j) = (0, 0);
-    let mut lines = Vec::with_capacity(old.len() + new.len());
-    while i < old.len() && j < new.len() {
-        if old[i] == new[j] {
-            lines.push(TextLine::Same(old[i]));
-            i += 1;
-            j += 1;
-        } else if common[(i + 1) * width + j] >= common[i * width + j + 1] {
-            lines.push(TextLine::Removed(old[i]));
-            i += 1;
-        } else {
-            lines.push(TextLine::Added(new[j]));
-            j += 1;
-        }
-    }
-    lines.extend(old[i..].iter().map(|line| TextLine::Removed(line)));
-    lines.extend(new[j..].iter().map(|line| TextLine::Added(line)));
-    lines
-}
-
-/// Folds runs of unchanged lines, keeping [`DIFF_CONTEXT`] lines beside each change.
-fn fold_unchanged(lines: Vec<TextLine<'_>>) -> Vec<TextLine<'_>> {
-    let changed: Vec<bool> = lines
-        .iter()
-        .map(|line| matches!(line, TextLine::Removed(_) | TextLine::Added(_)))
-        .collect();
-    let near_a_change = |at: usize| {
-        let from = at.saturating_sub(DIFF_CONTEXT);
-        let to = (at + DIFF_CONTEXT + 1).min(changed.len());
-        changed[from..to].iter().any(|c| *c)
-    };
-    let mut folded = Vec::with_capacity(lines.len());
-    let mut hidden = 0;
-    for (at, line) in lines.into_iter().enumerate() {
-        if matches!(line, TextLine::Same(_)) && !near_a_change(at) {
-            hidden += 1;
-            continue;
-        }
-        if hidden > 0 {
-            folded.push(TextLine::Folded(hidden));
-            hidden = 0;
-        }
-        folded.push(line);
-    }
-    if hidden > 0 {
-        folded.push(TextLine::Folded(hidden));
-    }
-    folded
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -699,63 +583,5 @@ mod tests {
             publish_at_field(datetime!(2026-12-05 09:30 UTC)),
             "2026-12-05T09:30"
         );
-    }
-
-    #[test]
-    fn a_changed_line_is_removed_then_added_between_the_lines_around_it() {
-        let before = "one\ntwo\nthree";
-        let after = "one\n2\nthree";
-        assert_eq!(
-            line_diff(before, after),
-            vec![
-                TextLine::Same("one"),
-                TextLine::Removed("two"),
-                TextLine::Added("2"),
-                TextLine::Same("three"),
-            ]
-        );
-    }
-
-    #[test]
-    fn lines_moved_around_keep_the_longest_common_run() {
-        let diff = line_diff("a\nb\nc\nd", "b\nc\na\nd");
-        let same: Vec<_> = diff
-            .iter()
-            .filter_map(|line| match line {
-                TextLine::Same(text) => Some(*text),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(same, ["b", "c", "d"]);
-        assert!(diff.contains(&TextLine::Removed("a")) && diff.contains(&TextLine::Added("a")));
-    }
-
-    #[test]
-    fn identical_texts_fold_to_nothing_but_their_length() {
-        assert_eq!(line_diff("a\nb\nc", "a\nb\nc"), vec![TextLine::Folded(3)]);
-        assert_eq!(line_diff("", ""), Vec::<TextLine>::new());
-    }
-
-    #[test]
-    fn unchanged_lines_far_from_a_change_are_folded() {
-        let before: String = (1..=20).map(|n| format!("line {n}\n")).collect();
-        let after = before.replace("line 10\n", "line ten\n");
-        let diff = line_diff(&before, &after);
-        assert_eq!(diff.first(), Some(&TextLine::Folded(7)));
-        assert_eq!(diff.last(), Some(&TextLine::Folded(8)));
-        assert!(
-            diff.contains(&TextLine::Same("line 8")) && diff.contains(&TextLine::Same("line 12"))
-        );
-        assert!(!diff.contains(&TextLine::Same("line 7")));
-    }
-
-    #[test]
-    fn texts_too_different_to_compare_are_shown_whole_without_the_full_table() {
-        let before: String = (0..1_000).map(|n| format!("old {n}\n")).collect();
-        let after: String = (0..1_000).map(|n| format!("new {n}\n")).collect();
-        let diff = line_diff(&before, &after);
-        assert_eq!(diff.len(), 2_000);
-        assert_eq!(diff[0], TextLine::Removed("old 0"));
-        assert_eq!(diff[1_000], TextLine::Added("new 0"));
     }
 }

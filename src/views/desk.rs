@@ -5,9 +5,8 @@ use askama::Template;
 use time::OffsetDateTime;
 
 use super::{Layout, Pager, long_date};
-use crate::domain::article::{
-    FieldErrors, Part, Stage, TextLine, Words, line_diff, publish_at_field,
-};
+use crate::domain::article::{FieldErrors, Part, Stage, Words, publish_at_field};
+use crate::domain::diff::{TextLine, line_diff};
 use crate::domain::role::Role;
 use crate::models::{DeskArticle, DeskEntry, Person, article_path};
 
