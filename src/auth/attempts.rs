@@ -3,7 +3,7 @@
 //!
 //! A login attempt is counted *before* its password is checked, so parallel guesses are
 //! counted too, and it is counted in all of its counters or, when one is at its limit, in none
-//! (429 with `Retry-After`):
+//! and nothing about it is stored (429 with `Retry-After`):
 //! - from a browser presenting a valid device cookie for the account (`auth::device`): per
 //!   device cookie only. Once that is used up the browser is treated like any other;
 //! - otherwise per account and address together, per account from everywhere, and per

@@ -4,7 +4,8 @@
 //! The numbers live in [`Limits`], a plain value the configuration builds; nothing here knows
 //! where they came from. An attempt over a limit is refused *without being counted*, so a
 //! guesser who keeps trying once refused cannot push a shared counter (the account's) further
-//! and lock its owner out from everywhere.
+//! and lock its owner out from everywhere, and without being stored: what a client can make
+//! the server keep is bounded by its attempts that were allowed.
 
 use time::{Duration, OffsetDateTime};
 

@@ -327,3 +327,136 @@ async fn every_sweep_finds_its_rows_through_an_index() {
         );
     }
 }
+
+const ATTACKER: &str = "198.51.100.66";
+
+/// Logs in as each of `emails` with a wrong password from `address`, one after another.
+async fn log_in_as_each(app: &TestApp, emails: &[String], address: &str) -> Vec<Page> {
+    let guesser = Reader::new(app);
+    let mut pages = Vec::new();
+    for email in emails {
+        pages.push(
+            guesser
+                .log_in_from(email, "not the password at all", address)
+                .await,
+        );
+    }
+    pages
+}
+
+/// Asks for a reset link for each of `emails` from `address`, one after another.
+async fn forget_each(app: &TestApp, emails: &[String], address: &str) -> Vec<Page> {
+    let asker = Reader::new(app);
+    let mut pages = Vec::new();
+    for email in emails {
+        pages.push(asker.forgot_password_from(email, address).await);
+    }
+    pages
+}
+
+fn made_up(prefix: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("{prefix}{i}@made-up.example"))
+        .collect()
+}
+
+fn statuses(pages: &[Page]) -> Vec<StatusCode> {
+    pages.iter().map(|p| p.status).collect()
+}
+
+#[tokio::test]
+async fn refused_attempts_with_new_made_up_addresses_store_nothing() {
+    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    // The attacker uses up the address's allowances: twenty failed logins and ten reset
+    // requests, each for another made-up account.
+    let counted = log_in_as_each(&app, &made_up("first", 20), ATTACKER).await;
+    assert!(
+        statuses(&counted)
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED)
+    );
+    let counted = forget_each(&app, &made_up("asked", 10), ATTACKER).await;
+    assert!(statuses(&counted).iter().all(|s| *s == StatusCode::OK));
+    let counters = rows_in(&app, "login_throttle");
+    let mail = rows_in(&app, "mail_outbox");
+
+    let refused = log_in_as_each(&app, &made_up("more", 60), ATTACKER).await;
+    assert!(
+        statuses(&refused)
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{:?}",
+        statuses(&refused)
+    );
+    assert_eq!(
+        rows_in(&app, "login_throttle"),
+        counters,
+        "sixty refused logins stored no counter"
+    );
+    let refused = forget_each(&app, &made_up("again", 60), ATTACKER).await;
+    assert!(
+        statuses(&refused)
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{:?}",
+        statuses(&refused)
+    );
+    assert_eq!(
+        rows_in(&app, "login_throttle"),
+        counters,
+        "sixty refused reset requests stored no counter"
+    );
+    assert!(rows_in(&app, "mail_outbox") <= mail, "nor any mail");
+}
+
+#[tokio::test]
+async fn a_burst_from_a_new_address_stores_counters_for_the_counted_attempts_only() {
+    let app = TestApp::spawn_with(|s| {
+        s.trust_proxy_headers = true;
+        s.database_pool_size = 16;
+        s.limits.address = 5;
+    })
+    .await;
+    // Every attempt of the burst finds no counter for the address yet, nor for its made-up
+    // account: all of them are decided under lock, at once.
+    let attacker = Reader::new(&app);
+    let token = attacker.csrf_token().await;
+    let emails = made_up("burst", 40);
+    let pages = join_all(emails.iter().map(|email| {
+        attacker.post_with_headers(
+            "/login",
+            &[
+                ("email", email),
+                ("password", "not the password at all"),
+                ("csrf_token", &token),
+            ],
+            &[("X-Forwarded-For", ATTACKER)],
+        )
+    }))
+    .await;
+    let refused = statuses(&pages)
+        .into_iter()
+        .filter(|s| *s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(refused, 35, "{:?}", statuses(&pages));
+    assert_eq!(
+        rows_in(&app, "login_throttle"),
+        5 * 2 + 1,
+        "per counted attempt its account and account-and-address counters, and the address's"
+    );
+
+    let pages = join_all(made_up("reset", 40).iter().map(|email| {
+        attacker.post_with_headers(
+            "/password/forgot",
+            &[("email", email), ("csrf_token", &token)],
+            &[("X-Forwarded-For", "203.0.113.66")],
+        )
+    }))
+    .await;
+    let asked = statuses(&pages)
+        .into_iter()
+        .filter(|s| *s == StatusCode::OK)
+        .count();
+    assert_eq!(asked, 10, "{:?}", statuses(&pages));
+    assert_eq!(rows_in(&app, "login_throttle"), 11 + 10 + 1);
+}
