@@ -460,3 +460,91 @@ async fn a_burst_from_a_new_address_stores_counters_for_the_counted_attempts_onl
     assert_eq!(asked, 10, "{:?}", statuses(&pages));
     assert_eq!(rows_in(&app, "login_throttle"), 11 + 10 + 1);
 }
+
+/// An address in the IPv6 network 2001:db8:5:7::/64, different for each `n`.
+fn in_one_network(n: usize) -> String {
+    format!("2001:db8:5:7:{:x}:{:x}:{:x}:1", (n * 7919) % 65536, n, n % 3)
+}
+
+async fn sign_up_from(app: &TestApp, email: &str, address: &str) -> Page {
+    let reader = Reader::new(app);
+    let token = reader.csrf_token().await;
+    reader
+        .post_with_headers(
+            "/signup",
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("csrf_token", &token),
+            ],
+            &[("X-Forwarded-For", address)],
+        )
+        .await
+}
+
+fn tally(pages: &[Page]) -> Vec<(StatusCode, usize)> {
+    let mut tally: Vec<(StatusCode, usize)> = Vec::new();
+    for page in pages {
+        match tally.iter_mut().find(|(status, _)| *status == page.status) {
+            Some((_, n)) => *n += 1,
+            None => tally.push((page.status, 1)),
+        }
+    }
+    tally
+}
+
+#[tokio::test]
+async fn addresses_in_one_ipv6_network_count_as_one_client() {
+    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+
+    let mut pages = Vec::new();
+    for n in 0..30 {
+        pages.push(sign_up_from(&app, &format!("many{n}@example.com"), &in_one_network(n)).await);
+    }
+    assert_eq!(
+        tally(&pages),
+        [
+            (StatusCode::SEE_OTHER, 10),
+            (StatusCode::TOO_MANY_REQUESTS, 20)
+        ],
+        "sign-ups"
+    );
+    assert_eq!(rows_in(&app, "users"), 10);
+
+    let mut pages = Vec::new();
+    for (n, email) in made_up("v6", 60).iter().enumerate() {
+        pages.push(
+            Reader::new(&app)
+                .log_in_from(email, "not the password at all", &in_one_network(100 + n))
+                .await,
+        );
+    }
+    assert_eq!(
+        tally(&pages),
+        [
+            (StatusCode::UNAUTHORIZED, 20),
+            (StatusCode::TOO_MANY_REQUESTS, 40)
+        ],
+        "failed logins"
+    );
+
+    let mut pages = Vec::new();
+    for (n, email) in made_up("forgot", 60).iter().enumerate() {
+        pages.push(
+            Reader::new(&app)
+                .forgot_password_from(email, &in_one_network(200 + n))
+                .await,
+        );
+    }
+    assert_eq!(
+        tally(&pages),
+        [(StatusCode::OK, 10), (StatusCode::TOO_MANY_REQUESTS, 50)],
+        "reset requests"
+    );
+    let asked = outbox(&app).len();
+    assert!(asked <= 10, "{asked} mails waiting");
+
+    // The next network is another client.
+    let page = sign_up_from(&app, "neighbour@example.com", "2001:db8:5:8::1").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+}
