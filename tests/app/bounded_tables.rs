@@ -463,7 +463,12 @@ async fn a_burst_from_a_new_address_stores_counters_for_the_counted_attempts_onl
 
 /// An address in the IPv6 network 2001:db8:5:7::/64, different for each `n`.
 fn in_one_network(n: usize) -> String {
-    format!("2001:db8:5:7:{:x}:{:x}:{:x}:1", (n * 7919) % 65536, n, n % 3)
+    format!(
+        "2001:db8:5:7:{:x}:{:x}:{:x}:1",
+        (n * 7919) % 65536,
+        n,
+        n % 3
+    )
 }
 
 async fn sign_up_from(app: &TestApp, email: &str, address: &str) -> Page {
@@ -547,4 +552,44 @@ async fn addresses_in_one_ipv6_network_count_as_one_client() {
     // The next network is another client.
     let page = sign_up_from(&app, "neighbour@example.com", "2001:db8:5:8::1").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn one_housekeeping_round_deletes_a_backlog_larger_than_one_sweep() {
+    let app = TestApp::spawn().await;
+    let backlog = 100_000 + 20_000;
+    diesel::sql_query(
+        "INSERT INTO login_throttle (scope, key, failures, window_started_at) \
+         SELECT 'address', 'closed ' || n, 3, $1 FROM generate_series(1, $2) AS n",
+    )
+    .bind::<Timestamptz, _>(START - Duration::hours(2))
+    .bind::<BigInt, _>(backlog)
+    .execute(&mut app.connect())
+    .unwrap();
+
+    let pool = gazette::db::pool(&app.db.url, 2);
+    let clock: std::sync::Arc<dyn gazette::clock::Clock> = app.clock.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // Rounds ten minutes apart: the first one starts at once, and must do it all.
+    let housekeeping = gazette::housekeeping::Housekeeping {
+        billing: gazette::billing::Billing::new(pool.clone(), clock.clone(), None),
+        pool,
+        clock,
+        throttle_window: gazette::domain::throttle::WINDOW,
+    }
+    .spawn(std::time::Duration::from_secs(600), async move {
+        let _ = stopped.await;
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut left = rows_in(&app, "login_throttle");
+    while left > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        left = rows_in(&app, "login_throttle");
+    }
+    let _ = stop.send(());
+    housekeeping.await.unwrap();
+    assert_eq!(
+        left, 0,
+        "counters of closed windows left after the first round"
+    );
 }
