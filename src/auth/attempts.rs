@@ -15,9 +15,11 @@
 //! A correct password takes its attempt back, and is counted among the address's successful
 //! logins (each one adds a login session), which have a limit of their own.
 //!
-//! The same counters limit password reset requests (per client address, and per typed address
-//! whether or not it has an account, so a refusal tells nothing) and the password checks of an
-//! account's own forms (per account, right or wrong).
+//! The same counters limit requests that mail a link to a typed address, password resets and
+//! new addresses to confirm alike (per client address, and per typed address whether or not it
+//! has an account, so a refusal tells nothing): neither one client, whatever the accounts it
+//! signed up, nor everyone together can have many links sent to an inbox. They also limit the
+//! password checks of an account's own forms (per account, right or wrong).
 
 use super::account_key;
 use crate::db;
@@ -158,9 +160,10 @@ pub async fn count_signup(state: &AppState, address: &str) -> Result<(), AppErro
         .map(|_| ())
 }
 
-/// Counts a password reset request for `normalised_email` from `address`, or refuses it with
-/// 429. Counted the same whether or not the e-mail has an account.
-pub async fn count_reset(
+/// Counts a request that mails a link to `normalised_email` (a password reset, or a new
+/// address to confirm) from `address`, or refuses it with 429. Counted the same whether or not
+/// the e-mail has an account.
+pub async fn count_mailed_link(
     state: &AppState,
     normalised_email: &str,
     address: &str,
@@ -174,7 +177,7 @@ pub async fn count_reset(
         ),
         counter(Scope::ResetAddress, address, limits.resets_per_address),
     ];
-    count_all(state, "counting a password reset request", counters)
+    count_all(state, "counting a request for a mailed link", counters)
         .await
         .map(|_| ())
 }

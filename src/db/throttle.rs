@@ -34,9 +34,10 @@ pub enum Scope {
     Login,
     /// Sign-up attempts from one client address.
     Signup,
-    /// Password reset requests for one typed address (key: SHA-256 of it, normalised).
+    /// Requests mailing a link (a password reset, a new address to confirm) to one typed
+    /// address (key: SHA-256 of it, normalised).
     ResetAccount,
-    /// Password reset requests from one client address.
+    /// Requests mailing a link from one client address.
     ResetAddress,
     /// Password checks on one account's own forms (key: the account's id).
     PasswordCheck,

@@ -36,10 +36,12 @@ pub struct Limits {
     pub logins_per_address: i32,
     /// Sign-up attempts from one address.
     pub signups_per_address: i32,
-    /// Password reset requests from one address (for any addresses typed in).
+    /// Requests from one address for a mail with a link (password resets, and new addresses
+    /// to confirm), for any addresses typed in: it bounds the mail one client can have sent,
+    /// however many accounts it signed up.
     pub resets_per_address: i32,
-    /// Password reset requests for one typed address, whether or not it has an account (so
-    /// the limit tells nothing), from everywhere: it bounds the mail one inbox can be sent.
+    /// Requests for a mail with a link to one typed address, whether or not it has an account
+    /// (so the limit tells nothing), from everywhere: it bounds the mail one inbox can be sent.
     pub resets_per_account: i32,
     /// Password checks on the account's own forms (changing the password or the e-mail,
     /// deleting), right or wrong: someone holding a stolen session cannot guess the password

@@ -13,6 +13,7 @@ use super::password::TokenQuery;
 use super::user_agent;
 use super::visit::Visit;
 use crate::accounts::{Accounts, Closing, EmailChange, EmailConfirmation, PasswordChange};
+use crate::auth::client::ClientAddress;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::current_reader::Member;
 use crate::auth::login::keep_account_meter;
@@ -141,6 +142,7 @@ pub async fn email_form(member: Member, visit: Visit) -> Result<HttpResponse, Ap
 
 pub async fn change_email(
     accounts: web::Data<Accounts>,
+    address: ClientAddress,
     CsrfForm(input): CsrfForm<EmailForm>,
     member: Member,
     visit: Visit,
@@ -160,7 +162,7 @@ pub async fn change_email(
         }
     };
     match accounts
-        .ask_for_email_change(&member, password, &email)
+        .ask_for_email_change(&member, password, &email, &address.limit_key())
         .await?
     {
         EmailChange::Asked => {

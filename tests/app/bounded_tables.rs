@@ -593,3 +593,72 @@ async fn one_housekeeping_round_deletes_a_backlog_larger_than_one_sweep() {
         "counters of closed windows left after the first round"
     );
 }
+
+/// Asks, as `reader`, for the account's address to become `new_email`, from client `address`.
+async fn change_email_from(reader: &Reader<'_>, new_email: &str, address: &str) -> Page {
+    let token = reader.csrf_token().await;
+    reader
+        .post_with_headers(
+            "/account/email",
+            &[
+                ("new_email", new_email),
+                ("password", PASSWORD),
+                ("csrf_token", &token),
+            ],
+            &[("X-Forwarded-For", address)],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn free_accounts_do_not_multiply_the_mail_one_client_can_have_sent() {
+    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    let spammer = "198.51.100.77";
+    let mut accounts = Vec::new();
+    for n in 0..10 {
+        accounts.push(Reader::signed_up_from(&app, &format!("free{n}@example.com"), spammer).await);
+    }
+    // Each account asks for three new addresses: each asks with its right password, well
+    // within its own password checks.
+    let mut pages = Vec::new();
+    for (n, account) in accounts.iter().enumerate() {
+        for m in 0..3 {
+            let target = format!("target{n}x{m}@made-up.example");
+            pages.push(change_email_from(account, &target, spammer).await);
+        }
+    }
+    assert_eq!(
+        tally(&pages),
+        [
+            (StatusCode::SEE_OTHER, 10),
+            (StatusCode::TOO_MANY_REQUESTS, 20)
+        ],
+        "one client asks for ten mails a window, however many accounts it has"
+    );
+
+    // One inbox, asked for by every account from addresses of their own.
+    let mut pages = Vec::new();
+    for (n, account) in accounts.iter().enumerate() {
+        pages.push(
+            change_email_from(account, "victim@example.com", &format!("203.0.113.{n}")).await,
+        );
+    }
+    assert_eq!(
+        tally(&pages),
+        [
+            (StatusCode::SEE_OTHER, 3),
+            (StatusCode::TOO_MANY_REQUESTS, 7)
+        ],
+        "one inbox is sent three links a window, however many ask"
+    );
+    eventually("the outbox is sent", || rows_in(&app, "mail_outbox") == 0).await;
+    let sent = app.mailbox.delivered();
+    assert_eq!(
+        sent.iter()
+            .filter(|m| m.to.iter().any(|to| to.ends_with("@made-up.example")))
+            .count(),
+        10
+    );
+    assert_eq!(app.mailbox.delivered_to("victim@example.com").len(), 3);
+    assert_eq!(rows_in(&app, "account_tokens"), 13);
+}
