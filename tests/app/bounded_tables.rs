@@ -1,5 +1,8 @@
-//! No table grows without bound: sessions per reader, successful logins per address, the
-//! meter of old months, and sweeps that go in batches through indexes.
+//! No table grows without bound, and nothing a client does that is refused is stored: sessions
+//! per reader, successful logins per address, an IPv6 client counted by its /64, refused
+//! attempts that leave no counter, mail that free accounts cannot multiply, one processor
+//! customer and checkout per account, the meter of old months, and sweeps that go in batches
+//! through indexes until a backlog is gone.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Text, Timestamptz};
@@ -661,4 +664,59 @@ async fn free_accounts_do_not_multiply_the_mail_one_client_can_have_sent() {
     );
     assert_eq!(app.mailbox.delivered_to("victim@example.com").len(), 3);
     assert_eq!(rows_in(&app, "account_tokens"), 13);
+}
+
+#[tokio::test]
+async fn a_free_account_choosing_plans_sixty_times_keeps_one_customer_and_one_checkout() {
+    let (fake, app) = crate::stripe::shop().await;
+    let reader = Reader::signed_up(&app, "indecisive@example.com").await;
+    let mut statuses = Vec::new();
+    for n in 0..60 {
+        let plan = if n % 2 == 0 { "monthly" } else { "yearly" };
+        statuses.push(
+            crate::stripe::subscribe_from(&reader, plan, "")
+                .await
+                .status,
+        );
+    }
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::SEE_OTHER || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[0], StatusCode::SEE_OTHER);
+    assert_eq!(fake.customers_of("indecisive@example.com").len(), 1);
+    assert_eq!(rows_in(&app, "gateway_customers"), 1);
+    assert_eq!(rows_in(&app, "hosted_checkouts"), 1);
+    assert_eq!(rows_in(&app, "checkouts"), 0);
+}
+
+#[tokio::test]
+async fn sixty_fresh_browsers_logging_in_add_each_premium_article_to_the_meter_once() {
+    let app = TestApp::spawn().await;
+    Reader::signed_up(&app, "reader@example.com").await;
+    let user = user_id(&app, "reader@example.com");
+    let premium = app.premium_ids();
+    for n in 0..59 {
+        // A new browser opens its free articles, then logs in: they join the account's meter.
+        let browser = Reader::new(&app);
+        for k in 0..5 {
+            browser
+                .read_article(premium[(n * 5 + k) % premium.len()])
+                .await;
+        }
+        let page = browser.log_in("reader@example.com", PASSWORD).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "login {n}");
+    }
+    let kept = count(
+        &app,
+        "SELECT count(*) AS n FROM meter_reads WHERE user_id = $1",
+        user,
+    );
+    assert_eq!(
+        kept,
+        i64::try_from(premium.len()).unwrap(),
+        "one row per premium article and month, however many browsers"
+    );
 }
