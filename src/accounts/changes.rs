@@ -50,7 +50,8 @@ pub enum EmailConfirmation {
 }
 
 impl Accounts {
-    /// Changes the member's password, after checking the current one.
+    /// Changes the member's password, after checking the current one. The notice it mails is
+    /// counted among the mail the client `address` (its limit key) asked for (429 past it).
     pub async fn change_password(
         &self,
         session: &ReaderSession,
@@ -58,10 +59,12 @@ impl Accounts {
         current: Password,
         new: Password,
         user_agent: &str,
+        address: &str,
     ) -> Result<PasswordChange, AppError> {
         if !self.password_is_right(member.user_id, current).await? {
             return Ok(PasswordChange::WrongPassword);
         }
+        attempts::count_notice(&self.state, address).await?;
         let hash = match self
             .passwords
             .check_and_hash(new, vec![member.email.clone()])

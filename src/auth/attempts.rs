@@ -15,10 +15,11 @@
 //! A correct password takes its attempt back, and is counted among the address's successful
 //! logins (each one adds a login session), which have a limit of their own.
 //!
-//! The same counters limit requests that mail a link to a typed address, password resets and
-//! new addresses to confirm alike (per client address, and per typed address whether or not it
-//! has an account, so a refusal tells nothing): neither one client, whatever the accounts it
-//! signed up, nor everyone together can have many links sent to an inbox. They also limit the
+//! The same counters limit the mail a client can have sent: requests that mail a link to a
+//! typed address, password resets and new addresses to confirm alike (per client address, and
+//! per typed address whether or not it has an account, so a refusal tells nothing), and new
+//! passwords, which mail a notice (per client address). So neither one client, whatever the
+//! accounts it signed up, nor everyone together can have much mail sent. They also limit the
 //! password checks of an account's own forms (per account, right or wrong).
 
 use super::account_key;
@@ -178,6 +179,19 @@ pub async fn count_mailed_link(
         counter(Scope::ResetAddress, address, limits.resets_per_address),
     ];
     count_all(state, "counting a request for a mailed link", counters)
+        .await
+        .map(|_| ())
+}
+
+/// Counts a change from `address` that mails the account a notice (a new password) among the
+/// mail that client asked for, or refuses it with 429.
+pub async fn count_notice(state: &AppState, address: &str) -> Result<(), AppError> {
+    let notice = counter(
+        Scope::ResetAddress,
+        address,
+        state.limits.resets_per_address,
+    );
+    count_all(state, "counting a change that mails a notice", vec![notice])
         .await
         .map(|_| ())
 }

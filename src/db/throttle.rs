@@ -37,7 +37,7 @@ pub enum Scope {
     /// Requests mailing a link (a password reset, a new address to confirm) to one typed
     /// address (key: SHA-256 of it, normalised).
     ResetAccount,
-    /// Requests mailing a link from one client address.
+    /// Requests that mail a link, or a notice of a new password, from one client address.
     ResetAddress,
     /// Password checks on one account's own forms (key: the account's id).
     PasswordCheck,

@@ -36,9 +36,9 @@ pub struct Limits {
     pub logins_per_address: i32,
     /// Sign-up attempts from one address.
     pub signups_per_address: i32,
-    /// Requests from one address for a mail with a link (password resets, and new addresses
-    /// to confirm), for any addresses typed in: it bounds the mail one client can have sent,
-    /// however many accounts it signed up.
+    /// Requests from one address that mail a link (password resets, and new addresses to
+    /// confirm, for any addresses typed in) or a notice (a new password): it bounds the mail
+    /// one client can have sent, however many accounts it signed up.
     pub resets_per_address: i32,
     /// Requests for a mail with a link to one typed address, whether or not it has an account
     /// (so the limit tells nothing), from everywhere: it bounds the mail one inbox can be sent.

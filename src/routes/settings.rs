@@ -84,6 +84,7 @@ pub async fn password_form(member: Member, visit: Visit) -> Result<HttpResponse,
 pub async fn change_password(
     req: HttpRequest,
     accounts: web::Data<Accounts>,
+    address: ClientAddress,
     CsrfForm(input): CsrfForm<PasswordForm>,
     member: Member,
     visit: Visit,
@@ -97,7 +98,14 @@ pub async fn change_password(
         return password_page(&visit, &member, current_error, new_error);
     }
     let changed = accounts
-        .change_password(&visit.session, &member, current, new, &user_agent(&req))
+        .change_password(
+            &visit.session,
+            &member,
+            current,
+            new,
+            &user_agent(&req),
+            &address.limit_key(),
+        )
         .await?;
     match changed {
         PasswordChange::Done => {

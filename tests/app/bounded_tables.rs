@@ -720,3 +720,48 @@ async fn sixty_fresh_browsers_logging_in_add_each_premium_article_to_the_meter_o
         "one row per premium article and month, however many browsers"
     );
 }
+
+#[tokio::test]
+async fn free_accounts_do_not_multiply_the_password_notices_one_client_can_have_sent() {
+    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    let spammer = "198.51.100.78";
+    let mut accounts = Vec::new();
+    for n in 0..10 {
+        accounts
+            .push(Reader::signed_up_from(&app, &format!("notice{n}@example.com"), spammer).await);
+    }
+    // Each account changes its password twice with the right one: each change mails a notice.
+    let mut pages = Vec::new();
+    for account in &accounts {
+        let mut current = PASSWORD.to_string();
+        for m in 0..2 {
+            let new = format!("copper kettle meadow {m}7");
+            let token = account.csrf_token().await;
+            let page = account
+                .post_with_headers(
+                    "/account/password",
+                    &[
+                        ("current_password", &current),
+                        ("new_password", &new),
+                        ("csrf_token", &token),
+                    ],
+                    &[("X-Forwarded-For", spammer)],
+                )
+                .await;
+            if page.status == StatusCode::SEE_OTHER {
+                current = new;
+            }
+            pages.push(page);
+        }
+    }
+    assert_eq!(
+        tally(&pages),
+        [
+            (StatusCode::SEE_OTHER, 10),
+            (StatusCode::TOO_MANY_REQUESTS, 10)
+        ],
+        "one client has ten notices mailed a window, however many accounts it has"
+    );
+    eventually("the outbox is sent", || rows_in(&app, "mail_outbox") == 0).await;
+    assert_eq!(app.mailbox.delivered().len(), 10);
+}
