@@ -9,14 +9,18 @@
 //!   throttle counters whose window has closed, login sessions that ended long ago, links sent
 //!   by mail that expired, the meter of months before the previous one, and processor events
 //!   long past redelivery. Each deletion goes in bounded batches through an
-//!   index, so a large backlog never holds locks for long.
+//!   index, so a large backlog never holds locks for long, and a sweep that comes back full
+//!   runs again at once, so a backlog goes in one round however large it is (as fast as the
+//!   database deletes, rather than a sweep's worth per interval).
 //!
-//! Stopping is noticed between steps: a step that has begun runs to its end.
+//! Stopping is noticed between steps: a step that has begun runs to its end (a sweep through a
+//! backlog, to the end of its current run of batches).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
+use diesel::{PgConnection, QueryResult};
 use time::Duration;
 
 use crate::billing::{Billing, Reconciled, Settled};
@@ -96,47 +100,62 @@ impl Housekeeping {
             return Ok(report);
         }
         let closed_before = now - self.throttle_window;
-        report.counters = db::run(
-            &self.pool,
-            "sweeping closed throttle windows",
-            move |conn| db::throttle::sweep(conn, closed_before),
-        )
-        .await?;
+        report.counters = self
+            .sweep(stop, "sweeping closed throttle windows", move |conn| {
+                db::throttle::sweep(conn, closed_before)
+            })
+            .await?;
         if stop.reached() {
             return Ok(report);
         }
-        report.sessions = db::run(
-            &self.pool,
-            "sweeping long-ended login sessions",
-            move |conn| db::sessions::sweep(conn, now - KEEP_ENDED_SESSIONS),
-        )
-        .await?;
+        report.sessions = self
+            .sweep(stop, "sweeping long-ended login sessions", move |conn| {
+                db::sessions::sweep(conn, now - KEEP_ENDED_SESSIONS)
+            })
+            .await?;
         if stop.reached() {
             return Ok(report);
         }
-        report.links = db::run(&self.pool, "sweeping expired mailed links", move |conn| {
-            db::tokens::sweep(conn, now)
-        })
-        .await?;
+        report.links = self
+            .sweep(stop, "sweeping expired mailed links", move |conn| {
+                db::tokens::sweep(conn, now)
+            })
+            .await?;
         if stop.reached() {
             return Ok(report);
         }
-        report.meter_reads = db::run(
-            &self.pool,
-            "pruning the meter of past months",
-            move |conn| db::meter::prune(conn, Month::of(now).first_day()),
-        )
-        .await?;
+        report.meter_reads = self
+            .sweep(stop, "pruning the meter of past months", move |conn| {
+                db::meter::prune(conn, Month::of(now).first_day())
+            })
+            .await?;
         if stop.reached() {
             return Ok(report);
         }
-        report.events = db::run(
-            &self.pool,
-            "pruning long-applied processor events",
-            move |conn| db::gateway_events::prune(conn, now - KEEP_EVENTS),
-        )
-        .await?;
+        report.events = self
+            .sweep(stop, "pruning long-applied processor events", move |conn| {
+                db::gateway_events::prune(conn, now - KEEP_EVENTS)
+            })
+            .await?;
         Ok(report)
+    }
+
+    /// Runs `sweep` until it comes back short of a full sweep (nothing is left) or the
+    /// instance stops; returns the rows deleted.
+    async fn sweep(
+        &self,
+        stop: &Stop,
+        step: &'static str,
+        sweep: impl Fn(&mut PgConnection) -> QueryResult<usize> + Clone + Send + 'static,
+    ) -> Result<usize, DbError> {
+        let mut deleted = 0;
+        loop {
+            let swept = db::run(&self.pool, step, sweep.clone()).await?;
+            deleted += swept;
+            if swept < db::SWEEP_MAX_ROWS || stop.reached() {
+                return Ok(deleted);
+            }
+        }
     }
 }
 

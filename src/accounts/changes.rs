@@ -3,6 +3,7 @@
 use diesel::Connection;
 
 use super::{Accounts, owe_mail, replace_password};
+use crate::auth::attempts;
 use crate::auth::current_reader::Member;
 use crate::auth::login;
 use crate::auth::session::ReaderSession;
@@ -49,7 +50,8 @@ pub enum EmailConfirmation {
 }
 
 impl Accounts {
-    /// Changes the member's password, after checking the current one.
+    /// Changes the member's password, after checking the current one. The notice it mails is
+    /// counted among the mail the client `address` (its limit key) asked for (429 past it).
     pub async fn change_password(
         &self,
         session: &ReaderSession,
@@ -57,10 +59,12 @@ impl Accounts {
         current: Password,
         new: Password,
         user_agent: &str,
+        address: &str,
     ) -> Result<PasswordChange, AppError> {
         if !self.password_is_right(member.user_id, current).await? {
             return Ok(PasswordChange::WrongPassword);
         }
+        attempts::count_notice(&self.state, address).await?;
         let hash = match self
             .passwords
             .check_and_hash(new, vec![member.email.clone()])
@@ -82,13 +86,16 @@ impl Accounts {
         Ok(PasswordChange::Done)
     }
 
-    /// Asks for the member's address to become `new_email`, after checking the password. The
-    /// answer does not depend on whether the address has an account.
+    /// Asks for the member's address to become `new_email`, from the client `address` (its
+    /// limit key), after checking the password. The mail is counted like a reset request, per
+    /// client address and per typed address (429 past either). The answer does not depend on
+    /// whether the address has an account.
     pub async fn ask_for_email_change(
         &self,
         member: &Member,
         password: Password,
         new_email: &Email,
+        address: &str,
     ) -> Result<EmailChange, AppError> {
         if new_email.as_str() == member.email {
             return Ok(EmailChange::Unchanged);
@@ -96,6 +103,7 @@ impl Accounts {
         if !self.password_is_right(member.user_id, password).await? {
             return Ok(EmailChange::WrongPassword);
         }
+        attempts::count_mailed_link(&self.state, new_email.as_str(), address).await?;
         let now = self.state.clock.now();
         let (user_id, recipient) = (member.user_id, new_email.to_string());
         db::run(

@@ -11,6 +11,9 @@
 //!   writes the mail it owes into the outbox, in the transaction of its change, then rings the
 //!   doorbell: what a reset request does is the same whether or not the address has an
 //!   account.
+//! - Mail that a request owes is counted against the client that asked (`auth::attempts`): a
+//!   link per client address and per typed address, a new password's notice per client
+//!   address. Free accounts do not multiply what one client can have sent.
 //! - Sessions, tokens, the meter and mail are changed only through their `db` functions, with
 //!   the reader's lock taken first.
 //! - Outcomes are typed; the words a reader sees are the handler's to choose.

@@ -30,7 +30,7 @@ impl Accounts {
     /// (counted alike for every address typed in), otherwise the mail is on its way if the
     /// address has an account.
     pub async fn ask_for_reset(&self, email: &Email, address: &str) -> Result<(), AppError> {
-        attempts::count_reset(&self.state, email.as_str(), address).await?;
+        attempts::count_mailed_link(&self.state, email.as_str(), address).await?;
         let now = self.state.clock.now();
         let recipient = email.to_string();
         db::run(&self.state.pool, "asking for a reset mail", move |conn| {

@@ -3,7 +3,7 @@
 //!
 //! A login attempt is counted *before* its password is checked, so parallel guesses are
 //! counted too, and it is counted in all of its counters or, when one is at its limit, in none
-//! (429 with `Retry-After`):
+//! and nothing about it is stored (429 with `Retry-After`):
 //! - from a browser presenting a valid device cookie for the account (`auth::device`): per
 //!   device cookie only. Once that is used up the browser is treated like any other;
 //! - otherwise per account and address together, per account from everywhere, and per
@@ -15,9 +15,12 @@
 //! A correct password takes its attempt back, and is counted among the address's successful
 //! logins (each one adds a login session), which have a limit of their own.
 //!
-//! The same counters limit password reset requests (per client address, and per typed address
-//! whether or not it has an account, so a refusal tells nothing) and the password checks of an
-//! account's own forms (per account, right or wrong).
+//! The same counters limit the mail a client can have sent: requests that mail a link to a
+//! typed address, password resets and new addresses to confirm alike (per client address, and
+//! per typed address whether or not it has an account, so a refusal tells nothing), and new
+//! passwords, which mail a notice (per client address). So neither one client, whatever the
+//! accounts it signed up, nor everyone together can have much mail sent. They also limit the
+//! password checks of an account's own forms (per account, right or wrong).
 
 use super::account_key;
 use crate::db;
@@ -158,9 +161,10 @@ pub async fn count_signup(state: &AppState, address: &str) -> Result<(), AppErro
         .map(|_| ())
 }
 
-/// Counts a password reset request for `normalised_email` from `address`, or refuses it with
-/// 429. Counted the same whether or not the e-mail has an account.
-pub async fn count_reset(
+/// Counts a request that mails a link to `normalised_email` (a password reset, or a new
+/// address to confirm) from `address`, or refuses it with 429. Counted the same whether or not
+/// the e-mail has an account.
+pub async fn count_mailed_link(
     state: &AppState,
     normalised_email: &str,
     address: &str,
@@ -174,7 +178,20 @@ pub async fn count_reset(
         ),
         counter(Scope::ResetAddress, address, limits.resets_per_address),
     ];
-    count_all(state, "counting a password reset request", counters)
+    count_all(state, "counting a request for a mailed link", counters)
+        .await
+        .map(|_| ())
+}
+
+/// Counts a change from `address` that mails the account a notice (a new password) among the
+/// mail that client asked for, or refuses it with 429.
+pub async fn count_notice(state: &AppState, address: &str) -> Result<(), AppError> {
+    let notice = counter(
+        Scope::ResetAddress,
+        address,
+        state.limits.resets_per_address,
+    );
+    count_all(state, "counting a change that mails a notice", vec![notice])
         .await
         .map(|_| ())
 }

@@ -3,8 +3,14 @@
 //! Behind a trusted proxy (`TRUST_PROXY_HEADERS`) the address is the last `X-Forwarded-For`
 //! entry: the one the proxy itself appended (entries before it, and earlier header lines, are
 //! whatever the client chose to send). Otherwise it is the connection's peer.
+//!
+//! The limits count a client by [`ClientAddress::limit_key`]: an IPv4 address whole, an IPv6
+//! address by its /64 network. A home line or an office LAN is given a whole /64, so the other
+//! half of an IPv6 address is the client's to change at will and would multiply every limit
+//! kept per address; a /64 is what one IPv4 address is. Logs keep the whole address.
 
 use std::future::{Ready, ready};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -26,6 +32,37 @@ impl ClientAddress {
             .is_some_and(|state| state.trust_proxy_headers);
         Self(client_address(req, trust_proxy))
     }
+
+    /// Who the limits per address count this client as: an IPv4 address whole (also one
+    /// written as IPv6), an IPv6 address by its /64 network (`2001:db8:1:2::/64`), anything
+    /// that is not an address as it was written.
+    pub fn limit_key(&self) -> String {
+        match parse(&self.0) {
+            Some(IpAddr::V4(v4)) => v4.to_string(),
+            Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let network = Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64));
+                    format!("{network}/64")
+                }
+            },
+            None => self.0.clone(),
+        }
+    }
+}
+
+/// An address as proxies and peers write it: bare, in brackets, or with a port.
+fn parse(address: &str) -> Option<IpAddr> {
+    address
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| address.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            address
+                .strip_prefix('[')
+                .and_then(|rest| rest.strip_suffix(']'))
+                .and_then(|inner| inner.parse().ok())
+        })
 }
 
 impl FromRequest for ClientAddress {
@@ -68,4 +105,43 @@ fn warn_once_about_untrusted_proxy() {
              limits per address see the proxy's address for everyone"
         )
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(address: &str) -> String {
+        ClientAddress(address.to_string()).limit_key()
+    }
+
+    #[test]
+    fn an_ipv4_client_is_its_address() {
+        assert_eq!(key("198.51.100.7"), "198.51.100.7");
+        assert_eq!(key("198.51.100.7:51234"), "198.51.100.7");
+        assert_eq!(key("::ffff:198.51.100.7"), "198.51.100.7");
+        assert_ne!(key("198.51.100.7"), key("198.51.100.8"));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_network() {
+        let one = key("2001:db8:5:7:1:2:3:4");
+        assert_eq!(one, "2001:db8:5:7::/64");
+        for same in [
+            "2001:db8:5:7::1",
+            "2001:DB8:5:7:ffff:ffff:ffff:ffff",
+            "[2001:db8:5:7::9]",
+            "[2001:db8:5:7::9]:443",
+        ] {
+            assert_eq!(key(same), one, "{same}");
+        }
+        assert_ne!(key("2001:db8:5:8::1"), one);
+        assert_eq!(key("::1"), "::/64");
+    }
+
+    #[test]
+    fn what_is_not_an_address_is_kept_as_written() {
+        assert_eq!(key("unknown"), "unknown");
+        assert_eq!(key("fe80::1%eth0"), "fe80::1%eth0");
+    }
 }

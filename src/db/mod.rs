@@ -287,8 +287,11 @@ pub fn pool(database_url: &str, size: u32) -> DbPool {
 /// Rows one periodic deletion removes per statement, so each statement holds its locks briefly
 /// and stays far inside the statement timeout.
 pub const SWEEP_BATCH: i64 = 1_000;
-/// Statements one sweep runs at most; whatever is left waits for the next round.
+/// Statements one sweep runs at most, so it holds its connection briefly; a sweep that
+/// deleted [`SWEEP_MAX_ROWS`] may have left more, and is run again.
 const SWEEP_MAX_BATCHES: usize = 100;
+/// The most rows one sweep deletes.
+pub const SWEEP_MAX_ROWS: usize = SWEEP_BATCH as usize * SWEEP_MAX_BATCHES;
 
 /// Calls `delete_batch` (which deletes at most the number of rows it is given, each call in
 /// its own statement) until a batch comes back short; returns how many rows went.

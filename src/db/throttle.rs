@@ -6,6 +6,12 @@
 //! each other instead of deadlocking). It is counted in every counter or, when any of them
 //! already reached its limit, in none: a burst of parallel guesses is refused exactly past the
 //! limit, and refused attempts never push a shared counter further.
+//!
+//! A refused attempt stores nothing. Most refusals are decided by a counter already at its
+//! limit, read before anything is written; an attempt that only learns it is refused once its
+//! counters are locked (a burst that filled a counter meanwhile) rolls back, so the counters
+//! it created for keys never seen before (a made-up e-mail) go with it. The number of rows is
+//! therefore bounded by the attempts that were counted, never by those that were refused.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text, Timestamptz};
@@ -28,9 +34,10 @@ pub enum Scope {
     Login,
     /// Sign-up attempts from one client address.
     Signup,
-    /// Password reset requests for one typed address (key: SHA-256 of it, normalised).
+    /// Requests mailing a link (a password reset, a new address to confirm) to one typed
+    /// address (key: SHA-256 of it, normalised).
     ResetAccount,
-    /// Password reset requests from one client address.
+    /// Requests that mail a link, or a notice of a new password, from one client address.
     ResetAddress,
     /// Password checks on one account's own forms (key: the account's id).
     PasswordCheck,
@@ -82,18 +89,21 @@ struct Locked {
 }
 
 /// Counts one attempt in every counter, or in none when any of them is at its limit. Windows
-/// last `window`; a counter whose window closed starts a new one.
+/// last `window`; a counter whose window closed starts a new one. A refusal writes nothing.
 pub fn count_attempt(
     conn: &mut PgConnection,
     counters: &[Counter],
     now: OffsetDateTime,
     window: Duration,
 ) -> QueryResult<Outcome> {
+    if let Some(retry_after_secs) = already_full(conn, counters, now, window)? {
+        return Ok(Outcome::Refused { retry_after_secs });
+    }
     let mut order: Vec<usize> = (0..counters.len()).collect();
     order.sort_by(|&a, &b| {
         (counters[a].scope, &counters[a].key).cmp(&(counters[b].scope, &counters[b].key))
     });
-    conn.transaction(|conn| {
+    let counted = conn.transaction(|conn| {
         let mut locked = Vec::with_capacity(counters.len());
         for &i in &order {
             let counter = &counters[i];
@@ -115,7 +125,8 @@ pub fn count_attempt(
             })
             .max();
         if let Some(retry_after_secs) = wait {
-            return Ok(Outcome::Refused { retry_after_secs });
+            // Rolls back: the counters this attempt created or reopened are not kept.
+            return Err(Uncounted::Refused(retry_after_secs));
         }
         let mut counted = vec![0; counters.len()];
         for (i, row) in &locked {
@@ -125,8 +136,58 @@ pub fn count_attempt(
                 .execute(conn)?;
             counted[*i] = row.failures + 1;
         }
-        Ok(Outcome::Counted(counted))
-    })
+        Ok(counted)
+    });
+    match counted {
+        Ok(counted) => Ok(Outcome::Counted(counted)),
+        Err(Uncounted::Refused(retry_after_secs)) => Ok(Outcome::Refused { retry_after_secs }),
+        Err(Uncounted::Failed(error)) => Err(error),
+    }
+}
+
+/// Why the counting transaction stopped without counting (and so rolled back).
+enum Uncounted {
+    Refused(u64),
+    Failed(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for Uncounted {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Failed(error)
+    }
+}
+
+/// The wait, when one of the counters already holds its limit in an open window: read
+/// without locking or writing anything. A counter that fills up after this read is caught
+/// again under lock.
+fn already_full(
+    conn: &mut PgConnection,
+    counters: &[Counter],
+    now: OffsetDateTime,
+    window: Duration,
+) -> QueryResult<Option<u64>> {
+    let scopes: Vec<&str> = counters.iter().map(|c| c.scope.as_str()).collect();
+    let keys: Vec<&str> = counters.iter().map(|c| c.key.as_str()).collect();
+    let rows: Vec<(String, String, i32, OffsetDateTime)> = login_throttle::table
+        .filter(login_throttle::scope.eq_any(&scopes))
+        .filter(login_throttle::key.eq_any(&keys))
+        .filter(login_throttle::window_started_at.gt(now - window))
+        .select((
+            login_throttle::scope,
+            login_throttle::key,
+            login_throttle::failures,
+            login_throttle::window_started_at,
+        ))
+        .load(conn)?;
+    Ok(counters
+        .iter()
+        .filter_map(|counter| {
+            let (_, _, failures, started) = rows.iter().find(|(scope, key, _, _)| {
+                scope == counter.scope.as_str() && *key == counter.key
+            })?;
+            retry_after(*failures, counter.limit, *started, window, now)
+        })
+        .max())
 }
 
 /// Counts `cost` attempts at once in one counter, or none when they would take it past its

@@ -4,7 +4,8 @@
 //! The numbers live in [`Limits`], a plain value the configuration builds; nothing here knows
 //! where they came from. An attempt over a limit is refused *without being counted*, so a
 //! guesser who keeps trying once refused cannot push a shared counter (the account's) further
-//! and lock its owner out from everywhere.
+//! and lock its owner out from everywhere, and without being stored: what a client can make
+//! the server keep is bounded by its attempts that were allowed.
 
 use time::{Duration, OffsetDateTime};
 
@@ -35,10 +36,12 @@ pub struct Limits {
     pub logins_per_address: i32,
     /// Sign-up attempts from one address.
     pub signups_per_address: i32,
-    /// Password reset requests from one address (for any addresses typed in).
+    /// Requests from one address that mail a link (password resets, and new addresses to
+    /// confirm, for any addresses typed in) or a notice (a new password): it bounds the mail
+    /// one client can have sent, however many accounts it signed up.
     pub resets_per_address: i32,
-    /// Password reset requests for one typed address, whether or not it has an account (so
-    /// the limit tells nothing), from everywhere: it bounds the mail one inbox can be sent.
+    /// Requests for a mail with a link to one typed address, whether or not it has an account
+    /// (so the limit tells nothing), from everywhere: it bounds the mail one inbox can be sent.
     pub resets_per_account: i32,
     /// Password checks on the account's own forms (changing the password or the e-mail,
     /// deleting), right or wrong: someone holding a stolen session cannot guess the password

@@ -153,7 +153,7 @@ pub async fn signup(
     CsrfForm(input): CsrfForm<Credentials>,
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {
-    attempts::count_signup(&doorway.state, &doorway.address.0).await?;
+    attempts::count_signup(&doorway.state, &doorway.address.limit_key()).await?;
     let email = Email::parse(&input.email);
     let password = Password::new(input.password);
     let mut form = CredentialsForm {
@@ -221,7 +221,7 @@ pub async fn login(
         doorway
             .device_cookies
             .trusted_nonce(&doorway.req, &account_key(&email), state.clock.now());
-    let attempt = LoginAttempt::new(&email, doorway.address.0.clone(), device);
+    let attempt = LoginAttempt::new(&email, doorway.address.limit_key(), device);
     let counted = attempts::count_login(state, &attempt).await?;
 
     let lookup = email.clone();

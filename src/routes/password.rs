@@ -74,7 +74,7 @@ pub async fn forgot(
             );
         }
     };
-    accounts.ask_for_reset(&email, &address.0).await?;
+    accounts.ask_for_reset(&email, &address.limit_key()).await?;
     forgot_page(
         &visit,
         email.to_string(),

@@ -13,6 +13,7 @@ use super::password::TokenQuery;
 use super::user_agent;
 use super::visit::Visit;
 use crate::accounts::{Accounts, Closing, EmailChange, EmailConfirmation, PasswordChange};
+use crate::auth::client::ClientAddress;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::current_reader::Member;
 use crate::auth::login::keep_account_meter;
@@ -83,6 +84,7 @@ pub async fn password_form(member: Member, visit: Visit) -> Result<HttpResponse,
 pub async fn change_password(
     req: HttpRequest,
     accounts: web::Data<Accounts>,
+    address: ClientAddress,
     CsrfForm(input): CsrfForm<PasswordForm>,
     member: Member,
     visit: Visit,
@@ -96,7 +98,14 @@ pub async fn change_password(
         return password_page(&visit, &member, current_error, new_error);
     }
     let changed = accounts
-        .change_password(&visit.session, &member, current, new, &user_agent(&req))
+        .change_password(
+            &visit.session,
+            &member,
+            current,
+            new,
+            &user_agent(&req),
+            &address.limit_key(),
+        )
         .await?;
     match changed {
         PasswordChange::Done => {
@@ -141,6 +150,7 @@ pub async fn email_form(member: Member, visit: Visit) -> Result<HttpResponse, Ap
 
 pub async fn change_email(
     accounts: web::Data<Accounts>,
+    address: ClientAddress,
     CsrfForm(input): CsrfForm<EmailForm>,
     member: Member,
     visit: Visit,
@@ -160,7 +170,7 @@ pub async fn change_email(
         }
     };
     match accounts
-        .ask_for_email_change(&member, password, &email)
+        .ask_for_email_change(&member, password, &email, &address.limit_key())
         .await?
     {
         EmailChange::Asked => {
