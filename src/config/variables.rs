@@ -241,12 +241,12 @@ pub const MAX_SIGNUPS_PER_ADDRESS: Variable = limit(
 pub const MAX_PASSWORD_RESETS_PER_ADDRESS: Variable = limit(
     "MAX_PASSWORD_RESETS_PER_ADDRESS",
     "10",
-    "Password reset requests from one client address, per window.",
+    "Requests from one client address that mail a link or a notice (password resets, new addresses to confirm, new passwords), per window.",
 );
 pub const MAX_PASSWORD_RESETS_PER_ACCOUNT: Variable = limit(
     "MAX_PASSWORD_RESETS_PER_ACCOUNT",
     "3",
-    "Password reset requests for one typed address (with an account or not), per window.",
+    "Reset links and address confirmations mailed to one typed address (with an account or not), per window.",
 );
 pub const MAX_PASSWORD_CHECKS_PER_ACCOUNT: Variable = limit(
     "MAX_PASSWORD_CHECKS_PER_ACCOUNT",
