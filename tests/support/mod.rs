@@ -45,6 +45,10 @@ pub const START: OffsetDateTime = datetime!(2026-11-26 12:00 UTC);
 const PREFIX: &str = "gazette_t";
 
 fn admin() -> PgConnection {
+    // Every test reaches PostgreSQL through here first. As the binary does: OpenSSL without a
+    // clean-up at exit, before libpq initialises it with one (apps and clients are still
+    // running when a test binary exits).
+    openssl::init();
     PgConnection::establish(&format!("{}/postgres", server_url()))
         .unwrap_or_else(|e| panic!("tests need PostgreSQL at {}: {e}", server_url()))
 }
