@@ -36,7 +36,19 @@ async fn an_editor_writes_previews_schedules_and_publishes_and_a_visitor_finds_i
     )
     .expect("making an editor");
 
-    browser.goto(&app.url("/")).await;
+    // A role given from outside the app reaches its memory within a second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        browser.goto(&app.url("/")).await;
+        if browser.has(".account-nav a[href='/editor']").await {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new editor never saw the desk"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     browser.click(".account-nav a[href='/editor']").await;
     assert_eq!(browser.path().await, "/editor");
     assert!(browser.text("h1").await.contains("The desk"));
