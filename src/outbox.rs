@@ -140,6 +140,12 @@ impl Outbox {
         else {
             return Ok(None);
         };
+        self.send(mail).await.map(Some)
+    }
+
+    /// Deals with a mail this sender has taken from the outbox (`db::outbox::claim_next`).
+    pub async fn send(&self, mail: OutboxMail) -> Result<Handled, DbError> {
+        let now = self.clock.now();
         let kind = MailKind::parse(&mail.kind);
         let Some(kind) = kind.filter(|_| mail.expires_at > now) else {
             tracing::warn!(
@@ -148,11 +154,11 @@ impl Outbox {
                 "mail dropped: no longer worth sending"
             );
             self.forget(mail.id).await?;
-            return Ok(Some(Handled::Dropped));
+            return Ok(Handled::Dropped);
         };
         let Some(prepared) = self.prepare(&mail, kind, now).await? else {
             self.forget(mail.id).await?;
-            return Ok(Some(Handled::NothingToSend));
+            return Ok(Handled::NothingToSend);
         };
         let sent = tokio::time::timeout(SEND_TIMEOUT, self.mailer.send(&prepared.message))
             .await
@@ -161,7 +167,7 @@ impl Outbox {
             Ok(()) => {
                 self.forget(mail.id).await?;
                 tracing::info!(kind = kind.as_str(), attempts = mail.attempts, "mail sent");
-                Ok(Some(Handled::Sent))
+                Ok(Handled::Sent)
             }
             Err(error) => self.failed(&mail, kind, prepared.token_id, error).await,
         }
@@ -182,7 +188,7 @@ impl Outbox {
         kind: MailKind,
         token_id: Option<i64>,
         error: MailError,
-    ) -> Result<Option<Handled>, DbError> {
+    ) -> Result<Handled, DbError> {
         let retry_at = self.clock.now() + retry_delay(mail.attempts);
         let give_up = matches!(error, MailError::Refused(_)) || retry_at >= mail.expires_at;
         let (id, message) = (mail.id, error.to_string());
@@ -209,7 +215,7 @@ impl Outbox {
                 attempts = mail.attempts,
                 "mail dropped: {error}"
             );
-            Ok(Some(Handled::Dropped))
+            Ok(Handled::Dropped)
         } else {
             tracing::warn!(
                 kind = kind.as_str(),
@@ -217,7 +223,7 @@ impl Outbox {
                 retry_at = %retry_at,
                 "mail not sent, to be tried again: {error}"
             );
-            Ok(Some(Handled::Failed))
+            Ok(Handled::Failed)
         }
     }
 
