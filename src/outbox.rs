@@ -10,6 +10,9 @@
 //! Rules:
 //! - Links are made when their mail is sent: the token is created, hashed into
 //!   `account_tokens` and put in the message, and never stored where it could be read back.
+//!   The link is made under the reader's lock, and only while the mail is still in the
+//!   outbox: ending every login of an account (`auth::login::end_every_login`) drops the mail
+//!   waiting to carry its links, so a mail this sender took just before is sent without one.
 //!   A reset asked for an address without an account sends nothing (the request looked the
 //!   same); a new address that already has an account gets a notice instead of a link.
 //! - A failure is tried again after [`retry_delay`]; a message the server refuses for good,
@@ -250,7 +253,7 @@ impl Outbox {
             MailKind::PasswordReset => {
                 let recipient = mail.recipient.clone();
                 let link = self
-                    .make_link(LinkPurpose::PasswordReset, now, move |conn| {
+                    .make_link(mail.id, LinkPurpose::PasswordReset, now, move |conn| {
                         Ok(db::users::find_by_email(conn, &recipient)?.map(|user| (user.id, None)))
                     })
                     .await?;
@@ -287,7 +290,7 @@ impl Outbox {
                     ));
                 }
                 let link = self
-                    .make_link(LinkPurpose::EmailChange, now, move |conn| {
+                    .make_link(mail.id, LinkPurpose::EmailChange, now, move |conn| {
                         let Some(user_id) = user_id else {
                             return Ok(None);
                         };
@@ -340,9 +343,12 @@ impl Outbox {
     }
 
     /// Makes a link for the account `find` names (and the new address it leads to, if any):
-    /// a random token whose hash is stored. `None` when `find` names no account.
+    /// a random token whose hash is stored. `None` when `find` names no account, or when the
+    /// mail `mail_id` has left the outbox meanwhile (every login of the account ended, or its
+    /// address changed, after this sender took it).
     async fn make_link(
         &self,
+        mail_id: i64,
         purpose: LinkPurpose,
         now: OffsetDateTime,
         find: impl FnOnce(
@@ -361,6 +367,17 @@ impl Outbox {
                 let Some((user_id, new_email)) = find(conn)? else {
                     return Ok(None);
                 };
+                // Under the reader's lock, whatever ends the account's links either commits
+                // first (and the mail is gone), or deletes this link once it has.
+                match db::users::lock(conn, user_id) {
+                    // Deleted meanwhile.
+                    Err(diesel::result::Error::NotFound) => return Ok(None),
+                    locked => locked?,
+                }
+                if !db::outbox::is_waiting(conn, mail_id)? {
+                    tracing::info!(user_id, "no link made: its mail was dropped meanwhile");
+                    return Ok(None);
+                }
                 let new = NewAccountToken {
                     user_id,
                     purpose: purpose.as_str(),
