@@ -89,9 +89,9 @@ pub fn dead_reset_link(visit: &Visit) -> Result<HttpResponse, AppError> {
     let page = DeadLinkPage {
         layout: visit.layout("This link no longer works")?,
         heading: "This link no longer works",
-        message: "A link to choose a new password works once, for 30 minutes, and only the \
-                  newest ones work once one of them has been used. Ask for a new one: it \
-                  takes a minute.",
+        message: "A link to choose a new password works once, for 30 minutes, and none \
+                  works any more once the password was changed or every device was logged \
+                  out. Ask for a new one: it takes a minute.",
         again_href: "/password/forgot",
         again_label: "Send me a new link",
     };

@@ -213,7 +213,8 @@ fn dead_email_link(visit: &Visit, status: StatusCode) -> Result<HttpResponse, Ap
         (
             "This link no longer works",
             "A link to confirm a new address works once, for 24 hours, and not after the \
-             address was changed another way. Ask for a new one from your account.",
+             address was changed another way, the password was changed, or every device was \
+             logged out. Ask for a new one from your account.",
         )
     };
     let page = DeadLinkPage {
