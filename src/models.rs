@@ -171,6 +171,8 @@ pub struct User {
     pub id: i64,
     pub email: String,
     pub password_hash: String,
+    /// Goes up each time every login of the account ends (see `auth::login`).
+    pub login_generation: i32,
 }
 
 /// An account as the people page lists it.

@@ -10,6 +10,9 @@
 //! Rules:
 //! - Links are made when their mail is sent: the token is created, hashed into
 //!   `account_tokens` and put in the message, and never stored where it could be read back.
+//!   The link is made under the reader's lock, and only while the mail is still in the
+//!   outbox: ending every login of an account (`auth::login::end_every_login`) drops the mail
+//!   waiting to carry its links, so a mail this sender took just before is sent without one.
 //!   A reset asked for an address without an account sends nothing (the request looked the
 //!   same); a new address that already has an account gets a notice instead of a link.
 //! - A failure is tried again after [`retry_delay`]; a message the server refuses for good,
@@ -140,6 +143,12 @@ impl Outbox {
         else {
             return Ok(None);
         };
+        self.send(mail).await.map(Some)
+    }
+
+    /// Deals with a mail this sender has taken from the outbox (`db::outbox::claim_next`).
+    pub async fn send(&self, mail: OutboxMail) -> Result<Handled, DbError> {
+        let now = self.clock.now();
         let kind = MailKind::parse(&mail.kind);
         let Some(kind) = kind.filter(|_| mail.expires_at > now) else {
             tracing::warn!(
@@ -148,11 +157,11 @@ impl Outbox {
                 "mail dropped: no longer worth sending"
             );
             self.forget(mail.id).await?;
-            return Ok(Some(Handled::Dropped));
+            return Ok(Handled::Dropped);
         };
         let Some(prepared) = self.prepare(&mail, kind, now).await? else {
             self.forget(mail.id).await?;
-            return Ok(Some(Handled::NothingToSend));
+            return Ok(Handled::NothingToSend);
         };
         let sent = tokio::time::timeout(SEND_TIMEOUT, self.mailer.send(&prepared.message))
             .await
@@ -161,7 +170,7 @@ impl Outbox {
             Ok(()) => {
                 self.forget(mail.id).await?;
                 tracing::info!(kind = kind.as_str(), attempts = mail.attempts, "mail sent");
-                Ok(Some(Handled::Sent))
+                Ok(Handled::Sent)
             }
             Err(error) => self.failed(&mail, kind, prepared.token_id, error).await,
         }
@@ -182,7 +191,7 @@ impl Outbox {
         kind: MailKind,
         token_id: Option<i64>,
         error: MailError,
-    ) -> Result<Option<Handled>, DbError> {
+    ) -> Result<Handled, DbError> {
         let retry_at = self.clock.now() + retry_delay(mail.attempts);
         let give_up = matches!(error, MailError::Refused(_)) || retry_at >= mail.expires_at;
         let (id, message) = (mail.id, error.to_string());
@@ -209,7 +218,7 @@ impl Outbox {
                 attempts = mail.attempts,
                 "mail dropped: {error}"
             );
-            Ok(Some(Handled::Dropped))
+            Ok(Handled::Dropped)
         } else {
             tracing::warn!(
                 kind = kind.as_str(),
@@ -217,7 +226,7 @@ impl Outbox {
                 retry_at = %retry_at,
                 "mail not sent, to be tried again: {error}"
             );
-            Ok(Some(Handled::Failed))
+            Ok(Handled::Failed)
         }
     }
 
@@ -244,7 +253,7 @@ impl Outbox {
             MailKind::PasswordReset => {
                 let recipient = mail.recipient.clone();
                 let link = self
-                    .make_link(LinkPurpose::PasswordReset, now, move |conn| {
+                    .make_link(mail.id, LinkPurpose::PasswordReset, now, move |conn| {
                         Ok(db::users::find_by_email(conn, &recipient)?.map(|user| (user.id, None)))
                     })
                     .await?;
@@ -281,7 +290,7 @@ impl Outbox {
                     ));
                 }
                 let link = self
-                    .make_link(LinkPurpose::EmailChange, now, move |conn| {
+                    .make_link(mail.id, LinkPurpose::EmailChange, now, move |conn| {
                         let Some(user_id) = user_id else {
                             return Ok(None);
                         };
@@ -334,9 +343,12 @@ impl Outbox {
     }
 
     /// Makes a link for the account `find` names (and the new address it leads to, if any):
-    /// a random token whose hash is stored. `None` when `find` names no account.
+    /// a random token whose hash is stored. `None` when `find` names no account, or when the
+    /// mail `mail_id` has left the outbox meanwhile (every login of the account ended, or its
+    /// address changed, after this sender took it).
     async fn make_link(
         &self,
+        mail_id: i64,
         purpose: LinkPurpose,
         now: OffsetDateTime,
         find: impl FnOnce(
@@ -355,6 +367,17 @@ impl Outbox {
                 let Some((user_id, new_email)) = find(conn)? else {
                     return Ok(None);
                 };
+                // Under the reader's lock, whatever ends the account's links either commits
+                // first (and the mail is gone), or deletes this link once it has.
+                match db::users::lock(conn, user_id) {
+                    // Deleted meanwhile.
+                    Err(diesel::result::Error::NotFound) => return Ok(None),
+                    locked => locked?,
+                }
+                if !db::outbox::is_waiting(conn, mail_id)? {
+                    tracing::info!(user_id, "no link made: its mail was dropped meanwhile");
+                    return Ok(None);
+                }
                 let new = NewAccountToken {
                     user_id,
                     purpose: purpose.as_str(),

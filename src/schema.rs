@@ -28,6 +28,7 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamptz,
         role -> Text,
+        login_generation -> Int4,
     }
 }
 

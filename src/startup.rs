@@ -34,7 +34,7 @@ use tokio::task::JoinHandle;
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
 
 use crate::accounts::Accounts;
-use crate::auth::client::ClientAddress;
+use crate::auth::client::{self, ClientAddress};
 use crate::auth::device::DeviceCookies;
 use crate::auth::password::Passwords;
 use crate::auth::session::COOKIE_MAX_AGE;
@@ -377,8 +377,11 @@ impl Application {
 }
 
 /// The request's span, like tracing-actix-web's own, except that the values of `token`
-/// parameters in the query are left out: links from mail carry their single-use tokens there,
-/// and the logs never hold a secret.
+/// parameters in the query are left out (links from mail carry their single-use tokens there,
+/// and the logs never hold a secret), and that nothing in it comes from a header a client can
+/// write unless the settings trust the proxy that wrote it: the host is the site's own
+/// (`PUBLIC_URL`, else the address listened on), the scheme and client address are the
+/// connection's or the trusted proxy's (`auth::client`).
 struct RedactedRootSpan;
 
 impl RootSpanBuilder for RedactedRootSpan {
@@ -395,14 +398,17 @@ impl RootSpanBuilder for RedactedRootSpan {
             .and_then(|value| value.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let connection = request.connection_info().clone();
+        let host = request
+            .app_data::<web::Data<AppState>>()
+            .map(|state| state.public_host().to_string())
+            .unwrap_or_default();
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
             http.route = %route,
             http.flavor = ?request.version(),
-            http.scheme = %connection.scheme(),
-            http.host = %connection.host(),
+            http.scheme = %client::scheme(request.request()),
+            http.host = %host,
             http.client_ip = %ClientAddress::of(request.request()).0,
             http.user_agent = %user_agent,
             http.target = %redacted_target(request.uri()),

@@ -32,3 +32,13 @@ pub struct AppState {
     /// trailing slash: canonical links, the feed and the sitemap start with it.
     pub public_url: String,
 }
+
+impl AppState {
+    /// The host (and port) of [`AppState::public_url`]: the site's own name for itself, which
+    /// the logs give rather than the `Host` a client wrote.
+    pub fn public_host(&self) -> &str {
+        self.public_url
+            .split_once("://")
+            .map_or(self.public_url.as_str(), |(_, authority)| authority)
+    }
+}

@@ -2,7 +2,7 @@
 
 use diesel::Connection;
 
-use super::{Accounts, owe_mail, replace_password};
+use super::{Accounts, logins_ended_meanwhile, owe_mail, replace_password, still_in_generation};
 use crate::auth::attempts;
 use crate::auth::current_reader::Member;
 use crate::auth::login;
@@ -18,9 +18,12 @@ use crate::error::AppError;
 /// What a change of password did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PasswordChange {
-    /// Changed: every other login ended, this browser goes on with a new one, and a notice is
-    /// on its way.
-    Done,
+    /// Changed: every other login ended, this browser goes on with a new one in the account's
+    /// new login `generation` (its device cookie is to be issued again), and a notice is on
+    /// its way.
+    Done {
+        generation: i32,
+    },
     WrongPassword,
     /// The new password is refused by the policy; the message says why.
     Refused(String),
@@ -61,9 +64,9 @@ impl Accounts {
         user_agent: &str,
         address: &str,
     ) -> Result<PasswordChange, AppError> {
-        if !self.password_is_right(member.user_id, current).await? {
+        let Some(checked_in) = self.check_password(member.user_id, current).await? else {
             return Ok(PasswordChange::WrongPassword);
-        }
+        };
         attempts::count_notice(&self.state, address).await?;
         let hash = match self
             .passwords
@@ -76,14 +79,20 @@ impl Accounts {
         let (user_id, email) = (member.user_id, member.email.clone());
         let now = self.state.clock.now();
         // One transaction: the other logins end, this browser's login is replaced by a new
-        // one, and the notice is owed, or none of it happens.
-        login::start_with(&self.state, session, user_id, user_agent, move |conn| {
-            replace_password(conn, user_id, &hash, &email, now)
-        })
+        // one, and the notice is owed, or none of it happens. If every login ended since the
+        // check (a reset, logging out everywhere), the browser is sent to log in again.
+        let generation = login::start_with(
+            &self.state,
+            session,
+            user_id,
+            checked_in,
+            user_agent,
+            move |conn| replace_password(conn, user_id, &hash, &email, now),
+        )
         .await?;
         self.doorbell.ring();
         tracing::info!(user_id, "password changed; every other login ended");
-        Ok(PasswordChange::Done)
+        Ok(PasswordChange::Done { generation })
     }
 
     /// Asks for the member's address to become `new_email`, from the client `address` (its
@@ -100,27 +109,37 @@ impl Accounts {
         if new_email.as_str() == member.email {
             return Ok(EmailChange::Unchanged);
         }
-        if !self.password_is_right(member.user_id, password).await? {
+        let Some(checked_in) = self.check_password(member.user_id, password).await? else {
             return Ok(EmailChange::WrongPassword);
-        }
+        };
         attempts::count_mailed_link(&self.state, new_email.as_str(), address).await?;
         let now = self.state.clock.now();
         let (user_id, recipient) = (member.user_id, new_email.to_string());
-        db::run(
+        let owed = db::run(
             &self.state.pool,
             "asking to confirm a new address",
             move |conn| {
-                owe_mail(
-                    conn,
-                    MailKind::EmailChange,
-                    &recipient,
-                    Some(user_id),
-                    "",
-                    now,
-                )
+                conn.transaction(|conn| {
+                    db::users::lock(conn, user_id)?;
+                    if !still_in_generation(conn, user_id, checked_in)? {
+                        return Ok(false);
+                    }
+                    owe_mail(
+                        conn,
+                        MailKind::EmailChange,
+                        &recipient,
+                        Some(user_id),
+                        "",
+                        now,
+                    )?;
+                    Ok(true)
+                })
             },
         )
         .await?;
+        if !owed {
+            return Err(logins_ended_meanwhile(user_id, "/account/email"));
+        }
         self.doorbell.ring();
         tracing::info!(user_id, "a change of e-mail address was asked for");
         Ok(EmailChange::Asked)
@@ -142,7 +161,8 @@ impl Accounts {
 
     /// Makes the link's new address the account's, once: the old address gets a notice,
     /// every other link of the account (reset links went to the old address) stops working,
-    /// and the payment processor's customer gets the new address too.
+    /// as does the mail still waiting to carry one, and the payment processor's customer gets
+    /// the new address too.
     pub async fn confirm_email(&self, token: &str) -> Result<EmailConfirmation, AppError> {
         let hash = token_hash(token);
         let now = self.state.clock.now();
@@ -175,6 +195,7 @@ impl Accounts {
                     }
                     db::users::update_email(conn, user_id, &new_email)?;
                     db::tokens::delete_all_for_user(conn, user_id)?;
+                    db::outbox::drop_links_for(conn, user_id, &user.email)?;
                     owe_mail(
                         conn,
                         MailKind::EmailChanged,

@@ -4,7 +4,7 @@
 
 use diesel::Connection;
 
-use super::{Accounts, owe_mail};
+use super::{Accounts, logins_ended_meanwhile, owe_mail, still_in_generation};
 use crate::auth::current_reader::Member;
 use crate::billing::EndedNow;
 use crate::db;
@@ -29,6 +29,18 @@ pub enum Closing {
     PaymentUnderWay,
 }
 
+/// What the deleting transaction found.
+enum Deleting {
+    Deleted {
+        opened: Vec<i64>,
+        kept: usize,
+    },
+    /// A subscription or a payment is still to be settled.
+    Unsettled,
+    /// Every login of the account ended since its password was checked.
+    LoginsEnded,
+}
+
 impl Accounts {
     pub async fn delete_account(
         &self,
@@ -39,10 +51,21 @@ impl Accounts {
         if !confirms_deletion(confirmation) {
             return Ok(Closing::NotConfirmed);
         }
-        if !self.password_is_right(member.user_id, password).await? {
+        let Some(checked_in) = self.check_password(member.user_id, password).await? else {
             return Ok(Closing::WrongPassword);
-        }
+        };
         let user_id = member.user_id;
+        let generation = db::run(
+            &self.state.pool,
+            "checking the account's logins",
+            move |conn| db::users::login_generation(conn, user_id),
+        )
+        .await?;
+        // Checked again under the lock below; this spares the subscription when every login
+        // ended before the processor is asked.
+        if generation != Some(checked_in) {
+            return Err(logins_ended_meanwhile(user_id, "/account/delete"));
+        }
         if self.billing.end_now(user_id).await? == EndedNow::PaymentUnderWay {
             return Ok(Closing::PaymentUnderWay);
         }
@@ -52,12 +75,15 @@ impl Accounts {
         let deleted = db::run(&self.state.pool, "deleting an account", move |conn| {
             conn.transaction(|conn| {
                 db::users::lock(conn, user_id)?;
+                if !still_in_generation(conn, user_id, checked_in)? {
+                    return Ok(Deleting::LoginsEnded);
+                }
                 // A subscription or a payment started in another tab since it was ended: it
                 // must be settled first.
                 if db::checkouts::find(conn, user_id)?.is_some()
                     || db::subscriptions::current(conn, user_id)?.is_some()
                 {
-                    return Ok(None);
+                    return Ok(Deleting::Unsettled);
                 }
                 let opened = db::meter::opened_in_month(conn, user_id, first_day)?;
                 let kept = db::closed_account_payments::keep_for(conn, user_id, now)?;
@@ -68,12 +94,16 @@ impl Accounts {
                 db::outbox::delete_for_user(conn, user_id)?;
                 db::users::delete(conn, user_id)?;
                 owe_mail(conn, MailKind::AccountDeleted, &email, None, "", now)?;
-                Ok(Some((opened, kept)))
+                Ok(Deleting::Deleted { opened, kept })
             })
         })
         .await?;
-        let Some((opened_this_month, kept_payments)) = deleted else {
-            return Ok(Closing::PaymentUnderWay);
+        let (opened_this_month, kept_payments) = match deleted {
+            Deleting::Deleted { opened, kept } => (opened, kept),
+            Deleting::Unsettled => return Ok(Closing::PaymentUnderWay),
+            Deleting::LoginsEnded => {
+                return Err(logins_ended_meanwhile(user_id, "/account/delete"));
+            }
         };
         self.doorbell.ring();
         tracing::info!(user_id, kept_payments, "account deleted");

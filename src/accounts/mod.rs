@@ -5,7 +5,12 @@
 //! Rules:
 //! - Every form that changes the account asks for its password, checked like a login: counted
 //!   first (per account, right or wrong, so a stolen session cannot guess it), then verified
-//!   off the async workers.
+//!   off the async workers. The change commits only if no recovery ended every login of the
+//!   account since the check (its login generation is unchanged, see `auth::login`).
+//! - A new password ends everything someone else could have started with the old one: every
+//!   login, every mailed link and the mail still waiting to carry one, and the trust of the
+//!   account's device cookies (`auth::login::end_every_login`). A new address ends every link
+//!   of the account and the mail still waiting to carry one.
 //! - Links sent by mail carry a random single-use token of which only the hash is stored;
 //!   they are made by the mail sender (`crate::outbox`) when the mail goes. A request only
 //!   writes the mail it owes into the outbox, in the transaction of its change, then rings the
@@ -27,11 +32,10 @@ use actix_web::web;
 use diesel::PgConnection;
 use time::OffsetDateTime;
 
-use crate::auth::attempts;
 use crate::auth::password::{Passwords, Verdict};
+use crate::auth::{attempts, login};
 use crate::billing::Billing;
 use crate::db;
-use crate::domain::account::LinkPurpose;
 use crate::domain::mail::MailKind;
 use crate::domain::password::{MAX_CHARS, Password};
 use crate::domain::throttle::delay_after_failure;
@@ -69,26 +73,56 @@ impl Accounts {
     }
 
     /// Whether `password` is the account's: counted first (429 past the limit), then
-    /// verified; a wrong one is answered more slowly as they add up.
-    async fn password_is_right(&self, user_id: i64, password: Password) -> Result<bool, AppError> {
+    /// verified; a wrong one is answered more slowly as they add up. When it is right, the
+    /// account's login generation it was checked in, for the change to commit in.
+    async fn check_password(
+        &self,
+        user_id: i64,
+        password: Password,
+    ) -> Result<Option<i32>, AppError> {
         let counted = attempts::count_password_check(&self.state, user_id).await?;
         let stored = db::run(
             &self.state.pool,
             "loading the account's password hash",
             move |conn| db::users::find(conn, user_id),
         )
-        .await?
-        .map(|user| user.password_hash);
+        .await?;
+        let generation = stored.as_ref().map(|user| user.login_generation);
         let right = password.char_count() <= MAX_CHARS
             && matches!(
-                self.passwords.verify(password, stored).await?,
+                self.passwords
+                    .verify(password, stored.map(|user| user.password_hash))
+                    .await?,
                 Verdict::Valid { .. }
             );
         if !right {
             tracing::info!(user_id, counted, "wrong password on an account form");
             tokio::time::sleep(delay_after_failure(counted)).await;
+            return Ok(None);
         }
-        Ok(right)
+        Ok(generation)
+    }
+}
+
+/// Whether the account is still in the login generation its password was checked in; call
+/// it with the reader's lock held, before the change the check allowed.
+fn still_in_generation(
+    conn: &mut PgConnection,
+    user_id: i64,
+    generation: i32,
+) -> diesel::QueryResult<bool> {
+    Ok(db::users::login_generation(conn, user_id)? == Some(generation))
+}
+
+/// The answer to a form whose password was checked before every login of the account ended
+/// (the reader's own login among them): log in again.
+fn logins_ended_meanwhile(user_id: i64, next: &str) -> AppError {
+    tracing::info!(
+        user_id,
+        "account form refused: every login of the account ended meanwhile"
+    );
+    AppError::LogInFirst {
+        next: next.to_string(),
     }
 }
 
@@ -116,19 +150,19 @@ fn owe_mail(
     )
 }
 
-/// Replaces the account's password: the new hash, every reset link and every login of the
-/// account ended, and a notice owed to `email`. Call it inside the transaction that decided
-/// the change (the caller then rings the doorbell).
+/// Replaces the account's password: the new hash, every login of the account ended with all
+/// that could start one (`login::end_every_login`), and a notice owed to `email`. Returns the
+/// account's new login generation. Call it inside the transaction that decided the change,
+/// with the reader's lock held (the caller then rings the doorbell).
 fn replace_password(
     conn: &mut PgConnection,
     user_id: i64,
     hash: &str,
     email: &str,
     now: OffsetDateTime,
-) -> diesel::QueryResult<()> {
+) -> diesel::QueryResult<i32> {
     db::users::update_password_hash(conn, user_id, hash)?;
-    db::tokens::delete_for_user(conn, user_id, LinkPurpose::PasswordReset)?;
-    db::sessions::revoke_all(conn, user_id, now)?;
+    let generation = login::end_every_login(conn, user_id, now)?;
     owe_mail(
         conn,
         MailKind::PasswordChanged,
@@ -136,6 +170,6 @@ fn replace_password(
         Some(user_id),
         "",
         now,
-    )
-    .map(|_| ())
+    )?;
+    Ok(generation)
 }

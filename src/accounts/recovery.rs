@@ -16,9 +16,14 @@ use crate::error::AppError;
 /// What setting a new password through a reset link did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reset {
-    /// The password is changed, every login of the account ended and every other reset link
-    /// made useless; the browser may now be logged in as `user_id`.
-    Done { user_id: i64, email: String },
+    /// The password is changed, every login of the account ended and every other link made
+    /// useless; the browser may now be logged in as `user_id`, in the account's new login
+    /// `generation`.
+    Done {
+        user_id: i64,
+        email: String,
+        generation: i32,
+    },
     /// The link was used already, has expired, or never existed.
     LinkDead,
     /// The new password is refused by the policy; the message says why.
@@ -79,24 +84,27 @@ impl Accounts {
                 let Some(link) =
                     db::tokens::consume(conn, LinkPurpose::PasswordReset, &token_hash, now)?
                 else {
-                    return Ok(false);
+                    return Ok(None);
                 };
                 if link.user_id != user_id {
-                    return Ok(false);
+                    return Ok(None);
                 }
-                replace_password(conn, user_id, &hash, &recipient, now)?;
-                Ok(true)
+                replace_password(conn, user_id, &hash, &recipient, now).map(Some)
             })
         })
         .await?;
-        if !used {
+        let Some(generation) = used else {
             return Ok(Reset::LinkDead);
-        }
+        };
         self.doorbell.ring();
         tracing::info!(
             user_id,
             "password reset through a mailed link; every login ended"
         );
-        Ok(Reset::Done { user_id, email })
+        Ok(Reset::Done {
+            user_id,
+            email,
+            generation,
+        })
     }
 }

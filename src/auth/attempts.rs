@@ -4,8 +4,10 @@
 //! A login attempt is counted *before* its password is checked, so parallel guesses are
 //! counted too, and it is counted in all of its counters or, when one is at its limit, in none
 //! and nothing about it is stored (429 with `Retry-After`):
-//! - from a browser presenting a valid device cookie for the account (`auth::device`): per
-//!   device cookie only. Once that is used up the browser is treated like any other;
+//! - from a browser presenting a valid device cookie for the account (`auth::device`) that
+//!   still counts (the account with that id has that address and is in that login
+//!   generation): per device cookie only. Once that is used up the browser is treated like any
+//!   other;
 //! - otherwise per account and address together, per account from everywhere, and per
 //!   address. A guesser at one address is stopped by the first long before the second fills,
 //!   and refused guesses count no further, so one guesser cannot lock the owner out
@@ -23,6 +25,7 @@
 //! password checks of an account's own forms (per account, right or wrong).
 
 use super::account_key;
+use super::device::DeviceClaim;
 use crate::db;
 use crate::db::throttle::{Counter, Outcome, Scope};
 use crate::domain::throttle::Limits;
@@ -31,10 +34,11 @@ use crate::state::AppState;
 
 /// One login attempt: who it is for and where it comes from.
 pub struct LoginAttempt {
+    email: String,
     account: String,
     account_address: String,
     address: String,
-    device: Option<String>,
+    device: Option<DeviceClaim>,
 }
 
 /// Which counters an attempt was counted in, and the failures they saw (this one included).
@@ -54,9 +58,11 @@ impl Counted {
 }
 
 impl LoginAttempt {
-    /// `device` is the nonce of a valid device cookie for this account, if the browser sent one.
-    pub fn new(normalised_email: &str, address: String, device: Option<String>) -> Self {
+    /// `device` is the claim of a valid device cookie for this account, if the browser sent
+    /// one.
+    pub fn new(normalised_email: &str, address: String, device: Option<DeviceClaim>) -> Self {
         Self {
+            email: normalised_email.to_string(),
             account: account_key(normalised_email),
             account_address: account_key(&format!("{normalised_email}\n{address}")),
             address,
@@ -89,12 +95,18 @@ fn counter(scope: Scope, key: &str, limit: i32) -> Counter {
 pub async fn count_login(state: &AppState, attempt: &LoginAttempt) -> Result<Counted, AppError> {
     let now = state.clock.now();
     let limits = state.limits;
-    let device = attempt
-        .device
-        .as_ref()
-        .map(|nonce| counter(Scope::Device, nonce, limits.device));
+    let device = attempt.device.clone();
+    let email = attempt.email.clone();
     let untrusted = attempt.untrusted(&limits);
     let outcome = db::run(&state.pool, "counting a login attempt", move |conn| {
+        let device = match device {
+            Some(claim)
+                if db::users::is_in_generation(conn, claim.user_id, &email, claim.generation)? =>
+            {
+                Some(counter(Scope::Device, &claim.nonce, limits.device))
+            }
+            _ => None,
+        };
         if let Some(device) = device
             && let Outcome::Counted(counts) = db::throttle::count_attempt(
                 conn,

@@ -1,8 +1,10 @@
-//! Where a request comes from, for the limits kept per address.
+//! Where a request comes from, for the limits kept per address and for the logs.
 //!
 //! Behind a trusted proxy (`TRUST_PROXY_HEADERS`) the address is the last `X-Forwarded-For`
 //! entry: the one the proxy itself appended (entries before it, and earlier header lines, are
-//! whatever the client chose to send). Otherwise it is the connection's peer.
+//! whatever the client chose to send). Otherwise it is the connection's peer. The same rule
+//! gives the scheme the logs name ([`scheme`]); no header a client can write is believed
+//! without a proxy the settings trust.
 //!
 //! The limits count a client by [`ClientAddress::limit_key`]: an IPv4 address whole, an IPv6
 //! address by its /64 network. A home line or an office LAN is given a whole /64, so the other
@@ -74,17 +76,27 @@ impl FromRequest for ClientAddress {
     }
 }
 
-fn client_address(req: &HttpRequest, trust_proxy: bool) -> String {
-    let forwarded_for = req.headers().get_all("x-forwarded-for").last();
-    if forwarded_for.is_some() && !trust_proxy {
-        warn_once_about_untrusted_proxy();
-    }
-    let forwarded = forwarded_for
-        .filter(|_| trust_proxy)
+/// The entry a trusted proxy added to the list header `name` (`X-Forwarded-For`,
+/// `X-Forwarded-Proto`): the last one of its last line. Whatever comes before it was written by
+/// the client. Call it only when the settings trust the proxy.
+pub fn added_by_proxy<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    req.headers()
+        .get_all(name)
+        .last()
         .and_then(|line| line.to_str().ok())
         .and_then(|list| list.rsplit(',').next())
         .map(str::trim)
-        .filter(|address| !address.is_empty());
+        .filter(|entry| !entry.is_empty())
+}
+
+fn client_address(req: &HttpRequest, trust_proxy: bool) -> String {
+    let has_forwarded_for = req.headers().contains_key("x-forwarded-for");
+    if has_forwarded_for && !trust_proxy {
+        warn_once_about_untrusted_proxy();
+    }
+    let forwarded = trust_proxy
+        .then(|| added_by_proxy(req, "x-forwarded-for"))
+        .flatten();
     let peer = req.peer_addr().map(|addr| addr.ip().to_string());
     forwarded
         .map(str::to_string)
@@ -105,6 +117,23 @@ fn warn_once_about_untrusted_proxy() {
              limits per address see the proxy's address for everyone"
         )
     });
+}
+
+/// The scheme the reader used, for the logs: behind a trusted proxy, the last
+/// `X-Forwarded-Proto` entry (when it is `http` or `https`); otherwise the connection's own.
+pub fn scheme(req: &HttpRequest) -> &'static str {
+    let trust_proxy = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.trust_proxy_headers);
+    let forwarded = trust_proxy
+        .then(|| added_by_proxy(req, "x-forwarded-proto"))
+        .flatten();
+    match forwarded {
+        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+        Some(proto) if proto.eq_ignore_ascii_case("http") => "http",
+        _ if req.app_config().secure() => "https",
+        _ => "http",
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 use diesel::prelude::*;
 use time::{Duration, OffsetDateTime};
 
+use crate::domain::mail::MailKind;
 use crate::models::{NewOutboxMail, OutboxMail};
 use crate::schema::mail_outbox;
 
@@ -84,6 +85,28 @@ pub fn waiting_for_user(conn: &mut PgConnection, user_id: i64) -> QueryResult<Ve
         .order(mail_outbox::id)
         .select(OutboxMail::as_select())
         .load(conn)
+}
+
+/// Whether the mail is still in the outbox (nothing dropped it since it was claimed).
+pub fn is_waiting(conn: &mut PgConnection, id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(mail_outbox::table.find(id))).get_result(conn)
+}
+
+/// Drops the mail still waiting to carry a link for the account: its address changes (by
+/// `user_id`) and the resets asked for its address `email` (a reset request names only the
+/// address). Returns how many went.
+pub fn drop_links_for(conn: &mut PgConnection, user_id: i64, email: &str) -> QueryResult<usize> {
+    diesel::delete(
+        mail_outbox::table.filter(
+            mail_outbox::kind
+                .eq(MailKind::EmailChange.as_str())
+                .and(mail_outbox::user_id.eq(user_id))
+                .or(mail_outbox::kind
+                    .eq(MailKind::PasswordReset.as_str())
+                    .and(mail_outbox::recipient.eq(email))),
+        ),
+    )
+    .execute(conn)
 }
 
 /// Drops the mail still waiting about the account (it is being deleted).

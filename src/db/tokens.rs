@@ -52,20 +52,6 @@ pub fn consume(
     .optional()
 }
 
-/// Deletes the account's links of one purpose (every other reset link, once one was used).
-pub fn delete_for_user(
-    conn: &mut PgConnection,
-    user_id: i64,
-    purpose: LinkPurpose,
-) -> QueryResult<usize> {
-    diesel::delete(
-        account_tokens::table
-            .filter(account_tokens::user_id.eq(user_id))
-            .filter(account_tokens::purpose.eq(purpose.as_str())),
-    )
-    .execute(conn)
-}
-
 /// Deletes every link of the account.
 pub fn delete_all_for_user(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
     diesel::delete(account_tokens::table.filter(account_tokens::user_id.eq(user_id))).execute(conn)

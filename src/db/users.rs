@@ -52,12 +52,49 @@ pub fn delete(conn: &mut PgConnection, user_id: i64) -> QueryResult<bool> {
 }
 
 /// Fails with a unique violation when the e-mail is taken (the database decides, so two
-/// simultaneous sign-ups cannot both succeed).
-pub fn insert(conn: &mut PgConnection, new: &NewUser<'_>) -> QueryResult<i64> {
+/// simultaneous sign-ups cannot both succeed). Returns the new account's id and its first
+/// login generation.
+pub fn insert(conn: &mut PgConnection, new: &NewUser<'_>) -> QueryResult<(i64, i32)> {
     diesel::insert_into(users::table)
         .values(new)
-        .returning(users::id)
+        .returning((users::id, users::login_generation))
         .get_result(conn)
+}
+
+/// The account's login generation, if the account exists.
+pub fn login_generation(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<i32>> {
+    users::table
+        .find(user_id)
+        .select(users::login_generation)
+        .first(conn)
+        .optional()
+}
+
+/// Moves the account to its next login generation (every login of it has ended); returns it.
+pub fn next_login_generation(conn: &mut PgConnection, user_id: i64) -> QueryResult<i32> {
+    let generation = diesel::update(users::table.find(user_id))
+        .set(users::login_generation.eq(users::login_generation + 1))
+        .returning(users::login_generation)
+        .get_result(conn)?;
+    note(Change::Reader(user_id));
+    Ok(generation)
+}
+
+/// Whether account `user_id` still has the normalised e-mail `email` and is still in login
+/// generation `generation`: what a device cookie must match to count.
+pub fn is_in_generation(
+    conn: &mut PgConnection,
+    user_id: i64,
+    email: &str,
+    generation: i32,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table
+            .find(user_id)
+            .filter(users::email.eq(email))
+            .filter(users::login_generation.eq(generation)),
+    ))
+    .get_result(conn)
 }
 
 /// The account with this normalised e-mail, with its role.

@@ -12,7 +12,7 @@ use crate::auth::account_key;
 use crate::auth::attempts::{self, LoginAttempt};
 use crate::auth::client::ClientAddress;
 use crate::auth::csrf::CsrfForm;
-use crate::auth::device::DeviceCookies;
+use crate::auth::device::{DeviceCookies, DeviceOwner};
 use crate::auth::login::{self, Ending};
 use crate::auth::password::{Passwords, Verdict};
 use crate::auth::session::ReaderSession;
@@ -125,27 +125,64 @@ impl actix_web::FromRequest for Doorway {
 }
 
 impl Doorway {
-    /// Logs the browser in as `user_id`: a new login session (and cookie), a flash, a device
+    /// Logs the browser in as `account`: a new login session (and cookie), a flash, a device
     /// cookie for the account, and a redirect to `next` when it is a local path.
     pub(super) async fn logged_in(
         &self,
         session: &ReaderSession,
-        user_id: i64,
-        normalised_email: &str,
+        account: LoggingIn<'_>,
         flash: &str,
         next: Option<&str>,
     ) -> Result<HttpResponse, AppError> {
-        login::start(&self.state, session, user_id, &user_agent(&self.req)).await?;
+        login::start(
+            &self.state,
+            session,
+            account.user_id,
+            account.generation,
+            &user_agent(&self.req),
+        )
+        .await?;
         session.set_flash(flash)?;
-        let cookie = self
-            .device_cookies
-            .issue(&account_key(normalised_email), self.state.clock.now())?;
         let mut response = see_other(&safe_next(next));
-        response
-            .add_cookie(&cookie)
-            .map_err(|e| AppError::internal("setting the device cookie", e))?;
+        self.trust_this_device(&mut response, account)?;
         Ok(response)
     }
+
+    /// Gives the browser a device cookie for `account` with `response`.
+    pub(super) fn trust_this_device(
+        &self,
+        response: &mut HttpResponse,
+        account: LoggingIn<'_>,
+    ) -> Result<(), AppError> {
+        let owner = DeviceOwner {
+            account: &account_key(account.normalised_email),
+            user_id: account.user_id,
+            generation: account.generation,
+        };
+        let cookie = self.device_cookies.issue(&owner, self.state.clock.now())?;
+        response
+            .add_cookie(&cookie)
+            .map_err(|e| AppError::internal("setting the device cookie", e))
+    }
+
+    /// The browser's User-Agent, cut to what the sessions table keeps.
+    pub(super) fn user_agent(&self) -> String {
+        user_agent(&self.req)
+    }
+
+    /// Where the request comes from, as the limits see it.
+    pub(super) fn address(&self) -> &ClientAddress {
+        &self.address
+    }
+}
+
+/// The account a browser is logging in to.
+#[derive(Clone, Copy)]
+pub struct LoggingIn<'a> {
+    pub user_id: i64,
+    pub normalised_email: &'a str,
+    /// The account's login generation when its password was checked (or set).
+    pub generation: i32,
 }
 
 pub async fn signup(
@@ -188,7 +225,7 @@ pub async fn signup(
         db::users::insert(conn, &account)
     })
     .await;
-    let user_id = match inserted {
+    let (user_id, generation) = match inserted {
         Err(error) if error.is_unique_violation() => {
             form.email_error =
                 Some("There is already an account with this e-mail. Log in instead?".to_string());
@@ -198,14 +235,13 @@ pub async fn signup(
     };
     tracing::info!(user_id, "account created");
     let welcome = "Welcome to Gazette! Your account is ready.";
+    let account = LoggingIn {
+        user_id,
+        normalised_email: email.as_str(),
+        generation,
+    };
     doorway
-        .logged_in(
-            &visit.session,
-            user_id,
-            email.as_str(),
-            welcome,
-            input.next.as_deref(),
-        )
+        .logged_in(&visit.session, account, welcome, input.next.as_deref())
         .await
 }
 
@@ -220,7 +256,7 @@ pub async fn login(
     let device =
         doorway
             .device_cookies
-            .trusted_nonce(&doorway.req, &account_key(&email), state.clock.now());
+            .claim(&doorway.req, &account_key(&email), state.clock.now());
     let attempt = LoginAttempt::new(&email, doorway.address.limit_key(), device);
     let counted = attempts::count_login(state, &attempt).await?;
 
@@ -263,14 +299,15 @@ pub async fn login(
     }
     tracing::info!(user_id = user.id, "logged in");
     let welcome = "You are logged in. Welcome back!";
+    // The generation read with the hash just checked: a reset or logging out everywhere since
+    // then refuses this login.
+    let account = LoggingIn {
+        user_id: user.id,
+        normalised_email: &email,
+        generation: user.login_generation,
+    };
     doorway
-        .logged_in(
-            &visit.session,
-            user.id,
-            &email,
-            welcome,
-            input.next.as_deref(),
-        )
+        .logged_in(&visit.session, account, welcome, input.next.as_deref())
         .await
 }
 

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::auth::Doorway;
+use super::auth::{Doorway, LoggingIn};
 use super::visit::Visit;
 use crate::accounts::{Accounts, Reset};
 use crate::auth::client::ClientAddress;
@@ -89,9 +89,9 @@ pub fn dead_reset_link(visit: &Visit) -> Result<HttpResponse, AppError> {
     let page = DeadLinkPage {
         layout: visit.layout("This link no longer works")?,
         heading: "This link no longer works",
-        message: "A link to choose a new password works once, for 30 minutes, and only the \
-                  newest ones work once one of them has been used. Ask for a new one: it \
-                  takes a minute.",
+        message: "A link to choose a new password works once, for 30 minutes, and none \
+                  works any more once the password was changed or every device was logged \
+                  out. Ask for a new one: it takes a minute.",
         again_href: "/password/forgot",
         again_label: "Send me a new link",
     };
@@ -136,11 +136,20 @@ pub async fn reset(
         .reset_password(&input.token, Password::new(input.password))
         .await?
     {
-        Reset::Done { user_id, email } => {
+        Reset::Done {
+            user_id,
+            email,
+            generation,
+        } => {
             let welcome = "Your new password is set, and you are logged in. Every other device \
                            was logged out.";
+            let account = LoggingIn {
+                user_id,
+                normalised_email: &email,
+                generation,
+            };
             doorway
-                .logged_in(&visit.session, user_id, &email, welcome, None)
+                .logged_in(&visit.session, account, welcome, None)
                 .await
         }
         Reset::LinkDead => dead_reset_link(&visit),

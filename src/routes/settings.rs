@@ -5,12 +5,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::auth::see_other;
+use super::auth::{Doorway, LoggingIn, see_other};
 use super::password::TokenQuery;
-use super::user_agent;
 use super::visit::Visit;
 use crate::accounts::{Accounts, Closing, EmailChange, EmailConfirmation, PasswordChange};
 use crate::auth::client::ClientAddress;
@@ -82,9 +81,8 @@ pub async fn password_form(member: Member, visit: Visit) -> Result<HttpResponse,
 }
 
 pub async fn change_password(
-    req: HttpRequest,
+    doorway: Doorway,
     accounts: web::Data<Accounts>,
-    address: ClientAddress,
     CsrfForm(input): CsrfForm<PasswordForm>,
     member: Member,
     visit: Visit,
@@ -103,17 +101,25 @@ pub async fn change_password(
             &member,
             current,
             new,
-            &user_agent(&req),
-            &address.limit_key(),
+            &doorway.user_agent(),
+            &doorway.address().limit_key(),
         )
         .await?;
     match changed {
-        PasswordChange::Done => {
+        PasswordChange::Done { generation } => {
             visit.session.set_flash(
                 "Your password is changed. Every other device was logged out, and we sent a \
                  notice to your address.",
             )?;
-            Ok(see_other("/account"))
+            // Device cookies issued before the change no longer count; this browser's does.
+            let mut response = see_other("/account");
+            let account = LoggingIn {
+                user_id: member.user_id,
+                normalised_email: &member.email,
+                generation,
+            };
+            doorway.trust_this_device(&mut response, account)?;
+            Ok(response)
         }
         PasswordChange::WrongPassword => {
             password_page(&visit, &member, Some(WRONG_PASSWORD.to_string()), None)
@@ -207,7 +213,8 @@ fn dead_email_link(visit: &Visit, status: StatusCode) -> Result<HttpResponse, Ap
         (
             "This link no longer works",
             "A link to confirm a new address works once, for 24 hours, and not after the \
-             address was changed another way. Ask for a new one from your account.",
+             address was changed another way, the password was changed, or every device was \
+             logged out. Ask for a new one from your account.",
         )
     };
     let page = DeadLinkPage {

@@ -156,11 +156,23 @@ async fn a_device_cookie_vouches_for_its_own_account_only() {
     // What a valid cookie holds once decrypted, sent as it is (cookie values travel
     // percent-encoded).
     let claim = format!(
+        r#"{{"account":"{}","user_id":{},"generation":0,"nonce":"n","issued":{}}}"#,
+        gazette::auth::account_key(OWNER),
+        user_id(&app, OWNER),
+        START.unix_timestamp()
+    );
+    let plain: String = url::form_urlencoded::byte_serialize(claim.as_bytes()).collect();
+    // A cookie of the format before it named the account's id and login generation, sealed
+    // with the app's own key: it is read as nothing, not as an error.
+    let earlier = format!(
         r#"{{"account":"{}","nonce":"n","issued":{}}}"#,
         gazette::auth::account_key(OWNER),
         START.unix_timestamp()
     );
-    let plain: String = url::form_urlencoded::byte_serialize(claim.as_bytes()).collect();
+    let mut jar = actix_web::cookie::CookieJar::new();
+    jar.private_mut(&app.settings.session_key)
+        .add(actix_web::cookie::Cookie::new(name, earlier));
+    let earlier_format = jar.get(name).expect("sealed").value().to_string();
     let mut flipped = owners.clone().into_bytes();
     let middle = flipped.len() / 2;
     flipped[middle] = if flipped[middle] == b'A' { b'B' } else { b'A' };
@@ -176,6 +188,7 @@ async fn a_device_cookie_vouches_for_its_own_account_only() {
             &flipped,
         ),
         ("a plain-text claim", &plain),
+        ("a cookie of the earlier format", &earlier_format),
         ("garbage", "hello%20world"),
         ("an empty value", ""),
     ] {
@@ -352,4 +365,146 @@ async fn the_cookies_page_names_the_device_cookie() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("<code>gazette_session</code>"));
     assert!(page.body.contains("<code>gazette_device</code>"));
+}
+
+/// Ends every login of the reader's account from its page.
+async fn log_out_everywhere(reader: &Reader<'_>) {
+    let token = reader.csrf_token().await;
+    let page = reader
+        .post("/account/sessions/logout-all", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_device_cookie_copied_before_logging_out_everywhere_no_longer_lifts_the_lock() {
+    let app = proxied_app().await;
+    let owner = Reader::signed_up(&app, OWNER).await;
+    let copied = owner.device_cookie().expect("the owner's device cookie");
+    log_out_everywhere(&owner).await;
+    // The owner logs in again afterwards: this browser is trusted anew.
+    assert_eq!(
+        owner.log_in(OWNER, PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    owner.log_out().await;
+    assert_ne!(owner.device_cookie(), Some(copied.clone()));
+
+    wide_attack(&app, OWNER).await;
+
+    let thief = Reader::new(&app);
+    thief.set_cookie(app.settings.device_cookie_name(), &copied);
+    let pages = guess_from_browser(&thief, OWNER, "203.0.113.5", 5).await;
+    assert_eq!(
+        count(&pages, StatusCode::TOO_MANY_REQUESTS),
+        5,
+        "a device cookie issued before logging out everywhere still lets guesses through"
+    );
+    let page = thief.log_in_from(OWNER, PASSWORD, "203.0.113.5").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+
+    let page = owner.log_in_from(OWNER, PASSWORD, "203.0.113.6").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "issued after it");
+}
+
+#[tokio::test]
+async fn a_new_password_ends_the_trust_of_device_cookies_issued_before_it() {
+    let app = proxied_app().await;
+    let owner = Reader::signed_up(&app, OWNER).await;
+    let before_change = owner.device_cookie().expect("a device cookie");
+    let page = owner
+        .change_password(PASSWORD, "copper kettle meadow 77")
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let before_reset = owner.device_cookie().expect("a device cookie");
+    assert_ne!(
+        before_reset, before_change,
+        "the browser that changed the password is trusted anew"
+    );
+    owner.log_out().await;
+
+    let browser = Reader::new(&app);
+    browser.forgot_password(OWNER).await;
+    let mail = app.mailbox.next_for(OWNER, 1).await;
+    let page = browser
+        .reset_password(&mail.token(), "tangerine harbour violin 8")
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    browser.log_out().await;
+
+    wide_attack(&app, OWNER).await;
+
+    for (what, cookie) in [
+        ("issued before the password was changed", &before_change),
+        ("kept by the browser that changed it", &before_reset),
+    ] {
+        let thief = Reader::new(&app);
+        thief.set_cookie(app.settings.device_cookie_name(), cookie);
+        let page = thief
+            .log_in_from(OWNER, "a guess at the new one 1", "203.0.113.5")
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "a device cookie {what} survives the reset"
+        );
+    }
+    // The browser that reset the password was given a cookie of the new password's time.
+    let page = browser
+        .log_in_from(OWNER, "tangerine harbour violin 8", "203.0.113.6")
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_device_cookie_stays_with_the_address_and_account_it_was_issued_for() {
+    let app = proxied_app().await;
+    let owner = Reader::signed_up(&app, OWNER).await;
+    let old = owner.device_cookie().expect("a device cookie");
+    owner.change_email("moved@example.com", PASSWORD).await;
+    let link = app.mailbox.next_for("moved@example.com", 0).await;
+    assert_eq!(
+        owner.confirm_email(&link.token()).await.status,
+        StatusCode::SEE_OTHER
+    );
+    owner.log_out().await;
+    // Someone else opens an account with the address the owner left.
+    let newcomer = Reader::signed_up_with(&app, OWNER, "saffron glacier tuba 31").await;
+    newcomer.log_out().await;
+
+    let name = app.settings.device_cookie_name();
+    for address in ["moved@example.com", OWNER] {
+        wide_attack(&app, address).await;
+        let holder = Reader::new(&app);
+        holder.set_cookie(name, &old);
+        let pages = guess_from_browser(&holder, address, "203.0.113.5", 5).await;
+        assert_eq!(
+            count(&pages, StatusCode::TOO_MANY_REQUESTS),
+            5,
+            "a device cookie of {OWNER}'s former account lets guesses at {address} through"
+        );
+    }
+    // The newcomer's own browser is trusted at the address.
+    let page = newcomer
+        .log_in_from(OWNER, "saffron glacier tuba 31", "203.0.113.6")
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+}
+
+/// `guesses` wrong passwords for `email` from `browser` (with its cookies), from `address`.
+async fn guess_from_browser(
+    browser: &Reader<'_>,
+    email: &str,
+    address: &str,
+    guesses: usize,
+) -> Vec<Page> {
+    let mut pages = Vec::new();
+    for n in 0..guesses {
+        pages.push(
+            browser
+                .log_in_from(email, &format!("browser guess {n}"), address)
+                .await,
+        );
+    }
+    pages
 }

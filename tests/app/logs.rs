@@ -361,3 +361,98 @@ async fn the_logged_client_address_is_the_one_the_limits_see() {
         assert!(!lines.iter().any(|line| line.contains("203.0.113.66")));
     }
 }
+
+/// The value of the span field `name` on each line that has it (text lines).
+fn logged_field<'a>(lines: &'a [String], name: &str) -> Vec<&'a str> {
+    let marker = format!("{name}=");
+    lines
+        .iter()
+        .filter_map(|line| line.split(marker.as_str()).nth(1))
+        .filter_map(|rest| rest.split([' ', '}']).next())
+        .collect()
+}
+
+/// The host and scheme in the log are the site's own: from the configured address and the
+/// connection, or from the proxy the settings trust, never from what a client wrote in `Host`,
+/// `X-Forwarded-Host`, `X-Forwarded-Proto`, `Forwarded` or an absolute request target.
+#[tokio::test]
+async fn the_logged_host_and_scheme_are_never_what_a_client_wrote() {
+    for trust in [false, true] {
+        let mut vars = vec![
+            ("RUST_LOG", "info"),
+            ("SESSION_KEY", SESSION_KEY),
+            ("TRUST_PROXY_HEADERS", if trust { "true" } else { "false" }),
+        ];
+        if trust {
+            vars.push(("PUBLIC_URL", "https://gazette.example"));
+        }
+        let app = RunningBinary::start(&vars).await;
+        let client = crate::support::http_client()
+            .build()
+            .expect("an HTTP client");
+        for _ in 0..3 {
+            let mut request = client
+                .get(format!("{}/articles/999999", app.address))
+                .header("Host", "forged-host.example")
+                .header("X-Forwarded-Host", "forged-xfh.example")
+                .header("X-Forwarded-Proto", "forged-proto")
+                .header(
+                    "Forwarded",
+                    "for=203.0.113.99;host=forged-fwd.example;proto=forged-fwd-proto",
+                );
+            if trust {
+                // What the trusted proxy adds after whatever the client sent.
+                request = request.header("X-Forwarded-Proto", "https");
+            }
+            let response = request.send().await.expect("GET");
+            assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        }
+        // An absolute target names a host of its own.
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+            .await
+            .expect("connecting");
+        let proxy_line = if trust {
+            "X-Forwarded-Proto: https\r\n"
+        } else {
+            ""
+        };
+        let raw = format!(
+            "GET http://forged-absolute.example/articles/999999 HTTP/1.1\r\n\
+             Host: forged-host.example\r\nX-Forwarded-Proto: forged-proto\r\n{proxy_line}\
+             Connection: close\r\n\r\n"
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut stream, raw.as_bytes())
+            .await
+            .expect("writing the request");
+        let mut answer = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer)
+            .await
+            .expect("reading the answer");
+        assert!(answer.starts_with(b"HTTP/1.1 404"));
+        let port = app.port;
+        let lines = app.stop().await;
+
+        let forged: Vec<&String> = lines.iter().filter(|l| l.contains("forged")).collect();
+        assert!(
+            forged.is_empty(),
+            "trusting the proxy: {trust}; a client's words in the log: {forged:#?}"
+        );
+        let (host, scheme) = if trust {
+            ("gazette.example".to_string(), "https")
+        } else {
+            (format!("127.0.0.1:{port}"), "http")
+        };
+        let hosts = logged_field(&lines, "http.host");
+        let schemes = logged_field(&lines, "http.scheme");
+        let answered = lines.iter().filter(|l| l.contains("answered")).count();
+        assert_eq!(answered, 4, "every request logged: {lines:#?}");
+        assert!(
+            hosts.len() >= answered && hosts.iter().all(|h| *h == host),
+            "{hosts:?}"
+        );
+        assert!(
+            schemes.len() >= answered && schemes.iter().all(|s| *s == scheme),
+            "{schemes:?}"
+        );
+    }
+}

@@ -16,6 +16,7 @@ mod accounts_logout;
 mod accounts_mail;
 mod accounts_recovery;
 mod accounts_signup;
+mod accounts_takeover;
 mod architecture;
 mod archive;
 mod articles;
