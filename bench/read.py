@@ -23,7 +23,8 @@ import time
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BINARY = os.path.join(ROOT, "target", "release", "gazette")
+# BENCH_GAZETTE_BINARY measures another build (an earlier commit's, say) with this harness.
+BINARY = os.environ.get("BENCH_GAZETTE_BINARY", os.path.join(ROOT, "target", "release", "gazette"))
 BARE = os.path.join(ROOT, "target", "release", "examples", "bare")
 PASSWORD = "velvet lantern orchard 42"
 STORM_ACCOUNTS = 20

@@ -4,10 +4,9 @@
 //! before anything else.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
 use super::auth::{NoFields, see_other};
-use super::site_of;
 use super::visit::Visit;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::current_reader::Member;
@@ -178,13 +177,13 @@ pub async fn cancel_subscription(
 /// The payment processor's billing page (card, invoices, plan, cancellation): whatever the
 /// reader does there comes back as the processor's events.
 pub async fn billing_portal(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     billing: web::Data<Billing>,
     session: ReaderSession,
     CsrfForm(_): CsrfForm<NoFields>,
     member: Member,
 ) -> Result<HttpResponse, AppError> {
-    let back = format!("{}/account", site_of(&req));
+    let back = format!("{}/account", state.public_url);
     let message = match billing.portal(member.user_id, back).await? {
         Portal::At(url) => return Ok(see_other(&url)),
         Portal::NoAccount => "There is no billing account for you at the payment processor yet: \

@@ -118,14 +118,6 @@ pub struct NextQuery {
     pub next: Option<String>,
 }
 
-/// The site's address as the reader reached it (`https://gazette.example`), for the pages of a
-/// payment processor to send the reader back to. Behind a proxy, the proxy must pass `Host`
-/// and `X-Forwarded-Proto`.
-fn site_of(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
-}
-
 /// The User-Agent, cut to what the sessions table keeps.
 fn user_agent(req: &HttpRequest) -> String {
     let raw = req

@@ -5,12 +5,12 @@
 mod answers;
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use super::NextQuery;
 use super::auth::see_other;
 use super::visit::Visit;
-use super::{NextQuery, site_of};
 use crate::auth::csrf::CsrfForm;
 use crate::auth::current_reader::Member;
 use crate::billing::{Billing, PaymentsMode, Subscriber};
@@ -75,7 +75,6 @@ fn payments_note(mode: PaymentsMode) -> PaymentsNote {
 }
 
 pub async fn subscribe(
-    req: HttpRequest,
     state: web::Data<AppState>,
     billing: web::Data<Billing>,
     CsrfForm(input): CsrfForm<SubscribeInput>,
@@ -115,11 +114,11 @@ pub async fn subscribe(
         return refuse(message, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
 
-    let site = site_of(&req);
+    // The processor sends the reader back to the site's own address, never to a Host header.
     let reader = Subscriber {
         user_id: member.user_id,
         email: &member.email,
-        site: &site,
+        site: &state.public_url,
         next: &next,
     };
     match answer(billing.subscribe(&reader, &plan).await?, &plan) {

@@ -372,3 +372,29 @@ async fn the_test_gateway_still_works_when_chosen_and_takes_no_webhooks() {
     };
     assert!(csp.contains("form-action 'self';"), "{csp}");
 }
+
+#[tokio::test]
+async fn stripe_sends_the_reader_back_to_the_sites_own_address_whatever_host_the_request_named() {
+    let (fake, app) = shop().await;
+    let reader = Reader::signed_up(&app, "host@example.com").await;
+    let token = reader.csrf_token().await;
+    let forged = [
+        ("Host", "evil.example"),
+        ("X-Forwarded-Host", "evil-forwarded.example"),
+        ("X-Forwarded-Proto", "gopher"),
+    ];
+    let page = reader
+        .post_with_headers(
+            "/subscribe",
+            &[("plan", "monthly"), ("csrf_token", token.as_str())],
+            &forged,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let session = fake.sessions().pop().expect("a checkout session");
+    for url in [&session["success_url"], &session["cancel_url"]] {
+        let url = url.as_str().unwrap();
+        assert!(url.starts_with(&app.url("/subscribe/")), "{url}");
+        assert!(!url.contains("evil") && !url.contains("gopher"), "{url}");
+    }
+}
