@@ -845,6 +845,17 @@ async fn the_newsroom_is_never_invited_to_subscribe_and_readers_still_are() {
                 .contains("You read every article as a member of the newsroom"),
             "{who}'s account page says why there is no offer"
         );
+        // Even the plans page, reached by its address, shows the plans without a form.
+        let plans = member.get("/subscribe").await;
+        assert_eq!(plans.status, StatusCode::OK);
+        assert!(
+            !plans.body.contains("action=\"/subscribe\""),
+            "{who}'s plans page"
+        );
+        assert!(
+            plans.body.contains("member of the newsroom"),
+            "{who}'s plans page"
+        );
     }
 
     // Readers on the meter are still invited, on the same pages.
@@ -863,4 +874,11 @@ async fn the_newsroom_is_never_invited_to_subscribe_and_readers_still_are() {
     }
     let account = reader.get("/account").await;
     assert!(account.body.contains("See the plans"));
+    assert!(
+        reader
+            .get("/subscribe")
+            .await
+            .body
+            .contains("action=\"/subscribe\"")
+    );
 }
