@@ -138,6 +138,8 @@ fn serve(settings: Settings) -> ExitCode {
         Ok(logging) => logging,
         Err(error) => return fail(&error),
     };
+    // Process-wide, once: password hashing's large blocks go back to the system when freed.
+    crate::allocator::return_large_blocks_to_the_system();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::cache::Caches;
 use crate::clock::Clock;
+use crate::config::Settings;
 use crate::db::DbPool;
 use crate::domain::throttle::Limits;
 use crate::lifecycle::Lifecycle;
@@ -34,6 +35,30 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state for an instance with these settings, serving at `public_url`.
+    pub fn new(
+        settings: &Settings,
+        pool: DbPool,
+        caches: Arc<Caches>,
+        clock: Arc<dyn Clock>,
+        lifecycle: Lifecycle,
+        public_url: String,
+    ) -> Self {
+        Self {
+            pool,
+            caches,
+            clock,
+            lifecycle,
+            free_articles_per_month: settings.free_articles_per_month,
+            session_cookie_name: settings.session_cookie_name().to_string(),
+            device_cookie_name: settings.device_cookie_name().to_string(),
+            trust_proxy_headers: settings.trust_proxy_headers,
+            limits: settings.limits,
+            form_body_timeout: settings.form_body_timeout,
+            public_url,
+        }
+    }
+
     /// The host (and port) of [`AppState::public_url`]: the site's own name for itself, which
     /// the logs give rather than the `Host` a client wrote.
     pub fn public_host(&self) -> &str {

@@ -57,6 +57,8 @@ fn admin() -> PgConnection {
 fn template() -> &'static str {
     static TEMPLATE: OnceLock<String> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
+        // What the binary does once at start, for the apps this process runs.
+        gazette::allocator::return_large_blocks_to_the_system();
         sweep_leftovers();
         let name = format!("{PREFIX}pl_{}", std::process::id());
         let url = format!("{}/{name}", server_url());

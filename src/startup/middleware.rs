@@ -1,0 +1,180 @@
+//! The middleware every request passes through, outermost first: the request's span and id
+//! (`RedactedRootSpan`), one log line per answer (`request_outcome`), and the security
+//! headers. Nothing here reads a header a client can write unless the settings trust the proxy
+//! that wrote it, and no secret reaches a log line.
+
+use std::time::Instant;
+
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::ConnectionType;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::web;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
+
+use super::connections;
+use crate::auth::client::{self, ClientAddress};
+use crate::state::AppState;
+
+/// The request's span, like tracing-actix-web's own, except that the values of `token`
+/// parameters in the query are left out (links from mail carry their single-use tokens there,
+/// and the logs never hold a secret), and that nothing in it comes from a header a client can
+/// write unless the settings trust the proxy that wrote it: the host is the site's own
+/// (`PUBLIC_URL`, else the address listened on), the scheme and client address are the
+/// connection's or the trusted proxy's (`auth::client`).
+pub(super) struct RedactedRootSpan;
+
+impl RootSpanBuilder for RedactedRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> tracing::Span {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let route = request.match_pattern().unwrap_or_else(|| "default".into());
+        let user_agent = request
+            .headers()
+            .get("User-Agent")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let host = request
+            .app_data::<web::Data<AppState>>()
+            .map(|state| state.public_host().to_string())
+            .unwrap_or_default();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.flavor = ?request.version(),
+            http.scheme = %client::scheme(request.request()),
+            http.host = %host,
+            http.client_ip = %ClientAddress::of(request.request()).0,
+            http.user_agent = %user_agent,
+            http.target = %redacted_target(request.uri()),
+            http.status_code = tracing::field::Empty,
+            otel.name = %format!("{} {route}", request.method()),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// The path and query, with the value of every `token` parameter replaced.
+fn redacted_target(uri: &actix_web::http::Uri) -> String {
+    let Some(query) = uri.query() else {
+        return uri.path().to_string();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name == "token" => format!("{name}=[redacted]"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{}?{}", uri.path(), query.join("&"))
+}
+
+/// Gives every response the id its request's log lines carry, logs one line per request
+/// (health checks only at debug level: load balancers ask every few seconds), and while the
+/// instance drains, closes each connection after its response, so that keep-alive connections
+/// are gone by the time the listener closes instead of holding the stop until they idle out.
+pub(super) async fn request_outcome(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);
+    let lifecycle = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.lifecycle.clone());
+    let is_health_check = req.path() == "/healthz";
+    let _in_flight = req
+        .conn_data::<connections::ConnectionWatch>()
+        .map(connections::ConnectionWatch::request_started);
+    // An error here (rare: handlers' errors arrive as responses) is answered by actix without
+    // these headers; the logger still records it with the request id.
+    let mut response = next.call(req).await?;
+    if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    if lifecycle.is_some_and(|lifecycle| lifecycle.is_draining()) {
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+    }
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_millis();
+    if is_health_check {
+        tracing::debug!(status, elapsed_ms, "answered");
+    } else {
+        tracing::info!(status, elapsed_ms, "answered");
+    }
+    Ok(response)
+}
+
+/// Headers every response carries unless a handler set its own. Pages depend on the reader
+/// (meter, login), so nothing dynamic may be stored by shared caches. Forms post to the site
+/// itself; `form_targets` are the payment processor's pages that a form's answer redirects to
+/// (browsers apply `form-action` to that redirect too).
+pub(super) fn security_headers(https_only: bool, form_targets: &[String]) -> DefaultHeaders {
+    let form_action = std::iter::once("'self'")
+        .chain(form_targets.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let headers = DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            format!(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 font-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+            ),
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add(("Cache-Control", "no-store"));
+    if https_only {
+        // The site is served over HTTPS only (its cookie is Secure): browsers should never
+        // try plain HTTP again.
+        headers.add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        headers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_in_the_query_are_left_out_of_the_logged_target() {
+        let target = |uri: &str| redacted_target(&uri.parse().unwrap());
+        assert_eq!(
+            target("/password/reset?token=s3cr3t-t0ken"),
+            "/password/reset?token=[redacted]"
+        );
+        assert_eq!(
+            target("/account/email/confirm?x=1&token=abc&next=/"),
+            "/account/email/confirm?x=1&token=[redacted]&next=/"
+        );
+        assert_eq!(target("/login?next=/account"), "/login?next=/account");
+        assert_eq!(target("/articles/3"), "/articles/3");
+    }
+}
