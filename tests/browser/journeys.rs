@@ -157,7 +157,11 @@ async fn a_reader_pays_on_stripes_checkout_page_and_comes_back_to_the_article_in
     let clock = std::sync::Arc::new(gazette::clock::ManualClock::new(crate::support::START));
     let fake = crate::support::stripe::FakeStripe::start(clock).await;
     fake.deliver_automatically(true);
-    let app = TestApp::spawn_with_stripe(&fake, |s| s.free_articles_per_month = 0).await;
+    let app = TestApp::builder()
+        .stripe(&fake)
+        .settings(|s| s.free_articles_per_month = 0)
+        .start()
+        .await;
     let Some(mut browser) = Browser::start("stripe-checkout", 1280, 900).await else {
         return;
     };

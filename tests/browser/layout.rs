@@ -13,7 +13,10 @@ async fn fits_the_screen(browser: &Browser) -> bool {
 
 #[tokio::test]
 async fn every_page_fits_a_phone_screen() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 1).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 1)
+        .start()
+        .await;
     let Some(mut browser) = Browser::start("phone", 360, 740).await else {
         return;
     };

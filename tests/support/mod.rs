@@ -159,95 +159,14 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// An app on a database of its own, with the test defaults.
     pub async fn spawn() -> Self {
-        Self::spawn_with(|_| {}).await
+        Self::builder().start().await
     }
 
-    pub async fn spawn_with(customise: impl FnOnce(&mut Settings)) -> Self {
-        let db = tokio::task::spawn_blocking(TestDatabase::create)
-            .await
-            .expect("creating a database");
-        Self::spawn_on(Arc::new(db), customise, None, None).await
-    }
-
-    /// An app whose subscriptions are paid through Stripe (the `fake` one), on the fake's
-    /// clock, with the fake sending its events to the app's webhook endpoint.
-    pub async fn spawn_with_stripe(
-        fake: &stripe::FakeStripe,
-        customise: impl FnOnce(&mut Settings),
-    ) -> Self {
-        Self::spawn_with_stripe_on_prepared(fake, |_| {}, customise).await
-    }
-
-    /// As [`TestApp::spawn_with_stripe`], with `prepare` run on the database before the app
-    /// starts (the plans an operator set, say).
-    pub async fn spawn_with_stripe_on_prepared(
-        fake: &stripe::FakeStripe,
-        prepare: impl FnOnce(&mut PgConnection) + Send + 'static,
-        customise: impl FnOnce(&mut Settings),
-    ) -> Self {
-        let db = tokio::task::spawn_blocking(move || {
-            let db = TestDatabase::create();
-            prepare(&mut db.connect());
-            db
-        })
-        .await
-        .expect("creating a database");
-        let config = fake.config();
-        let app = Self::spawn_on(
-            Arc::new(db),
-            move |settings| {
-                settings.payment_gateway = gazette::config::GatewayChoice::Stripe(config);
-                customise(settings);
-            },
-            None,
-            Some(fake.clock()),
-        )
-        .await;
-        fake.send_webhooks_to(&app.url("/webhooks/stripe"));
-        app
-    }
-
-    /// Another instance paying through the same fake Stripe, on the same database and clock.
-    pub async fn spawn_sharing_stripe(
-        other: &TestApp,
-        fake: &stripe::FakeStripe,
-        customise: impl FnOnce(&mut Settings),
-    ) -> Self {
-        let key = other.settings.session_key.clone();
-        let config = fake.config();
-        Self::spawn_on(
-            other.db.clone(),
-            move |settings| {
-                settings.session_key = key;
-                settings.payment_gateway = gazette::config::GatewayChoice::Stripe(config);
-                customise(settings);
-            },
-            None,
-            Some(fake.clock()),
-        )
-        .await
-    }
-
-    /// An app whose subscriptions are paid through `gateway`.
-    pub async fn spawn_with_gateway(gateway: Arc<dyn PaymentGateway>) -> Self {
-        Self::spawn_with_gateway_and(gateway, |_| {}).await
-    }
-
-    pub async fn spawn_with_gateway_and(
-        gateway: Arc<dyn PaymentGateway>,
-        customise: impl FnOnce(&mut Settings),
-    ) -> Self {
-        let db = tokio::task::spawn_blocking(TestDatabase::create)
-            .await
-            .expect("creating a database");
-        Self::spawn_on(Arc::new(db), customise, Some(gateway), None).await
-    }
-
-    /// A second instance of the app on the same database, as behind a load balancer.
-    pub async fn spawn_sharing(other: &TestApp) -> Self {
-        let settings = other.settings.clone();
-        Self::spawn_on(other.db.clone(), move |s| *s = settings, None, None).await
+    /// An app made to measure: `TestApp::builder().stripe(&fake).settings(|s| ...).start()`.
+    pub fn builder<'a>() -> TestAppBuilder<'a> {
+        TestAppBuilder::default()
     }
 
     /// This app seen through another address (a load balancer in front of it), same database
@@ -263,7 +182,7 @@ impl TestApp {
         }
     }
 
-    async fn spawn_on(
+    async fn start_on(
         db: Arc<TestDatabase>,
         customise: impl FnOnce(&mut Settings),
         gateway: Option<Arc<dyn PaymentGateway>>,
@@ -356,5 +275,97 @@ impl TestApp {
 
     pub fn cookie_name(&self) -> &'static str {
         self.settings.session_cookie_name()
+    }
+}
+
+/// What a test app is made of, chosen one part at a time, then [`TestAppBuilder::start`].
+#[derive(Default)]
+pub struct TestAppBuilder<'a> {
+    settings: Vec<Box<dyn FnOnce(&mut Settings) + 'a>>,
+    prepare: Option<Box<dyn FnOnce(&mut PgConnection) + Send>>,
+    gateway: Option<Arc<dyn PaymentGateway>>,
+    stripe: Option<&'a stripe::FakeStripe>,
+    sharing: Option<&'a TestApp>,
+}
+
+impl<'a> TestAppBuilder<'a> {
+    /// Changes the settings (after the test defaults, and after `sharing`'s).
+    pub fn settings(mut self, change: impl FnOnce(&mut Settings) + 'a) -> Self {
+        self.settings.push(Box::new(change));
+        self
+    }
+
+    /// Runs `prepare` on the new database before the app starts (the plans an operator set,
+    /// say).
+    pub fn prepared(mut self, prepare: impl FnOnce(&mut PgConnection) + Send + 'static) -> Self {
+        self.prepare = Some(Box::new(prepare));
+        self
+    }
+
+    /// Payments through `gateway`, a processor that charges at once.
+    pub fn gateway(mut self, gateway: Arc<dyn PaymentGateway>) -> Self {
+        self.gateway = Some(gateway);
+        self
+    }
+
+    /// Payments through the Stripe stand-in, on its clock; its events go to this app's webhook
+    /// endpoint (unless the app is a second instance, `sharing`).
+    pub fn stripe(mut self, fake: &'a stripe::FakeStripe) -> Self {
+        self.stripe = Some(fake);
+        self
+    }
+
+    /// A second instance of `other`, as behind a load balancer: the same database and
+    /// settings (session key included).
+    pub fn sharing(mut self, other: &'a TestApp) -> Self {
+        self.sharing = Some(other);
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let Self {
+            settings: changes,
+            prepare,
+            gateway,
+            stripe,
+            sharing,
+        } = self;
+        let db = match sharing {
+            Some(other) => other.db.clone(),
+            None => Arc::new(
+                tokio::task::spawn_blocking(move || {
+                    let db = TestDatabase::create();
+                    if let Some(prepare) = prepare {
+                        prepare(&mut db.connect());
+                    }
+                    db
+                })
+                .await
+                .expect("creating a database"),
+            ),
+        };
+        let shared = sharing.map(|other| other.settings.clone());
+        let stripe_config = stripe.map(stripe::FakeStripe::config);
+        let app = TestApp::start_on(
+            db,
+            move |settings| {
+                if let Some(shared) = shared {
+                    *settings = shared;
+                }
+                if let Some(config) = stripe_config {
+                    settings.payment_gateway = gazette::config::GatewayChoice::Stripe(config);
+                }
+                changes.into_iter().for_each(|change| change(settings));
+            },
+            gateway,
+            stripe.map(stripe::FakeStripe::clock),
+        )
+        .await;
+        if let Some(fake) = stripe
+            && sharing.is_none()
+        {
+            fake.send_webhooks_to(&app.url("/webhooks/stripe"));
+        }
+        app
     }
 }

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{PASSWORD, Page, Reader, hidden_value};
-use crate::running::RunningBinary;
+use crate::operations::running::RunningBinary;
 use crate::support::{START, TestApp};
 
 const SESSION_KEY: &str =

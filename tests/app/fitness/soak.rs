@@ -247,11 +247,14 @@ async fn a_soak_of_many_readers_keeps_every_acknowledged_promise() {
     let seconds = setting("GAZETTE_SOAK_SECONDS", 6);
     let connections = setting("GAZETTE_SOAK_CONNECTIONS", 24);
     let processor = FakeProcessor::new(StdDuration::from_millis(5));
-    let app = TestApp::spawn_with_gateway_and(processor.clone(), |s| {
-        s.trust_proxy_headers = true;
-        s.database_pool_size = 10;
-    })
-    .await;
+    let app = TestApp::builder()
+        .gateway(processor.clone())
+        .settings(|s| {
+            s.trust_proxy_headers = true;
+            s.database_pool_size = 10;
+        })
+        .start()
+        .await;
     Reader::signed_up(&app, "decoy@example.com").await;
     let articles: Vec<i64> = app
         .premium_ids()

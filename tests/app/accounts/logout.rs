@@ -163,7 +163,10 @@ async fn a_session_ends_after_thirty_days_however_active() {
 
 #[tokio::test]
 async fn logging_out_does_not_hand_out_a_fresh_meter() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 3).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 3)
+        .start()
+        .await;
     let premium = app.premium_ids();
     let reader = Reader::signed_up(&app, "meter@example.com").await;
     reader.read_article(premium[0]).await;
@@ -189,7 +192,10 @@ async fn logging_out_does_not_hand_out_a_fresh_meter() {
 
 #[tokio::test]
 async fn articles_read_anonymously_join_the_account_meter_at_log_in() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 4).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 4)
+        .start()
+        .await;
     let premium = app.premium_ids();
     let phone = Reader::signed_up(&app, "carry@example.com").await;
     phone.read_article(premium[0]).await;
@@ -222,7 +228,10 @@ async fn articles_read_anonymously_join_the_account_meter_at_log_in() {
 
 #[tokio::test]
 async fn the_account_meter_survives_clearing_cookies() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 2).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 2)
+        .start()
+        .await;
     let premium = app.premium_ids();
     let reader = Reader::signed_up(&app, "clear@example.com").await;
     reader.read_article(premium[0]).await;
@@ -242,7 +251,10 @@ async fn the_account_meter_survives_clearing_cookies() {
 
 #[tokio::test]
 async fn tabs_opened_at_once_cannot_share_out_the_last_free_article() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 1).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 1)
+        .start()
+        .await;
     let premium = app.premium_ids();
     // A race shows only sometimes: several readers, each opening every article at once.
     for n in 0..3 {
@@ -274,7 +286,10 @@ async fn the_account_page_asks_logged_out_readers_to_log_in() {
 
 #[tokio::test]
 async fn a_login_ended_elsewhere_leaves_this_browser_with_the_accounts_meter() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 2).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 2)
+        .start()
+        .await;
     let premium = app.premium_ids();
     let laptop = Reader::signed_up(&app, "elsewhere@example.com").await;
     laptop.read_article(premium[0]).await;
@@ -306,7 +321,10 @@ async fn a_login_ended_elsewhere_leaves_this_browser_with_the_accounts_meter() {
 
 #[tokio::test]
 async fn an_expired_login_leaves_the_browser_with_the_accounts_meter() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 2).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 2)
+        .start()
+        .await;
     app.clock.set(time::macros::datetime!(2026-11-02 9:00 UTC));
     let premium = app.premium_ids();
     let reader = Reader::signed_up(&app, "expired@example.com").await;

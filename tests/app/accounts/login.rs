@@ -207,7 +207,7 @@ async fn repeated_failures_from_one_address_are_refused() {
 #[tokio::test]
 async fn throttling_is_shared_by_every_instance() {
     let first = TestApp::spawn().await;
-    let second = TestApp::spawn_sharing(&first).await;
+    let second = TestApp::builder().sharing(&first).start().await;
     Reader::signed_up(&first, "shared@example.com").await;
     let attacker = Reader::new(&first);
     attacker.guess_wrong("shared@example.com", 5).await;
@@ -280,7 +280,10 @@ async fn sign_ups_from_one_address_are_limited() {
 
 #[tokio::test]
 async fn behind_a_proxy_the_address_is_the_one_the_proxy_saw() {
-    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    let app = TestApp::builder()
+        .settings(|s| s.trust_proxy_headers = true)
+        .start()
+        .await;
     let attacker = Reader::new(&app);
     // The client writes whatever it likes before the proxy's own entry.
     for n in 0..20 {
@@ -325,7 +328,10 @@ async fn successful_logins_do_not_use_up_the_address_allowance() {
 
 #[tokio::test]
 async fn a_guesser_elsewhere_does_not_lock_the_owner_out() {
-    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    let app = TestApp::builder()
+        .settings(|s| s.trust_proxy_headers = true)
+        .start()
+        .await;
     Reader::signed_up(&app, "owner@example.com").await;
     let guesser = Reader::new(&app);
     for n in 0..6 {
@@ -345,7 +351,10 @@ async fn a_guesser_elsewhere_does_not_lock_the_owner_out() {
 
 #[tokio::test]
 async fn an_extra_forwarded_for_line_from_the_client_is_not_believed() {
-    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    let app = TestApp::builder()
+        .settings(|s| s.trust_proxy_headers = true)
+        .start()
+        .await;
     let attacker = Reader::new(&app);
     for n in 0..21 {
         let forged = format!("198.51.100.{n}");

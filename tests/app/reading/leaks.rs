@@ -71,7 +71,10 @@ async fn look_everywhere(app: &TestApp, reader: &Reader<'_>, who: &str, id: i64,
 
 #[tokio::test]
 async fn a_sentence_in_a_premium_body_reaches_no_one_who_has_not_paid_for_it() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 2).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 2)
+        .start()
+        .await;
     add_archive(&app, 30);
     let newsroom = editor(&app, "editor@example.com").await;
     let id = newsroom
@@ -131,7 +134,10 @@ async fn a_sentence_in_a_premium_body_reaches_no_one_who_has_not_paid_for_it() {
 
 #[tokio::test]
 async fn with_no_free_articles_a_premium_body_never_reaches_a_visitor() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 0).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 0)
+        .start()
+        .await;
     let newsroom = editor(&app, "editor@example.com").await;
     let id = newsroom
         .write_article(

@@ -43,10 +43,14 @@ async fn a_webhook_lost_while_gazette_was_down_is_applied_by_reconciliation() {
     // Gazette is back (another instance on the same database); its housekeeping lists the
     // events Stripe could not deliver and applies them. The checkout is too recent to be
     // asked about, so only the events can bring the payment.
-    let back = TestApp::spawn_sharing_stripe(&app, &fake, |s| {
-        s.housekeeping_interval = StdDuration::from_millis(200);
-    })
-    .await;
+    let back = TestApp::builder()
+        .sharing(&app)
+        .stripe(&fake)
+        .settings(|s| {
+            s.housekeeping_interval = StdDuration::from_millis(200);
+        })
+        .start()
+        .await;
     eventually("the payment recorded", || {
         current(&back, "offline@example.com").len() == 1
     })

@@ -151,8 +151,10 @@ async fn the_sitemap_lists_every_published_article_with_its_last_change_and_robo
 
 #[tokio::test]
 async fn the_public_url_names_the_site_in_feeds_sitemaps_and_canonical_links() {
-    let app =
-        TestApp::spawn_with(|s| s.public_url = Some("https://news.example".to_string())).await;
+    let app = TestApp::builder()
+        .settings(|s| s.public_url = Some("https://news.example".to_string()))
+        .start()
+        .await;
     let visitor = Reader::new(&app);
     let feed = visitor.get("/feed.xml").await;
     assert!(feed.body.contains("<id>https://news.example/</id>"));
@@ -180,7 +182,10 @@ async fn the_public_url_names_the_site_in_feeds_sitemaps_and_canonical_links() {
 
 #[tokio::test]
 async fn every_page_describes_itself_for_search_engines_and_shared_links() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 0).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 0)
+        .start()
+        .await;
     let visitor = Reader::new(&app);
     let premium = app.premium_ids()[0];
     for path in [

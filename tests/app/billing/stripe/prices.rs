@@ -144,10 +144,14 @@ fn plans_in_yen(conn: &mut PgConnection) {
 async fn a_plan_in_yen_is_shown_paid_and_owed_in_whole_yen() {
     let clock = Arc::new(ManualClock::new(START));
     let fake = FakeStripe::start_selling(clock, "jpy", 800, 8000).await;
-    let app = TestApp::spawn_with_stripe_on_prepared(&fake, plans_in_yen, |settings| {
-        settings.free_articles_per_month = 0;
-    })
-    .await;
+    let app = TestApp::builder()
+        .stripe(&fake)
+        .prepared(plans_in_yen)
+        .settings(|settings| {
+            settings.free_articles_per_month = 0;
+        })
+        .start()
+        .await;
     let reader = Reader::signed_up(&app, "yen@example.com").await;
     let plans = reader.get("/subscribe").await;
     assert!(

@@ -33,7 +33,10 @@ async fn forged_cookie_gives_a_fresh_visitor(app: &TestApp, forge: impl Fn(&str)
 
 #[tokio::test]
 async fn an_edited_cookie_is_ignored_and_replaced() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 1).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 1)
+        .start()
+        .await;
     forged_cookie_gives_a_fresh_visitor(&app, |original| {
         let mut bytes = original.as_bytes().to_vec();
         let middle = bytes.len() / 2;
@@ -45,7 +48,10 @@ async fn an_edited_cookie_is_ignored_and_replaced() {
 
 #[tokio::test]
 async fn a_truncated_cookie_is_ignored_and_replaced() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 1).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 1)
+        .start()
+        .await;
     forged_cookie_gives_a_fresh_visitor(&app, |original| {
         original[..original.len() / 2].to_string()
     })
@@ -54,13 +60,19 @@ async fn a_truncated_cookie_is_ignored_and_replaced() {
 
 #[tokio::test]
 async fn a_garbage_cookie_is_ignored_and_replaced() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 1).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 1)
+        .start()
+        .await;
     forged_cookie_gives_a_fresh_visitor(&app, |_| "hello%20world".to_string()).await;
 }
 
 #[tokio::test]
 async fn a_plain_json_meter_is_not_accepted_as_a_cookie() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 1).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 1)
+        .start()
+        .await;
     forged_cookie_gives_a_fresh_visitor(&app, |_| {
         r#"{"m":"{\"m\":\"2026-11\",\"a\":[]}"}"#.to_string()
     })
@@ -69,7 +81,10 @@ async fn a_plain_json_meter_is_not_accepted_as_a_cookie() {
 
 #[tokio::test]
 async fn a_cookie_signed_with_another_key_is_ignored() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 1).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 1)
+        .start()
+        .await;
     let other = TestApp::spawn().await;
     let stranger = Reader::new(&other);
     stranger.get("/").await;
@@ -124,7 +139,10 @@ async fn the_session_cookie_is_http_only_lax_and_site_wide() {
 
 #[tokio::test]
 async fn with_secure_cookies_the_cookie_is_secure_and_host_prefixed() {
-    let app = TestApp::spawn_with(|s| s.cookie_secure = true).await;
+    let app = TestApp::builder()
+        .settings(|s| s.cookie_secure = true)
+        .start()
+        .await;
     let page = Reader::new(&app).get("/").await;
     let cookie = page
         .set_cookies()
@@ -206,7 +224,10 @@ async fn the_cookie_page_lists_the_session_cookie_and_every_page_links_to_it() {
 
 #[tokio::test]
 async fn https_only_sites_send_strict_transport_security() {
-    let secure = TestApp::spawn_with(|s| s.cookie_secure = true).await;
+    let secure = TestApp::builder()
+        .settings(|s| s.cookie_secure = true)
+        .start()
+        .await;
     let page = Reader::new(&secure).get("/").await;
     assert!(
         page.header("strict-transport-security")

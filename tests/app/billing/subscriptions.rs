@@ -18,8 +18,10 @@ async fn the_plans_are_shown_with_prices_and_the_test_gateway_says_so() {
 
 #[tokio::test]
 async fn in_production_without_a_gateway_subscribing_is_explained_not_taken() {
-    let app =
-        TestApp::spawn_with(|s| s.payment_gateway = gazette::config::GatewayChoice::Disabled).await;
+    let app = TestApp::builder()
+        .settings(|s| s.payment_gateway = gazette::config::GatewayChoice::Disabled)
+        .start()
+        .await;
     let reader = Reader::signed_up(&app, "early@example.com").await;
     let page = reader.get("/subscribe").await;
     assert!(page.body.contains("Payments are not set up"));
@@ -39,7 +41,10 @@ async fn subscribing_while_logged_out_leads_to_log_in() {
 
 #[tokio::test]
 async fn subscribing_lifts_the_paywall_at_once() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 1).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 1)
+        .start()
+        .await;
     let premium = app.premium_ids();
     let reader = Reader::signed_up(&app, "sub@example.com").await;
     reader.read_article(premium[0]).await;
@@ -76,7 +81,10 @@ async fn subscribing_lifts_the_paywall_at_once() {
 
 #[tokio::test]
 async fn from_the_paywall_a_visitor_signs_up_subscribes_and_lands_on_the_article() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 0).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 0)
+        .start()
+        .await;
     let article = app.premium_ids()[3];
     let reader = Reader::new(&app);
     let paywall = reader.read_article(article).await;
@@ -147,7 +155,10 @@ fn unescape(html: &str) -> String {
 
 #[tokio::test]
 async fn a_cancelled_subscription_reads_until_the_period_ends_and_not_after() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 0).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 0)
+        .start()
+        .await;
     let article = app.premium_ids()[0];
     let reader = Reader::signed_up(&app, "cancel@example.com").await;
     reader.subscribe("monthly").await;
@@ -192,7 +203,10 @@ async fn a_cancelled_subscription_reads_until_the_period_ends_and_not_after() {
 
 #[tokio::test]
 async fn an_uncancelled_subscription_without_renewal_lapses_at_the_period_end() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 0).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 0)
+        .start()
+        .await;
     let article = app.premium_ids()[0];
     let reader = Reader::signed_up(&app, "lapse@example.com").await;
     reader.subscribe("monthly").await;
@@ -283,7 +297,10 @@ async fn an_unknown_plan_is_refused_with_a_message() {
 
 #[tokio::test]
 async fn the_paywall_invites_members_to_subscribe_and_visitors_to_log_in_or_sign_up() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 0).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 0)
+        .start()
+        .await;
     let article = app.premium_ids()[0];
     let visitor = Reader::new(&app).read_article(article).await;
     assert!(visitor.body.contains("href=\"/login?next="));

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use reqwest::StatusCode;
 
-use crate::running::RunningBinary;
+use crate::operations::running::RunningBinary;
 use crate::support::{START, TestDatabase};
 
 /// A client that opens a new connection for every request, as a load balancer's checks do.

@@ -30,7 +30,10 @@ async fn sixth_distinct_premium_article_is_paywalled() {
 
 #[tokio::test]
 async fn the_paywall_shows_the_teaser_but_never_the_body() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 0).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 0)
+        .start()
+        .await;
     let reader = Reader::new(&app);
     let newest = *app.premium_ids().last().unwrap();
 
@@ -55,7 +58,10 @@ async fn the_paywall_shows_the_teaser_but_never_the_body() {
 
 #[tokio::test]
 async fn free_articles_never_count() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 1).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 1)
+        .start()
+        .await;
     let reader = Reader::new(&app);
     for id in app.free_ids() {
         assert_eq!(reader.read_article(id).await.status, StatusCode::OK);
@@ -69,7 +75,10 @@ async fn free_articles_never_count() {
 
 #[tokio::test]
 async fn re_reading_an_article_costs_nothing_even_after_the_allowance_is_used() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 2).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 2)
+        .start()
+        .await;
     let reader = Reader::new(&app);
     let premium = app.premium_ids();
 
@@ -95,7 +104,10 @@ async fn re_reading_an_article_costs_nothing_even_after_the_allowance_is_used() 
 
 #[tokio::test]
 async fn a_new_visitor_has_a_fresh_meter() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 1).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 1)
+        .start()
+        .await;
     let premium = app.premium_ids();
     let first = Reader::new(&app);
     first.read_article(premium[0]).await;
@@ -112,7 +124,10 @@ async fn a_new_visitor_has_a_fresh_meter() {
 
 #[tokio::test]
 async fn the_meter_resets_at_the_start_of_each_calendar_month() {
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = 2).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = 2)
+        .start()
+        .await;
     app.clock.set(datetime!(2026-11-30 23:59 UTC));
     let reader = Reader::new(&app);
     let premium = app.premium_ids();
@@ -138,7 +153,10 @@ async fn the_meter_resets_at_the_start_of_each_calendar_month() {
 async fn the_session_cookie_stays_under_4096_bytes_at_the_largest_meter() {
     use diesel::RunQueryDsl;
     let allowance = gazette::config::MAX_FREE_ARTICLES_PER_MONTH;
-    let app = TestApp::spawn_with(|s| s.free_articles_per_month = allowance).await;
+    let app = TestApp::builder()
+        .settings(|s| s.free_articles_per_month = allowance)
+        .start()
+        .await;
     // The widest possible ids, so the meter is as long as it can ever be.
     let first = i64::MAX - i64::from(allowance) - 10;
     diesel::sql_query(format!(

@@ -70,11 +70,14 @@ fn pairs(rows: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 async fn app_with(processor: std::sync::Arc<FakeProcessor>) -> TestApp {
-    TestApp::spawn_with_gateway_and(processor, |s| {
-        s.trust_proxy_headers = true;
-        s.database_pool_size = 10;
-    })
-    .await
+    TestApp::builder()
+        .gateway(processor)
+        .settings(|s| {
+            s.trust_proxy_headers = true;
+            s.database_pool_size = 10;
+        })
+        .start()
+        .await
 }
 
 #[tokio::test]

@@ -247,7 +247,10 @@ async fn the_log_in_form_and_its_failure_page_lead_to_a_new_password() {
 
 #[tokio::test]
 async fn one_address_asking_for_sixty_accounts_is_stopped_after_ten() {
-    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    let app = TestApp::builder()
+        .settings(|s| s.trust_proxy_headers = true)
+        .start()
+        .await;
     for n in 0..3 {
         Reader::signed_up(&app, &format!("reader{n}@example.com")).await;
     }
@@ -272,7 +275,10 @@ async fn one_address_asking_for_sixty_accounts_is_stopped_after_ten() {
 
 #[tokio::test]
 async fn sixty_addresses_asking_for_one_inbox_send_it_three_mails() {
-    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    let app = TestApp::builder()
+        .settings(|s| s.trust_proxy_headers = true)
+        .start()
+        .await;
     Reader::signed_up(&app, OWNER).await;
     let pages = join_all((0..60).map(|n| {
         let app = &app;
@@ -347,10 +353,10 @@ async fn development_writes_each_mail_to_a_folder() {
     let dir = std::env::temp_dir().join(format!("gazette-mail-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let folder = dir.clone();
-    let app = TestApp::spawn_with(move |s| {
-        s.mail = gazette::config::MailTransport::Folder { dir: folder }
-    })
-    .await;
+    let app = TestApp::builder()
+        .settings(move |s| s.mail = gazette::config::MailTransport::Folder { dir: folder })
+        .start()
+        .await;
     Reader::signed_up(&app, OWNER).await;
     Reader::new(&app).forgot_password(OWNER).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -8,7 +8,7 @@ use gazette::mail::{Doorbell, Mailer, Message, SendFuture};
 use gazette::models::NewOutboxMail;
 use tokio::sync::Semaphore;
 
-use crate::running::RunningBinary;
+use crate::operations::running::RunningBinary;
 use crate::support::mailbox::Mailbox;
 use crate::support::{START, TestApp, TestDatabase};
 

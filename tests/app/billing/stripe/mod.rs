@@ -31,11 +31,14 @@ pub async fn shop_with(
 ) -> (FakeStripe, TestApp) {
     let clock = std::sync::Arc::new(gazette::clock::ManualClock::new(START));
     let fake = FakeStripe::start(clock).await;
-    let app = TestApp::spawn_with_stripe(&fake, |settings| {
-        settings.free_articles_per_month = 0;
-        customise(settings);
-    })
-    .await;
+    let app = TestApp::builder()
+        .stripe(&fake)
+        .settings(|settings| {
+            settings.free_articles_per_month = 0;
+            customise(settings);
+        })
+        .start()
+        .await;
     (fake, app)
 }
 

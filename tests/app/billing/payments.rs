@@ -25,7 +25,7 @@ async fn eventually(limit: StdDuration, mut done: impl FnMut() -> bool) -> bool 
 #[tokio::test]
 async fn two_tabs_subscribing_at_once_are_charged_once_and_make_one_subscription() {
     let processor = FakeProcessor::new(StdDuration::from_millis(400));
-    let app = TestApp::spawn_with_gateway(processor.clone()).await;
+    let app = TestApp::builder().gateway(processor.clone()).start().await;
     let reader = Reader::signed_up(&app, "double@example.com").await;
     let token = reader.csrf_token().await;
     let tab = reader.copy();
@@ -45,7 +45,7 @@ async fn two_tabs_subscribing_at_once_are_charged_once_and_make_one_subscription
 #[tokio::test]
 async fn a_double_submit_is_charged_once() {
     let processor = FakeProcessor::new(QUICK);
-    let app = TestApp::spawn_with_gateway(processor.clone()).await;
+    let app = TestApp::builder().gateway(processor.clone()).start().await;
     let reader = Reader::signed_up(&app, "once@example.com").await;
     let token = reader.csrf_token().await;
     let tab = reader.copy();
@@ -64,7 +64,7 @@ async fn a_double_submit_is_charged_once() {
 async fn a_declined_payment_changes_nothing_and_a_retry_is_a_new_charge() {
     let processor = FakeProcessor::new(QUICK);
     processor.will_answer(&[Answer::Decline]);
-    let app = TestApp::spawn_with_gateway(processor.clone()).await;
+    let app = TestApp::builder().gateway(processor.clone()).start().await;
     let reader = Reader::signed_up(&app, "declined@example.com").await;
 
     let page = reader.subscribe("monthly").await;
@@ -86,7 +86,7 @@ async fn a_declined_payment_changes_nothing_and_a_retry_is_a_new_charge() {
 #[tokio::test]
 async fn upgrading_mid_period_is_charged_less_the_unused_part() {
     let processor = FakeProcessor::new(QUICK);
-    let app = TestApp::spawn_with_gateway(processor.clone()).await;
+    let app = TestApp::builder().gateway(processor.clone()).start().await;
     let reader = Reader::signed_up(&app, "upgrade@example.com").await;
     reader.subscribe("monthly").await;
     app.clock.advance(Duration::days(10));
@@ -100,7 +100,7 @@ async fn upgrading_mid_period_is_charged_less_the_unused_part() {
 #[tokio::test]
 async fn downgrading_keeps_the_paid_year_and_charges_nothing() {
     let processor = FakeProcessor::new(QUICK);
-    let app = TestApp::spawn_with_gateway(processor.clone()).await;
+    let app = TestApp::builder().gateway(processor.clone()).start().await;
     let reader = Reader::signed_up(&app, "downgrade@example.com").await;
     reader.subscribe("yearly").await;
     let paid_until = current(&app, "downgrade@example.com")[0].current_period_end;
@@ -126,7 +126,7 @@ async fn downgrading_keeps_the_paid_year_and_charges_nothing() {
 #[tokio::test]
 async fn switching_back_after_a_downgrade_charges_only_the_difference() {
     let processor = FakeProcessor::new(QUICK);
-    let app = TestApp::spawn_with_gateway(processor.clone()).await;
+    let app = TestApp::builder().gateway(processor.clone()).start().await;
     let reader = Reader::signed_up(&app, "backforth@example.com").await;
     reader.subscribe("yearly").await;
     app.clock.advance(Duration::days(10));
@@ -146,7 +146,7 @@ async fn a_payment_whose_answer_was_lost_is_recorded_when_the_reader_tries_again
  {
     let processor = FakeProcessor::new(QUICK);
     processor.will_answer(&[Answer::TakeButLoseTheReply]);
-    let app = TestApp::spawn_with_gateway(processor.clone()).await;
+    let app = TestApp::builder().gateway(processor.clone()).start().await;
     let reader = Reader::signed_up(&app, "unsure@example.com").await;
 
     let page = reader.subscribe("yearly").await;
@@ -201,7 +201,7 @@ async fn a_payment_whose_answer_was_lost_is_recorded_when_the_reader_tries_again
 async fn a_payment_that_never_reached_the_processor_is_released_and_the_next_try_pays_once() {
     let processor = FakeProcessor::new(QUICK);
     processor.will_answer(&[Answer::Unreachable]);
-    let app = TestApp::spawn_with_gateway(processor.clone()).await;
+    let app = TestApp::builder().gateway(processor.clone()).start().await;
     let reader = Reader::signed_up(&app, "unreached@example.com").await;
 
     assert_eq!(
@@ -224,7 +224,7 @@ async fn a_payment_that_never_reached_the_processor_is_released_and_the_next_try
 async fn a_stale_checkout_for_another_plan_is_not_what_a_later_request_pays_for() {
     let processor = FakeProcessor::new(QUICK);
     processor.will_answer(&[Answer::Unreachable]);
-    let app = TestApp::spawn_with_gateway(processor.clone()).await;
+    let app = TestApp::builder().gateway(processor.clone()).start().await;
     let reader = Reader::signed_up(&app, "stale@example.com").await;
     reader.subscribe("monthly").await;
 
@@ -251,7 +251,7 @@ async fn a_stale_checkout_for_another_plan_is_not_what_a_later_request_pays_for(
 async fn a_stale_checkout_that_was_paid_is_recorded_then_the_new_plan_is_charged_the_difference() {
     let processor = FakeProcessor::new(QUICK);
     processor.will_answer(&[Answer::TakeButLoseTheReply]);
-    let app = TestApp::spawn_with_gateway(processor.clone()).await;
+    let app = TestApp::builder().gateway(processor.clone()).start().await;
     let reader = Reader::signed_up(&app, "paidstale@example.com").await;
     reader.subscribe("monthly").await;
 
@@ -289,7 +289,7 @@ async fn a_stale_checkout_that_was_paid_is_recorded_then_the_new_plan_is_charged
 async fn while_the_processor_cannot_say_what_became_of_a_payment_nothing_new_is_charged() {
     let processor = FakeProcessor::new(QUICK);
     processor.will_answer(&[Answer::TakeButLoseTheReply]);
-    let app = TestApp::spawn_with_gateway(processor.clone()).await;
+    let app = TestApp::builder().gateway(processor.clone()).start().await;
     let reader = Reader::signed_up(&app, "down@example.com").await;
     reader.subscribe("monthly").await;
     processor.set_outcome_unavailable(true);
@@ -321,7 +321,7 @@ async fn while_the_processor_cannot_say_what_became_of_a_payment_nothing_new_is_
 #[tokio::test]
 async fn cancelling_while_a_change_of_plan_is_being_paid_waits_for_it() {
     let processor = FakeProcessor::new(QUICK);
-    let app = TestApp::spawn_with_gateway(processor.clone()).await;
+    let app = TestApp::builder().gateway(processor.clone()).start().await;
     let reader = Reader::signed_up(&app, "waitcancel@example.com").await;
     reader.subscribe("monthly").await;
     processor.will_answer(&[Answer::Unreachable]);
@@ -337,10 +337,11 @@ async fn cancelling_while_a_change_of_plan_is_being_paid_waits_for_it() {
 async fn housekeeping_settles_a_payment_whose_answer_was_lost_without_the_reader_doing_anything() {
     let processor = FakeProcessor::new(QUICK);
     processor.will_answer(&[Answer::TakeButLoseTheReply]);
-    let app = TestApp::spawn_with_gateway_and(processor.clone(), |s| {
-        s.housekeeping_interval = StdDuration::from_millis(200)
-    })
-    .await;
+    let app = TestApp::builder()
+        .gateway(processor.clone())
+        .settings(|s| s.housekeeping_interval = StdDuration::from_millis(200))
+        .start()
+        .await;
     let reader = Reader::signed_up(&app, "settled@example.com").await;
     assert_eq!(
         reader.subscribe("monthly").await.status,
@@ -373,10 +374,11 @@ async fn housekeeping_settles_a_payment_whose_answer_was_lost_without_the_reader
 async fn housekeeping_releases_a_payment_the_processor_never_took() {
     let processor = FakeProcessor::new(QUICK);
     processor.will_answer(&[Answer::Unreachable]);
-    let app = TestApp::spawn_with_gateway_and(processor.clone(), |s| {
-        s.housekeeping_interval = StdDuration::from_millis(200)
-    })
-    .await;
+    let app = TestApp::builder()
+        .gateway(processor.clone())
+        .settings(|s| s.housekeeping_interval = StdDuration::from_millis(200))
+        .start()
+        .await;
     let reader = Reader::signed_up(&app, "released@example.com").await;
     reader.subscribe("monthly").await;
     assert_eq!(open_checkouts(&app), 1);
@@ -390,10 +392,11 @@ async fn housekeeping_releases_a_payment_the_processor_never_took() {
 #[tokio::test]
 async fn a_database_fault_between_charge_and_record_loses_nothing() {
     let processor = FakeProcessor::new(QUICK);
-    let app = TestApp::spawn_with_gateway_and(processor.clone(), |s| {
-        s.housekeeping_interval = StdDuration::from_millis(300)
-    })
-    .await;
+    let app = TestApp::builder()
+        .gateway(processor.clone())
+        .settings(|s| s.housekeeping_interval = StdDuration::from_millis(300))
+        .start()
+        .await;
     let reader = Reader::signed_up(&app, "fault@example.com").await;
     // While the money is being taken, another session locks the checkouts table long enough
     // for saving the proof of payment to hit the statement timeout.
@@ -428,7 +431,7 @@ async fn a_database_fault_between_charge_and_record_loses_nothing() {
 #[tokio::test]
 async fn a_payment_taken_but_not_recorded_is_recorded_on_the_next_try_not_charged_again() {
     let processor = FakeProcessor::new(QUICK);
-    let app = TestApp::spawn_with_gateway(processor.clone()).await;
+    let app = TestApp::builder().gateway(processor.clone()).start().await;
     let reader = Reader::signed_up(&app, "lost@example.com").await;
     leave_charged_checkout(&app, "lost@example.com");
 
@@ -452,10 +455,11 @@ async fn a_payment_taken_but_not_recorded_is_recorded_on_the_next_try_not_charge
 #[tokio::test]
 async fn housekeeping_records_a_payment_left_unrecorded() {
     let processor = FakeProcessor::new(QUICK);
-    let app = TestApp::spawn_with_gateway_and(processor.clone(), |s| {
-        s.housekeeping_interval = StdDuration::from_millis(200)
-    })
-    .await;
+    let app = TestApp::builder()
+        .gateway(processor.clone())
+        .settings(|s| s.housekeeping_interval = StdDuration::from_millis(200))
+        .start()
+        .await;
     Reader::signed_up(&app, "swept@example.com").await;
     leave_charged_checkout(&app, "swept@example.com");
     app.clock.advance(Duration::minutes(3));

@@ -396,7 +396,7 @@ async fn scheduling_needs_a_time_ahead_and_moving_it_back_to_draft_takes_it_off_
 #[tokio::test]
 async fn edits_publications_and_unpublications_reach_readers_on_every_instance_within_a_second() {
     let app = TestApp::spawn().await;
-    let other = TestApp::spawn_sharing(&app).await;
+    let other = TestApp::builder().sharing(&app).start().await;
     let newsroom = editor(&app, "editor@example.com").await;
     let visitor = Reader::new(&other);
 

@@ -73,7 +73,10 @@ async fn burst(
 }
 
 async fn proxied_app() -> TestApp {
-    TestApp::spawn_with(|s| s.trust_proxy_headers = true).await
+    TestApp::builder()
+        .settings(|s| s.trust_proxy_headers = true)
+        .start()
+        .await
 }
 
 #[tokio::test]
@@ -230,11 +233,13 @@ async fn an_old_device_cookie_counts_for_nothing() {
 
 #[tokio::test]
 async fn a_burst_of_guesses_is_refused_exactly_past_the_limit() {
-    let app = TestApp::spawn_with(|s| {
-        s.trust_proxy_headers = true;
-        s.database_pool_size = 16;
-    })
-    .await;
+    let app = TestApp::builder()
+        .settings(|s| {
+            s.trust_proxy_headers = true;
+            s.database_pool_size = 16;
+        })
+        .start()
+        .await;
     Reader::signed_up(&app, OWNER).await;
     // One guess first, so the burst meets counters that exist (creating a row makes
     // simultaneous attempts wait for each other anyway).
@@ -254,12 +259,14 @@ async fn a_burst_of_guesses_is_refused_exactly_past_the_limit() {
 
 #[tokio::test]
 async fn a_burst_from_many_addresses_is_refused_exactly_past_the_account_limit() {
-    let app = TestApp::spawn_with(|s| {
-        s.trust_proxy_headers = true;
-        s.database_pool_size = 16;
-        s.limits.account = 20;
-    })
-    .await;
+    let app = TestApp::builder()
+        .settings(|s| {
+            s.trust_proxy_headers = true;
+            s.database_pool_size = 16;
+            s.limits.account = 20;
+        })
+        .start()
+        .await;
     Reader::signed_up(&app, OWNER).await;
     guess_from(&app, OWNER, "203.0.113.1", 1).await;
     let pages = burst(&Reader::new(&app), OWNER, 40, |i| format!("198.51.100.{i}")).await;
@@ -316,7 +323,10 @@ async fn the_device_cookie_is_http_only_lax_long_lived_and_encrypted() {
         "the e-mail is not readable: {cookie}"
     );
 
-    let secure = TestApp::spawn_with(|s| s.cookie_secure = true).await;
+    let secure = TestApp::builder()
+        .settings(|s| s.cookie_secure = true)
+        .start()
+        .await;
     Reader::signed_up(&secure, OWNER).await;
     let page = Reader::new(&secure).log_in(OWNER, PASSWORD).await;
     let cookie = page
@@ -346,7 +356,10 @@ async fn failed_logins_leave_no_device_cookie() {
 
 #[tokio::test]
 async fn a_campus_can_raise_the_sign_up_limit() {
-    let app = TestApp::spawn_with(|s| s.limits.signups_per_address = 25).await;
+    let app = TestApp::builder()
+        .settings(|s| s.limits.signups_per_address = 25)
+        .start()
+        .await;
     let reader = Reader::new(&app);
     for n in 0..25 {
         let page = reader

@@ -363,7 +363,10 @@ fn trickle(port: u16, head: &str, body: &[u8], gap: Duration) -> (String, Durati
 
 #[tokio::test]
 async fn a_form_that_trickles_in_is_cut_off() {
-    let app = TestApp::spawn_with(|s| s.form_body_timeout = Duration::from_secs(1)).await;
+    let app = TestApp::builder()
+        .settings(|s| s.form_body_timeout = Duration::from_secs(1))
+        .start()
+        .await;
     let member = Reader::signed_up(&app, MEMBER).await;
     let token = member.csrf_token().await;
     let cookie = member.session_cookie().unwrap();

@@ -151,7 +151,10 @@ async fn ended_sessions_kept_per_reader_are_bounded() {
 
 #[tokio::test]
 async fn successful_logins_from_one_address_are_limited() {
-    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    let app = TestApp::builder()
+        .settings(|s| s.trust_proxy_headers = true)
+        .start()
+        .await;
     Reader::signed_up(&app, "busy@example.com").await;
     for n in 0..60 {
         let page = Reader::new(&app)
@@ -179,7 +182,10 @@ async fn successful_logins_from_one_address_are_limited() {
 
 #[tokio::test]
 async fn the_success_limit_is_configurable() {
-    let app = TestApp::spawn_with(|s| s.limits.logins_per_address = 3).await;
+    let app = TestApp::builder()
+        .settings(|s| s.limits.logins_per_address = 3)
+        .start()
+        .await;
     Reader::signed_up(&app, "few@example.com").await;
     for _ in 0..3 {
         let page = Reader::new(&app).log_in("few@example.com", PASSWORD).await;
@@ -369,7 +375,10 @@ fn statuses(pages: &[Page]) -> Vec<StatusCode> {
 
 #[tokio::test]
 async fn refused_attempts_with_new_made_up_addresses_store_nothing() {
-    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    let app = TestApp::builder()
+        .settings(|s| s.trust_proxy_headers = true)
+        .start()
+        .await;
     // The attacker uses up the address's allowances: twenty failed logins and ten reset
     // requests, each for another made-up account.
     let counted = log_in_as_each(&app, &made_up("first", 20), ATTACKER).await;
@@ -414,12 +423,14 @@ async fn refused_attempts_with_new_made_up_addresses_store_nothing() {
 
 #[tokio::test]
 async fn a_burst_from_a_new_address_stores_counters_for_the_counted_attempts_only() {
-    let app = TestApp::spawn_with(|s| {
-        s.trust_proxy_headers = true;
-        s.database_pool_size = 16;
-        s.limits.address = 5;
-    })
-    .await;
+    let app = TestApp::builder()
+        .settings(|s| {
+            s.trust_proxy_headers = true;
+            s.database_pool_size = 16;
+            s.limits.address = 5;
+        })
+        .start()
+        .await;
     // Every attempt of the burst finds no counter for the address yet, nor for its made-up
     // account: all of them are decided under lock, at once.
     let attacker = Reader::new(&app);
@@ -503,7 +514,10 @@ fn tally(pages: &[Page]) -> Vec<(StatusCode, usize)> {
 
 #[tokio::test]
 async fn addresses_in_one_ipv6_network_count_as_one_client() {
-    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    let app = TestApp::builder()
+        .settings(|s| s.trust_proxy_headers = true)
+        .start()
+        .await;
 
     let mut pages = Vec::new();
     for n in 0..30 {
@@ -615,7 +629,10 @@ async fn change_email_from(reader: &Reader<'_>, new_email: &str, address: &str) 
 
 #[tokio::test]
 async fn free_accounts_do_not_multiply_the_mail_one_client_can_have_sent() {
-    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    let app = TestApp::builder()
+        .settings(|s| s.trust_proxy_headers = true)
+        .start()
+        .await;
     let spammer = "198.51.100.77";
     let mut accounts = Vec::new();
     for n in 0..10 {
@@ -668,13 +685,13 @@ async fn free_accounts_do_not_multiply_the_mail_one_client_can_have_sent() {
 
 #[tokio::test]
 async fn a_free_account_choosing_plans_sixty_times_keeps_one_customer_and_one_checkout() {
-    let (fake, app) = crate::stripe::shop().await;
+    let (fake, app) = crate::billing::stripe::shop().await;
     let reader = Reader::signed_up(&app, "indecisive@example.com").await;
     let mut statuses = Vec::new();
     for n in 0..60 {
         let plan = if n % 2 == 0 { "monthly" } else { "yearly" };
         statuses.push(
-            crate::stripe::subscribe_from(&reader, plan, "")
+            crate::billing::stripe::subscribe_from(&reader, plan, "")
                 .await
                 .status,
         );
@@ -723,7 +740,10 @@ async fn sixty_fresh_browsers_logging_in_add_each_premium_article_to_the_meter_o
 
 #[tokio::test]
 async fn free_accounts_do_not_multiply_the_password_notices_one_client_can_have_sent() {
-    let app = TestApp::spawn_with(|s| s.trust_proxy_headers = true).await;
+    let app = TestApp::builder()
+        .settings(|s| s.trust_proxy_headers = true)
+        .start()
+        .await;
     let spammer = "198.51.100.78";
     let mut accounts = Vec::new();
     for n in 0..10 {

@@ -243,7 +243,12 @@ async fn a_request_stripes_rate_limiter_refused_is_not_tried_again_but_a_lock_ti
 #[tokio::test]
 async fn the_budget_is_the_same_on_every_instance() {
     let (fake, app) = shop().await;
-    let other = TestApp::spawn_sharing_stripe(&app, &fake, |s| s.free_articles_per_month = 0).await;
+    let other = TestApp::builder()
+        .sharing(&app)
+        .stripe(&fake)
+        .settings(|s| s.free_articles_per_month = 0)
+        .start()
+        .await;
     let (reader, session) = free_reader_with_checkout(&app, "roamer@example.com").await;
     let elsewhere = reader.via(&other);
     let token = reader.csrf_token().await;

@@ -19,11 +19,13 @@ const CUT_OFF_WITHIN: Duration = Duration::from_millis(2500);
 const GIVE_UP_AFTER: Duration = Duration::from_secs(8);
 
 async fn app_with_short_timeouts() -> TestApp {
-    TestApp::spawn_with(|settings| {
-        settings.client_request_timeout = TIMEOUT;
-        settings.keep_alive = TIMEOUT;
-    })
-    .await
+    TestApp::builder()
+        .settings(|settings| {
+            settings.client_request_timeout = TIMEOUT;
+            settings.keep_alive = TIMEOUT;
+        })
+        .start()
+        .await
 }
 
 /// Reads until the server closes the connection, keeping what it sent in `received`.

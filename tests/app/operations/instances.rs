@@ -22,8 +22,8 @@ struct Pair {
 }
 
 async fn pair(customise: impl FnOnce(&mut gazette::config::Settings)) -> Pair {
-    let one = TestApp::spawn_with(customise).await;
-    let two = TestApp::spawn_sharing(&one).await;
+    let one = TestApp::builder().settings(customise).start().await;
+    let two = TestApp::builder().sharing(&one).start().await;
     one.wait_until_listening(2).await;
     let balancer = Balancer::start(&[one.port, two.port]);
     let through = one.behind(balancer.address(), balancer.port);
