@@ -278,11 +278,16 @@ impl TestApp {
     }
 }
 
+/// A change to a test app's settings.
+type SettingsChange<'a> = Box<dyn FnOnce(&mut Settings) + 'a>;
+/// Work on a test app's database before the app starts.
+type Preparation = Box<dyn FnOnce(&mut PgConnection) + Send>;
+
 /// What a test app is made of, chosen one part at a time, then [`TestAppBuilder::start`].
 #[derive(Default)]
 pub struct TestAppBuilder<'a> {
-    settings: Vec<Box<dyn FnOnce(&mut Settings) + 'a>>,
-    prepare: Option<Box<dyn FnOnce(&mut PgConnection) + Send>>,
+    settings: Vec<SettingsChange<'a>>,
+    prepare: Option<Preparation>,
     gateway: Option<Arc<dyn PaymentGateway>>,
     stripe: Option<&'a stripe::FakeStripe>,
     sharing: Option<&'a TestApp>,
