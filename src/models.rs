@@ -411,9 +411,16 @@ pub struct UserSession {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
+/// A login session with its reader's e-mail and role: what identifying a reader needs.
+#[derive(Clone, Debug)]
+pub struct SessionWithReader {
+    pub session: UserSession,
+    pub email: String,
+    pub role: Role,
+}
+
 impl UserSession {
-    /// Neither revoked, past its absolute limit, nor unused for `idle_limit`: the same rule as
-    /// `db::sessions::find_live`, for a session read from a cache.
+    /// Neither revoked, past its absolute limit, nor unused for `idle_limit`.
     pub fn is_live(&self, now: OffsetDateTime, idle_limit: time::Duration) -> bool {
         self.revoked_at.is_none() && self.expires_at > now && self.last_seen_at > now - idle_limit
     }

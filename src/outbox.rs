@@ -3,7 +3,7 @@
 //!
 //! Why a queue in PostgreSQL: a request that changes an account writes the mail it owes in
 //! the same transaction, so the change and its mail are kept or lost together, and the request
-//! never waits for a mail server. The sender is woken by the [`Doorbell`] as soon as a request
+//! never waits for a mail server. The sender is woken by the [`MailWakeup`] as soon as a request
 //! has committed (a reset link arrives within seconds), and otherwise looks again when the
 //! next retry falls due, and at least every [`IDLE_LOOK`] (mail left by another instance).
 //!
@@ -32,7 +32,7 @@ use crate::domain::account::LinkPurpose;
 use crate::domain::mail::{MailKind, retry_delay};
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::mail::messages::{self, compose};
-use crate::mail::{Doorbell, MailError, Mailer, Message};
+use crate::mail::{MailError, MailWakeup, Mailer, Message};
 use crate::models::{NewAccountToken, OutboxMail};
 
 /// How long a claimed mail is the sender's alone; longer than any send may take.
@@ -52,7 +52,7 @@ pub struct Outbox {
     pub pool: DbPool,
     pub clock: Arc<dyn Clock>,
     pub mailer: Arc<dyn Mailer>,
-    pub doorbell: Doorbell,
+    pub wakeup: MailWakeup,
     /// The site's public address, for links.
     pub site_url: String,
 }
@@ -103,7 +103,7 @@ impl Outbox {
                 tokio::select! {
                     biased;
                     () = lifecycle.reached(Phase::Stopping) => break,
-                    () = self.doorbell.rung() => {}
+                    () = self.wakeup.woken() => {}
                     () = tokio::time::sleep(wait) => {}
                 }
             }

@@ -25,7 +25,7 @@ pub struct Opened {
 
 /// The article being opened, as far as the paywall cares.
 #[derive(Clone, Copy)]
-pub struct Door {
+pub struct ArticleFacts {
     pub article_id: i64,
     pub premium: bool,
 }
@@ -34,7 +34,7 @@ pub async fn open(
     state: &AppState,
     session: &ReaderSession,
     reader: &Reader,
-    door: Door,
+    article: ArticleFacts,
 ) -> Result<Opened, AppError> {
     let now = state.clock.now();
     let allowance = state.free_articles_per_month;
@@ -43,8 +43,8 @@ pub async fn open(
         .clone()
         .unwrap_or_else(|| Meter::new(Month::of(now)));
     let access = access::decide(
-        door.article_id,
-        door.premium,
+        article.article_id,
+        article.premium,
         reader.kind,
         &meter,
         allowance,
@@ -60,10 +60,10 @@ pub async fn open(
         });
     }
     match &reader.member {
-        Some(member) => open_on_member_meter(state, member.user_id, door.article_id, now).await,
+        Some(member) => open_on_member_meter(state, member.user_id, article.article_id, now).await,
         None => {
             let mut meter = meter;
-            meter.record(door.article_id);
+            meter.record(article.article_id);
             session.set_meter(&meter)?;
             Ok(Opened {
                 access,

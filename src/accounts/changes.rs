@@ -90,7 +90,7 @@ impl Accounts {
             move |conn| replace_password(conn, user_id, &hash, &email, now),
         )
         .await?;
-        self.doorbell.ring();
+        self.wakeup.wake();
         tracing::info!(user_id, "password changed; every other login ended");
         Ok(PasswordChange::Done { generation })
     }
@@ -140,7 +140,7 @@ impl Accounts {
         if !owed {
             return Err(logins_ended_meanwhile(user_id, "/account/email"));
         }
-        self.doorbell.ring();
+        self.wakeup.wake();
         tracing::info!(user_id, "a change of e-mail address was asked for");
         Ok(EmailChange::Asked)
     }
@@ -218,7 +218,7 @@ impl Accounts {
             None => Ok(EmailConfirmation::LinkDead),
             Some(Err(())) => Ok(EmailConfirmation::Taken),
             Some(Ok(new_email)) => {
-                self.doorbell.ring();
+                self.wakeup.wake();
                 tracing::info!(user_id, "e-mail address changed");
                 self.billing.follow_email(user_id).await;
                 Ok(EmailConfirmation::Changed { new_email })

@@ -105,7 +105,7 @@ impl Accounts {
                 return Err(logins_ended_meanwhile(user_id, "/account/delete"));
             }
         };
-        self.doorbell.ring();
+        self.wakeup.wake();
         tracing::info!(user_id, kept_payments, "account deleted");
         Ok(Closing::Deleted { opened_this_month })
     }

@@ -13,8 +13,8 @@
 //!   of the account and the mail still waiting to carry one.
 //! - Links sent by mail carry a random single-use token of which only the hash is stored;
 //!   they are made by the mail sender (`crate::outbox`) when the mail goes. A request only
-//!   writes the mail it owes into the outbox, in the transaction of its change, then rings the
-//!   doorbell: what a reset request does is the same whether or not the address has an
+//!   writes the mail it owes into the outbox, in the transaction of its change, then wakes the
+//!   sender: what a reset request does is the same whether or not the address has an
 //!   account.
 //! - Mail that a request owes is counted against the client that asked (`auth::attempts`): a
 //!   link per client address and per typed address, a new password's notice per client
@@ -40,7 +40,7 @@ use crate::domain::mail::MailKind;
 use crate::domain::password::{MAX_CHARS, Password};
 use crate::domain::throttle::delay_after_failure;
 use crate::error::AppError;
-use crate::mail::Doorbell;
+use crate::mail::MailWakeup;
 use crate::models::NewOutboxMail;
 use crate::state::AppState;
 
@@ -54,7 +54,7 @@ pub struct Accounts {
     state: web::Data<AppState>,
     passwords: web::Data<Passwords>,
     billing: web::Data<Billing>,
-    doorbell: Doorbell,
+    wakeup: MailWakeup,
 }
 
 impl Accounts {
@@ -62,13 +62,13 @@ impl Accounts {
         state: web::Data<AppState>,
         passwords: web::Data<Passwords>,
         billing: web::Data<Billing>,
-        doorbell: Doorbell,
+        wakeup: MailWakeup,
     ) -> Self {
         Self {
             state,
             passwords,
             billing,
-            doorbell,
+            wakeup,
         }
     }
 
@@ -127,7 +127,7 @@ fn logins_ended_meanwhile(user_id: i64, next: &str) -> AppError {
 }
 
 /// Puts a mail of `kind` for `recipient` into the outbox; call it inside the transaction of
-/// the change it tells of, and ring the doorbell once that has committed.
+/// the change it tells of, and wake the sender once that has committed.
 fn owe_mail(
     conn: &mut PgConnection,
     kind: MailKind,
@@ -153,7 +153,7 @@ fn owe_mail(
 /// Replaces the account's password: the new hash, every login of the account ended with all
 /// that could start one (`login::end_every_login`), and a notice owed to `email`. Returns the
 /// account's new login generation. Call it inside the transaction that decided the change,
-/// with the reader's lock held (the caller then rings the doorbell).
+/// with the reader's lock held (the caller then wakes the sender).
 fn replace_password(
     conn: &mut PgConnection,
     user_id: i64,

@@ -42,7 +42,7 @@ impl Accounts {
             owe_mail(conn, MailKind::PasswordReset, &recipient, None, "", now)
         })
         .await?;
-        self.doorbell.ring();
+        self.wakeup.wake();
         Ok(())
     }
 
@@ -96,7 +96,7 @@ impl Accounts {
         let Some(generation) = used else {
             return Ok(Reset::LinkDead);
         };
-        self.doorbell.ring();
+        self.wakeup.wake();
         tracing::info!(
             user_id,
             "password reset through a mailed link; every login ended"

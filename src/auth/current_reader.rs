@@ -152,8 +152,8 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
     };
 
     let found = session_of(state, token_hash(&token)).await?;
-    let owner = found.as_ref().map(|login| login.0.user_id);
-    let Some(login) = found.filter(|login| login.0.is_live(now, IDLE_LIMIT)) else {
+    let owner = found.as_ref().map(|login| login.session.user_id);
+    let Some(login) = found.filter(|login| login.session.is_live(now, IDLE_LIMIT)) else {
         // Logged out elsewhere, revoked or expired: a visitor again, who keeps the account's
         // meter for the month.
         let opened = match owner {
@@ -169,7 +169,7 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
             meter: Some(session.meter(month)),
         });
     };
-    let (record, email, role) = (&login.0, &login.1, login.2);
+    let (record, email, role) = (&login.session, &login.email, login.role);
     if now - record.last_seen_at >= TOUCH_INTERVAL {
         let record = record.clone();
         db::run(&state.pool, "noting the login was used", move |conn| {

@@ -1,5 +1,5 @@
 //! How many requests to the processor one reader's own requests may cause: coming back from
-//! its checkout page, opening its billing page, subscribing and cancelling each spend from one
+//! its checkout page, opening its billing page, subscribing and canceling each spend from one
 //! budget per reader and throttling window, counted in PostgreSQL (so every instance sees the
 //! same count) *before* the processor is asked. A step spends the most requests it can make;
 //! past the budget nothing is asked, and the reader is told to wait. So a reader (or a script

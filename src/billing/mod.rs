@@ -118,7 +118,7 @@ pub enum Subscribed {
     Paid { until: OffsetDateTime },
     /// Switched plans without a charge: the unused part of the current period covered it.
     OnCredit { until: OffsetDateTime },
-    /// A cancelled subscription to this plan carries on.
+    /// A canceled subscription to this plan carries on.
     Resumed { until: OffsetDateTime },
     /// Already subscribed to this plan: nothing changed.
     AlreadySubscribed,
@@ -153,13 +153,13 @@ pub struct SubscribeReply {
 /// What a request to cancel did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Canceled {
-    /// Cancelled now (or already, by a double submit): access continues until `until`.
+    /// Canceled now (or already, by a double submit): access continues until `until`.
     Until {
         until: OffsetDateTime,
     },
     /// Ended at once (its renewal had failed): nothing more is charged.
     Ended,
-    /// A payment for a change of plan is being confirmed; cancelling waits for it.
+    /// A payment for a change of plan is being confirmed; canceling waits for it.
     PaymentUnderWay,
     NothingToCancel,
     /// The processor that holds the subscription could not be reached; nothing changed.
@@ -325,7 +325,7 @@ impl Billing {
         let hosted = self.hosted();
         let held_by = hosted.as_ref().map(|gateway| gateway.name());
         let decided = self
-            .for_reader(user_id, "cancelling a subscription", move |conn| {
+            .for_reader(user_id, "canceling a subscription", move |conn| {
                 if db::checkouts::find(conn, user_id)?.is_some() {
                     return Ok(CancelStep::Done(Canceled::PaymentUnderWay));
                 }
@@ -570,7 +570,7 @@ impl Billing {
 /// What a cancel does, decided with the reader's lock held.
 enum CancelStep {
     Done(Canceled),
-    /// The processor runs the subscription: it is cancelled there, at the period's end or,
+    /// The processor runs the subscription: it is canceled there, at the period's end or,
     /// for one whose renewal failed, at once.
     AtProcessor {
         subscription: String,
@@ -591,10 +591,10 @@ fn cancel_here(
             period_end,
         } => {
             db::subscriptions::cancel(conn, row.id, now)?;
-            tracing::info!(user_id, "subscription cancelled");
+            tracing::info!(user_id, "subscription canceled");
             Ok(Canceled::Until { until: period_end })
         }
-        // Already cancelled (a double submit): the answer is the same.
+        // Already canceled (a double submit): the answer is the same.
         Standing::Current {
             canceled: true,
             period_end,

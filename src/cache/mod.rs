@@ -22,8 +22,7 @@ use std::time::Duration;
 
 use crate::db::changes::Change;
 use crate::domain::meter::Month;
-use crate::domain::role::Role;
-use crate::models::{Article, SubscriptionRow, UserSession};
+use crate::models::{Article, SessionWithReader, SubscriptionRow};
 use store::Store;
 
 /// The longest any entry is kept without being asked of the database again.
@@ -36,7 +35,7 @@ const ARTICLE_BYTES: u64 = 16 * 1024 * 1024;
 const LISTINGS: u64 = 500;
 
 /// A login session with its reader's e-mail and role; `None` for a token no session has.
-pub type SessionEntry = Option<Arc<(UserSession, String, Role)>>;
+pub type SessionEntry = Option<Arc<SessionWithReader>>;
 /// The articles a reader opened in a month.
 pub type MeterEntry = Arc<(Month, Vec<i64>)>;
 
@@ -82,7 +81,7 @@ impl Caches {
                 self.sessions.invalidate_if(move |_, entry| {
                     entry
                         .as_ref()
-                        .is_some_and(|session| session.0.user_id == user_id)
+                        .is_some_and(|login| login.session.user_id == user_id)
                 });
                 self.subscriptions.invalidate(&user_id);
                 self.meters.invalidate(&user_id);

@@ -59,7 +59,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Seconds libpq waits for the server to answer a new connection.
 const CONNECT_TIMEOUT_SECS: u32 = 2;
-/// A query slower than this is cancelled: a stuck database must not hold pages hostage.
+/// A query slower than this is canceled: a stuck database must not hold pages hostage.
 const STATEMENT_TIMEOUT_MS: u32 = 5_000;
 /// Arbitrary key of the advisory lock that serialises migrations across instances.
 const MIGRATION_LOCK_KEY: i64 = 0x0067_617a_6574_7465;

@@ -11,29 +11,8 @@ use diesel::sql_types::{BigInt, Timestamptz};
 use time::{Duration, OffsetDateTime};
 
 use super::changes::{Change, note};
-use crate::domain::role::Role;
-use crate::models::{NewUserSession, SessionRecord, StoredRole, UserSession};
+use crate::models::{NewUserSession, SessionRecord, SessionWithReader, StoredRole, UserSession};
 use crate::schema::{user_sessions, users};
-
-/// A session that is neither revoked, past its absolute limit, nor idle for too long, with
-/// its reader's e-mail and role.
-pub fn find_live(
-    conn: &mut PgConnection,
-    token_hash: &[u8],
-    now: OffsetDateTime,
-    idle_limit: Duration,
-) -> QueryResult<Option<(UserSession, String, Role)>> {
-    user_sessions::table
-        .inner_join(users::table)
-        .filter(user_sessions::token_hash.eq(token_hash))
-        .filter(user_sessions::revoked_at.is_null())
-        .filter(user_sessions::expires_at.gt(now))
-        .filter(user_sessions::last_seen_at.gt(now - idle_limit))
-        .select((UserSession::as_select(), users::email, users::role))
-        .first::<(UserSession, String, StoredRole)>(conn)
-        .optional()
-        .map(|found| found.map(|(session, email, role)| (session, email, role.into())))
-}
 
 /// The reader's live sessions, most recently used first, at most `most` of them.
 pub fn list_live(
@@ -214,14 +193,20 @@ pub fn revoke_by_token(
 pub fn find_by_token(
     conn: &mut PgConnection,
     token_hash: &[u8],
-) -> QueryResult<Option<(UserSession, String, Role)>> {
+) -> QueryResult<Option<SessionWithReader>> {
     user_sessions::table
         .inner_join(users::table)
         .filter(user_sessions::token_hash.eq(token_hash))
         .select((UserSession::as_select(), users::email, users::role))
         .first::<(UserSession, String, StoredRole)>(conn)
         .optional()
-        .map(|found| found.map(|(session, email, role)| (session, email, role.into())))
+        .map(|found| {
+            found.map(|(session, email, role)| SessionWithReader {
+                session,
+                email,
+                role: role.into(),
+            })
+        })
 }
 
 /// Deletes sessions that ended (revoked or past their absolute limit) before `ended_before`,

@@ -177,15 +177,22 @@ pub fn is_slug(text: &str) -> bool {
         })
 }
 
-/// The fields of the article form, as typed.
-#[derive(Clone, Debug, Default)]
+/// The fields of the article form, as typed (and as the form shows them again).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct Fields {
     pub title: String,
     pub slug: String,
     pub byline: String,
     pub teaser: String,
     pub body: String,
+    /// A ticked checkbox is sent (with any value); an unticked one is not.
+    #[serde(deserialize_with = "ticked")]
     pub premium: bool,
+}
+
+fn ticked<'de, D: serde::Deserializer<'de>>(sent: D) -> Result<bool, D::Error> {
+    <Option<String> as serde::Deserialize>::deserialize(sent).map(|value| value.is_some())
 }
 
 /// An article that may be stored: every field within its limits, text tidied.

@@ -9,7 +9,7 @@ pub enum Status {
     /// Paid for the current period. (Renewal is the payment processor's to charge and report;
     /// until it is, the period's end is the end of access.)
     Active,
-    /// Cancelled: access continues until the end of the period, then stops.
+    /// Canceled: access continues until the end of the period, then stops.
     Canceled,
     /// Ended for good; kept as history.
     Ended,
@@ -86,7 +86,7 @@ pub struct Terms {
 pub enum Change {
     /// Already paid up on this plan.
     Nothing,
-    /// Cancelled but still paid up on this plan until `period_end`: carry on, no charge.
+    /// Canceled but still paid up on this plan until `period_end`: carry on, no charge.
     Resume {
         subscription_id: i64,
         period_end: OffsetDateTime,
@@ -345,7 +345,7 @@ mod tests {
     }
 
     #[test]
-    fn access_lasts_until_the_period_ends_even_when_cancelled() {
+    fn access_lasts_until_the_period_ends_even_when_canceled() {
         let end = datetime!(2026-12-28 9:00 UTC);
         let before = end - Duration::seconds(1);
         assert!(Standing::of(Status::Canceled, end, before).grants_access());

@@ -48,7 +48,7 @@ pub struct Limits {
     /// through them, nor send many confirmation mails.
     pub password_checks_per_account: i32,
     /// Requests to the payment processor that one reader's own requests may cause (coming back
-    /// from its checkout page, opening its billing page, subscribing, cancelling): nobody can
+    /// from its checkout page, opening its billing page, subscribing, canceling): nobody can
     /// spend the site's share of the processor's rate limit, which its payments and events
     /// need. At least [`LEAST_PROCESSOR_CALLS`].
     pub processor_calls_per_account: i32,

@@ -4,7 +4,7 @@
 //!
 //! Rules: nothing here knows the database or HTTP. Requests never send mail themselves: they
 //! write what to send into the outbox table, in the transaction of the change it tells of, and
-//! ring the [`Doorbell`]; the background sender (`crate::outbox`) sends it. So a slow or broken
+//! wake the sender through [`MailWakeup`]; the background sender (`crate::outbox`) sends it. So a slow or broken
 //! mail server neither holds a request nor loses what the request changed.
 
 pub mod messages;
@@ -49,17 +49,17 @@ pub trait Mailer: Send + Sync + 'static {
 }
 
 /// Wakes the sender at once when a request has put mail in the outbox, so a reset link
-/// arrives within seconds rather than at the sender's next look. A ring while the sender is
+/// arrives within seconds rather than at the sender's next look. A wake-up while the sender is
 /// busy is kept for when it next waits.
 #[derive(Clone, Default)]
-pub struct Doorbell(Arc<Notify>);
+pub struct MailWakeup(Arc<Notify>);
 
-impl Doorbell {
-    pub fn ring(&self) {
+impl MailWakeup {
+    pub fn wake(&self) {
         self.0.notify_one();
     }
 
-    pub async fn rung(&self) {
+    pub async fn woken(&self) {
         self.0.notified().await;
     }
 }

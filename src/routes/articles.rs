@@ -13,7 +13,7 @@ use super::visit::Visit;
 use crate::domain::access::Access;
 use crate::error::AppError;
 use crate::models::Article;
-use crate::paywall::{self, Door};
+use crate::paywall::{self, ArticleFacts};
 use crate::state::AppState;
 use crate::views::{
     ArticleCard, ArticlePage, GATED_CLASS, Layout, PaywallPage, PreviewBar, article_json_ld,
@@ -56,11 +56,11 @@ async fn respond(
         // Before the meter: following the redirect opens the article once, not twice.
         return Ok(moved_permanently(&canonical));
     }
-    let door = Door {
+    let facts = ArticleFacts {
         article_id: id,
         premium: article.summary.is_premium,
     };
-    let opened = paywall::open(state, &visit.session, &visit.reader, door).await?;
+    let opened = paywall::open(state, &visit.session, &visit.reader, facts).await?;
     let layout = visit
         .layout_with_meter(&article.summary.title, opened.meter.as_ref())?
         .canonical(&canonical);

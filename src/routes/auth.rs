@@ -89,7 +89,7 @@ pub async fn login_form(
 }
 
 /// What the sign-up and log-in handlers share.
-pub struct Doorway {
+pub struct SigningIn {
     req: HttpRequest,
     state: web::Data<AppState>,
     passwords: web::Data<Passwords>,
@@ -97,7 +97,7 @@ pub struct Doorway {
     address: ClientAddress,
 }
 
-impl actix_web::FromRequest for Doorway {
+impl actix_web::FromRequest for SigningIn {
     type Error = AppError;
     type Future = std::future::Ready<Result<Self, AppError>>;
 
@@ -124,7 +124,7 @@ impl actix_web::FromRequest for Doorway {
     }
 }
 
-impl Doorway {
+impl SigningIn {
     /// Logs the browser in as `account`: a new login session (and cookie), a flash, a device
     /// cookie for the account, and a redirect to `next` when it is a local path.
     pub(super) async fn logged_in(
@@ -186,11 +186,11 @@ pub struct LoggingIn<'a> {
 }
 
 pub async fn signup(
-    doorway: Doorway,
+    signing_in: SigningIn,
     CsrfForm(input): CsrfForm<Credentials>,
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {
-    attempts::count_signup(&doorway.state, &doorway.address.limit_key()).await?;
+    attempts::count_signup(&signing_in.state, &signing_in.address.limit_key()).await?;
     let email = Email::parse(&input.email);
     let password = Password::new(input.password);
     let mut form = CredentialsForm {
@@ -205,7 +205,7 @@ pub async fn signup(
         Ok(email) if form.password_error.is_none() => email,
         _ => return refuse(form),
     };
-    let checked = doorway
+    let checked = signing_in
         .passwords
         .check_and_hash(password, vec![email.to_string()])
         .await?;
@@ -217,13 +217,17 @@ pub async fn signup(
         }
     };
     let stored = email.to_string();
-    let inserted = db::run(&doorway.state.pool, "creating the account", move |conn| {
-        let account = NewUser {
-            email: &stored,
-            password_hash: &hash,
-        };
-        db::users::insert(conn, &account)
-    })
+    let inserted = db::run(
+        &signing_in.state.pool,
+        "creating the account",
+        move |conn| {
+            let account = NewUser {
+                email: &stored,
+                password_hash: &hash,
+            };
+            db::users::insert(conn, &account)
+        },
+    )
     .await;
     let (user_id, generation) = match inserted {
         Err(error) if error.is_unique_violation() => {
@@ -240,24 +244,24 @@ pub async fn signup(
         normalised_email: email.as_str(),
         generation,
     };
-    doorway
+    signing_in
         .logged_in(&visit.session, account, welcome, input.next.as_deref())
         .await
 }
 
 pub async fn login(
-    doorway: Doorway,
+    signing_in: SigningIn,
     CsrfForm(input): CsrfForm<Credentials>,
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {
-    let state = &doorway.state;
+    let state = &signing_in.state;
     // Counted before the password is checked, so parallel guesses cannot slip past the limit.
     let email = email::normalise(&input.email);
     let device =
-        doorway
+        signing_in
             .device_cookies
-            .claim(&doorway.req, &account_key(&email), state.clock.now());
-    let attempt = LoginAttempt::new(&email, doorway.address.limit_key(), device);
+            .claim(&signing_in.req, &account_key(&email), state.clock.now());
+    let attempt = LoginAttempt::new(&email, signing_in.address.limit_key(), device);
     let counted = attempts::count_login(state, &attempt).await?;
 
     let lookup = email.clone();
@@ -271,7 +275,10 @@ pub async fn login(
         Verdict::Invalid
     } else {
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        doorway.passwords.verify(password.clone(), stored).await?
+        signing_in
+            .passwords
+            .verify(password.clone(), stored)
+            .await?
     };
     let (user, needs_rehash) = match (verdict, user) {
         (Verdict::Valid { needs_rehash }, Some(user)) => (user, needs_rehash),
@@ -289,7 +296,7 @@ pub async fn login(
 
     attempts::count_success(state, &attempt, counted).await?;
     if needs_rehash {
-        let hash = doorway.passwords.hash(password).await?;
+        let hash = signing_in.passwords.hash(password).await?;
         let user_id = user.id;
         db::run(&state.pool, "saving a re-hashed password", move |conn| {
             db::users::update_password_hash(conn, user_id, &hash)
@@ -306,7 +313,7 @@ pub async fn login(
         normalised_email: &email,
         generation: user.login_generation,
     };
-    doorway
+    signing_in
         .logged_in(&visit.session, account, welcome, input.next.as_deref())
         .await
 }

@@ -113,16 +113,24 @@ pub async fn edit_form(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ArticleInput {
-    title: String,
-    slug: String,
-    byline: String,
-    teaser: String,
-    body: String,
-    premium: Option<String>,
+    #[serde(flatten)]
+    fields: article::Fields,
     publish_at: String,
-    action: String,
+    /// Which button was pressed; anything else is a 400.
+    action: Option<Action>,
     /// The version of the words the form was opened at; empty or absent: not checked.
     version: String,
+}
+
+/// The buttons of the article form.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Action {
+    Save,
+    Preview,
+    Publish,
+    Schedule,
+    Unpublish,
 }
 
 pub async fn create(
@@ -174,15 +182,12 @@ async fn save(
     input: ArticleInput,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
-    let fields = article::Fields {
-        title: input.title.clone(),
-        slug: input.slug.clone(),
-        byline: input.byline.clone(),
-        teaser: input.teaser.clone(),
-        body: input.body.clone(),
-        premium: input.premium.is_some(),
+    let Some(action) = input.action else {
+        return Err(AppError::BadRequest(
+            "unknown action on the article form".to_string(),
+        ));
     };
-    let (draft, mut errors) = match article::check(&fields) {
+    let (draft, mut errors) = match article::check(&input.fields) {
         Ok(draft) => (Some(draft), FieldErrors::default()),
         Err(errors) => (None, *errors),
     };
@@ -190,11 +195,11 @@ async fn save(
         errors.publish_at = Some(message.to_string());
         None
     });
-    let step = match input.action.as_str() {
-        "save" | "preview" => Step::Keep,
-        "publish" => Step::PublishNow,
-        "unpublish" => Step::Unpublish,
-        "schedule" => match publish_at {
+    let step = match action {
+        Action::Save | Action::Preview => Step::Keep,
+        Action::Publish => Step::PublishNow,
+        Action::Unpublish => Step::Unpublish,
+        Action::Schedule => match publish_at {
             Some(at) => Step::Schedule(at),
             None => {
                 errors.publish_at.get_or_insert_with(|| {
@@ -203,11 +208,6 @@ async fn save(
                 Step::Keep
             }
         },
-        _ => {
-            return Err(AppError::BadRequest(
-                "unknown action on the article form".to_string(),
-            ));
-        }
     };
     // A form sent back keeps the version it was opened at, so correcting it does not hide a
     // save made meanwhile.
@@ -267,7 +267,7 @@ async fn save(
         }
         Err(error) => return Err(error.into()),
     };
-    tracing::info!(article_id = id, action = %input.action, "article saved");
+    tracing::info!(article_id = id, ?action, "article saved");
     let message = match (step, publication.stage(now)) {
         (Step::PublishNow, _) => "Published: readers see it now.".to_string(),
         (Step::Unpublish, _) => {
@@ -281,7 +281,7 @@ async fn save(
         (_, Stage::Draft) => "Draft saved.".to_string(),
     };
     visit.session.set_flash(&message)?;
-    if input.action == "preview" {
+    if action == Action::Preview {
         Ok(see_other(&format!("/editor/articles/{id}/preview")))
     } else {
         Ok(see_other(&format!("/editor/articles/{id}")))
@@ -369,14 +369,12 @@ fn as_typed(
         Some(article) => ArticleForm::of(article, now),
         None => ArticleForm::new_article(),
     };
-    form.title = input.title.clone();
-    if !form.slug_locked {
-        form.slug = input.slug.clone();
+    // A published article's address stays as stored, whatever the form sent.
+    let stored_slug = std::mem::take(&mut form.fields.slug);
+    form.fields = input.fields.clone();
+    if form.slug_locked {
+        form.fields.slug = stored_slug;
     }
-    form.byline = input.byline.clone();
-    form.teaser = input.teaser.clone();
-    form.body = input.body.clone();
-    form.premium = input.premium.is_some();
     form.publish_at = input.publish_at.clone();
     form
 }

@@ -98,7 +98,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/subscribe", web::get().to(subscribe::show))
         .route("/subscribe", web::post().to(subscribe::subscribe))
         .route("/subscribe/complete", web::get().to(subscribe::complete))
-        .route("/subscribe/cancelled", web::get().to(subscribe::cancelled))
+        .route("/subscribe/cancelled", web::get().to(subscribe::canceled))
         .route("/webhooks/stripe", web::post().to(webhooks::stripe))
         .route("/cookies", web::get().to(pages::cookies))
         .route("/healthz", web::get().to(health::check))

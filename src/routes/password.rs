@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::auth::{Doorway, LoggingIn};
+use super::auth::{LoggingIn, SigningIn};
 use super::visit::Visit;
 use crate::accounts::{Accounts, Reset};
 use crate::auth::client::ClientAddress;
@@ -127,7 +127,7 @@ pub async fn reset_form(
 }
 
 pub async fn reset(
-    doorway: Doorway,
+    signing_in: SigningIn,
     accounts: web::Data<Accounts>,
     CsrfForm(input): CsrfForm<ResetForm>,
     visit: Visit,
@@ -148,7 +148,7 @@ pub async fn reset(
                 normalised_email: &email,
                 generation,
             };
-            doorway
+            signing_in
                 .logged_in(&visit.session, account, welcome, None)
                 .await
         }

@@ -8,7 +8,7 @@ use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::auth::{Doorway, LoggingIn, see_other};
+use super::auth::{LoggingIn, SigningIn, see_other};
 use super::password::TokenQuery;
 use super::visit::Visit;
 use crate::accounts::{Accounts, Closing, EmailChange, EmailConfirmation, PasswordChange};
@@ -81,7 +81,7 @@ pub async fn password_form(member: Member, visit: Visit) -> Result<HttpResponse,
 }
 
 pub async fn change_password(
-    doorway: Doorway,
+    signing_in: SigningIn,
     accounts: web::Data<Accounts>,
     CsrfForm(input): CsrfForm<PasswordForm>,
     member: Member,
@@ -101,8 +101,8 @@ pub async fn change_password(
             &member,
             current,
             new,
-            &doorway.user_agent(),
-            &doorway.address().limit_key(),
+            &signing_in.user_agent(),
+            &signing_in.address().limit_key(),
         )
         .await?;
     match changed {
@@ -118,7 +118,7 @@ pub async fn change_password(
                 normalised_email: &member.email,
                 generation,
             };
-            doorway.trust_this_device(&mut response, account)?;
+            signing_in.trust_this_device(&mut response, account)?;
             Ok(response)
         }
         PasswordChange::WrongPassword => {

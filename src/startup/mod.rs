@@ -31,7 +31,7 @@ use crate::config::{Settings, redact_url};
 use crate::db;
 use crate::housekeeping::Housekeeping;
 use crate::lifecycle::{Lifecycle, Phase};
-use crate::mail::Doorbell;
+use crate::mail::MailWakeup;
 use crate::outbox::Outbox;
 use crate::payments::PaymentGateway;
 use crate::state::AppState;
@@ -129,12 +129,12 @@ impl Application {
             throttle_window: settings.limits.window,
         }
         .spawn(settings.housekeeping_interval, stopping());
-        let doorbell = Doorbell::default();
+        let wakeup = MailWakeup::default();
         let mail_sender = Outbox {
             pool: pool.clone(),
             clock: clock.clone(),
             mailer,
-            doorbell: doorbell.clone(),
+            wakeup: wakeup.clone(),
             site_url: public_url.clone(),
         }
         .spawn(lifecycle.clone());
@@ -146,7 +146,7 @@ impl Application {
             lifecycle.clone(),
             public_url,
         );
-        let services = Services::new(&settings, state, passwords, billing, doorbell);
+        let services = Services::new(&settings, state, passwords, billing, wakeup);
         let connections = OpenConnections::default();
         let server = server::serve(
             listener,
@@ -188,7 +188,7 @@ impl Services {
         state: AppState,
         passwords: Passwords,
         billing: Billing,
-        doorbell: Doorbell,
+        wakeup: MailWakeup,
     ) -> Self {
         let (state, passwords, billing) = (
             web::Data::new(state),
@@ -200,7 +200,7 @@ impl Services {
                 state.clone(),
                 passwords.clone(),
                 billing.clone(),
-                doorbell,
+                wakeup,
             )),
             device_cookies: web::Data::new(DeviceCookies::new(
                 settings.session_key.clone(),

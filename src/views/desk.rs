@@ -5,7 +5,7 @@ use askama::Template;
 use time::OffsetDateTime;
 
 use super::{Layout, Pager, long_date};
-use crate::domain::article::{FieldErrors, Part, Stage, Words, publish_at_field};
+use crate::domain::article::{FieldErrors, Fields, Part, Stage, Words, publish_at_field};
 use crate::domain::diff::{TextLine, line_diff};
 use crate::domain::role::Role;
 use crate::models::{DeskArticle, DeskEntry, Person, article_path};
@@ -75,12 +75,7 @@ pub struct DeskPage {
 pub struct ArticleForm {
     /// `None` while the article is new.
     pub id: Option<i64>,
-    pub title: String,
-    pub slug: String,
-    pub byline: String,
-    pub teaser: String,
-    pub body: String,
-    pub premium: bool,
+    pub fields: Fields,
     /// As a `datetime-local` field holds it.
     pub publish_at: String,
     pub errors: FieldErrors,
@@ -99,12 +94,10 @@ impl ArticleForm {
     pub fn new_article() -> Self {
         Self {
             id: None,
-            title: String::new(),
-            slug: String::new(),
-            byline: String::new(),
-            teaser: String::new(),
-            body: String::new(),
-            premium: true,
+            fields: Fields {
+                premium: true,
+                ..Fields::default()
+            },
             publish_at: String::new(),
             errors: FieldErrors::default(),
             stage: "draft",
@@ -121,12 +114,14 @@ impl ArticleForm {
         let stage = publication.stage(now);
         Self {
             id: Some(article.id),
-            title: article.title.clone(),
-            slug: article.slug.clone(),
-            byline: article.author.clone(),
-            teaser: article.teaser.clone(),
-            body: article.body_markdown.clone(),
-            premium: article.is_premium,
+            fields: Fields {
+                title: article.title.clone(),
+                slug: article.slug.clone(),
+                byline: article.author.clone(),
+                teaser: article.teaser.clone(),
+                body: article.body_markdown.clone(),
+                premium: article.is_premium,
+            },
             publish_at: article
                 .published_at
                 .filter(|_| matches!(stage, Stage::Scheduled(_)))

@@ -172,7 +172,7 @@ pub async fn complete(
 }
 
 /// Back from the processor's checkout page without paying.
-pub async fn cancelled(
+pub async fn canceled(
     query: web::Query<NextQuery>,
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gazette::mail::{Doorbell, Mailer, Message, SendFuture};
+use gazette::mail::{MailWakeup, Mailer, Message, SendFuture};
 use gazette::models::NewOutboxMail;
 use tokio::sync::Semaphore;
 
@@ -67,7 +67,7 @@ async fn the_mail_sender_finishes_the_message_it_is_sending_then_stops() {
         pool: gazette::db::pool(&db.url, 2),
         clock: Arc::new(gazette::clock::ManualClock::new(START)),
         mailer: mailer.clone(),
-        doorbell: Doorbell::default(),
+        wakeup: MailWakeup::default(),
         site_url: "http://gazette.test".to_string(),
     }
     .spawn(lifecycle.clone());

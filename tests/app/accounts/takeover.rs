@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use gazette::mail::{Doorbell, Mailer, Message, SendFuture};
+use gazette::mail::{MailWakeup, Mailer, Message, SendFuture};
 use reqwest::StatusCode;
 use time::Duration;
 
@@ -229,7 +229,7 @@ async fn a_link_mail_another_sender_took_just_before_the_account_was_taken_back_
             pool: gazette::db::pool(&app.db.url, 2),
             clock: Arc::new(gazette::clock::ManualClock::new(later)),
             mailer: kept.clone(),
-            doorbell: Doorbell::default(),
+            wakeup: MailWakeup::default(),
             site_url: app.address.clone(),
         };
         sender.send(taken).await.expect("the sender's database");
