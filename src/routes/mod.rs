@@ -20,23 +20,84 @@ use actix_web::{HttpRequest, web};
 
 use crate::error::AppError;
 
+/// Routes that need no session: the compiled-in assets. They are matched first, outside the
+/// session cookie's middleware (see `startup::server`).
+pub fn configure_assets(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/static")
+            .route("/{path:.*}", web::get().to(assets::serve))
+            .route("/{path:.*}", web::head().to(assets::serve)),
+    );
+}
+
+/// Every page. Paths with a variable part sit in scopes with a fixed prefix, and the pages
+/// read most come first: a request is compared with few patterns before it finds its own.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home::index))
-        .route("/page/{page}", web::get().to(home::page))
-        .route("/authors/{slug}", web::get().to(home::author))
-        .route(
-            "/authors/{slug}/page/{page}",
-            web::get().to(home::author_older),
+        .service(
+            web::scope("/articles")
+                .route("/{id}", web::get().to(articles::show))
+                .route("/{id}/{slug}", web::get().to(articles::show_canonical)),
         )
-        .route("/articles/{id}", web::get().to(articles::show))
-        .route(
-            "/articles/{id}/{slug}",
-            web::get().to(articles::show_canonical),
+        .route("/healthz", web::get().to(health::check))
+        .route("/healthz", web::head().to(health::check))
+        .service(web::scope("/page").route("/{page}", web::get().to(home::page)))
+        .service(
+            web::scope("/authors")
+                .route("/{slug}", web::get().to(home::author))
+                .route("/{slug}/page/{page}", web::get().to(home::author_older)),
         )
         .route("/feed.xml", web::get().to(feeds::feed))
         .route("/sitemap.xml", web::get().to(feeds::sitemap_index))
-        .route("/sitemap/{file}.xml", web::get().to(feeds::sitemap_file))
+        .service(web::scope("/sitemap").route("/{file}.xml", web::get().to(feeds::sitemap_file)))
         .route("/robots.txt", web::get().to(feeds::robots))
+        .route("/signup", web::get().to(auth::signup_form))
+        .route("/signup", web::post().to(auth::signup))
+        .route("/login", web::get().to(auth::login_form))
+        .route("/login", web::post().to(auth::login))
+        .route("/logout", web::post().to(auth::logout))
+        .route("/subscribe", web::get().to(subscribe::show))
+        .route("/subscribe", web::post().to(subscribe::subscribe))
+        .route("/subscribe/complete", web::get().to(subscribe::complete))
+        .route("/subscribe/cancelled", web::get().to(subscribe::canceled))
+        .route("/cookies", web::get().to(pages::cookies))
+        .route("/webhooks/stripe", web::post().to(webhooks::stripe))
+        .route("/account", web::get().to(account::show))
+        .service(
+            web::scope("/account")
+                .route(
+                    "/sessions/{id}/logout",
+                    web::post().to(account::log_out_device),
+                )
+                .route(
+                    "/sessions/logout-all",
+                    web::post().to(account::log_out_everywhere),
+                )
+                .route(
+                    "/subscription/cancel",
+                    web::post().to(account::cancel_subscription),
+                )
+                .route("/billing", web::post().to(account::billing_portal))
+                .route("/password", web::get().to(settings::password_form))
+                .route("/password", web::post().to(settings::change_password))
+                .route("/email", web::get().to(settings::email_form))
+                .route("/email", web::post().to(settings::change_email))
+                .route(
+                    "/email/confirm",
+                    web::get().to(settings::confirm_email_form),
+                )
+                .route("/email/confirm", web::post().to(settings::confirm_email))
+                .route("/delete", web::get().to(settings::delete_form))
+                .route("/delete", web::post().to(settings::delete_account))
+                .route("/export", web::get().to(settings::export)),
+        )
+        .service(
+            web::scope("/password")
+                .route("/forgot", web::get().to(password::forgot_form))
+                .route("/forgot", web::post().to(password::forgot))
+                .route("/reset", web::get().to(password::reset_form))
+                .route("/reset", web::post().to(password::reset)),
+        )
         .service(
             // Every handler in here takes `Editor` or `Admin`; an article is a larger form.
             web::scope("/editor")
@@ -54,61 +115,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/people", web::get().to(editor::people))
                 .route("/people", web::post().to(editor::set_role)),
         )
-        .route("/signup", web::get().to(auth::signup_form))
-        .route("/signup", web::post().to(auth::signup))
-        .route("/login", web::get().to(auth::login_form))
-        .route("/login", web::post().to(auth::login))
-        .route("/logout", web::post().to(auth::logout))
-        .route("/account", web::get().to(account::show))
-        .route(
-            "/account/sessions/{id}/logout",
-            web::post().to(account::log_out_device),
-        )
-        .route(
-            "/account/sessions/logout-all",
-            web::post().to(account::log_out_everywhere),
-        )
-        .route(
-            "/account/subscription/cancel",
-            web::post().to(account::cancel_subscription),
-        )
-        .route("/account/password", web::get().to(settings::password_form))
-        .route(
-            "/account/password",
-            web::post().to(settings::change_password),
-        )
-        .route("/account/email", web::get().to(settings::email_form))
-        .route("/account/email", web::post().to(settings::change_email))
-        .route(
-            "/account/email/confirm",
-            web::get().to(settings::confirm_email_form),
-        )
-        .route(
-            "/account/email/confirm",
-            web::post().to(settings::confirm_email),
-        )
-        .route("/account/delete", web::get().to(settings::delete_form))
-        .route("/account/delete", web::post().to(settings::delete_account))
-        .route("/account/export", web::get().to(settings::export))
-        .route("/password/forgot", web::get().to(password::forgot_form))
-        .route("/password/forgot", web::post().to(password::forgot))
-        .route("/password/reset", web::get().to(password::reset_form))
-        .route("/password/reset", web::post().to(password::reset))
-        .route("/account/billing", web::post().to(account::billing_portal))
-        .route("/subscribe", web::get().to(subscribe::show))
-        .route("/subscribe", web::post().to(subscribe::subscribe))
-        .route("/subscribe/complete", web::get().to(subscribe::complete))
-        .route("/subscribe/cancelled", web::get().to(subscribe::canceled))
-        .route("/webhooks/stripe", web::post().to(webhooks::stripe))
-        .route("/cookies", web::get().to(pages::cookies))
-        .route("/healthz", web::get().to(health::check))
-        .route("/healthz", web::head().to(health::check))
-        .route("/static/{path:.*}", web::get().to(assets::serve))
-        .route("/static/{path:.*}", web::head().to(assets::serve))
         .default_service(web::to(not_found));
 }
 
-async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+/// The styled 404 for a path no route takes.
+pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
 

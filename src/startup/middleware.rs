@@ -54,21 +54,25 @@ impl RootSpanBuilder for RedactedRootSpan {
             http.client_ip = %ClientAddress::of(request.request()).0,
             http.user_agent = %user_agent,
             http.target = %redacted_target(request.uri()),
-            http.status_code = tracing::field::Empty,
-            otel.name = %format!("{} {route}", request.method()),
-            otel.kind = "server",
-            otel.status_code = tracing::field::Empty,
             request_id = %request_id,
             exception.message = tracing::field::Empty,
             exception.details = tracing::field::Empty,
         )
     }
 
+    /// The status is on the request's `answered` line already, and nothing is logged in the
+    /// span after it: only a failure actix answered itself is recorded here.
     fn on_request_end<B: MessageBody>(
         span: tracing::Span,
         outcome: &Result<ServiceResponse<B>, actix_web::Error>,
     ) {
-        DefaultRootSpanBuilder::on_request_end(span, outcome);
+        let failed = match outcome {
+            Ok(response) => response.response().error().is_some(),
+            Err(_) => true,
+        };
+        if failed {
+            DefaultRootSpanBuilder::on_request_end(span, outcome);
+        }
     }
 }
 

@@ -54,7 +54,6 @@ pub(super) fn serve(
             .session_lifecycle(PersistentSession::default().session_ttl(COOKIE_MAX_AGE))
             .build();
         App::new()
-            .wrap(sessions)
             .wrap(security_headers(cookie_secure, &form_targets))
             // Inside the logger: its request id is in the extensions, its span around the line.
             .wrap(from_fn(request_outcome))
@@ -68,7 +67,10 @@ pub(super) fn serve(
             .app_data(web::QueryConfig::default().error_handler(|error, _| {
                 AppError::BadRequest(format!("unreadable query string: {error}")).into()
             }))
-            .configure(routes::configure)
+            // The assets need no session: they skip the cookie's decryption and encryption.
+            .configure(routes::configure_assets)
+            .service(web::scope("").wrap(sessions).configure(routes::configure))
+            .default_service(web::to(routes::not_found))
     })
     .client_request_timeout(settings.client_request_timeout)
     .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)

@@ -12,6 +12,8 @@
 //! waited for, and counted: [`Logging::report_dropped`] says how many in a warning of its own
 //! once there is room again. At the end the queue is written out before the process exits.
 
+mod json_lines;
+
 use std::io::{BufWriter, IsTerminal};
 use std::time::Duration;
 
@@ -76,12 +78,9 @@ pub fn init(app_env: AppEnv, filter: &str) -> Result<Logging, String> {
         .with_writer(writer);
     // Fails only when a subscriber is already installed, which is fine (tests start many apps).
     let _ = match app_env {
-        // The list of spans, not only the current one: the request id lives on the outermost.
         AppEnv::Production => logs
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(true)
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .event_format(json_lines::JsonLines)
             .try_init(),
         AppEnv::Development => logs.with_ansi(ansi).try_init(),
     };
