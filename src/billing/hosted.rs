@@ -392,7 +392,7 @@ impl Billing {
                     };
                     let opened = match gateway.open_checkout(request).await {
                         Ok(opened) => opened,
-                        Err(HostedError::Missing(what)) if what.contains("customer") => {
+                        Err(HostedError::CustomerGone(what)) => {
                             // The customer is gone at the processor: start again without it.
                             tracing::warn!(user_id, "the processor lost the customer: {what}");
                             let (id, name) = (checkout.id, name);
@@ -693,7 +693,7 @@ impl Billing {
         let held = match customer {
             Some(customer) => match gateway.subscriptions_of(customer).await {
                 Ok(held) => held,
-                Err(HostedError::Missing(_)) => Vec::new(),
+                Err(HostedError::Missing(_) | HostedError::CustomerGone(_)) => Vec::new(),
                 Err(error) => return Err(failed("listing the customer's subscriptions", error)),
             },
             None => Vec::new(),
