@@ -69,7 +69,7 @@ pub(super) fn local_state(
     (state.period_end > state.period_start).then_some(state)
 }
 
-/// Paid up: read until the period's end, renewed unless cancelled.
+/// Paid up: read until the period's end, renewed unless canceled.
 fn active(held: &HeldSubscription, now: OffsetDateTime) -> LocalState {
     let cancel = held.cancel_at_period_end;
     LocalState {

@@ -159,7 +159,7 @@ impl Round<'_> {
         })
     }
 
-    /// A subscription Gazette ran itself, current and not cancelled, on the very plan asked
+    /// A subscription Gazette ran itself, current and not canceled, on the very plan asked
     /// for.
     fn already_has_plan(&self, row: &SubscriptionRow) -> bool {
         row.plan_code == self.plan.code

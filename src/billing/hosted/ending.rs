@@ -3,7 +3,7 @@
 //!
 //! Rules:
 //! - At the processor, the reader's open checkout is expired so it can no longer be paid, and
-//!   every live subscription of Gazette's is cancelled now: each the reader's customer holds on
+//!   every live subscription of Gazette's is canceled now: each the reader's customer holds on
 //!   a plan's price, and each Gazette recorded for the reader, whatever its price (asked by its
 //!   own id when the customer no longer lists it). Then whatever is still current here ends.
 //! - An error means the processor could not be told, and the reader might still be charged:
@@ -119,7 +119,7 @@ impl Billing {
                     ended = true;
                 }
                 Err(HostedError::Missing(_)) => {}
-                Err(error) => return Err(failed("cancelling a subscription", error)),
+                Err(error) => return Err(failed("canceling a subscription", error)),
             }
         }
         Ok(ended)

@@ -1,4 +1,4 @@
-//! Subscribing, cancelling and managing through a processor that runs the subscription
+//! Subscribing, canceling and managing through a processor that runs the subscription
 //! (`payments::hosted`): the reader is sent to the processor's pages, and what the processor
 //! holds is recorded (`sync`).
 //!
@@ -6,7 +6,7 @@
 //!   and taken outside any transaction;
 //! - `returning`: the reader back from the processor's checkout page;
 //! - `ending`: ending a subscription at once, for an account being deleted;
-//! - here: cancelling, the processor's billing page, comparing the reader's subscriptions with
+//! - here: canceling, the processor's billing page, comparing the reader's subscriptions with
 //!   the processor's, and recording what the processor says.
 //!
 //! Rules:
@@ -114,7 +114,7 @@ impl Billing {
         let held = match answer {
             Ok(held) => held,
             Err(error) => {
-                tracing::warn!(user_id, "cancelling at the processor: {error}");
+                tracing::warn!(user_id, "canceling at the processor: {error}");
                 return Ok(Canceled::ProcessorUnavailable);
             }
         };
@@ -122,7 +122,7 @@ impl Billing {
         let applied = self
             .record_held(gateway.name(), user_id, held, read_at)
             .await?;
-        tracing::info!(user_id, at_once, "subscription cancelled at the processor");
+        tracing::info!(user_id, at_once, "subscription canceled at the processor");
         Ok(match applied {
             _ if at_once => Canceled::Ended,
             Applied::Written {
