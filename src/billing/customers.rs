@@ -107,7 +107,7 @@ impl Billing {
             .await;
         match told {
             Ok(()) => {}
-            Err(HostedError::Missing(_)) => {
+            Err(HostedError::Missing(_) | HostedError::CustomerGone(_)) => {
                 // Deleted at the processor: the reader's next checkout makes a new one.
                 tracing::warn!(user_id, customer = %reference, "the processor lost the customer");
                 self.for_reader(user_id, "forgetting a lost customer", move |conn| {

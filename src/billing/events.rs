@@ -19,6 +19,10 @@
 //! - When the processor cannot be asked, nothing is recorded and the error says so, so the
 //!   processor delivers the event again (and reconciliation would find it).
 
+use diesel::PgConnection;
+use diesel::QueryResult;
+use time::OffsetDateTime;
+
 use super::sync::{Applied, apply_held};
 use super::{Billing, BillingError};
 use crate::db;
@@ -74,110 +78,16 @@ impl Billing {
         if seen {
             return Ok(Received::AlreadyApplied);
         }
-        let unavailable = |step: &'static str| move |error| BillingError::Processor { step, error };
-
-        let (user_id, effect) = match about {
-            About::Other => return Ok(Received::Ignored),
-            About::Checkout { checkout, .. } => {
-                // Only a checkout Gazette opened (and has not closed) is Gazette's: another
-                // product's, even for one of Gazette's customers, is not.
-                let owner = {
-                    let checkout = checkout.clone();
-                    db::run(&self.pool, "finding whose checkout it is", move |conn| {
-                        Ok(
-                            db::hosted_checkouts::find_by_reference(conn, name, &checkout)?
-                                .map(|row| row.user_id),
-                        )
-                    })
-                    .await?
-                };
-                let Some(user_id) = owner else {
-                    return Ok(Received::Ignored);
-                };
-                let read_at = self.clock.now();
-                let state = match gateway.checkout(checkout.clone()).await {
-                    Ok(state) => state,
-                    Err(HostedError::Missing(_)) => return Ok(Received::Ignored),
-                    Err(error) => return Err(unavailable("re-reading a checkout")(error)),
-                };
-                let held = match &state {
-                    CheckoutState::Complete {
-                        subscription: Some(subscription),
-                    } => self.gazettes(gateway, subscription.clone()).await?,
-                    _ => None,
-                };
-                let close = !matches!(state, CheckoutState::Open);
-                (
-                    user_id,
-                    Effect::Checkout {
-                        checkout,
-                        close,
-                        held,
-                        read_at,
-                    },
-                )
-            }
-            About::Subscription {
-                customer,
-                subscription,
-            } => {
-                let owner = match self.owner(name, customer).await? {
-                    Some(user_id) => Some(user_id),
-                    // The customer was forgotten already (deleted at the processor, that event
-                    // first): a subscription Gazette recorded is still its reader's.
-                    None => self.recorded_for(name, subscription.clone()).await?,
-                };
-                let Some(user_id) = owner else {
-                    return Ok(Received::Ignored);
-                };
-                let read_at = self.clock.now();
-                let Some(held) = self.gazettes(gateway, subscription).await? else {
-                    return Ok(Received::Ignored);
-                };
-                (user_id, Effect::Subscription { held, read_at })
-            }
-            About::CustomerDeleted { customer } => {
-                let Some(user_id) = self.owner(name, customer.clone()).await? else {
-                    return Ok(Received::Ignored);
-                };
-                (user_id, Effect::ForgetCustomer { customer })
-            }
+        let Some((user_id, effect)) = self.effect_of(gateway, about).await? else {
+            return Ok(Received::Ignored);
         };
-
         let now = self.clock.now();
         let recorded = self
             .for_reader(user_id, "applying a processor event", move |conn| {
                 if !db::gateway_events::record(conn, name, &id, &kind, Some(user_id), now)? {
                     return Ok(false);
                 }
-                match &effect {
-                    Effect::Checkout {
-                        checkout,
-                        close,
-                        held,
-                        read_at,
-                    } => {
-                        if let Some(held) = held {
-                            apply_held(conn, name, user_id, held, *read_at, now)?;
-                        }
-                        if *close
-                            && let Some(row) =
-                                db::hosted_checkouts::find_by_reference(conn, name, checkout)?
-                        {
-                            db::hosted_checkouts::close(conn, row.id)?;
-                        }
-                    }
-                    Effect::Subscription { held, read_at } => {
-                        if let Applied::Stale =
-                            apply_held(conn, name, user_id, held, *read_at, now)?
-                        {
-                            tracing::debug!(user_id, "a later read was applied already");
-                        }
-                    }
-                    Effect::ForgetCustomer { customer } => {
-                        db::gateway_customers::forget(conn, name, customer)?;
-                    }
-                }
+                effect.apply(conn, name, user_id, now)?;
                 Ok(true)
             })
             .await;
@@ -191,6 +101,103 @@ impl Billing {
             }) => Ok(Received::Ignored),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Whose the object the event is about is, and what it changes for them, from the object
+    /// as the processor holds it now; `None` when it is not Gazette's.
+    async fn effect_of(
+        &self,
+        gateway: &dyn HostedGateway,
+        about: About,
+    ) -> Result<Option<(i64, Effect)>, BillingError> {
+        match about {
+            About::Other => Ok(None),
+            About::Checkout { checkout, .. } => self.checkout_effect(gateway, checkout).await,
+            About::Subscription {
+                customer,
+                subscription,
+            } => {
+                self.subscription_effect(gateway, customer, subscription)
+                    .await
+            }
+            About::CustomerDeleted { customer } => {
+                let owner = self.owner(gateway.name(), customer.clone()).await?;
+                Ok(owner.map(|user_id| (user_id, Effect::ForgetCustomer { customer })))
+            }
+        }
+    }
+
+    /// A checkout changed: the subscription it paid for, if any, and whether it is over.
+    async fn checkout_effect(
+        &self,
+        gateway: &dyn HostedGateway,
+        checkout: String,
+    ) -> Result<Option<(i64, Effect)>, BillingError> {
+        let name = gateway.name();
+        // Only a checkout Gazette opened (and has not closed) is Gazette's: another
+        // product's, even for one of Gazette's customers, is not.
+        let owner = {
+            let checkout = checkout.clone();
+            db::run(&self.pool, "finding whose checkout it is", move |conn| {
+                Ok(
+                    db::hosted_checkouts::find_by_reference(conn, name, &checkout)?
+                        .map(|row| row.user_id),
+                )
+            })
+            .await?
+        };
+        let Some(user_id) = owner else {
+            return Ok(None);
+        };
+        let read_at = self.clock.now();
+        let state = match gateway.checkout(checkout.clone()).await {
+            Ok(state) => state,
+            Err(HostedError::Missing(_)) => return Ok(None),
+            Err(error) => {
+                return Err(BillingError::Processor {
+                    step: "re-reading a checkout",
+                    error,
+                });
+            }
+        };
+        let held = match &state {
+            CheckoutState::Complete {
+                subscription: Some(subscription),
+            } => self.gazettes(gateway, subscription.clone()).await?,
+            _ => None,
+        };
+        let close = !matches!(state, CheckoutState::Open);
+        let effect = Effect::Checkout {
+            checkout,
+            close,
+            held,
+            read_at,
+        };
+        Ok(Some((user_id, effect)))
+    }
+
+    /// A subscription changed: it as the processor holds it now, for its reader.
+    async fn subscription_effect(
+        &self,
+        gateway: &dyn HostedGateway,
+        customer: String,
+        subscription: String,
+    ) -> Result<Option<(i64, Effect)>, BillingError> {
+        let name = gateway.name();
+        let owner = match self.owner(name, customer).await? {
+            Some(user_id) => Some(user_id),
+            // The customer was forgotten already (deleted at the processor, that event
+            // first): a subscription Gazette recorded is still its reader's.
+            None => self.recorded_for(name, subscription.clone()).await?,
+        };
+        let Some(user_id) = owner else {
+            return Ok(None);
+        };
+        let read_at = self.clock.now();
+        let Some(held) = self.gazettes(gateway, subscription).await? else {
+            return Ok(None);
+        };
+        Ok(Some((user_id, Effect::Subscription { held, read_at })))
     }
 
     /// The reader whose customer this is, if Gazette created it.
@@ -262,13 +269,52 @@ enum Effect {
         /// Paid or expired: the reader's checkout is over.
         close: bool,
         held: Option<HeldSubscription>,
-        read_at: time::OffsetDateTime,
+        read_at: OffsetDateTime,
     },
     Subscription {
         held: HeldSubscription,
-        read_at: time::OffsetDateTime,
+        read_at: OffsetDateTime,
     },
     ForgetCustomer {
         customer: String,
     },
+}
+
+impl Effect {
+    /// Makes the change, in the transaction that records the event (the reader's lock held).
+    fn apply(
+        &self,
+        conn: &mut PgConnection,
+        gateway: &str,
+        user_id: i64,
+        now: OffsetDateTime,
+    ) -> QueryResult<()> {
+        match self {
+            Effect::Checkout {
+                checkout,
+                close,
+                held,
+                read_at,
+            } => {
+                if let Some(held) = held {
+                    apply_held(conn, gateway, user_id, held, *read_at, now)?;
+                }
+                if *close
+                    && let Some(row) =
+                        db::hosted_checkouts::find_by_reference(conn, gateway, checkout)?
+                {
+                    db::hosted_checkouts::close(conn, row.id)?;
+                }
+            }
+            Effect::Subscription { held, read_at } => {
+                if let Applied::Stale = apply_held(conn, gateway, user_id, held, *read_at, now)? {
+                    tracing::debug!(user_id, "a later read was applied already");
+                }
+            }
+            Effect::ForgetCustomer { customer } => {
+                db::gateway_customers::forget(conn, gateway, customer)?;
+            }
+        }
+        Ok(())
+    }
 }

@@ -58,88 +58,96 @@ pub(super) fn local_state(
     existing: Option<&SubscriptionRow>,
     now: OffsetDateTime,
 ) -> Option<LocalState> {
-    let canceled_at = |cancel: bool| cancel.then(|| held.canceled_at.unwrap_or(now));
     let state = match &held.status {
         HeldStatus::Incomplete | HeldStatus::Unknown(_) => return None,
-        HeldStatus::Active => LocalState {
-            status: if held.cancel_at_period_end {
-                Status::Canceled
-            } else {
-                Status::Active
-            },
-            period_start: held.current_period_start,
-            period_end: held.current_period_end,
-            canceled_at: canceled_at(held.cancel_at_period_end),
-            ended_at: None,
-            renews: !held.cancel_at_period_end,
-            payment_failed_at: None,
-            payment_due: None,
-            payment_fix_url: None,
-        },
-        HeldStatus::PastDue => LocalState {
-            // The processor still tries to charge the period it has moved on to: the reader
-            // reads on through it meanwhile, told to fix the payment.
-            status: if held.cancel_at_period_end {
-                Status::Canceled
-            } else {
-                Status::Active
-            },
-            period_start: held.current_period_start,
-            period_end: held.current_period_end,
-            canceled_at: canceled_at(held.cancel_at_period_end),
-            ended_at: None,
-            renews: false,
-            payment_failed_at: Some(failed_since(existing, now)),
-            payment_due: held.unpaid_invoice.as_ref().map(|i| i.amount.clone()),
-            payment_fix_url: held.unpaid_invoice.as_ref().and_then(|i| i.url.clone()),
-        },
-        HeldStatus::Unpaid => {
-            // The processor gave up on the period it could not charge: what was paid ends
-            // where that period starts.
-            let paid_until = held.current_period_start;
-            LocalState {
-                status: if held.cancel_at_period_end {
-                    Status::Canceled
-                } else {
-                    Status::Active
-                },
-                period_start: add_months(paid_until, -period_months.max(1)),
-                period_end: paid_until,
-                canceled_at: canceled_at(held.cancel_at_period_end),
-                ended_at: None,
-                renews: false,
-                payment_failed_at: Some(failed_since(existing, now)),
-                payment_due: held.unpaid_invoice.as_ref().map(|i| i.amount.clone()),
-                payment_fix_url: held.unpaid_invoice.as_ref().and_then(|i| i.url.clone()),
-            }
-        }
-        HeldStatus::Ended => {
-            let ended_at = held.ended_at.or(held.canceled_at).unwrap_or(now);
-            let period_start =
-                existing.map_or(held.current_period_start, |row| row.current_period_start);
-            let period_end = existing.map_or(held.current_period_end, |row| row.current_period_end);
-            LocalState {
-                status: Status::Ended,
-                period_start,
-                // Access ended when the processor ended it, not later.
-                period_end: if ended_at > period_start {
-                    period_end.min(ended_at)
-                } else {
-                    period_end
-                },
-                canceled_at: existing
-                    .and_then(|row| row.canceled_at)
-                    .or(held.canceled_at),
-                ended_at: Some(ended_at),
-                renews: false,
-                payment_failed_at: None,
-                payment_due: None,
-                payment_fix_url: None,
-            }
-        }
+        HeldStatus::Active => active(held, now),
+        HeldStatus::PastDue => past_due(held, existing, now),
+        HeldStatus::Unpaid => unpaid(held, period_months, existing, now),
+        HeldStatus::Ended => ended(held, existing, now),
     };
     // The database refuses an empty period; a processor that reports one is not believed.
     (state.period_end > state.period_start).then_some(state)
+}
+
+/// Paid up: read until the period's end, renewed unless canceled.
+fn active(held: &HeldSubscription, now: OffsetDateTime) -> LocalState {
+    let cancel = held.cancel_at_period_end;
+    LocalState {
+        status: if cancel {
+            Status::Canceled
+        } else {
+            Status::Active
+        },
+        period_start: held.current_period_start,
+        period_end: held.current_period_end,
+        canceled_at: cancel.then(|| held.canceled_at.unwrap_or(now)),
+        ended_at: None,
+        renews: !cancel,
+        payment_failed_at: None,
+        payment_due: None,
+        payment_fix_url: None,
+    }
+}
+
+/// A renewal failed, and the processor still tries to charge the period it has moved on to:
+/// the reader reads on through it meanwhile, told to fix the payment.
+fn past_due(
+    held: &HeldSubscription,
+    existing: Option<&SubscriptionRow>,
+    now: OffsetDateTime,
+) -> LocalState {
+    LocalState {
+        renews: false,
+        payment_failed_at: Some(failed_since(existing, now)),
+        payment_due: held.unpaid_invoice.as_ref().map(|i| i.amount.clone()),
+        payment_fix_url: held.unpaid_invoice.as_ref().and_then(|i| i.url.clone()),
+        ..active(held, now)
+    }
+}
+
+/// The processor gave up on the period it could not charge: what was paid ends where that
+/// period starts.
+fn unpaid(
+    held: &HeldSubscription,
+    period_months: i32,
+    existing: Option<&SubscriptionRow>,
+    now: OffsetDateTime,
+) -> LocalState {
+    let paid_until = held.current_period_start;
+    LocalState {
+        period_start: add_months(paid_until, -period_months.max(1)),
+        period_end: paid_until,
+        ..past_due(held, existing, now)
+    }
+}
+
+/// Over for good: no access from when the processor ended it, the period as the row knew it.
+fn ended(
+    held: &HeldSubscription,
+    existing: Option<&SubscriptionRow>,
+    now: OffsetDateTime,
+) -> LocalState {
+    let ended_at = held.ended_at.or(held.canceled_at).unwrap_or(now);
+    let period_start = existing.map_or(held.current_period_start, |row| row.current_period_start);
+    let period_end = existing.map_or(held.current_period_end, |row| row.current_period_end);
+    LocalState {
+        status: Status::Ended,
+        period_start,
+        // Access ended when the processor ended it, not later.
+        period_end: if ended_at > period_start {
+            period_end.min(ended_at)
+        } else {
+            period_end
+        },
+        canceled_at: existing
+            .and_then(|row| row.canceled_at)
+            .or(held.canceled_at),
+        ended_at: Some(ended_at),
+        renews: false,
+        payment_failed_at: None,
+        payment_due: None,
+        payment_fix_url: None,
+    }
 }
 
 /// The plan `held` is recorded as, and what its period is worth: the plan of its price, or,

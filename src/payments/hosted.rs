@@ -37,6 +37,10 @@ pub enum HostedError {
     /// The processor has no such object.
     #[error("the payment processor has no {0}")]
     Missing(String),
+    /// The processor no longer has the customer the request named (deleted there): asking
+    /// again for that customer will not help; a new one must be made.
+    #[error("the payment processor no longer has the customer: {0}")]
+    CustomerGone(String),
     /// The processor refused the request, or answered something unreadable: asking again the
     /// same way will not help.
     #[error("the payment processor refused the request: {0}")]

@@ -10,6 +10,9 @@
 //!   [`HostedError::Unavailable`]. One refused by Stripe's rate limiter is reported at once,
 //!   never tried again: that would add to the load that tripped it, and turn one request of
 //!   a reader into several.
+//! - An answer that the customer a request named does not exist (`resource_missing` on the
+//!   `customer` parameter) is [`HostedError::CustomerGone`]; any other object missing is
+//!   [`HostedError::Missing`].
 //! - Each plan is one Stripe price (`STRIPE_PRICES`); a subscription on any other price has no
 //!   plan (Gazette still follows one it recorded, see `billing::sync`).
 //!   [`Stripe::check_prices`] compares the prices with the plans at start-up.
@@ -184,7 +187,8 @@ impl Stripe {
                 .await
             {
                 Ok(price) => price,
-                Err(HostedError::Missing(_)) => {
+                // A price's request names no customer: whatever is missing is the price.
+                Err(HostedError::Missing(_) | HostedError::CustomerGone(_)) => {
                     return Err(PriceCheckError::Prices(format!(
                         "Stripe has no price `{price_id}` (in this mode)"
                     )));
@@ -295,31 +299,7 @@ impl Stripe {
         if status.is_success() {
             return Ok(body.to_vec());
         }
-        let detail = serde_json::from_slice::<wire::ErrorBody>(&body)
-            .ok()
-            .map(|b| b.error);
-        let message = detail
-            .as_ref()
-            .and_then(|d| d.message.clone())
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        let code = detail.as_ref().and_then(|d| d.code.as_deref());
-        let transient = status == StatusCode::CONFLICT
-            || status == StatusCode::TOO_MANY_REQUESTS
-            || status.is_server_error();
-        let worth_again = match should_retry {
-            Some(again) => again,
-            None => status != StatusCode::TOO_MANY_REQUESTS || code == Some("lock_timeout"),
-        };
-        Err(match status {
-            _ if transient && worth_again => Attempt::Passing(message),
-            _ if transient => Attempt::Final(HostedError::Unavailable(message)),
-            StatusCode::NOT_FOUND => Attempt::Final(HostedError::Missing(message)),
-            StatusCode::UNAUTHORIZED => Attempt::Final(HostedError::Refused(
-                "the secret key was refused (HTTP 401)".to_string(),
-            )),
-            _ if code == Some("resource_missing") => Attempt::Final(HostedError::Missing(message)),
-            _ => Attempt::Final(HostedError::Refused(message)),
-        })
+        Err(failed(status, should_retry, &body))
     }
 
     async fn get_subscription(&self, reference: &str) -> Result<HeldSubscription, HostedError> {
@@ -351,6 +331,45 @@ enum Attempt {
     /// May pass: try again.
     Passing(String),
     Final(HostedError),
+}
+
+/// What a failed answer (`status`, Stripe's error `body`) means, and whether it may pass;
+/// `should_retry` is Stripe's own word on sending the same request again.
+fn failed(status: StatusCode, should_retry: Option<bool>, body: &[u8]) -> Attempt {
+    let detail = serde_json::from_slice::<wire::ErrorBody>(body)
+        .ok()
+        .map(|b| b.error);
+    let message = detail
+        .as_ref()
+        .and_then(|d| d.message.clone())
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    let code = detail.as_ref().and_then(|d| d.code.as_deref());
+    let param = detail.as_ref().and_then(|d| d.param.as_deref());
+    let transient = status == StatusCode::CONFLICT
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error();
+    let worth_again = match should_retry {
+        Some(again) => again,
+        None => status != StatusCode::TOO_MANY_REQUESTS || code == Some("lock_timeout"),
+    };
+    if transient {
+        return if worth_again {
+            Attempt::Passing(message)
+        } else {
+            Attempt::Final(HostedError::Unavailable(message))
+        };
+    }
+    let missing = code == Some("resource_missing");
+    Attempt::Final(match status {
+        // The customer the request named (creating a checkout or a portal page for it).
+        _ if missing && param == Some("customer") => HostedError::CustomerGone(message),
+        StatusCode::NOT_FOUND => HostedError::Missing(message),
+        StatusCode::UNAUTHORIZED => {
+            HostedError::Refused("the secret key was refused (HTTP 401)".to_string())
+        }
+        _ if missing => HostedError::Missing(message),
+        _ => HostedError::Refused(message),
+    })
 }
 
 fn field(name: &str, value: impl Into<String>) -> (String, String) {
@@ -695,6 +714,33 @@ mod tests {
         )
         .await;
         assert_eq!(first_byte.join().unwrap(), Some(0x16), "a TLS handshake");
+    }
+
+    fn missing(status: u16, param: &str) -> Attempt {
+        let body = serde_json::json!({"error": {
+            "type": "invalid_request_error", "code": "resource_missing", "param": param,
+            "message": "No such customer: 'cus_gone'",
+        }});
+        let status = StatusCode::from_u16(status).unwrap();
+        failed(status, None, body.to_string().as_bytes())
+    }
+
+    #[test]
+    fn a_customer_the_request_named_and_stripe_no_longer_has_is_told_apart_from_other_objects() {
+        assert!(matches!(
+            missing(400, "customer"),
+            Attempt::Final(HostedError::CustomerGone(message)) if message.contains("cus_gone")
+        ));
+        // The object the path names, or another parameter: only missing.
+        for (status, param) in [(404, "id"), (400, "line_items[0][price]"), (404, "")] {
+            assert!(
+                matches!(
+                    missing(status, param),
+                    Attempt::Final(HostedError::Missing(_))
+                ),
+                "{status} {param}"
+            );
+        }
     }
 
     #[test]

@@ -348,6 +348,9 @@ pub struct ErrorDetail {
     pub message: Option<String>,
     #[serde(default)]
     pub code: Option<String>,
+    /// The request's parameter the error is about (`customer`), when it is about one.
+    #[serde(default)]
+    pub param: Option<String>,
 }
 
 #[cfg(test)]

@@ -67,6 +67,18 @@ fn missing(what: &str, id: &str) -> (u16, Value) {
     )
 }
 
+/// A parameter names an object Stripe does not have (a deleted customer): Stripe answers 400,
+/// naming the parameter.
+fn no_such(what: &str, param: &str, id: &str) -> (u16, Value) {
+    (
+        400,
+        json!({"error": {
+            "type": "invalid_request_error", "code": "resource_missing", "param": param,
+            "message": format!("No such {what}: '{id}'"),
+        }}),
+    )
+}
+
 fn respond((status, body): (u16, Value)) -> HttpResponse {
     HttpResponse::build(StatusCode::from_u16(status).unwrap())
         .content_type("application/json")
@@ -335,7 +347,7 @@ fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value)
         ("POST", ["checkout", "sessions"]) => {
             let customer = param(params, "customer").unwrap_or_default().to_string();
             if State::find(&mut state.customers, &customer).is_none() {
-                return missing("customer", &customer);
+                return no_such("customer", "customer", &customer);
             }
             let price = param(params, "line_items[0][price]").unwrap_or_default();
             if state.price(price).is_none() {
@@ -450,7 +462,7 @@ fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value)
         ("POST", ["billing_portal", "sessions"]) => {
             let customer = param(params, "customer").unwrap_or_default().to_string();
             if State::find(&mut state.customers, &customer).is_none() {
-                return missing("customer", &customer);
+                return no_such("customer", "customer", &customer);
             }
             let id = state.id("bps");
             let flow = param(params, "flow_data[type]").map(|kind| {

@@ -65,6 +65,40 @@ async fn a_customer_whose_answer_was_lost_moments_ago_is_had_again_by_its_key() 
     assert_eq!(fake.customers_of("again@example.com").len(), 1);
 }
 
+#[tokio::test]
+async fn a_customer_deleted_at_stripe_before_its_event_arrives_is_made_again_for_the_next_checkout()
+{
+    let (fake, app) = shop().await;
+    let reader = Reader::signed_up(&app, "deleted@example.com").await;
+    let (_, monthly) = to_checkout(&reader, "monthly", "").await;
+    let gone = fake.customers_of("deleted@example.com")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The publisher deletes the customer in Stripe's dashboard; its event never arrives.
+    fake.delete_customer(&gone);
+    fake.lose_pending();
+
+    // Another plan: the first page is expired, Stripe refuses a page for the deleted customer,
+    // and a new customer is made for the new page.
+    let (_, yearly) = to_checkout(&reader, "yearly", "").await;
+    assert_ne!(monthly, yearly);
+    let customers = fake.customers_of("deleted@example.com");
+    assert_eq!(customers.len(), 1, "{customers:?}");
+    assert_ne!(customers[0]["id"], gone.as_str());
+    let opened = fake
+        .sessions()
+        .into_iter()
+        .find(|s| s["id"] == yearly)
+        .unwrap();
+    assert_eq!(opened["customer"], customers[0]["id"]);
+
+    let back = fake.pay(&yearly);
+    reader.get(&local(&app, &back)).await;
+    assert_eq!(current(&app, "deleted@example.com")[0].plan_code, "yearly");
+    assert_eq!(hosted_checkouts(&app), 0);
+}
+
 /// Changes the reader's address to `new`, confirmed from the mail.
 async fn change_address(app: &TestApp, reader: &Reader<'_>, new: &str) {
     let page = reader.change_email(new, PASSWORD).await;
