@@ -195,26 +195,65 @@ pub const GATED_CLASS: &str = "premium-content";
 
 /// JSON-LD for an article page, safe to embed in a `<script>` element.
 pub fn article_json_ld(article: &Article) -> String {
-    let summary = &article.summary;
-    let mut data = serde_json::json!({
-        "@context": "https://schema.org",
-        "@type": "NewsArticle",
-        "headline": summary.title,
-        "description": summary.teaser,
-        "author": { "@type": "Person", "name": summary.author },
-        "datePublished": iso_date(summary.published_at),
-        "dateModified": iso_date(summary.updated_at.max(summary.published_at)),
-        "isAccessibleForFree": !summary.is_premium,
-    });
-    if summary.is_premium {
-        data["hasPart"] = serde_json::json!({
-            "@type": "WebPageElement",
-            "isAccessibleForFree": false,
-            "cssSelector": format!(".{GATED_CLASS}"),
-        });
+    /// schema.org's `NewsArticle`, as much of it as search engines read.
+    #[derive(serde::Serialize)]
+    struct NewsArticle<'a> {
+        #[serde(rename = "@context")]
+        context: &'static str,
+        #[serde(rename = "@type")]
+        kind: &'static str,
+        headline: &'a str,
+        description: &'a str,
+        author: Person<'a>,
+        #[serde(rename = "datePublished")]
+        date_published: String,
+        #[serde(rename = "dateModified")]
+        date_modified: String,
+        #[serde(rename = "isAccessibleForFree")]
+        free: bool,
+        #[serde(rename = "hasPart", skip_serializing_if = "Option::is_none")]
+        gated_part: Option<GatedPart>,
     }
+    #[derive(serde::Serialize)]
+    struct Person<'a> {
+        #[serde(rename = "@type")]
+        kind: &'static str,
+        name: &'a str,
+    }
+    /// Where the part for subscribers is, so a paywall is not taken for cloaking.
+    #[derive(serde::Serialize)]
+    struct GatedPart {
+        #[serde(rename = "@type")]
+        kind: &'static str,
+        #[serde(rename = "isAccessibleForFree")]
+        free: bool,
+        #[serde(rename = "cssSelector")]
+        selector: String,
+    }
+
+    let summary = &article.summary;
+    let data = NewsArticle {
+        context: "https://schema.org",
+        kind: "NewsArticle",
+        headline: &summary.title,
+        description: &summary.teaser,
+        author: Person {
+            kind: "Person",
+            name: &summary.author,
+        },
+        date_published: iso_date(summary.published_at),
+        date_modified: iso_date(summary.updated_at.max(summary.published_at)),
+        free: !summary.is_premium,
+        gated_part: summary.is_premium.then_some(GatedPart {
+            kind: "WebPageElement",
+            free: false,
+            selector: format!(".{GATED_CLASS}"),
+        }),
+    };
     // `<` escaped so no text inside can close the script element.
-    data.to_string().replace('<', "\\u003c")
+    serde_json::to_string(&data)
+        .unwrap_or_default()
+        .replace('<', "\\u003c")
 }
 
 #[derive(Template)]

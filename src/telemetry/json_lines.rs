@@ -1,34 +1,80 @@
 //! Production's log format: one JSON object per line, written without re-reading anything.
 //!
-//! tracing-subscriber's own JSON format keeps each span's fields as JSON text and parses that
-//! text back into a map for every line it writes, which cost more than the rest of a static
-//! page's request. Here each span's fields are kept as the JSON object text they already are
-//! (`JsonFields`), and a line splices that text in as it is:
+//! tracing-subscriber's own JSON format keeps each span's fields as JSON text, builds a map to
+//! write them, and parses that text back into a map for every line it writes, which cost more
+//! than the rest of a static page's request. Here a span's fields are written once as JSON
+//! object text ([`SpanFields`]; a field recorded later is appended to it), and a line splices
+//! that text in as it is:
 //!
 //! `{"timestamp":"...","level":"INFO","target":"gazette::...","message":"answered",
 //! "status":200,...,"spans":[{"name":"HTTP request","request_id":"...",...}]}`
 //!
 //! The outermost span comes first (the request's, with its `request_id`), as before.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use tracing::field::{Field, Visit};
+use tracing::span::Record;
 use tracing::{Event, Subscriber};
-use tracing_subscriber::fmt::format::{JsonFields, Writer};
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
 /// One JSON object per event, with the spans it happened in.
 pub struct JsonLines;
 
-impl<S> FormatEvent<S, JsonFields> for JsonLines
+/// A span's fields as one JSON object's text: `{"a":1,"b":"two"}`.
+pub struct SpanFields;
+
+impl<'writer> FormatFields<'writer> for SpanFields {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'writer>,
+        fields: R,
+    ) -> fmt::Result {
+        writer.write_char('{')?;
+        let mut pairs = JsonPairs {
+            writer: &mut writer,
+            first: true,
+            result: Ok(()),
+        };
+        fields.record(&mut pairs);
+        pairs.result?;
+        writer.write_char('}')
+    }
+
+    /// Appends the fields recorded later inside the object already written.
+    fn add_fields(
+        &self,
+        current: &'writer mut FormattedFields<Self>,
+        fields: &Record<'_>,
+    ) -> fmt::Result {
+        if current.fields.is_empty() {
+            return self.format_fields(current.as_writer(), fields);
+        }
+        let first = current.fields == "{}";
+        current.fields.pop();
+        let mut writer = current.as_writer();
+        let mut pairs = JsonPairs {
+            writer: &mut writer,
+            first,
+            result: Ok(()),
+        };
+        fields.record(&mut pairs);
+        pairs.result?;
+        writer.write_char('}')
+    }
+}
+
+impl<S> FormatEvent<S, SpanFields> for JsonLines
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn format_event(
         &self,
-        ctx: &FmtContext<'_, S, JsonFields>,
+        ctx: &FmtContext<'_, S, SpanFields>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
@@ -37,8 +83,9 @@ where
         SystemTime.format_time(&mut writer)?;
         write!(writer, "\",\"level\":\"{}\",\"target\":", meta.level())?;
         write_json_str(&mut writer, meta.target())?;
-        let mut fields = EventFields {
+        let mut fields = JsonPairs {
             writer: &mut writer,
+            first: false,
             result: Ok(()),
         };
         event.record(&mut fields);
@@ -53,7 +100,7 @@ where
                 write_json_str(&mut writer, span.name())?;
                 let extensions = span.extensions();
                 let recorded = extensions
-                    .get::<FormattedFields<JsonFields>>()
+                    .get::<FormattedFields<SpanFields>>()
                     .map(|fields| fields.fields.as_str())
                     .unwrap_or_default();
                 // `{"a":1,"b":2}` becomes `,"a":1,"b":2}`; nothing recorded, `}`.
@@ -71,19 +118,23 @@ where
     }
 }
 
-/// Writes an event's fields as `,"name":value` pairs.
-struct EventFields<'a, 'w> {
+/// Writes fields as `"name":value` pairs, each after a comma but the first (when `first`).
+struct JsonPairs<'a, 'w> {
     writer: &'a mut Writer<'w>,
+    first: bool,
     result: fmt::Result,
 }
 
-impl EventFields<'_, '_> {
+impl JsonPairs<'_, '_> {
     fn pair(&mut self, field: &Field, value: impl FnOnce(&mut Writer<'_>) -> fmt::Result) {
         if self.result.is_err() {
             return;
         }
+        let first = std::mem::replace(&mut self.first, false);
         self.result = (|| {
-            self.writer.write_char(',')?;
+            if !first {
+                self.writer.write_char(',')?;
+            }
             write_json_str(self.writer, field.name())?;
             self.writer.write_char(':')?;
             value(self.writer)
@@ -91,7 +142,7 @@ impl EventFields<'_, '_> {
     }
 }
 
-impl Visit for EventFields<'_, '_> {
+impl Visit for JsonPairs<'_, '_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         self.pair(field, |w| write_json_str(w, value));
     }
@@ -126,13 +177,32 @@ impl Visit for EventFields<'_, '_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.pair(field, |w| write_json_str(w, &format!("{value:?}")));
+        self.pair(field, |w| {
+            w.write_char('"')?;
+            write!(JsonEscaped(w), "{value:?}")?;
+            w.write_char('"')
+        });
     }
 }
 
 /// `text` as a JSON string, quotes and escapes included.
 fn write_json_str(writer: &mut Writer<'_>, text: &str) -> fmt::Result {
     writer.write_char('"')?;
+    write_escaped(writer, text)?;
+    writer.write_char('"')
+}
+
+/// Writes what is formatted into it escaped for the inside of a JSON string, as it comes:
+/// a value is never formatted into a string of its own first.
+struct JsonEscaped<'a, 'w>(&'a mut Writer<'w>);
+
+impl fmt::Write for JsonEscaped<'_, '_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        write_escaped(self.0, text)
+    }
+}
+
+fn write_escaped(writer: &mut Writer<'_>, text: &str) -> fmt::Result {
     let mut start = 0;
     for (at, byte) in text.bytes().enumerate() {
         let escaped = match byte {
@@ -152,8 +222,7 @@ fn write_json_str(writer: &mut Writer<'_>, text: &str) -> fmt::Result {
         }
         start = at + 1;
     }
-    writer.write_str(&text[start..])?;
-    writer.write_char('"')
+    writer.write_str(&text[start..])
 }
 
 #[cfg(test)]
@@ -207,12 +276,18 @@ mod tests {
 
         let lines = Lines::default();
         let subscriber = tracing_subscriber::fmt()
-            .fmt_fields(JsonFields::new())
+            .fmt_fields(SpanFields)
             .event_format(JsonLines)
             .with_writer(lines.clone())
             .finish();
         tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("HTTP request", request_id = "r-1", http.route = "/a");
+            let span = tracing::info_span!(
+                "HTTP request",
+                request_id = "r-1",
+                http.route = "/a",
+                later = tracing::field::Empty
+            );
+            span.record("later", 7u64);
             let _entered = span.enter();
             let inner = tracing::info_span!("inner");
             let _inner = inner.enter();
@@ -234,6 +309,7 @@ mod tests {
         assert_eq!(line["spans"][0]["name"], "HTTP request");
         assert_eq!(line["spans"][0]["request_id"], "r-1");
         assert_eq!(line["spans"][0]["http.route"], "/a");
+        assert_eq!(line["spans"][0]["later"], 7);
         assert_eq!(line["spans"][1], serde_json::json!({"name": "inner"}));
         assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
     }

@@ -79,7 +79,7 @@ pub fn init(app_env: AppEnv, filter: &str) -> Result<Logging, String> {
     // Fails only when a subscriber is already installed, which is fine (tests start many apps).
     let _ = match app_env {
         AppEnv::Production => logs
-            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .fmt_fields(json_lines::SpanFields)
             .event_format(json_lines::JsonLines)
             .try_init(),
         AppEnv::Development => logs.with_ansi(ansi).try_init(),
