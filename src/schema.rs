@@ -29,6 +29,8 @@ diesel::table! {
         created_at -> Timestamptz,
         role -> Text,
         login_generation -> Int4,
+        email_confirmed_at -> Nullable<Timestamptz>,
+        newsletter_opted_in_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -193,6 +195,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    newsletter_signups (id) {
+        id -> Int8,
+        email -> Text,
+        created_at -> Timestamptz,
+        confirmed_at -> Nullable<Timestamptz>,
+        opted_in_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    newsletter_suppressions (email) {
+        email -> Text,
+        reason -> Text,
+        suppressed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    newsletter_sends (id) {
+        id -> Int8,
+        article_id -> Int8,
+        audience -> Text,
+        started_by -> Nullable<Int8>,
+        started_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    newsletter_deliveries (id) {
+        id -> Int8,
+        send_id -> Int8,
+        email -> Text,
+        user_id -> Nullable<Int8>,
+        signup_id -> Nullable<Int8>,
+        whole -> Bool,
+        state -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        lease_until -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    newsletter_pace (id) {
+        id -> Int2,
+        next_slot_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(articles -> users (author_id));
 diesel::joinable!(checkouts -> users (user_id));
 diesel::joinable!(account_tokens -> users (user_id));
@@ -206,6 +260,9 @@ diesel::joinable!(subscriptions -> plans (plan_code));
 diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(meter_reads -> users (user_id));
 diesel::joinable!(meter_reads -> articles (article_id));
+diesel::joinable!(newsletter_sends -> articles (article_id));
+diesel::joinable!(newsletter_deliveries -> newsletter_sends (send_id));
+diesel::joinable!(newsletter_deliveries -> newsletter_signups (signup_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     articles,
@@ -222,4 +279,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     gateway_customers,
     hosted_checkouts,
     gateway_events,
+    newsletter_signups,
+    newsletter_suppressions,
+    newsletter_sends,
+    newsletter_deliveries,
+    newsletter_pace,
 );

@@ -13,5 +13,6 @@ pub mod money;
 pub mod password;
 pub mod redirect;
 pub mod role;
+pub mod signed_link;
 pub mod subscription;
 pub mod throttle;
