@@ -107,6 +107,28 @@ async fn schema_matches_the_migrations() {
             "gateway_events",
             diesel_columns(gateway_events::table.select(gateway_events::all_columns)),
         ),
+        (
+            "newsletter_signups",
+            diesel_columns(newsletter_signups::table.select(newsletter_signups::all_columns)),
+        ),
+        (
+            "newsletter_suppressions",
+            diesel_columns(
+                newsletter_suppressions::table.select(newsletter_suppressions::all_columns),
+            ),
+        ),
+        (
+            "newsletter_sends",
+            diesel_columns(newsletter_sends::table.select(newsletter_sends::all_columns)),
+        ),
+        (
+            "newsletter_deliveries",
+            diesel_columns(newsletter_deliveries::table.select(newsletter_deliveries::all_columns)),
+        ),
+        (
+            "newsletter_pace",
+            diesel_columns(newsletter_pace::table.select(newsletter_pace::all_columns)),
+        ),
     ];
     for (table, columns) in &tables {
         assert_eq!(&database_columns(&mut conn, table), columns, "{table}");
