@@ -1,12 +1,21 @@
 //! Rows as diesel reads and writes them. Rules about what the values mean live in `domain`.
+//!
+//! The row ids of `domain::ids` are diesel's `BigInt` here: they bind in queries (`eq`,
+//! `find`, `eq_any`, raw `bind`), fill `Queryable` and `Selectable` structs and are written by
+//! `Insertable` ones, exactly as `i64` is, so no query converts an id by hand.
 
 use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::{BigInt, Nullable, Text};
 use time::OffsetDateTime;
 
 use crate::domain::article::{Publication, Words};
+use crate::domain::ids::{
+    ArticleId, CheckoutId, HostedCheckoutId, MailId, SessionId, SubscriptionId, TokenId, UserId,
+};
 use crate::domain::role::Role;
 use crate::domain::subscription::{Standing, Status};
 
@@ -14,6 +23,77 @@ use crate::schema::{
     account_tokens, articles, checkouts, gateway_customers, hosted_checkouts, mail_outbox,
     meter_reads, plans, subscriptions, user_sessions, users,
 };
+
+/// Makes each id type a `BigInt` to diesel, as `#[derive(AsExpression, FromSqlRow)]` with
+/// `ToSql` and `FromSql` would, written out because `domain` knows nothing of diesel. An id
+/// binds as its number (`i64`'s own expression), for a column that may be null as well; it
+/// is read from a `BIGINT` (and, as an `Option`, from one that may be null).
+macro_rules! id_columns {
+    ($($id:ty),+ $(,)?) => {$(
+        impl AsExpression<BigInt> for $id {
+            type Expression = <i64 as AsExpression<BigInt>>::Expression;
+
+            fn as_expression(self) -> Self::Expression {
+                AsExpression::<BigInt>::as_expression(self.get())
+            }
+        }
+
+        impl AsExpression<Nullable<BigInt>> for $id {
+            type Expression = <i64 as AsExpression<Nullable<BigInt>>>::Expression;
+
+            fn as_expression(self) -> Self::Expression {
+                AsExpression::<Nullable<BigInt>>::as_expression(self.get())
+            }
+        }
+
+        impl AsExpression<BigInt> for &$id {
+            type Expression = <i64 as AsExpression<BigInt>>::Expression;
+
+            fn as_expression(self) -> Self::Expression {
+                AsExpression::<BigInt>::as_expression(self.get())
+            }
+        }
+
+        impl AsExpression<Nullable<BigInt>> for &$id {
+            type Expression = <i64 as AsExpression<Nullable<BigInt>>>::Expression;
+
+            fn as_expression(self) -> Self::Expression {
+                AsExpression::<Nullable<BigInt>>::as_expression(self.get())
+            }
+        }
+
+        impl ToSql<BigInt, Pg> for $id {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <i64 as ToSql<BigInt, Pg>>::to_sql(&self.get(), &mut out.reborrow())
+            }
+        }
+
+        impl FromSql<BigInt, Pg> for $id {
+            fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+                <i64 as FromSql<BigInt, Pg>>::from_sql(bytes).map(<$id>::new)
+            }
+        }
+
+        impl Queryable<BigInt, Pg> for $id {
+            type Row = Self;
+
+            fn build(row: Self) -> deserialize::Result<Self> {
+                Ok(row)
+            }
+        }
+    )+};
+}
+
+id_columns!(
+    UserId,
+    ArticleId,
+    SubscriptionId,
+    SessionId,
+    CheckoutId,
+    HostedCheckoutId,
+    TokenId,
+    MailId,
+);
 
 /// A published article without its body: what lists, feeds and paywalls need. Read only
 /// for articles whose publication time has come, so that time is never empty here.
