@@ -17,6 +17,7 @@ use crate::domain::article::{
     Draft, FieldErrors, Part, Publication, Stage, Step, Words, author_slug, next_version,
     numbered_slug, overwrites_another_save,
 };
+use crate::domain::ids::{ArticleId, UserId};
 use crate::markdown::to_safe_html;
 use crate::models::{DeskArticle, NewArticle};
 
@@ -24,9 +25,9 @@ use crate::models::{DeskArticle, NewArticle};
 #[derive(Clone, Copy, Debug)]
 pub enum Target {
     /// A new article, written by this account.
-    New { author_id: i64 },
+    New { author_id: UserId },
     Existing {
-        id: i64,
+        id: ArticleId,
         /// The version the editor's form was opened at; `None` for a form that does not say
         /// (saved without the check, as before versions existed).
         opened_at: Option<i32>,
@@ -36,7 +37,7 @@ pub enum Target {
 #[derive(Debug)]
 pub enum Saved {
     Done {
-        id: i64,
+        id: ArticleId,
         publication: Publication,
     },
     /// The form goes back with these messages; nothing was written.
@@ -169,7 +170,7 @@ pub struct Import {
 /// What importing one file made.
 #[derive(Debug)]
 pub struct Imported {
-    pub id: i64,
+    pub id: ArticleId,
     pub path: String,
     pub stage: Stage,
 }

@@ -1,12 +1,21 @@
 //! Rows as diesel reads and writes them. Rules about what the values mean live in `domain`.
+//!
+//! The row ids of `domain::ids` are diesel's `BigInt` here: they bind in queries (`eq`,
+//! `find`, `eq_any`, raw `bind`), fill `Queryable` and `Selectable` structs and are written by
+//! `Insertable` ones, exactly as `i64` is, so no query converts an id by hand.
 
 use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::{BigInt, Nullable, Text};
 use time::OffsetDateTime;
 
 use crate::domain::article::{Publication, Words};
+use crate::domain::ids::{
+    ArticleId, CheckoutId, HostedCheckoutId, MailId, SessionId, SubscriptionId, TokenId, UserId,
+};
 use crate::domain::role::Role;
 use crate::domain::subscription::{Standing, Status};
 
@@ -15,12 +24,83 @@ use crate::schema::{
     meter_reads, plans, subscriptions, user_sessions, users,
 };
 
+/// Makes each id type a `BigInt` to diesel, as `#[derive(AsExpression, FromSqlRow)]` with
+/// `ToSql` and `FromSql` would, written out because `domain` knows nothing of diesel. An id
+/// binds as its number (`i64`'s own expression), for a column that may be null as well; it
+/// is read from a `BIGINT` (and, as an `Option`, from one that may be null).
+macro_rules! id_columns {
+    ($($id:ty),+ $(,)?) => {$(
+        impl AsExpression<BigInt> for $id {
+            type Expression = <i64 as AsExpression<BigInt>>::Expression;
+
+            fn as_expression(self) -> Self::Expression {
+                AsExpression::<BigInt>::as_expression(self.get())
+            }
+        }
+
+        impl AsExpression<Nullable<BigInt>> for $id {
+            type Expression = <i64 as AsExpression<Nullable<BigInt>>>::Expression;
+
+            fn as_expression(self) -> Self::Expression {
+                AsExpression::<Nullable<BigInt>>::as_expression(self.get())
+            }
+        }
+
+        impl AsExpression<BigInt> for &$id {
+            type Expression = <i64 as AsExpression<BigInt>>::Expression;
+
+            fn as_expression(self) -> Self::Expression {
+                AsExpression::<BigInt>::as_expression(self.get())
+            }
+        }
+
+        impl AsExpression<Nullable<BigInt>> for &$id {
+            type Expression = <i64 as AsExpression<Nullable<BigInt>>>::Expression;
+
+            fn as_expression(self) -> Self::Expression {
+                AsExpression::<Nullable<BigInt>>::as_expression(self.get())
+            }
+        }
+
+        impl ToSql<BigInt, Pg> for $id {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <i64 as ToSql<BigInt, Pg>>::to_sql(&self.get(), &mut out.reborrow())
+            }
+        }
+
+        impl FromSql<BigInt, Pg> for $id {
+            fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+                <i64 as FromSql<BigInt, Pg>>::from_sql(bytes).map(<$id>::new)
+            }
+        }
+
+        impl Queryable<BigInt, Pg> for $id {
+            type Row = Self;
+
+            fn build(row: Self) -> deserialize::Result<Self> {
+                Ok(row)
+            }
+        }
+    )+};
+}
+
+id_columns!(
+    UserId,
+    ArticleId,
+    SubscriptionId,
+    SessionId,
+    CheckoutId,
+    HostedCheckoutId,
+    TokenId,
+    MailId,
+);
+
 /// A published article without its body: what lists, feeds and paywalls need. Read only
 /// for articles whose publication time has come, so that time is never empty here.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
 pub struct ArticleSummary {
-    pub id: i64,
+    pub id: ArticleId,
     pub slug: String,
     pub title: String,
     pub author: String,
@@ -41,7 +121,7 @@ impl ArticleSummary {
 }
 
 /// `/articles/{id}/{slug}`, the canonical address of an article.
-pub fn article_path(id: i64, slug: &str) -> String {
+pub fn article_path(id: ArticleId, slug: &str) -> String {
     format!("/articles/{id}/{slug}")
 }
 
@@ -66,7 +146,7 @@ pub struct FeedArticle {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
 pub struct DeskArticle {
-    pub id: i64,
+    pub id: ArticleId,
     pub slug: String,
     pub title: String,
     pub author: String,
@@ -125,7 +205,7 @@ impl DeskArticle {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
 pub struct DeskEntry {
-    pub id: i64,
+    pub id: ArticleId,
     pub slug: String,
     pub title: String,
     pub author: String,
@@ -138,7 +218,7 @@ pub struct DeskEntry {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
 pub struct SitemapEntry {
-    pub id: i64,
+    pub id: ArticleId,
     pub slug: String,
     #[diesel(select_expression = articles::published_at.assume_not_null())]
     #[diesel(select_expression_type = diesel::dsl::AssumeNotNull<articles::published_at>)]
@@ -168,7 +248,7 @@ pub struct NewArticle<'a> {
 #[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
     pub password_hash: String,
     /// Goes up each time every login of the account ends (see `auth::login`).
@@ -179,7 +259,7 @@ pub struct User {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub struct Person {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
     #[diesel(deserialize_as = StoredRole)]
     pub role: Role,
@@ -225,8 +305,8 @@ pub struct Plan {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = subscriptions, check_for_backend(diesel::pg::Pg))]
 pub struct SubscriptionRow {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: SubscriptionId,
+    pub user_id: UserId,
     pub plan_code: String,
     #[diesel(deserialize_as = StoredStatus)]
     pub status: Status,
@@ -285,7 +365,7 @@ pub struct HeldState<'a> {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = gateway_customers, check_for_backend(diesel::pg::Pg))]
 pub struct GatewayCustomer {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub gateway: String,
     /// Keys the one request that creates the customer at the processor.
     pub request_key: String,
@@ -302,8 +382,8 @@ pub struct GatewayCustomer {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = hosted_checkouts, check_for_backend(diesel::pg::Pg))]
 pub struct HostedCheckout {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: HostedCheckoutId,
+    pub user_id: UserId,
     pub gateway: String,
     pub plan_code: String,
     /// Keys the one request that opens the page at the processor.
@@ -318,7 +398,7 @@ pub struct HostedCheckout {
 #[derive(Insertable)]
 #[diesel(table_name = hosted_checkouts)]
 pub struct NewHostedCheckout<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub gateway: &'a str,
     pub plan_code: &'a str,
     pub request_key: &'a str,
@@ -357,7 +437,7 @@ impl From<StoredStatus> for Status {
 #[derive(Insertable)]
 #[diesel(table_name = subscriptions)]
 pub struct NewSubscription<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub plan_code: &'a str,
     pub status: &'a str,
     pub current_period_start: OffsetDateTime,
@@ -371,8 +451,8 @@ pub struct NewSubscription<'a> {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = checkouts, check_for_backend(diesel::pg::Pg))]
 pub struct Checkout {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: CheckoutId,
+    pub user_id: UserId,
     pub plan_code: String,
     pub amount_cents: i32,
     pub period_value_cents: i32,
@@ -389,7 +469,7 @@ pub struct Checkout {
 #[derive(Insertable)]
 #[diesel(table_name = checkouts)]
 pub struct NewCheckout<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub plan_code: &'a str,
     pub amount_cents: i32,
     pub period_value_cents: i32,
@@ -402,8 +482,8 @@ pub struct NewCheckout<'a> {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = user_sessions, check_for_backend(diesel::pg::Pg))]
 pub struct UserSession {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: SessionId,
+    pub user_id: UserId,
     pub user_agent: String,
     pub created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,
@@ -429,7 +509,7 @@ impl UserSession {
 #[derive(Insertable)]
 #[diesel(table_name = user_sessions)]
 pub struct NewUserSession<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub token_hash: &'a [u8],
     pub user_agent: &'a str,
     pub created_at: OffsetDateTime,
@@ -441,8 +521,8 @@ pub struct NewUserSession<'a> {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = account_tokens, check_for_backend(diesel::pg::Pg))]
 pub struct AccountToken {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: TokenId,
+    pub user_id: UserId,
     pub purpose: String,
     pub new_email: Option<String>,
     pub created_at: OffsetDateTime,
@@ -452,7 +532,7 @@ pub struct AccountToken {
 #[derive(Insertable)]
 #[diesel(table_name = account_tokens)]
 pub struct NewAccountToken<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub purpose: &'a str,
     pub token_hash: &'a [u8],
     pub new_email: Option<&'a str>,
@@ -464,10 +544,10 @@ pub struct NewAccountToken<'a> {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = mail_outbox, check_for_backend(diesel::pg::Pg))]
 pub struct OutboxMail {
-    pub id: i64,
+    pub id: MailId,
     pub kind: String,
     pub recipient: String,
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     pub detail: String,
     pub created_at: OffsetDateTime,
     pub attempts: i32,
@@ -479,7 +559,7 @@ pub struct OutboxMail {
 pub struct NewOutboxMail<'a> {
     pub kind: &'a str,
     pub recipient: &'a str,
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     pub detail: &'a str,
     pub created_at: OffsetDateTime,
     pub next_attempt_at: OffsetDateTime,
@@ -490,7 +570,7 @@ pub struct NewOutboxMail<'a> {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub struct Account {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
     pub created_at: OffsetDateTime,
 }
@@ -499,7 +579,7 @@ pub struct Account {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = user_sessions, check_for_backend(diesel::pg::Pg))]
 pub struct SessionRecord {
-    pub id: i64,
+    pub id: SessionId,
     pub user_agent: String,
     pub created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,
@@ -511,7 +591,7 @@ pub struct SessionRecord {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = subscriptions, check_for_backend(diesel::pg::Pg))]
 pub struct SubscriptionRecord {
-    pub id: i64,
+    pub id: SubscriptionId,
     pub plan_code: String,
     pub status: String,
     pub current_period_start: OffsetDateTime,
@@ -529,6 +609,6 @@ pub struct SubscriptionRecord {
 #[diesel(table_name = meter_reads, check_for_backend(diesel::pg::Pg))]
 pub struct MeterRead {
     pub month: time::Date,
-    pub article_id: i64,
+    pub article_id: ArticleId,
     pub opened_at: OffsetDateTime,
 }

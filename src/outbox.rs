@@ -29,6 +29,7 @@ use crate::auth::token_hash;
 use crate::clock::Clock;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::account::LinkPurpose;
+use crate::domain::ids::{MailId, TokenId, UserId};
 use crate::domain::mail::{MailKind, retry_delay};
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::mail::messages::{self, compose};
@@ -72,7 +73,7 @@ pub enum Handled {
 /// A message ready to go, and the link made for it (deleted again if the mail fails).
 struct Prepared {
     message: Message,
-    token_id: Option<i64>,
+    token_id: Option<TokenId>,
 }
 
 impl Outbox {
@@ -176,7 +177,7 @@ impl Outbox {
         }
     }
 
-    async fn forget(&self, id: i64) -> Result<(), DbError> {
+    async fn forget(&self, id: MailId) -> Result<(), DbError> {
         db::run(&self.pool, "removing a mail from the outbox", move |conn| {
             db::outbox::delete(conn, id)
         })
@@ -189,7 +190,7 @@ impl Outbox {
         &self,
         mail: &OutboxMail,
         kind: MailKind,
-        token_id: Option<i64>,
+        token_id: Option<TokenId>,
         error: MailError,
     ) -> Result<Handled, DbError> {
         let retry_at = self.clock.now() + retry_delay(mail.attempts);
@@ -348,15 +349,15 @@ impl Outbox {
     /// address changed, after this sender took it).
     async fn make_link(
         &self,
-        mail_id: i64,
+        mail_id: MailId,
         purpose: LinkPurpose,
         now: OffsetDateTime,
         find: impl FnOnce(
             &mut diesel::PgConnection,
-        ) -> diesel::QueryResult<Option<(i64, Option<String>)>>
+        ) -> diesel::QueryResult<Option<(UserId, Option<String>)>>
         + Send
         + 'static,
-    ) -> Result<Option<(i64, String)>, DbError> {
+    ) -> Result<Option<(TokenId, String)>, DbError> {
         let Ok(token) = crate::random::token(32) else {
             tracing::error!("reading the system's randomness for a link failed");
             return Ok(None);
@@ -375,7 +376,10 @@ impl Outbox {
                     locked => locked?,
                 }
                 if !db::outbox::is_waiting(conn, mail_id)? {
-                    tracing::info!(user_id, "no link made: its mail was dropped meanwhile");
+                    tracing::info!(
+                        user_id = user_id.get(),
+                        "no link made: its mail was dropped meanwhile"
+                    );
                     return Ok(None);
                 }
                 let new = NewAccountToken {
@@ -396,7 +400,7 @@ impl Outbox {
 
 fn with_link(
     message: Result<Message, askama::Error>,
-    token_id: i64,
+    token_id: TokenId,
     kind: MailKind,
 ) -> Option<Prepared> {
     match message {

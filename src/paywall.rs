@@ -13,6 +13,7 @@ use crate::auth::current_reader::Reader;
 use crate::auth::session::ReaderSession;
 use crate::db;
 use crate::domain::access::{self, Access, ReaderKind};
+use crate::domain::ids::{ArticleId, UserId};
 use crate::domain::meter::{Meter, Month};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -26,7 +27,7 @@ pub struct Opened {
 /// The article being opened, as far as the paywall cares.
 #[derive(Clone, Copy)]
 pub struct ArticleFacts {
-    pub article_id: i64,
+    pub article_id: ArticleId,
     pub premium: bool,
 }
 
@@ -76,8 +77,8 @@ pub async fn open(
 /// Decides again and records, in one transaction holding the reader's lock.
 async fn open_on_member_meter(
     state: &AppState,
-    user_id: i64,
-    article_id: i64,
+    user_id: UserId,
+    article_id: ArticleId,
     now: OffsetDateTime,
 ) -> Result<Opened, AppError> {
     let month = Month::of(now);

@@ -10,6 +10,7 @@ use askama::Template;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
+use crate::domain::ids::{ArticleId, SessionId};
 use crate::models::{Article, ArticleSummary, Plan};
 
 mod desk;
@@ -149,7 +150,7 @@ pub fn encode_next(path: &str) -> String {
 }
 
 pub struct ArticleCard {
-    pub id: i64,
+    pub id: ArticleId,
     /// The canonical address, `/articles/{id}/{slug}`.
     pub path: String,
     pub title: String,
@@ -287,7 +288,7 @@ pub struct AuthorPage {
 
 /// The bar above a preview: which view it is, and the way to the other and back to editing.
 pub struct PreviewBar {
-    pub article_id: i64,
+    pub article_id: ArticleId,
     /// `subscriber` or `paywall`.
     pub showing: &'static str,
     /// "Draft", "Scheduled for ...", "Published".
@@ -429,7 +430,7 @@ impl SubscribePage {
 }
 
 pub struct SessionView {
-    pub id: i64,
+    pub id: SessionId,
     pub device: String,
     pub last_seen: String,
     pub this_device: bool,

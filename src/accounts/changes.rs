@@ -91,7 +91,10 @@ impl Accounts {
         )
         .await?;
         self.wakeup.wake();
-        tracing::info!(user_id, "password changed; every other login ended");
+        tracing::info!(
+            user_id = user_id.get(),
+            "password changed; every other login ended"
+        );
         Ok(PasswordChange::Done { generation })
     }
 
@@ -141,7 +144,10 @@ impl Accounts {
             return Err(logins_ended_meanwhile(user_id, "/account/email"));
         }
         self.wakeup.wake();
-        tracing::info!(user_id, "a change of e-mail address was asked for");
+        tracing::info!(
+            user_id = user_id.get(),
+            "a change of e-mail address was asked for"
+        );
         Ok(EmailChange::Asked)
     }
 
@@ -219,7 +225,7 @@ impl Accounts {
             Some(Err(())) => Ok(EmailConfirmation::Taken),
             Some(Ok(new_email)) => {
                 self.wakeup.wake();
-                tracing::info!(user_id, "e-mail address changed");
+                tracing::info!(user_id = user_id.get(), "e-mail address changed");
                 self.billing.follow_email(user_id).await;
                 Ok(EmailConfirmation::Changed { new_email })
             }

@@ -9,6 +9,7 @@ use crate::auth::current_reader::Member;
 use crate::billing::EndedNow;
 use crate::db;
 use crate::domain::account::confirms_deletion;
+use crate::domain::ids::ArticleId;
 use crate::domain::mail::MailKind;
 use crate::domain::meter::Month;
 use crate::domain::password::Password;
@@ -20,7 +21,7 @@ pub enum Closing {
     /// Deleted. The premium articles the account opened this month, for the browser's meter
     /// (deleting an account gives no fresh meter).
     Deleted {
-        opened_this_month: Vec<i64>,
+        opened_this_month: Vec<ArticleId>,
     },
     /// The confirmation phrase was not typed.
     NotConfirmed,
@@ -32,7 +33,7 @@ pub enum Closing {
 /// What the deleting transaction found.
 enum Deleting {
     Deleted {
-        opened: Vec<i64>,
+        opened: Vec<ArticleId>,
         kept: usize,
     },
     /// A subscription or a payment is still to be settled.
@@ -106,7 +107,7 @@ impl Accounts {
             }
         };
         self.wakeup.wake();
-        tracing::info!(user_id, kept_payments, "account deleted");
+        tracing::info!(user_id = user_id.get(), kept_payments, "account deleted");
         Ok(Closing::Deleted { opened_this_month })
     }
 }

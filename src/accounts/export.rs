@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use super::Accounts;
 use crate::db;
+use crate::domain::ids::{ArticleId, UserId};
 use crate::error::AppError;
 use crate::views::iso_date;
 
@@ -30,7 +31,7 @@ pub struct Export {
 
 #[derive(Serialize)]
 pub struct AccountData {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
     pub created_at: String,
     pub password: &'static str,
@@ -48,7 +49,7 @@ pub struct LoginData {
 #[derive(Serialize)]
 pub struct MeterData {
     pub month: String,
-    pub article_id: i64,
+    pub article_id: ArticleId,
     pub opened_at: String,
 }
 
@@ -101,7 +102,7 @@ fn when(instant: OffsetDateTime) -> String {
 }
 
 impl Accounts {
-    pub async fn export(&self, user_id: i64) -> Result<Export, AppError> {
+    pub async fn export(&self, user_id: UserId) -> Result<Export, AppError> {
         let now = self.state.clock.now();
         let (account, logins, meter, subscriptions, checkout, links, mail) = db::run(
             &self.state.pool,

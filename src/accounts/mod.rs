@@ -36,6 +36,7 @@ use crate::auth::password::{Passwords, Verdict};
 use crate::auth::{attempts, login};
 use crate::billing::Billing;
 use crate::db;
+use crate::domain::ids::{MailId, UserId};
 use crate::domain::mail::MailKind;
 use crate::domain::password::{MAX_CHARS, Password};
 use crate::domain::throttle::delay_after_failure;
@@ -77,7 +78,7 @@ impl Accounts {
     /// account's login generation it was checked in, for the change to commit in.
     async fn check_password(
         &self,
-        user_id: i64,
+        user_id: UserId,
         password: Password,
     ) -> Result<Option<i32>, AppError> {
         let counted = attempts::count_password_check(&self.state, user_id).await?;
@@ -96,7 +97,11 @@ impl Accounts {
                 Verdict::Valid { .. }
             );
         if !right {
-            tracing::info!(user_id, counted, "wrong password on an account form");
+            tracing::info!(
+                user_id = user_id.get(),
+                counted,
+                "wrong password on an account form"
+            );
             tokio::time::sleep(delay_after_failure(counted)).await;
             return Ok(None);
         }
@@ -108,7 +113,7 @@ impl Accounts {
 /// it with the reader's lock held, before the change the check allowed.
 fn still_in_generation(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     generation: i32,
 ) -> diesel::QueryResult<bool> {
     Ok(db::users::login_generation(conn, user_id)? == Some(generation))
@@ -116,9 +121,9 @@ fn still_in_generation(
 
 /// The answer to a form whose password was checked before every login of the account ended
 /// (the reader's own login among them): log in again.
-fn logins_ended_meanwhile(user_id: i64, next: &str) -> AppError {
+fn logins_ended_meanwhile(user_id: UserId, next: &str) -> AppError {
     tracing::info!(
-        user_id,
+        user_id = user_id.get(),
         "account form refused: every login of the account ended meanwhile"
     );
     AppError::LogInFirst {
@@ -132,10 +137,10 @@ fn owe_mail(
     conn: &mut PgConnection,
     kind: MailKind,
     recipient: &str,
-    user_id: Option<i64>,
+    user_id: Option<UserId>,
     detail: &str,
     now: OffsetDateTime,
-) -> diesel::QueryResult<i64> {
+) -> diesel::QueryResult<MailId> {
     db::outbox::enqueue(
         conn,
         &NewOutboxMail {
@@ -156,7 +161,7 @@ fn owe_mail(
 /// with the reader's lock held (the caller then wakes the sender).
 fn replace_password(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     hash: &str,
     email: &str,
     now: OffsetDateTime,

@@ -9,6 +9,7 @@ use crate::auth::{attempts, token_hash};
 use crate::db;
 use crate::domain::account::LinkPurpose;
 use crate::domain::email::Email;
+use crate::domain::ids::UserId;
 use crate::domain::mail::MailKind;
 use crate::domain::password::Password;
 use crate::error::AppError;
@@ -20,7 +21,7 @@ pub enum Reset {
     /// useless; the browser may now be logged in as `user_id`, in the account's new login
     /// `generation`.
     Done {
-        user_id: i64,
+        user_id: UserId,
         email: String,
         generation: i32,
     },
@@ -51,7 +52,7 @@ impl Accounts {
         Ok(self.live_reset_link(token).await?.map(|(_, email)| email))
     }
 
-    async fn live_reset_link(&self, token: &str) -> Result<Option<(i64, String)>, AppError> {
+    async fn live_reset_link(&self, token: &str) -> Result<Option<(UserId, String)>, AppError> {
         let hash = token_hash(token);
         let now = self.state.clock.now();
         let found = db::run(&self.state.pool, "looking up a reset link", move |conn| {
@@ -98,7 +99,7 @@ impl Accounts {
         };
         self.wakeup.wake();
         tracing::info!(
-            user_id,
+            user_id = user_id.get(),
             "password reset through a mailed link; every login ended"
         );
         Ok(Reset::Done {

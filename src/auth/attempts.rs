@@ -28,6 +28,7 @@ use super::account_key;
 use super::device::DeviceClaim;
 use crate::db;
 use crate::db::throttle::{Counter, Outcome, Scope};
+use crate::domain::ids::UserId;
 use crate::domain::throttle::Limits;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -211,7 +212,7 @@ pub async fn count_notice(state: &AppState, address: &str) -> Result<(), AppErro
 /// Counts a password check on one of the account's own forms, or refuses it with 429; returns
 /// the checks counted in this window, this one included (failures are answered more slowly
 /// as they grow).
-pub async fn count_password_check(state: &AppState, user_id: i64) -> Result<i32, AppError> {
+pub async fn count_password_check(state: &AppState, user_id: UserId) -> Result<i32, AppError> {
     let check = counter(
         Scope::PasswordCheck,
         &user_id.to_string(),

@@ -21,6 +21,7 @@ use super::token_hash;
 use crate::cache::SessionEntry;
 use crate::db::{self, DbError};
 use crate::domain::access::ReaderKind;
+use crate::domain::ids::{ArticleId, SessionId, UserId};
 use crate::domain::meter::{Meter, Month};
 use crate::domain::role::Role;
 use crate::error::AppError;
@@ -29,10 +30,10 @@ use crate::state::AppState;
 
 #[derive(Clone, Debug)]
 pub struct Member {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub email: String,
     /// The `user_sessions` row of this browser.
-    pub session_id: i64,
+    pub session_id: SessionId,
     pub subscription: Option<SubscriptionRow>,
     pub role: Role,
 }
@@ -243,9 +244,9 @@ async fn session_of(state: &AppState, hash: Vec<u8>) -> Result<SessionEntry, App
 /// that month.
 pub async fn opened_this_month(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     month: Month,
-) -> Result<Vec<i64>, AppError> {
+) -> Result<Vec<ArticleId>, AppError> {
     let read = || async {
         let opened = db::run(&state.pool, "reading the reader's meter", move |conn| {
             db::meter::opened_in_month(conn, user_id, month.first_day())

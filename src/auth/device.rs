@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use super::random_token;
+use crate::domain::ids::UserId;
 use crate::error::AppError;
 
 /// How long a device cookie is honoured after it was issued (each login issues a new one).
@@ -35,7 +36,7 @@ struct Claim {
     account: String,
     /// The account's id and its login generation when the cookie was issued. Cookies issued
     /// before these were written fail to read, and count for nothing.
-    user_id: i64,
+    user_id: UserId,
     generation: i32,
     nonce: String,
     /// Unix seconds.
@@ -46,7 +47,7 @@ struct Claim {
 /// logged in to and is young enough; it counts only if the account still matches.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceClaim {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub generation: i32,
     /// Counts the attempts made with this cookie.
     pub nonce: String,
@@ -56,7 +57,7 @@ pub struct DeviceClaim {
 pub struct DeviceOwner<'a> {
     /// `auth::account_key` of the normalised e-mail.
     pub account: &'a str,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub generation: i32,
 }
 
@@ -149,7 +150,7 @@ mod tests {
     fn owner(account: &str) -> DeviceOwner<'_> {
         DeviceOwner {
             account,
-            user_id: 7,
+            user_id: UserId::new(7),
             generation: 3,
         }
     }
@@ -160,7 +161,7 @@ mod tests {
         let cookie = devices.issue(&owner("aaaa"), NOW).unwrap();
         let claim = devices.read(cookie.value(), "aaaa", NOW).expect("trusted");
         assert_eq!(claim.nonce.len(), 43);
-        assert_eq!((claim.user_id, claim.generation), (7, 3));
+        assert_eq!((claim.user_id, claim.generation), (UserId::new(7), 3));
         assert_eq!(devices.read(cookie.value(), "bbbb", NOW), None);
         assert!(cookie.http_only().unwrap_or(false));
         assert_eq!(cookie.same_site(), Some(SameSite::Lax));

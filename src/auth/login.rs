@@ -20,6 +20,7 @@ use super::session::{
 };
 use super::{random_token, token_hash};
 use crate::db;
+use crate::domain::ids::{ArticleId, UserId};
 use crate::domain::meter::{Meter, Month};
 use crate::error::AppError;
 use crate::models::NewUserSession;
@@ -43,7 +44,7 @@ pub enum Ending {
 pub async fn start(
     state: &AppState,
     session: &ReaderSession,
-    user_id: i64,
+    user_id: UserId,
     generation: i32,
     user_agent: &str,
 ) -> Result<(), AppError> {
@@ -57,7 +58,7 @@ pub async fn start(
 pub async fn start_with<T: Send + 'static>(
     state: &AppState,
     session: &ReaderSession,
-    user_id: i64,
+    user_id: UserId,
     generation: i32,
     user_agent: &str,
     first: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
@@ -105,7 +106,7 @@ pub async fn start_with<T: Send + 'static>(
     .await?;
     let Some(first) = started else {
         tracing::info!(
-            user_id,
+            user_id = user_id.get(),
             "login refused: every login of the account ended meanwhile"
         );
         return Err(AppError::LogInFirst {
@@ -156,7 +157,7 @@ pub async fn end(
 /// transaction holding the reader's lock.
 pub fn end_every_login(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     now: OffsetDateTime,
 ) -> QueryResult<i32> {
     db::sessions::revoke_all(conn, user_id, now)?;
@@ -171,7 +172,7 @@ pub fn end_every_login(
 pub fn keep_account_meter(
     session: &ReaderSession,
     month: Month,
-    opened: Vec<i64>,
+    opened: Vec<ArticleId>,
 ) -> Result<(), AppError> {
     let cookie = session.meter(month);
     let merged = Meter::with_opened(month, cookie.opened().iter().copied().chain(opened));

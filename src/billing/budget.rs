@@ -15,6 +15,7 @@ use time::Duration;
 use super::Billing;
 use crate::db::throttle::{Counter, Outcome, Scope};
 use crate::db::{self, DbError};
+use crate::domain::ids::UserId;
 use crate::domain::throttle::Limits;
 
 /// Requests to the processor one reader's requests may cause per window.
@@ -52,7 +53,7 @@ pub(super) enum Spent {
 impl Billing {
     /// Spends `calls` requests to the processor from the reader's budget, or none when that
     /// would go past it.
-    pub(super) async fn spend(&self, user_id: i64, calls: i32) -> Result<Spent, DbError> {
+    pub(super) async fn spend(&self, user_id: UserId, calls: i32) -> Result<Spent, DbError> {
         let now = self.clock.now();
         let budget = self.budget;
         let counter = Counter {
@@ -70,7 +71,7 @@ impl Billing {
             Outcome::Counted(_) => Spent::Yes,
             Outcome::Refused { retry_after_secs } => {
                 tracing::info!(
-                    user_id,
+                    user_id = user_id.get(),
                     retry_after_secs,
                     "a reader's requests reached their budget of processor requests"
                 );

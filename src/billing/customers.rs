@@ -14,6 +14,7 @@ use super::reconcile::Reconciled;
 use super::{Billing, request_key};
 use crate::db::gateway_customers::EmailBehind;
 use crate::db::{self, DbError};
+use crate::domain::ids::UserId;
 use crate::payments::hosted::{HostedError, HostedGateway};
 
 /// How long a reader's confirmation waits for the processor; what it cannot send in that time
@@ -25,7 +26,7 @@ const BATCH: i64 = 100;
 impl Billing {
     /// Sends the account's address to the reader's customer at the processor, when it holds
     /// another. What fails is logged and left to housekeeping: the reader's change stands.
-    pub async fn follow_email(&self, user_id: i64) {
+    pub async fn follow_email(&self, user_id: UserId) {
         let Some(gateway) = self.hosted() else {
             return;
         };
@@ -47,11 +48,11 @@ impl Billing {
         match sent.await {
             Ok(true) => {}
             Ok(false) => tracing::warn!(
-                user_id,
+                user_id = user_id.get(),
                 "the processor was not told the new address yet; housekeeping will tell it"
             ),
             Err(error) => tracing::warn!(
-                user_id,
+                user_id = user_id.get(),
                 "the processor was not told the new address yet ({error}); housekeeping will tell it"
             ),
         }
@@ -97,7 +98,10 @@ impl Billing {
         let key = match request_key("email") {
             Ok(key) => key,
             Err(error) => {
-                tracing::warn!(user_id, "sending a customer's address: {error}");
+                tracing::warn!(
+                    user_id = user_id.get(),
+                    "sending a customer's address: {error}"
+                );
                 return Ok(false);
             }
         };
@@ -109,7 +113,7 @@ impl Billing {
             Ok(()) => {}
             Err(HostedError::Missing(_) | HostedError::CustomerGone(_)) => {
                 // Deleted at the processor: the reader's next checkout makes a new one.
-                tracing::warn!(user_id, customer = %reference, "the processor lost the customer");
+                tracing::warn!(user_id = user_id.get(), customer = %reference, "the processor lost the customer");
                 self.for_reader(user_id, "forgetting a lost customer", move |conn| {
                     db::gateway_customers::forget(conn, name, &reference)
                 })
@@ -117,7 +121,10 @@ impl Billing {
                 return Ok(true);
             }
             Err(error) => {
-                tracing::warn!(user_id, "sending a customer's address: {error}");
+                tracing::warn!(
+                    user_id = user_id.get(),
+                    "sending a customer's address: {error}"
+                );
                 return Ok(false);
             }
         }
@@ -126,7 +133,7 @@ impl Billing {
         })
         .await?;
         tracing::info!(
-            user_id,
+            user_id = user_id.get(),
             "the customer's e-mail address follows the account's"
         );
         Ok(true)

@@ -26,6 +26,7 @@ use time::OffsetDateTime;
 use super::sync::{Applied, apply_held};
 use super::{Billing, BillingError};
 use crate::db;
+use crate::domain::ids::UserId;
 use crate::payments::hosted::{
     About, CheckoutState, HeldSubscription, HostedError, HostedGateway, Notification, Rejected,
 };
@@ -109,7 +110,7 @@ impl Billing {
         &self,
         gateway: &dyn HostedGateway,
         about: About,
-    ) -> Result<Option<(i64, Effect)>, BillingError> {
+    ) -> Result<Option<(UserId, Effect)>, BillingError> {
         match about {
             About::Other => Ok(None),
             About::Checkout { checkout, .. } => self.checkout_effect(gateway, checkout).await,
@@ -132,7 +133,7 @@ impl Billing {
         &self,
         gateway: &dyn HostedGateway,
         checkout: String,
-    ) -> Result<Option<(i64, Effect)>, BillingError> {
+    ) -> Result<Option<(UserId, Effect)>, BillingError> {
         let name = gateway.name();
         // Only a checkout Gazette opened (and has not closed) is Gazette's: another
         // product's, even for one of Gazette's customers, is not.
@@ -182,7 +183,7 @@ impl Billing {
         gateway: &dyn HostedGateway,
         customer: String,
         subscription: String,
-    ) -> Result<Option<(i64, Effect)>, BillingError> {
+    ) -> Result<Option<(UserId, Effect)>, BillingError> {
         let name = gateway.name();
         let owner = match self.owner(name, customer).await? {
             Some(user_id) => Some(user_id),
@@ -205,7 +206,7 @@ impl Billing {
         &self,
         gateway: &'static str,
         customer: String,
-    ) -> Result<Option<i64>, BillingError> {
+    ) -> Result<Option<UserId>, BillingError> {
         Ok(
             db::run(&self.pool, "finding whose customer it is", move |conn| {
                 db::gateway_customers::owner(conn, gateway, &customer)
@@ -219,7 +220,7 @@ impl Billing {
         &self,
         gateway: &'static str,
         reference: String,
-    ) -> Result<Option<i64>, BillingError> {
+    ) -> Result<Option<UserId>, BillingError> {
         Ok(db::run(
             &self.pool,
             "finding whose subscription it is",
@@ -286,7 +287,7 @@ impl Effect {
         &self,
         conn: &mut PgConnection,
         gateway: &str,
-        user_id: i64,
+        user_id: UserId,
         now: OffsetDateTime,
     ) -> QueryResult<()> {
         match self {
@@ -308,7 +309,7 @@ impl Effect {
             }
             Effect::Subscription { held, read_at } => {
                 if let Applied::Stale = apply_held(conn, gateway, user_id, held, *read_at, now)? {
-                    tracing::debug!(user_id, "a later read was applied already");
+                    tracing::debug!(user_id = user_id.get(), "a later read was applied already");
                 }
             }
             Effect::ForgetCustomer { customer } => {

@@ -51,6 +51,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::clock::Clock;
 use crate::db::{self, DbError, DbPool};
+use crate::domain::ids::UserId;
 use crate::domain::subscription::{self, Change, Current, Standing, Status, Terms};
 use crate::error::AppError;
 use crate::models::{Checkout, NewCheckout, Plan, SubscriptionRow};
@@ -90,7 +91,7 @@ pub struct Billing {
 /// Who is subscribing, and where a processor's page sends them back to.
 #[derive(Clone, Copy, Debug)]
 pub struct Subscriber<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub email: &'a str,
     /// The site's address as the reader reached it (`https://gazette.example`).
     pub site: &'a str,
@@ -320,7 +321,7 @@ impl Billing {
 
     /// Cancels the reader's subscription at the end of its period (at the processor, when
     /// the processor runs it).
-    pub async fn cancel(&self, user_id: i64) -> Result<Canceled, BillingError> {
+    pub async fn cancel(&self, user_id: UserId) -> Result<Canceled, BillingError> {
         let now = self.clock.now();
         let hosted = self.hosted();
         let held_by = hosted.as_ref().map(|gateway| gateway.name());
@@ -398,7 +399,10 @@ impl Billing {
             };
             match resolution {
                 Resolution::Recorded(Some(_)) => {
-                    tracing::info!(user_id, "recorded a payment its request left unrecorded");
+                    tracing::info!(
+                        user_id = user_id.get(),
+                        "recorded a payment its request left unrecorded"
+                    );
                     settled.recorded += 1;
                 }
                 Resolution::Recorded(None) => {}
@@ -418,7 +422,7 @@ impl Billing {
     ) -> Result<Subscribed, DbError> {
         let user_id = checkout.user_id;
         let request = ChargeRequest {
-            user_id,
+            user_id: user_id.get(),
             plan_code: checkout.plan_code.clone(),
             amount_cents: checkout.amount_cents,
             currency: currency.to_string(),
@@ -434,19 +438,19 @@ impl Billing {
                     .await
                     .inspect_err(|error| {
                         tracing::error!(
-                            user_id,
+                            user_id = user_id.get(),
                             reference = %charge.reference,
                             "payment taken, not yet recorded (housekeeping will settle it): {error}"
                         )
                     })?;
-                tracing::info!(user_id, plan = %checkout.plan_code, gateway = gateway.name(), "subscription paid");
+                tracing::info!(user_id = user_id.get(), plan = %checkout.plan_code, gateway = gateway.name(), "subscription paid");
                 Ok(match until {
                     Some(until) => Subscribed::Paid { until },
                     None => Subscribed::PaymentUnderWay,
                 })
             }
             Err(PaymentError::Declined(reason)) => {
-                tracing::info!(user_id, "payment declined: {reason}");
+                tracing::info!(user_id = user_id.get(), "payment declined: {reason}");
                 let id = checkout.id;
                 self.for_reader(user_id, "releasing a declined checkout", move |conn| {
                     db::checkouts::release(conn, id)
@@ -456,7 +460,7 @@ impl Billing {
             }
             Err(error @ PaymentError::Unavailable(_)) => {
                 tracing::warn!(
-                    user_id,
+                    user_id = user_id.get(),
                     "payment not confirmed, to be settled later: {error}"
                 );
                 Ok(Subscribed::Unconfirmed)
@@ -492,11 +496,17 @@ impl Billing {
                     move |conn| db::checkouts::release(conn, id),
                 )
                 .await?;
-                tracing::info!(user_id, "released a checkout the processor never charged");
+                tracing::info!(
+                    user_id = user_id.get(),
+                    "released a checkout the processor never charged"
+                );
                 Ok(Resolution::Released)
             }
             Err(error) => {
-                tracing::warn!(user_id, "could not settle an earlier payment yet: {error}");
+                tracing::warn!(
+                    user_id = user_id.get(),
+                    "could not settle an earlier payment yet: {error}"
+                );
                 Ok(Resolution::Unknown)
             }
         }
@@ -523,7 +533,7 @@ impl Billing {
                 None => {
                     if !db::subscriptions::records_payment(conn, gateway, &reference)? {
                         tracing::error!(
-                            user_id,
+                            user_id = user_id.get(),
                             reference = %reference,
                             "a payment was taken for a checkout that was settled meanwhile: refund or record it by hand"
                         );
@@ -539,7 +549,7 @@ impl Billing {
     /// database reports contention.
     async fn for_reader<T, F>(
         &self,
-        user_id: i64,
+        user_id: UserId,
         step: &'static str,
         work: F,
     ) -> Result<T, DbError>
@@ -557,7 +567,11 @@ impl Billing {
                 match attempt {
                     Err(error) if db::is_contention(&error) && retries < CONTENTION_RETRIES => {
                         retries += 1;
-                        tracing::info!(user_id, retries, "billing transaction retried: {error}");
+                        tracing::info!(
+                            user_id = user_id.get(),
+                            retries,
+                            "billing transaction retried: {error}"
+                        );
                     }
                     other => return other,
                 }
@@ -581,7 +595,7 @@ enum CancelStep {
 /// Cancels a subscription Gazette runs itself at the end of its period.
 fn cancel_here(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     row: &SubscriptionRow,
     now: OffsetDateTime,
 ) -> QueryResult<Canceled> {
@@ -591,7 +605,7 @@ fn cancel_here(
             period_end,
         } => {
             db::subscriptions::cancel(conn, row.id, now)?;
-            tracing::info!(user_id, "subscription canceled");
+            tracing::info!(user_id = user_id.get(), "subscription canceled");
             Ok(Canceled::Until { until: period_end })
         }
         // Already canceled (a double submit): the answer is the same.
@@ -627,7 +641,7 @@ fn request_key(kind: &str) -> Result<String, BillingError> {
 /// otherwise the change is made, or a checkout opened for it.
 fn choose_step(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     plan: &Plan,
     now: OffsetDateTime,
     key: &str,
@@ -660,7 +674,7 @@ fn choose_step(
             period_end,
         } => {
             db::subscriptions::resume(conn, subscription_id)?;
-            tracing::info!(user_id, "subscription resumed");
+            tracing::info!(user_id = user_id.get(), "subscription resumed");
             Step::Done(Subscribed::Resumed { until: period_end })
         }
         Change::Start {
@@ -678,7 +692,7 @@ fn choose_step(
                 "credit",
                 key,
             )?;
-            tracing::info!(user_id, plan = %plan.code, "switched plans on credit");
+            tracing::info!(user_id = user_id.get(), plan = %plan.code, "switched plans on credit");
             Step::Done(Subscribed::OnCredit { until: period_end })
         }
         Change::Start {

@@ -21,6 +21,7 @@ use time::{Duration, OffsetDateTime};
 use super::Billing;
 use super::hosted::Asking;
 use crate::db::{self, DbError};
+use crate::domain::ids::{HostedCheckoutId, UserId};
 use crate::payments::hosted::{CheckoutState, HostedError, HostedGateway};
 
 /// A checkout is left to its own events for this long before it is asked about, and asked
@@ -92,7 +93,10 @@ impl Billing {
                 Ok(CheckoutState::Open) => {
                     // Not paid here; perhaps paid some other way: compare what Stripe holds.
                     if let Err(error) = self.sync_customer(gateway, user_id).await? {
-                        tracing::warn!(user_id, "comparing a reader's subscriptions: {error}");
+                        tracing::warn!(
+                            user_id = user_id.get(),
+                            "comparing a reader's subscriptions: {error}"
+                        );
                         done.unanswered += 1;
                     }
                     self.for_reader(user_id, "noting a checkout was checked", move |conn| {
@@ -108,7 +112,10 @@ impl Billing {
                         Ok(_) => done.checkouts += 1,
                         Err(super::BillingError::Db(error)) => return Err(error),
                         Err(error) => {
-                            tracing::warn!(user_id, "reconciling a checkout: {error}");
+                            tracing::warn!(
+                                user_id = user_id.get(),
+                                "reconciling a checkout: {error}"
+                            );
                             done.unanswered += 1;
                         }
                     }
@@ -118,7 +125,7 @@ impl Billing {
                     done.checkouts += 1;
                 }
                 Err(error) => {
-                    tracing::warn!(user_id, "reconciling a checkout: {error}");
+                    tracing::warn!(user_id = user_id.get(), "reconciling a checkout: {error}");
                     done.unanswered += 1;
                 }
             }
@@ -126,7 +133,11 @@ impl Billing {
         Ok(())
     }
 
-    async fn close_open_checkout(&self, user_id: i64, id: i64) -> Result<(), DbError> {
+    async fn close_open_checkout(
+        &self,
+        user_id: UserId,
+        id: HostedCheckoutId,
+    ) -> Result<(), DbError> {
         self.for_reader(user_id, "closing a finished checkout", move |conn| {
             db::hosted_checkouts::close(conn, id)
         })
@@ -160,7 +171,7 @@ impl Billing {
             match self.refresh(gateway, user_id, reference.clone()).await? {
                 Ok(_) => done.subscriptions += 1,
                 Err(error) => {
-                    tracing::warn!(user_id, subscription = %reference, "re-reading a subscription: {error}");
+                    tracing::warn!(user_id = user_id.get(), subscription = %reference, "re-reading a subscription: {error}");
                     done.unanswered += 1;
                 }
             }

@@ -6,6 +6,7 @@ use diesel::QueryResult;
 use time::OffsetDateTime;
 
 use crate::db;
+use crate::domain::ids::UserId;
 use crate::domain::subscription::{Status, add_months};
 use crate::models::{Checkout, NewSubscription};
 
@@ -42,7 +43,7 @@ pub(super) fn record_charged(
 #[allow(clippy::too_many_arguments)]
 pub(super) fn start_subscription(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     plan_code: &str,
     start: OffsetDateTime,
     until: OffsetDateTime,

@@ -19,6 +19,7 @@ use diesel::QueryResult;
 use time::OffsetDateTime;
 
 use crate::db;
+use crate::domain::ids::UserId;
 use crate::domain::subscription::{Standing, Status, add_months};
 use crate::models::{HeldState, Plan, SubscriptionRow};
 use crate::payments::hosted::{HeldStatus, HeldSubscription, Money};
@@ -156,7 +157,7 @@ fn ended(
 /// Gazette's.
 fn plan_of(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     held: &HeldSubscription,
     existing: Option<&SubscriptionRow>,
 ) -> QueryResult<Option<(Plan, i32)>> {
@@ -171,7 +172,7 @@ fn plan_of(
     };
     // The processor renews and charges it: it is followed, and someone must map its price.
     tracing::error!(
-        user_id,
+        user_id = user_id.get(),
         subscription = %held.reference,
         price = held.price.as_deref().unwrap_or("none"),
         plan = %row.plan_code,
@@ -193,7 +194,7 @@ fn failed_since(existing: Option<&SubscriptionRow>, now: OffsetDateTime) -> Offs
 pub(super) fn apply_held(
     conn: &mut PgConnection,
     gateway: &str,
-    user_id: i64,
+    user_id: UserId,
     held: &HeldSubscription,
     read_at: OffsetDateTime,
     now: OffsetDateTime,
@@ -202,7 +203,7 @@ pub(super) fn apply_held(
     if let Some(row) = &existing {
         if row.user_id != user_id {
             tracing::error!(
-                user_id,
+                user_id = user_id.get(),
                 subscription = %held.reference,
                 "a processor subscription recorded for another reader: left alone"
             );
@@ -243,7 +244,7 @@ pub(super) fn apply_held(
                 if current.gateway == gateway {
                     // Both may be charging: someone must cancel (and refund) one by hand.
                     tracing::error!(
-                        user_id,
+                        user_id = user_id.get(),
                         replaced = %current.gateway_reference,
                         by = %held.reference,
                         "the reader has two live subscriptions at the processor; the newer is recorded"
@@ -252,7 +253,7 @@ pub(super) fn apply_held(
                 db::subscriptions::end(conn, current.id, now)?;
             }
             db::subscriptions::insert_held(conn, user_id, gateway, &held.reference, &row)?;
-            tracing::info!(user_id, plan = %plan.code, gateway, "subscription recorded");
+            tracing::info!(user_id = user_id.get(), plan = %plan.code, gateway, "subscription recorded");
         }
     }
     if state.status != Status::Ended

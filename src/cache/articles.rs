@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use super::Caches;
 use crate::db::{self, DbError, DbPool};
+use crate::domain::ids::ArticleId;
 use crate::models::{Article, ArticleSummary};
 
 /// Which list: the front page and its older pages, or one author's.
@@ -37,7 +38,7 @@ impl Caches {
     pub async fn published_article(
         &self,
         pool: &DbPool,
-        id: i64,
+        id: ArticleId,
         now: OffsetDateTime,
     ) -> Result<Option<Arc<Article>>, DbError> {
         let dated = self

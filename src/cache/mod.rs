@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::db::changes::Change;
+use crate::domain::ids::{ArticleId, UserId};
 use crate::domain::meter::Month;
 use crate::models::{Article, SessionWithReader, SubscriptionRow};
 use store::Store;
@@ -37,14 +38,14 @@ const LISTINGS: u64 = 500;
 /// A login session with its reader's e-mail and role; `None` for a token no session has.
 pub type SessionEntry = Option<Arc<SessionWithReader>>;
 /// The articles a reader opened in a month.
-pub type MeterEntry = Arc<(Month, Vec<i64>)>;
+pub type MeterEntry = Arc<(Month, Vec<ArticleId>)>;
 
 pub struct Caches {
     pub sessions: Store<Vec<u8>, SessionEntry>,
-    pub subscriptions: Store<i64, Option<Arc<SubscriptionRow>>>,
-    pub meters: Store<i64, MeterEntry>,
+    pub subscriptions: Store<UserId, Option<Arc<SubscriptionRow>>>,
+    pub meters: Store<UserId, MeterEntry>,
     /// Articles with a publication time (published or scheduled), by id; `None` for the rest.
-    pub articles: Store<i64, Option<Arc<Article>>>,
+    pub articles: Store<ArticleId, Option<Arc<Article>>>,
     pub listings: Store<articles::ListingKey, Arc<articles::Listing>>,
     live: Arc<AtomicBool>,
 }
@@ -116,7 +117,7 @@ impl Caches {
 }
 
 /// An article's weight in the cache: its body and a little for the rest.
-fn article_weight(_: &i64, article: &Option<Arc<Article>>) -> u32 {
+fn article_weight(_: &ArticleId, article: &Option<Arc<Article>>) -> u32 {
     let body = article
         .as_ref()
         .map_or(0, |a| a.body_html.len() + a.summary.teaser.len());

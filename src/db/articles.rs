@@ -15,6 +15,8 @@ use diesel::prelude::*;
 use super::changes::{Change, note};
 use time::OffsetDateTime;
 
+use crate::domain::ids::{ArticleId, UserId};
+
 use crate::models::{
     Article, ArticleSummary, DeskArticle, DeskEntry, FeedArticle, NewArticle, SitemapEntry,
 };
@@ -61,7 +63,7 @@ pub fn list_by_author(
 /// A published article by id.
 pub fn find_published(
     conn: &mut PgConnection,
-    id: i64,
+    id: ArticleId,
     now: OffsetDateTime,
 ) -> QueryResult<Option<Article>> {
     articles::table
@@ -75,7 +77,7 @@ pub fn find_published(
 /// An article that has a publication time, past or still ahead (a draft has none), by id:
 /// whether readers may see it yet is the caller's to decide against the clock, so a kept copy
 /// stays right when its time comes.
-pub fn find_dated(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Article>> {
+pub fn find_dated(conn: &mut PgConnection, id: ArticleId) -> QueryResult<Option<Article>> {
     articles::table
         .find(id)
         .filter(articles::published_at.is_not_null())
@@ -112,7 +114,10 @@ pub fn feed(
 }
 
 /// The highest id of an article published at `now`, if any: how far the sitemap's files reach.
-pub fn last_published_id(conn: &mut PgConnection, now: OffsetDateTime) -> QueryResult<Option<i64>> {
+pub fn last_published_id(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+) -> QueryResult<Option<ArticleId>> {
     articles::table
         .filter(articles::published_at.le(now))
         .select(diesel::dsl::max(articles::id))
@@ -123,7 +128,7 @@ pub fn last_published_id(conn: &mut PgConnection, now: OffsetDateTime) -> QueryR
 pub fn any_published(
     conn: &mut PgConnection,
     now: OffsetDateTime,
-    ids: std::ops::Range<i64>,
+    ids: std::ops::Range<ArticleId>,
 ) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         articles::table
@@ -139,7 +144,7 @@ pub fn any_published(
 pub fn sitemap(
     conn: &mut PgConnection,
     now: OffsetDateTime,
-    ids: std::ops::Range<i64>,
+    ids: std::ops::Range<ArticleId>,
 ) -> QueryResult<Vec<SitemapEntry>> {
     articles::table
         .filter(articles::id.ge(ids.start))
@@ -151,7 +156,7 @@ pub fn sitemap(
 }
 
 /// Any article, at any stage, for the desk.
-pub fn find_for_desk(conn: &mut PgConnection, id: i64) -> QueryResult<Option<DeskArticle>> {
+pub fn find_for_desk(conn: &mut PgConnection, id: ArticleId) -> QueryResult<Option<DeskArticle>> {
     articles::table
         .find(id)
         .select(DeskArticle::as_select())
@@ -161,7 +166,7 @@ pub fn find_for_desk(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Des
 
 /// As [`find_for_desk`], holding the row until the transaction ends, so two saves of one
 /// article run one after the other, each seeing what the last one wrote.
-pub fn lock_for_edit(conn: &mut PgConnection, id: i64) -> QueryResult<Option<DeskArticle>> {
+pub fn lock_for_edit(conn: &mut PgConnection, id: ArticleId) -> QueryResult<Option<DeskArticle>> {
     articles::table
         .find(id)
         .select(DeskArticle::as_select())
@@ -209,7 +214,11 @@ pub fn list_published_for_desk(
 }
 
 /// Whether another article than `except` has this slug.
-pub fn slug_taken(conn: &mut PgConnection, slug: &str, except: Option<i64>) -> QueryResult<bool> {
+pub fn slug_taken(
+    conn: &mut PgConnection,
+    slug: &str,
+    except: Option<ArticleId>,
+) -> QueryResult<bool> {
     let mut query = articles::table
         .filter(articles::slug.eq(slug))
         .select(articles::id)
@@ -225,8 +234,8 @@ pub fn slug_taken(conn: &mut PgConnection, slug: &str, except: Option<i64>) -> Q
 pub fn insert(
     conn: &mut PgConnection,
     new: &NewArticle<'_>,
-    author_id: Option<i64>,
-) -> QueryResult<i64> {
+    author_id: Option<UserId>,
+) -> QueryResult<ArticleId> {
     let id = diesel::insert_into(articles::table)
         .values((new, articles::author_id.eq(author_id)))
         .returning(articles::id)
@@ -236,7 +245,11 @@ pub fn insert(
 }
 
 /// Saves an edit of article `id` (its text and its publication); returns whether it exists.
-pub fn update(conn: &mut PgConnection, id: i64, article: &NewArticle<'_>) -> QueryResult<bool> {
+pub fn update(
+    conn: &mut PgConnection,
+    id: ArticleId,
+    article: &NewArticle<'_>,
+) -> QueryResult<bool> {
     let rows = diesel::update(articles::table.find(id))
         .set(article)
         .execute(conn)?;

@@ -10,15 +10,17 @@
 
 use std::cell::RefCell;
 
+use crate::domain::ids::{ArticleId, UserId};
+
 /// The notification channel every instance listens on.
 pub const CHANNEL: &str = "gazette_changes";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Change {
     /// Something about one reader: a login session, the e-mail, the subscription, the meter.
-    Reader(i64),
+    Reader(UserId),
     /// One article: its text, its time or whether it is published; the lists that show it.
-    Article(i64),
+    Article(ArticleId),
     /// Everything: the receiver drops all it keeps.
     Everything,
 }
@@ -36,10 +38,9 @@ impl Change {
     /// The change a payload names; anything unreadable is taken as [`Change::Everything`], so
     /// a notification is never lost to a parse error.
     pub fn parse(payload: &str) -> Self {
-        let id = |text: &str| text.parse::<i64>().ok();
         match payload.split_once(':') {
-            Some(("reader", rest)) => id(rest).map_or(Self::Everything, Self::Reader),
-            Some(("article", rest)) => id(rest).map_or(Self::Everything, Self::Article),
+            Some(("reader", rest)) => rest.parse().map_or(Self::Everything, Self::Reader),
+            Some(("article", rest)) => rest.parse().map_or(Self::Everything, Self::Article),
             _ => Self::Everything,
         }
     }
@@ -66,7 +67,11 @@ mod tests {
 
     #[test]
     fn payloads_read_back_as_the_change_they_name() {
-        for change in [Change::Reader(12), Change::Article(7), Change::Everything] {
+        for change in [
+            Change::Reader(UserId::new(12)),
+            Change::Article(ArticleId::new(7)),
+            Change::Everything,
+        ] {
             assert_eq!(Change::parse(&change.payload()), change);
         }
         for garbage in ["", "reader:", "reader:x", "article:-", "nonsense", "reader"] {

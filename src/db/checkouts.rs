@@ -9,11 +9,12 @@
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
+use crate::domain::ids::{CheckoutId, UserId};
 use crate::models::{Checkout, NewCheckout};
 use crate::schema::checkouts;
 
 /// The reader's checkout, if any.
-pub fn find(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<Checkout>> {
+pub fn find(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Option<Checkout>> {
     checkouts::table
         .filter(checkouts::user_id.eq(user_id))
         .select(Checkout::as_select())
@@ -36,7 +37,7 @@ pub fn open(conn: &mut PgConnection, new: &NewCheckout<'_>) -> QueryResult<Optio
 /// it now stands; `None` when it no longer exists or was already charged.
 pub fn mark_charged(
     conn: &mut PgConnection,
-    checkout_id: i64,
+    checkout_id: CheckoutId,
     gateway: &str,
     reference: &str,
     now: OffsetDateTime,
@@ -58,7 +59,7 @@ pub fn mark_charged(
 
 /// Drops a pending checkout that was not paid (declined, or the processor says no money was
 /// taken under its key). A charged checkout is never released.
-pub fn release(conn: &mut PgConnection, checkout_id: i64) -> QueryResult<bool> {
+pub fn release(conn: &mut PgConnection, checkout_id: CheckoutId) -> QueryResult<bool> {
     diesel::delete(
         checkouts::table
             .find(checkout_id)
@@ -70,7 +71,7 @@ pub fn release(conn: &mut PgConnection, checkout_id: i64) -> QueryResult<bool> {
 
 /// Removes a charged checkout once its subscription is recorded; false when another request
 /// recorded it first.
-pub fn close_recorded(conn: &mut PgConnection, checkout_id: i64) -> QueryResult<bool> {
+pub fn close_recorded(conn: &mut PgConnection, checkout_id: CheckoutId) -> QueryResult<bool> {
     diesel::delete(
         checkouts::table
             .find(checkout_id)

@@ -6,10 +6,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamptz};
 use time::OffsetDateTime;
 
+use crate::domain::ids::UserId;
+
 /// Copies the account's payments here, without the account; returns how many.
 pub fn keep_for(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     closed_at: OffsetDateTime,
 ) -> QueryResult<usize> {
     diesel::sql_query(

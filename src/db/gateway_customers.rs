@@ -14,12 +14,13 @@
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
+use crate::domain::ids::UserId;
 use crate::models::GatewayCustomer;
 use crate::schema::{gateway_customers, users};
 
 pub fn find(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     gateway: &str,
 ) -> QueryResult<Option<GatewayCustomer>> {
     gateway_customers::table
@@ -33,7 +34,7 @@ pub fn find(
 /// key then stands).
 pub fn start(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     gateway: &str,
     request_key: &str,
     now: OffsetDateTime,
@@ -58,7 +59,7 @@ pub fn start(
 /// it holds; false when the row is gone or already has one.
 pub fn set_reference(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     gateway: &str,
     request_key: &str,
     reference: &str,
@@ -82,7 +83,7 @@ pub fn set_reference(
 /// written `now`; false when another request did first, or the customer has its id.
 pub fn renew_key(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     gateway: &str,
     old_key: &str,
     new_key: &str,
@@ -122,7 +123,7 @@ pub fn set_email(
 /// A customer whose address at the processor is not (or not known to be) the account's.
 #[derive(Clone, Debug, PartialEq, Eq, Queryable)]
 pub struct EmailBehind {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub reference: String,
     /// The account's address, to be sent.
     pub account_email: String,
@@ -133,7 +134,7 @@ pub struct EmailBehind {
 pub fn emails_behind(
     conn: &mut PgConnection,
     gateway: &str,
-    user_id: Option<i64>,
+    user_id: Option<UserId>,
     limit: i64,
 ) -> QueryResult<Vec<EmailBehind>> {
     let mut query = gateway_customers::table
@@ -157,7 +158,11 @@ pub fn emails_behind(
 }
 
 /// The reader whose customer this is; `None` for a customer Gazette did not create.
-pub fn owner(conn: &mut PgConnection, gateway: &str, reference: &str) -> QueryResult<Option<i64>> {
+pub fn owner(
+    conn: &mut PgConnection,
+    gateway: &str,
+    reference: &str,
+) -> QueryResult<Option<UserId>> {
     gateway_customers::table
         .filter(gateway_customers::gateway.eq(gateway))
         .filter(gateway_customers::reference.eq(reference))

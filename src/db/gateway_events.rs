@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamptz};
 use time::OffsetDateTime;
 
+use crate::domain::ids::UserId;
 use crate::schema::gateway_events;
 
 /// Whether the event was applied already (a quick look before asking the processor anything).
@@ -22,7 +23,7 @@ pub fn record(
     gateway: &str,
     event_id: &str,
     event_type: &str,
-    user_id: Option<i64>,
+    user_id: Option<UserId>,
     now: OffsetDateTime,
 ) -> QueryResult<bool> {
     diesel::insert_into(gateway_events::table)

@@ -9,10 +9,11 @@
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
+use crate::domain::ids::{HostedCheckoutId, UserId};
 use crate::models::{HostedCheckout, NewHostedCheckout};
 use crate::schema::hosted_checkouts;
 
-pub fn find(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<HostedCheckout>> {
+pub fn find(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Option<HostedCheckout>> {
     hosted_checkouts::table
         .filter(hosted_checkouts::user_id.eq(user_id))
         .select(HostedCheckout::as_select())
@@ -51,7 +52,7 @@ pub fn open(
 /// already has its page.
 pub fn set_page(
     conn: &mut PgConnection,
-    id: i64,
+    id: HostedCheckoutId,
     reference: &str,
     url: &str,
     expires_at: OffsetDateTime,
@@ -71,7 +72,7 @@ pub fn set_page(
 }
 
 /// Removes a checkout that was paid, expired or replaced.
-pub fn close(conn: &mut PgConnection, id: i64) -> QueryResult<bool> {
+pub fn close(conn: &mut PgConnection, id: HostedCheckoutId) -> QueryResult<bool> {
     diesel::delete(hosted_checkouts::table.find(id))
         .execute(conn)
         .map(|deleted| deleted > 0)
@@ -99,7 +100,11 @@ pub fn due_for_check(
         .load(conn)
 }
 
-pub fn mark_checked(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult<()> {
+pub fn mark_checked(
+    conn: &mut PgConnection,
+    id: HostedCheckoutId,
+    now: OffsetDateTime,
+) -> QueryResult<()> {
     diesel::update(hosted_checkouts::table.find(id))
         .set(hosted_checkouts::checked_at.eq(now))
         .execute(conn)

@@ -8,14 +8,15 @@ use time::{Date, OffsetDateTime};
 use diesel::sql_types::{Array, BigInt, Date as SqlDate, Timestamptz};
 
 use super::changes::{Change, note};
+use crate::domain::ids::{ArticleId, UserId};
 use crate::models::MeterRead;
 use crate::schema::meter_reads;
 
 pub fn opened_in_month(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     month: Date,
-) -> QueryResult<Vec<i64>> {
+) -> QueryResult<Vec<ArticleId>> {
     meter_reads::table
         .filter(meter_reads::user_id.eq(user_id))
         .filter(meter_reads::month.eq(month))
@@ -28,9 +29,9 @@ pub fn opened_in_month(
 /// article, are left alone.
 pub fn record(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     month: Date,
-    article_ids: &[i64],
+    article_ids: &[ArticleId],
     now: OffsetDateTime,
 ) -> QueryResult<usize> {
     let recorded = diesel::sql_query(
@@ -48,7 +49,7 @@ pub fn record(
 }
 
 /// Every read kept of the reader, oldest first.
-pub fn records(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<MeterRead>> {
+pub fn records(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Vec<MeterRead>> {
     meter_reads::table
         .filter(meter_reads::user_id.eq(user_id))
         .order((meter_reads::month, meter_reads::opened_at))
@@ -57,7 +58,7 @@ pub fn records(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<MeterRe
 }
 
 /// Deletes the reader's meter (the account is being deleted); returns how many reads went.
-pub fn delete_all(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
+pub fn delete_all(conn: &mut PgConnection, user_id: UserId) -> QueryResult<usize> {
     let deleted = diesel::delete(meter_reads::table.filter(meter_reads::user_id.eq(user_id)))
         .execute(conn)?;
     note(Change::Reader(user_id));

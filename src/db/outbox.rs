@@ -7,11 +7,12 @@
 use diesel::prelude::*;
 use time::{Duration, OffsetDateTime};
 
+use crate::domain::ids::{MailId, UserId};
 use crate::domain::mail::MailKind;
 use crate::models::{NewOutboxMail, OutboxMail};
 use crate::schema::mail_outbox;
 
-pub fn enqueue(conn: &mut PgConnection, new: &NewOutboxMail<'_>) -> QueryResult<i64> {
+pub fn enqueue(conn: &mut PgConnection, new: &NewOutboxMail<'_>) -> QueryResult<MailId> {
     diesel::insert_into(mail_outbox::table)
         .values(new)
         .returning(mail_outbox::id)
@@ -31,7 +32,7 @@ pub fn claim_next(
             .select(mail_outbox::id)
             .for_update()
             .skip_locked()
-            .first::<i64>(conn)
+            .first::<MailId>(conn)
             .optional()?
         else {
             return Ok(None);
@@ -48,7 +49,7 @@ pub fn claim_next(
 }
 
 /// Removes a mail that was sent, or that is no longer worth sending.
-pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
+pub fn delete(conn: &mut PgConnection, id: MailId) -> QueryResult<()> {
     diesel::delete(mail_outbox::table.find(id))
         .execute(conn)
         .map(|_| ())
@@ -57,7 +58,7 @@ pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
 /// Puts a mail back, to be tried again at `at`; `error` says what went wrong last.
 pub fn retry_at(
     conn: &mut PgConnection,
-    id: i64,
+    id: MailId,
     at: OffsetDateTime,
     error: &str,
 ) -> QueryResult<()> {
@@ -79,7 +80,7 @@ pub fn next_due(conn: &mut PgConnection) -> QueryResult<Option<OffsetDateTime>> 
 }
 
 /// Mail about the account still waiting, oldest first.
-pub fn waiting_for_user(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<OutboxMail>> {
+pub fn waiting_for_user(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Vec<OutboxMail>> {
     mail_outbox::table
         .filter(mail_outbox::user_id.eq(user_id))
         .order(mail_outbox::id)
@@ -88,14 +89,14 @@ pub fn waiting_for_user(conn: &mut PgConnection, user_id: i64) -> QueryResult<Ve
 }
 
 /// Whether the mail is still in the outbox (nothing dropped it since it was claimed).
-pub fn is_waiting(conn: &mut PgConnection, id: i64) -> QueryResult<bool> {
+pub fn is_waiting(conn: &mut PgConnection, id: MailId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(mail_outbox::table.find(id))).get_result(conn)
 }
 
 /// Drops the mail still waiting to carry a link for the account: its address changes (by
 /// `user_id`) and the resets asked for its address `email` (a reset request names only the
 /// address). Returns how many went.
-pub fn drop_links_for(conn: &mut PgConnection, user_id: i64, email: &str) -> QueryResult<usize> {
+pub fn drop_links_for(conn: &mut PgConnection, user_id: UserId, email: &str) -> QueryResult<usize> {
     diesel::delete(
         mail_outbox::table.filter(
             mail_outbox::kind
@@ -110,6 +111,6 @@ pub fn drop_links_for(conn: &mut PgConnection, user_id: i64, email: &str) -> Que
 }
 
 /// Drops the mail still waiting about the account (it is being deleted).
-pub fn delete_for_user(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
+pub fn delete_for_user(conn: &mut PgConnection, user_id: UserId) -> QueryResult<usize> {
     diesel::delete(mail_outbox::table.filter(mail_outbox::user_id.eq(user_id))).execute(conn)
 }

@@ -11,13 +11,14 @@ use diesel::sql_types::{BigInt, Timestamptz};
 use time::{Duration, OffsetDateTime};
 
 use super::changes::{Change, note};
+use crate::domain::ids::{SessionId, UserId};
 use crate::models::{NewUserSession, SessionRecord, SessionWithReader, StoredRole, UserSession};
 use crate::schema::{user_sessions, users};
 
 /// The reader's live sessions, most recently used first, at most `most` of them.
 pub fn list_live(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     now: OffsetDateTime,
     idle_limit: Duration,
     most: i64,
@@ -36,7 +37,7 @@ pub fn list_live(
 /// Ends the reader's live sessions beyond the `keep` most recently used; returns how many.
 pub fn end_least_recently_used(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     now: OffsetDateTime,
     idle_limit: Duration,
     keep: i64,
@@ -56,7 +57,7 @@ pub fn end_least_recently_used(
 /// most recently used; returns how many.
 pub fn delete_oldest_ended(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     now: OffsetDateTime,
     idle_limit: Duration,
     keep: i64,
@@ -76,7 +77,7 @@ pub fn delete_oldest_ended(
 fn beyond_the_most_recent(
     conn: &mut PgConnection,
     statement: &'static str,
-    (user_id, now, idle_limit, keep): (i64, OffsetDateTime, Duration, i64),
+    (user_id, now, idle_limit, keep): (UserId, OffsetDateTime, Duration, i64),
 ) -> QueryResult<usize> {
     diesel::sql_query(statement)
         .bind::<BigInt, _>(user_id)
@@ -86,7 +87,7 @@ fn beyond_the_most_recent(
         .execute(conn)
 }
 
-pub fn insert(conn: &mut PgConnection, new: &NewUserSession<'_>) -> QueryResult<i64> {
+pub fn insert(conn: &mut PgConnection, new: &NewUserSession<'_>) -> QueryResult<SessionId> {
     diesel::insert_into(user_sessions::table)
         .values(new)
         .returning(user_sessions::id)
@@ -109,8 +110,8 @@ pub fn touch(
 /// Revokes one of the reader's own sessions; returns whether it was live.
 pub fn revoke(
     conn: &mut PgConnection,
-    user_id: i64,
-    session_id: i64,
+    user_id: UserId,
+    session_id: SessionId,
     now: OffsetDateTime,
 ) -> QueryResult<bool> {
     let revoked = diesel::update(
@@ -128,7 +129,7 @@ pub fn revoke(
 /// Revokes every session of the reader; returns how many were live.
 pub fn revoke_all(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     now: OffsetDateTime,
 ) -> QueryResult<usize> {
     let revoked = diesel::update(
@@ -144,7 +145,7 @@ pub fn revoke_all(
 
 /// Deletes every session of the reader, live or ended (the account is being deleted); returns
 /// how many.
-pub fn delete_all(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
+pub fn delete_all(conn: &mut PgConnection, user_id: UserId) -> QueryResult<usize> {
     let deleted = diesel::delete(user_sessions::table.filter(user_sessions::user_id.eq(user_id)))
         .execute(conn)?;
     note(Change::Reader(user_id));
@@ -152,7 +153,7 @@ pub fn delete_all(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
 }
 
 /// Every session kept of the reader, live or ended, most recently used first.
-pub fn records(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<SessionRecord>> {
+pub fn records(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Vec<SessionRecord>> {
     user_sessions::table
         .filter(user_sessions::user_id.eq(user_id))
         .order((user_sessions::last_seen_at.desc(), user_sessions::id.desc()))
@@ -161,7 +162,7 @@ pub fn records(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<Session
 }
 
 /// The reader a session token belonged to, whatever the session's state now.
-pub fn owner_of_token(conn: &mut PgConnection, token_hash: &[u8]) -> QueryResult<Option<i64>> {
+pub fn owner_of_token(conn: &mut PgConnection, token_hash: &[u8]) -> QueryResult<Option<UserId>> {
     user_sessions::table
         .filter(user_sessions::token_hash.eq(token_hash))
         .select(user_sessions::user_id)
@@ -175,7 +176,7 @@ pub fn revoke_by_token(
     token_hash: &[u8],
     now: OffsetDateTime,
 ) -> QueryResult<()> {
-    let owners: Vec<i64> = diesel::update(
+    let owners: Vec<UserId> = diesel::update(
         user_sessions::table
             .filter(user_sessions::token_hash.eq(token_hash))
             .filter(user_sessions::revoked_at.is_null()),

@@ -9,12 +9,13 @@ use diesel::prelude::*;
 use time::OffsetDateTime;
 
 use super::changes::{Change, note};
+use crate::domain::ids::{SubscriptionId, UserId};
 use crate::domain::subscription::Status;
 use crate::models::{HeldState, NewSubscription, SubscriptionRecord, SubscriptionRow};
 use crate::schema::subscriptions;
 
 /// The reader's current (not ended) subscription, whether or not its period has run out.
-pub fn current(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<SubscriptionRow>> {
+pub fn current(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Option<SubscriptionRow>> {
     subscriptions::table
         .filter(subscriptions::user_id.eq(user_id))
         .filter(subscriptions::status.ne(Status::Ended.as_str()))
@@ -24,7 +25,7 @@ pub fn current(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<Subs
 }
 
 /// Fails with a unique violation when the reader already has a current subscription.
-pub fn insert(conn: &mut PgConnection, new: &NewSubscription<'_>) -> QueryResult<i64> {
+pub fn insert(conn: &mut PgConnection, new: &NewSubscription<'_>) -> QueryResult<SubscriptionId> {
     let id = diesel::insert_into(subscriptions::table)
         .values(new)
         .returning(subscriptions::id)
@@ -34,7 +35,7 @@ pub fn insert(conn: &mut PgConnection, new: &NewSubscription<'_>) -> QueryResult
 }
 
 /// Cancels at the period's end: it no longer renews.
-pub fn cancel(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult<()> {
+pub fn cancel(conn: &mut PgConnection, id: SubscriptionId, now: OffsetDateTime) -> QueryResult<()> {
     diesel::update(subscriptions::table.find(id))
         .set((
             subscriptions::status.eq(Status::Canceled.as_str()),
@@ -46,7 +47,7 @@ pub fn cancel(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryRes
         .map(|user_id| note(Change::Reader(user_id)))
 }
 
-pub fn resume(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
+pub fn resume(conn: &mut PgConnection, id: SubscriptionId) -> QueryResult<()> {
     diesel::update(subscriptions::table.find(id))
         .set((
             subscriptions::status.eq(Status::Active.as_str()),
@@ -58,7 +59,7 @@ pub fn resume(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
 }
 
 /// Ends it for good at `now`: an ended subscription never renews (the table's CHECK).
-pub fn end(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> QueryResult<()> {
+pub fn end(conn: &mut PgConnection, id: SubscriptionId, now: OffsetDateTime) -> QueryResult<()> {
     diesel::update(subscriptions::table.find(id))
         .set((
             subscriptions::status.eq(Status::Ended.as_str()),
@@ -85,7 +86,7 @@ pub fn records_payment(
 }
 
 /// Every subscription of the reader, ended ones included, oldest first.
-pub fn records(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<SubscriptionRecord>> {
+pub fn records(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Vec<SubscriptionRecord>> {
     subscriptions::table
         .filter(subscriptions::user_id.eq(user_id))
         .order(subscriptions::id)
@@ -95,7 +96,7 @@ pub fn records(conn: &mut PgConnection, user_id: i64) -> QueryResult<Vec<Subscri
 
 /// Deletes the reader's subscriptions (the account is being deleted, and what accounting
 /// needs was copied to `closed_account_payments`); returns how many.
-pub fn delete_all(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
+pub fn delete_all(conn: &mut PgConnection, user_id: UserId) -> QueryResult<usize> {
     let deleted = diesel::delete(subscriptions::table.filter(subscriptions::user_id.eq(user_id)))
         .execute(conn)?;
     note(Change::Reader(user_id));
@@ -120,11 +121,11 @@ pub fn find_by_reference(
 /// unique violation when the reader already has a current subscription.
 pub fn insert_held(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     gateway: &str,
     reference: &str,
     state: &HeldState<'_>,
-) -> QueryResult<i64> {
+) -> QueryResult<SubscriptionId> {
     let id = diesel::insert_into(subscriptions::table)
         .values((
             subscriptions::user_id.eq(user_id),
@@ -139,7 +140,11 @@ pub fn insert_held(
 }
 
 /// Sets a processor subscription's row to the state the processor reported.
-pub fn apply_held(conn: &mut PgConnection, id: i64, state: &HeldState<'_>) -> QueryResult<()> {
+pub fn apply_held(
+    conn: &mut PgConnection,
+    id: SubscriptionId,
+    state: &HeldState<'_>,
+) -> QueryResult<()> {
     diesel::update(subscriptions::table.find(id))
         .set(state)
         .returning(subscriptions::user_id)
@@ -159,7 +164,7 @@ pub fn due_for_sync(
     ends_before: OffsetDateTime,
     synced_before: OffsetDateTime,
     limit: i64,
-) -> QueryResult<Vec<(i64, String)>> {
+) -> QueryResult<Vec<(UserId, String)>> {
     subscriptions::table
         .filter(subscriptions::status.ne(Status::Ended.as_str()))
         .filter(subscriptions::current_period_end.lt(ends_before))
@@ -192,7 +197,7 @@ pub fn mark_checked(
     reference: &str,
     at: OffsetDateTime,
 ) -> QueryResult<()> {
-    let readers: Vec<i64> = diesel::update(
+    let readers: Vec<UserId> = diesel::update(
         subscriptions::table
             .filter(subscriptions::gateway.eq(gateway))
             .filter(subscriptions::gateway_reference.eq(reference)),

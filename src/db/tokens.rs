@@ -7,10 +7,11 @@ use diesel::sql_types::{BigInt, Timestamptz};
 use time::OffsetDateTime;
 
 use crate::domain::account::LinkPurpose;
+use crate::domain::ids::{TokenId, UserId};
 use crate::models::{AccountToken, NewAccountToken};
 use crate::schema::{account_tokens, users};
 
-pub fn insert(conn: &mut PgConnection, new: &NewAccountToken<'_>) -> QueryResult<i64> {
+pub fn insert(conn: &mut PgConnection, new: &NewAccountToken<'_>) -> QueryResult<TokenId> {
     diesel::insert_into(account_tokens::table)
         .values(new)
         .returning(account_tokens::id)
@@ -53,12 +54,12 @@ pub fn consume(
 }
 
 /// Deletes every link of the account.
-pub fn delete_all_for_user(conn: &mut PgConnection, user_id: i64) -> QueryResult<usize> {
+pub fn delete_all_for_user(conn: &mut PgConnection, user_id: UserId) -> QueryResult<usize> {
     diesel::delete(account_tokens::table.filter(account_tokens::user_id.eq(user_id))).execute(conn)
 }
 
 /// Deletes one link (one whose mail could not be sent: nobody holds its token).
-pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
+pub fn delete(conn: &mut PgConnection, id: TokenId) -> QueryResult<()> {
     diesel::delete(account_tokens::table.find(id))
         .execute(conn)
         .map(|_| ())
@@ -67,7 +68,7 @@ pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<()> {
 /// The account's links that still work, newest first.
 pub fn live_for_user(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     now: OffsetDateTime,
 ) -> QueryResult<Vec<AccountToken>> {
     account_tokens::table

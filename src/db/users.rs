@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::changes::{Change, note};
+use crate::domain::ids::UserId;
 use crate::domain::role::Role;
 use crate::models::{Account, NewUser, Person, User};
 use crate::schema::users;
@@ -17,7 +18,7 @@ pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option
 }
 
 /// The account with this id.
-pub fn find(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<User>> {
+pub fn find(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Option<User>> {
     users::table
         .find(user_id)
         .select(User::as_select())
@@ -26,7 +27,7 @@ pub fn find(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<User>> 
 }
 
 /// The account as its owner may see it.
-pub fn account(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<Account>> {
+pub fn account(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Option<Account>> {
     users::table
         .find(user_id)
         .select(Account::as_select())
@@ -35,7 +36,7 @@ pub fn account(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<Acco
 }
 
 /// Fails with a unique violation when the e-mail is taken by another account.
-pub fn update_email(conn: &mut PgConnection, user_id: i64, email: &str) -> QueryResult<()> {
+pub fn update_email(conn: &mut PgConnection, user_id: UserId, email: &str) -> QueryResult<()> {
     diesel::update(users::table.find(user_id))
         .set(users::email.eq(email))
         .execute(conn)?;
@@ -45,7 +46,7 @@ pub fn update_email(conn: &mut PgConnection, user_id: i64, email: &str) -> Query
 
 /// Deletes the account. Call it last in the deleting transaction, once what refers to the
 /// account has been deleted through its own table's functions.
-pub fn delete(conn: &mut PgConnection, user_id: i64) -> QueryResult<bool> {
+pub fn delete(conn: &mut PgConnection, user_id: UserId) -> QueryResult<bool> {
     let deleted = diesel::delete(users::table.find(user_id)).execute(conn)?;
     note(Change::Reader(user_id));
     Ok(deleted > 0)
@@ -54,7 +55,7 @@ pub fn delete(conn: &mut PgConnection, user_id: i64) -> QueryResult<bool> {
 /// Fails with a unique violation when the e-mail is taken (the database decides, so two
 /// simultaneous sign-ups cannot both succeed). Returns the new account's id and its first
 /// login generation.
-pub fn insert(conn: &mut PgConnection, new: &NewUser<'_>) -> QueryResult<(i64, i32)> {
+pub fn insert(conn: &mut PgConnection, new: &NewUser<'_>) -> QueryResult<(UserId, i32)> {
     diesel::insert_into(users::table)
         .values(new)
         .returning((users::id, users::login_generation))
@@ -62,7 +63,7 @@ pub fn insert(conn: &mut PgConnection, new: &NewUser<'_>) -> QueryResult<(i64, i
 }
 
 /// The account's login generation, if the account exists.
-pub fn login_generation(conn: &mut PgConnection, user_id: i64) -> QueryResult<Option<i32>> {
+pub fn login_generation(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Option<i32>> {
     users::table
         .find(user_id)
         .select(users::login_generation)
@@ -71,7 +72,7 @@ pub fn login_generation(conn: &mut PgConnection, user_id: i64) -> QueryResult<Op
 }
 
 /// Moves the account to its next login generation (every login of it has ended); returns it.
-pub fn next_login_generation(conn: &mut PgConnection, user_id: i64) -> QueryResult<i32> {
+pub fn next_login_generation(conn: &mut PgConnection, user_id: UserId) -> QueryResult<i32> {
     let generation = diesel::update(users::table.find(user_id))
         .set(users::login_generation.eq(users::login_generation + 1))
         .returning(users::login_generation)
@@ -84,7 +85,7 @@ pub fn next_login_generation(conn: &mut PgConnection, user_id: i64) -> QueryResu
 /// generation `generation`: what a device cookie must match to count.
 pub fn is_in_generation(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     email: &str,
     generation: i32,
 ) -> QueryResult<bool> {
@@ -118,7 +119,7 @@ pub fn list_staff(conn: &mut PgConnection, most: i64) -> QueryResult<Vec<Person>
 
 /// Gives the account with this normalised e-mail `role`; returns whether there is one.
 pub fn set_role(conn: &mut PgConnection, email: &str, role: Role) -> QueryResult<bool> {
-    let changed: Vec<i64> = diesel::update(users::table.filter(users::email.eq(email)))
+    let changed: Vec<UserId> = diesel::update(users::table.filter(users::email.eq(email)))
         .set(users::role.eq(role.as_str()))
         .returning(users::id)
         .get_results(conn)?;
@@ -132,7 +133,7 @@ pub fn set_role(conn: &mut PgConnection, email: &str, role: Role) -> QueryResult
 /// whether it changed.
 pub fn set_role_unless_admin(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     role: Role,
 ) -> QueryResult<bool> {
     let changed = diesel::update(
@@ -146,7 +147,11 @@ pub fn set_role_unless_admin(
     Ok(changed == 1)
 }
 
-pub fn update_password_hash(conn: &mut PgConnection, user_id: i64, hash: &str) -> QueryResult<()> {
+pub fn update_password_hash(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    hash: &str,
+) -> QueryResult<()> {
     diesel::update(users::table.find(user_id))
         .set(users::password_hash.eq(hash))
         .execute(conn)
@@ -158,11 +163,11 @@ pub fn update_password_hash(conn: &mut PgConnection, user_id: i64, hash: &str) -
 /// meter) takes it first, so such transactions run one at a time per reader and always lock
 /// in the same order. `NO KEY UPDATE` leaves the row's key unlocked, so inserts that merely
 /// refer to the reader are not held up. Fails with `NotFound` when the reader no longer exists.
-pub fn lock(conn: &mut PgConnection, user_id: i64) -> QueryResult<()> {
+pub fn lock(conn: &mut PgConnection, user_id: UserId) -> QueryResult<()> {
     users::table
         .find(user_id)
         .select(users::id)
         .for_no_key_update()
-        .first::<i64>(conn)
+        .first::<UserId>(conn)
         .map(|_| ())
 }

@@ -1,6 +1,7 @@
 //! The paywall decision. Every page that shows an article asks [`decide`]; nothing else
 //! decides who may read what.
 
+use super::ids::ArticleId;
 use super::meter::Meter;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +25,7 @@ pub enum ReaderKind {
 }
 
 pub fn decide(
-    article_id: i64,
+    article_id: ArticleId,
     is_premium: bool,
     reader: ReaderKind,
     meter: &Meter,
@@ -54,7 +55,7 @@ mod tests {
     fn meter_with(ids: &[i64]) -> Meter {
         Meter::with_opened(
             Month::of(datetime!(2026-11-01 0:00 UTC)),
-            ids.iter().copied(),
+            ids.iter().copied().map(ArticleId::new),
         )
     }
 
@@ -62,7 +63,7 @@ mod tests {
     fn free_articles_are_open_and_never_counted() {
         let full = meter_with(&[1, 2, 3, 4, 5]);
         assert_eq!(
-            decide(9, false, ReaderKind::OnTheMeter, &full, 5),
+            decide(ArticleId::new(9), false, ReaderKind::OnTheMeter, &full, 5),
             Access::Open
         );
     }
@@ -71,7 +72,13 @@ mod tests {
     fn subscribers_read_everything() {
         let full = meter_with(&[1, 2, 3, 4, 5]);
         assert_eq!(
-            decide(9, true, ReaderKind::ReadsEverything, &full, 5),
+            decide(
+                ArticleId::new(9),
+                true,
+                ReaderKind::ReadsEverything,
+                &full,
+                5
+            ),
             Access::Open
         );
     }
@@ -80,14 +87,14 @@ mod tests {
     fn premium_articles_count_until_the_allowance_is_used() {
         let four = meter_with(&[1, 2, 3, 4]);
         assert_eq!(
-            decide(5, true, ReaderKind::OnTheMeter, &four, 5),
+            decide(ArticleId::new(5), true, ReaderKind::OnTheMeter, &four, 5),
             Access::Metered {
                 newly_counted: true
             }
         );
         let five = meter_with(&[1, 2, 3, 4, 5]);
         assert_eq!(
-            decide(6, true, ReaderKind::OnTheMeter, &five, 5),
+            decide(ArticleId::new(6), true, ReaderKind::OnTheMeter, &five, 5),
             Access::Paywalled
         );
     }
@@ -96,7 +103,7 @@ mod tests {
     fn articles_already_opened_stay_readable_after_the_allowance_is_used() {
         let five = meter_with(&[1, 2, 3, 4, 5]);
         assert_eq!(
-            decide(3, true, ReaderKind::OnTheMeter, &five, 5),
+            decide(ArticleId::new(3), true, ReaderKind::OnTheMeter, &five, 5),
             Access::Metered {
                 newly_counted: false
             }
@@ -106,7 +113,13 @@ mod tests {
     #[test]
     fn an_allowance_of_zero_paywalls_every_premium_article() {
         assert_eq!(
-            decide(1, true, ReaderKind::OnTheMeter, &meter_with(&[]), 0),
+            decide(
+                ArticleId::new(1),
+                true,
+                ReaderKind::OnTheMeter,
+                &meter_with(&[]),
+                0
+            ),
             Access::Paywalled
         );
     }

@@ -6,6 +6,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::{Date, OffsetDateTime};
 
+use super::ids::ArticleId;
+
 /// The most free articles a month may allow: the meter lives in the session cookie, and this
 /// cap keeps the cookie far below 4 KB.
 pub const MAX_FREE_ARTICLES_PER_MONTH: u32 = 50;
@@ -66,7 +68,7 @@ pub struct Meter {
     #[serde(rename = "m")]
     month: Month,
     #[serde(rename = "a")]
-    opened: Vec<i64>,
+    opened: Vec<ArticleId>,
 }
 
 impl Meter {
@@ -79,7 +81,7 @@ impl Meter {
 
     /// A meter for `month` holding `article_ids` (duplicates dropped, at most as many as the
     /// largest allowance, so a meter can never outgrow the cookie).
-    pub fn with_opened(month: Month, article_ids: impl IntoIterator<Item = i64>) -> Self {
+    pub fn with_opened(month: Month, article_ids: impl IntoIterator<Item = ArticleId>) -> Self {
         let mut meter = Self::new(month);
         for id in article_ids {
             if meter.opened.len() >= MAX_FREE_ARTICLES_PER_MONTH as usize {
@@ -103,11 +105,11 @@ impl Meter {
         self.month
     }
 
-    pub fn opened(&self) -> &[i64] {
+    pub fn opened(&self) -> &[ArticleId] {
         &self.opened
     }
 
-    pub fn has_opened(&self, article_id: i64) -> bool {
+    pub fn has_opened(&self, article_id: ArticleId) -> bool {
         self.opened.contains(&article_id)
     }
 
@@ -120,7 +122,7 @@ impl Meter {
     }
 
     /// Adds the article; returns false when it was already counted.
-    pub fn record(&mut self, article_id: i64) -> bool {
+    pub fn record(&mut self, article_id: ArticleId) -> bool {
         if self.has_opened(article_id) {
             return false;
         }
@@ -135,6 +137,10 @@ mod tests {
     use time::macros::datetime;
 
     const NOV: OffsetDateTime = datetime!(2026-11-28 12:00 UTC);
+
+    fn ids(numbers: impl IntoIterator<Item = i64>) -> impl Iterator<Item = ArticleId> {
+        numbers.into_iter().map(ArticleId::new)
+    }
 
     #[test]
     fn month_is_taken_in_utc() {
@@ -153,28 +159,29 @@ mod tests {
     #[test]
     fn re_reading_costs_nothing() {
         let mut meter = Meter::new(Month::of(NOV));
-        assert!(meter.record(7));
-        assert!(!meter.record(7));
+        assert!(meter.record(ArticleId::new(7)));
+        assert!(!meter.record(ArticleId::new(7)));
         assert_eq!(meter.used(), 1);
         assert_eq!(meter.left(5), 4);
     }
 
     #[test]
     fn a_new_month_starts_a_fresh_meter() {
-        let october = Meter::with_opened(Month::of(datetime!(2026-10-31 23:59 UTC)), [1, 2, 3]);
+        let october =
+            Meter::with_opened(Month::of(datetime!(2026-10-31 23:59 UTC)), ids([1, 2, 3]));
         let meter = Meter::for_month(Some(october), Month::of(NOV));
         assert_eq!(meter.used(), 0);
     }
 
     #[test]
     fn a_meter_never_grows_past_the_largest_allowance() {
-        let meter = Meter::with_opened(Month::of(NOV), 0..10_000);
+        let meter = Meter::with_opened(Month::of(NOV), ids(0..10_000));
         assert_eq!(meter.used(), MAX_FREE_ARTICLES_PER_MONTH);
     }
 
     #[test]
     fn serialises_compactly_and_round_trips() {
-        let meter = Meter::with_opened(Month::of(NOV), [3, 9]);
+        let meter = Meter::with_opened(Month::of(NOV), ids([3, 9]));
         let json = serde_json::to_string(&meter).unwrap();
         assert_eq!(json, r#"{"m":"2026-11","a":[3,9]}"#);
         assert_eq!(serde_json::from_str::<Meter>(&json).unwrap(), meter);

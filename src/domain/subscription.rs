@@ -4,6 +4,8 @@
 
 use time::{Date, Duration, OffsetDateTime};
 
+use super::ids::SubscriptionId;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     /// Paid for the current period. (Renewal is the payment processor's to charge and report;
@@ -66,7 +68,7 @@ impl Standing {
 /// The reader's current subscription, as a change is decided against it.
 #[derive(Clone, Debug)]
 pub struct Current {
-    pub id: i64,
+    pub id: SubscriptionId,
     pub plan_code: String,
     /// What the period was worth when it began (paid plus credit carried over).
     pub value_cents: i32,
@@ -88,7 +90,7 @@ pub enum Change {
     Nothing,
     /// Canceled but still paid up on this plan until `period_end`: carry on, no charge.
     Resume {
-        subscription_id: i64,
+        subscription_id: SubscriptionId,
         period_end: OffsetDateTime,
     },
     /// A new period on the plan (replacing the current subscription, if any): charge
@@ -203,7 +205,7 @@ mod tests {
 
     fn monthly(standing: Standing) -> Current {
         Current {
-            id: 7,
+            id: SubscriptionId::new(7),
             plan_code: "monthly".into(),
             value_cents: 800,
             standing,
@@ -251,7 +253,7 @@ mod tests {
         assert_eq!(
             change(Some(&monthly(canceled)), &terms("monthly", 800, 1), NOW),
             Change::Resume {
-                subscription_id: 7,
+                subscription_id: SubscriptionId::new(7),
                 period_end: NOV_END
             }
         );

@@ -14,6 +14,7 @@ use crate::auth::login::{self, Ending};
 use crate::auth::session::{IDLE_LIMIT, MAX_LIVE_SESSIONS, ReaderSession};
 use crate::billing::{Billing, Canceled, Portal};
 use crate::db;
+use crate::domain::ids::SessionId;
 use crate::domain::subscription::{Standing, Status};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -110,10 +111,10 @@ pub async fn log_out_device(
     CsrfForm(_): CsrfForm<NoFields>,
     member: Member,
 ) -> Result<HttpResponse, AppError> {
-    let id: i64 = path
-        .parse()
+    let id = path
+        .parse::<SessionId>()
         .ok()
-        .filter(|id| *id > 0)
+        .filter(|id| id.get() > 0)
         .ok_or(AppError::NotFound)?;
     if id == member.session_id {
         login::end(&state, &session, Ending::ThisDevice).await?;

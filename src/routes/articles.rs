@@ -11,6 +11,7 @@ use actix_web::{HttpResponse, web};
 use super::home::moved_permanently;
 use super::visit::Visit;
 use crate::domain::access::Access;
+use crate::domain::ids::ArticleId;
 use crate::error::AppError;
 use crate::models::Article;
 use crate::paywall::{self, ArticleFacts};
@@ -42,7 +43,7 @@ pub async fn show_canonical(
 async fn respond(
     state: &AppState,
     visit: &Visit,
-    id: i64,
+    id: ArticleId,
     slug: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
@@ -125,7 +126,7 @@ fn as_article(layout: Layout, article: &Article) -> Layout {
 }
 
 /// An article id as written in its address: digits only (no sign, no spaces).
-pub fn parse_id(text: &str) -> Option<i64> {
+pub fn parse_id(text: &str) -> Option<ArticleId> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -135,10 +136,11 @@ pub fn parse_id(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::parse_id;
+    use crate::domain::ids::ArticleId;
 
     #[test]
     fn article_ids_are_plain_digits() {
-        assert_eq!(parse_id("42"), Some(42));
+        assert_eq!(parse_id("42"), Some(ArticleId::new(42)));
         for bad in [
             "",
             "+5",

@@ -18,6 +18,7 @@ use crate::auth::password::{Passwords, Verdict};
 use crate::auth::session::ReaderSession;
 use crate::db;
 use crate::domain::email::{self, Email};
+use crate::domain::ids::UserId;
 use crate::domain::password::{MAX_CHARS, Password, length_problem};
 use crate::domain::redirect::{local_or_empty, safe_next};
 use crate::domain::throttle;
@@ -179,7 +180,7 @@ impl SigningIn {
 /// The account a browser is logging in to.
 #[derive(Clone, Copy)]
 pub struct LoggingIn<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub normalised_email: &'a str,
     /// The account's login generation when its password was checked (or set).
     pub generation: i32,
@@ -237,7 +238,7 @@ pub async fn signup(
         }
         other => other?,
     };
-    tracing::info!(user_id, "account created");
+    tracing::info!(user_id = user_id.get(), "account created");
     let welcome = "Welcome to Gazette! Your account is ready.";
     let account = LoggingIn {
         user_id,
@@ -302,9 +303,12 @@ pub async fn login(
             db::users::update_password_hash(conn, user_id, &hash)
         })
         .await?;
-        tracing::info!(user_id, "password re-hashed with the current parameters");
+        tracing::info!(
+            user_id = user_id.get(),
+            "password re-hashed with the current parameters"
+        );
     }
-    tracing::info!(user_id = user.id, "logged in");
+    tracing::info!(user_id = user.id.get(), "logged in");
     let welcome = "You are logged in. Welcome back!";
     // The generation read with the hash just checked: a reset or logging out everywhere since
     // then refuses this login.

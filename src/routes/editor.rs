@@ -239,7 +239,7 @@ async fn save(
             slug,
         }) => {
             tracing::info!(
-                article_id = current.id,
+                article_id = current.id.get(),
                 opened_at,
                 stored = current.version,
                 "a save from an older version was refused"
@@ -267,7 +267,7 @@ async fn save(
         }
         Err(error) => return Err(error.into()),
     };
-    tracing::info!(article_id = id, ?action, "article saved");
+    tracing::info!(article_id = id.get(), ?action, "article saved");
     let message = match (step, publication.stage(now)) {
         (Step::PublishNow, _) => "Published: readers see it now.".to_string(),
         (Step::Unpublish, _) => {
@@ -448,7 +448,12 @@ pub async fn set_role(
     .await?;
     match changed {
         Ok(user_id) => {
-            tracing::info!(user_id, role = %role, by = admin.user_id, "role changed");
+            tracing::info!(
+                user_id = user_id.get(),
+                role = %role,
+                by = admin.user_id.get(),
+                "role changed"
+            );
             let message = match role {
                 Role::Editor => format!("{address} is now an editor."),
                 _ => format!("{address} is no longer an editor."),

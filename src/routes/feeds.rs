@@ -14,6 +14,7 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
 
 use crate::db;
+use crate::domain::ids::ArticleId;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::views::{atom_feed, robots_txt, sitemap_index_xml, sitemap_xml};
@@ -94,13 +95,13 @@ pub async fn sitemap_file(
 }
 
 /// The article ids sitemap file `file` covers.
-fn ids_of(file: i64) -> Range<i64> {
-    ((file - 1) * SITEMAP_IDS).max(1)..file * SITEMAP_IDS
+fn ids_of(file: i64) -> Range<ArticleId> {
+    ArticleId::new(((file - 1) * SITEMAP_IDS).max(1))..ArticleId::new(file * SITEMAP_IDS)
 }
 
 /// How many files reach the last published id (one, for the front page, when none is).
-fn file_count(last_published_id: Option<i64>) -> i64 {
-    last_published_id.map_or(1, |id| id / SITEMAP_IDS + 1)
+fn file_count(last_published_id: Option<ArticleId>) -> i64 {
+    last_published_id.map_or(1, |id| id.get() / SITEMAP_IDS + 1)
 }
 
 /// A file number as written in its address: digits, 1 to [`LAST_SITEMAP_FILE`].
@@ -121,24 +122,34 @@ pub async fn robots(state: web::Data<AppState>) -> HttpResponse {
 mod tests {
     use super::*;
 
+    /// The numbers of the ids file `file` covers.
+    fn numbers_of(file: i64) -> Range<i64> {
+        let ids = ids_of(file);
+        ids.start.get()..ids.end.get()
+    }
+
+    fn id(number: i64) -> Option<ArticleId> {
+        Some(ArticleId::new(number))
+    }
+
     #[test]
     fn each_file_covers_its_own_ids_and_none_names_more_than_fifty_thousand_addresses() {
-        assert_eq!(ids_of(1), 1..50_000);
-        assert_eq!(ids_of(2), 50_000..100_000);
+        assert_eq!(numbers_of(1), 1..50_000);
+        assert_eq!(numbers_of(2), 50_000..100_000);
         assert_eq!(ids_of(3).start, ids_of(2).end);
         // The first file's articles and the front page; every other file's articles.
-        assert_eq!(ids_of(1).end - ids_of(1).start + 1, 50_000);
-        assert_eq!(ids_of(7).end - ids_of(7).start, 50_000);
+        assert_eq!(numbers_of(1).end - numbers_of(1).start + 1, 50_000);
+        assert_eq!(numbers_of(7).end - numbers_of(7).start, 50_000);
     }
 
     #[test]
     fn the_files_reach_the_last_published_article() {
         assert_eq!(file_count(None), 1);
-        assert_eq!(file_count(Some(1)), 1);
-        assert_eq!(file_count(Some(49_999)), 1);
-        assert_eq!(file_count(Some(50_000)), 2);
-        assert_eq!(file_count(Some(60_012)), 2);
-        assert!(ids_of(file_count(Some(123_456))).contains(&123_456));
+        assert_eq!(file_count(id(1)), 1);
+        assert_eq!(file_count(id(49_999)), 1);
+        assert_eq!(file_count(id(50_000)), 2);
+        assert_eq!(file_count(id(60_012)), 2);
+        assert!(ids_of(file_count(id(123_456))).contains(&ArticleId::new(123_456)));
     }
 
     #[test]

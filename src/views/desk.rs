@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use super::{Layout, Pager, long_date};
 use crate::domain::article::{FieldErrors, Fields, Part, Stage, Words, publish_at_field};
 use crate::domain::diff::{TextLine, line_diff};
+use crate::domain::ids::{ArticleId, UserId};
 use crate::domain::role::Role;
 use crate::models::{DeskArticle, DeskEntry, Person, article_path};
 
@@ -31,7 +32,7 @@ pub fn stage_label(stage: Stage) -> String {
 
 /// One article on the desk.
 pub struct DeskRow {
-    pub id: i64,
+    pub id: ArticleId,
     pub title: String,
     pub byline: String,
     pub premium: bool,
@@ -74,7 +75,7 @@ pub struct DeskPage {
 /// The article form, as typed or as stored.
 pub struct ArticleForm {
     /// `None` while the article is new.
-    pub id: Option<i64>,
+    pub id: Option<ArticleId>,
     pub fields: Fields,
     /// As a `datetime-local` field holds it.
     pub publish_at: String,
@@ -249,7 +250,7 @@ impl From<TextLine<'_>> for DiffLine {
 }
 
 pub struct PersonView {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
     pub role: Role,
 }

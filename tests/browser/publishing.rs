@@ -197,7 +197,11 @@ async fn an_editor_writes_previews_schedules_and_publishes_and_a_visitor_finds_i
 
 /// What another editor's save does: the desk's own save (from a form that names no version
 /// when the article exists); returns the article's id.
-fn saved_by_another_editor(app: &TestApp, target: gazette::desk::Target, body: &str) -> i64 {
+fn saved_by_another_editor(
+    app: &TestApp,
+    target: gazette::desk::Target,
+    body: &str,
+) -> gazette::domain::ids::ArticleId {
     use gazette::domain::article::{Fields, Step, check};
     let draft = check(&Fields {
         title: "The Lighthouse Keepers".to_string(),
@@ -241,7 +245,7 @@ async fn an_editor_whose_save_comes_second_keeps_every_word_and_sees_what_change
         gazette::domain::role::Role::Editor,
     )
     .expect("making an editor");
-    let author_id: i64 = gazette::schema::users::table
+    let author_id: gazette::domain::ids::UserId = gazette::schema::users::table
         .filter(gazette::schema::users::email.eq("ada@example.com"))
         .select(gazette::schema::users::id)
         .first(&mut app.connect())

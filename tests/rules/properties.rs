@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use actix_web::cookie::{Cookie, CookieJar, Key};
 use gazette::domain::access::{Access, ReaderKind, decide};
+use gazette::domain::ids::{ArticleId, SubscriptionId};
 use gazette::domain::meter::{MAX_FREE_ARTICLES_PER_MONTH, Meter, Month};
 use gazette::domain::redirect::safe_next;
 use gazette::domain::subscription::{Change, Current, Standing, Terms, change};
@@ -30,13 +31,13 @@ proptest! {
     /// distinct premium articles beyond those already on the meter; re-reading never counts.
     #[test]
     fn the_paywall_never_grants_more_than_the_allowance(
-        already in proptest::collection::vec(1i64..200, 0..60),
-        opens in proptest::collection::vec((1i64..200, any::<bool>()), 0..120),
+        already in proptest::collection::vec((1i64..200).prop_map(ArticleId::new), 0..60),
+        opens in proptest::collection::vec(((1i64..200).prop_map(ArticleId::new), any::<bool>()), 0..120),
         allowance in 0u32..=MAX_FREE_ARTICLES_PER_MONTH,
         month in month(),
     ) {
         let mut meter = Meter::with_opened(month, already);
-        let before: BTreeSet<i64> = meter.opened().iter().copied().collect();
+        let before: BTreeSet<ArticleId> = meter.opened().iter().copied().collect();
         let mut read_premium = BTreeSet::new();
         for (article, premium) in opens {
             match decide(article, premium, ReaderKind::OnTheMeter, &meter, allowance) {
@@ -56,15 +57,15 @@ proptest! {
                 }
             }
         }
-        let new: Vec<&i64> = read_premium.difference(&before).collect();
+        let new: Vec<&ArticleId> = read_premium.difference(&before).collect();
         prop_assert!(new.len() <= allowance.saturating_sub(u32::try_from(before.len()).unwrap()) as usize);
     }
 
     /// Whatever the reader, a free article is open and a subscriber reads everything.
     #[test]
     fn free_articles_and_subscribers_never_touch_the_meter(
-        opened in proptest::collection::vec(1i64..200, 0..60),
-        article in 1i64..200,
+        opened in proptest::collection::vec((1i64..200).prop_map(ArticleId::new), 0..60),
+        article in (1i64..200).prop_map(ArticleId::new),
         allowance in 0u32..=MAX_FREE_ARTICLES_PER_MONTH,
         month in month(),
     ) {
@@ -77,7 +78,7 @@ proptest! {
     /// back the same, and the cookie stays under the 4 KB browsers keep.
     #[test]
     fn a_meter_round_trips_through_the_cookie(
-        opened in proptest::collection::vec(any::<i64>(), 0..200),
+        opened in proptest::collection::vec(any::<i64>().prop_map(ArticleId::new), 0..200),
         month in month(),
     ) {
         let meter = Meter::with_opened(month, opened);
@@ -115,7 +116,7 @@ proptest! {
         let end = start + Duration::days(length_days);
         let now = start + Duration::seconds((end - start).whole_seconds() * elapsed_permille / 1000);
         let current = Current {
-            id: 1,
+            id: SubscriptionId::new(1),
             plan_code: "monthly".to_string(),
             value_cents,
             standing: Standing::of(

@@ -28,6 +28,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::billing::Subscribed;
 use crate::db;
+use crate::domain::ids::{HostedCheckoutId, UserId};
 use crate::domain::subscription::Standing;
 use crate::models::{HostedCheckout, NewHostedCheckout, Plan, SubscriptionRow};
 
@@ -64,7 +65,7 @@ pub(super) enum HostedStep {
         request_key: String,
     },
     Expire {
-        checkout_id: i64,
+        checkout_id: HostedCheckoutId,
         reference: String,
     },
     Open {
@@ -96,7 +97,7 @@ impl HostedStep {
 pub(super) struct Round<'a> {
     /// The processor's name, as stored with its customers, checkouts and subscriptions.
     pub gateway: &'static str,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub plan: &'a Plan,
     /// The local path the reader goes back to after paying; empty for the account page.
     pub next: &'a str,

@@ -12,6 +12,7 @@
 
 use crate::billing::{Billing, BillingError};
 use crate::db;
+use crate::domain::ids::UserId;
 use crate::domain::subscription::Status;
 use crate::payments::hosted::{HeldStatus, HeldSubscription, HostedError, HostedGateway};
 
@@ -30,7 +31,7 @@ impl Billing {
     /// Ends the reader's subscription at once, at the processor and here, with no further
     /// charge (see the module's rules). An error means the processor could not be told: the
     /// caller must not go on as if it had.
-    pub async fn end_now(&self, user_id: i64) -> Result<EndedNow, BillingError> {
+    pub async fn end_now(&self, user_id: UserId) -> Result<EndedNow, BillingError> {
         let paying = self
             .for_reader(
                 user_id,
@@ -60,7 +61,7 @@ impl Billing {
             })
             .await?;
         if ended {
-            tracing::info!(user_id, "subscription ended at once");
+            tracing::info!(user_id = user_id.get(), "subscription ended at once");
         }
         Ok(if ended {
             EndedNow::Ended
@@ -73,7 +74,7 @@ impl Billing {
     async fn end_at_processor(
         &self,
         gateway: &dyn HostedGateway,
-        user_id: i64,
+        user_id: UserId,
     ) -> Result<bool, BillingError> {
         let name = gateway.name();
         let (customer, checkout, recorded) = self

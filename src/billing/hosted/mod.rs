@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 use super::sync::{Applied, apply_held};
 use super::{Billing, BillingError, Canceled, Spent, request_key};
 use crate::db::{self, DbError};
+use crate::domain::ids::{HostedCheckoutId, UserId};
 use crate::payments::hosted::{HeldSubscription, HostedError, HostedGateway, PortalFlow};
 
 pub use ending::EndedNow;
@@ -59,7 +60,7 @@ impl Billing {
     pub(super) async fn refresh(
         &self,
         gateway: &dyn HostedGateway,
-        user_id: i64,
+        user_id: UserId,
         subscription: String,
     ) -> Result<Result<Applied, HostedError>, DbError> {
         let read_at = self.clock.now();
@@ -75,7 +76,7 @@ impl Billing {
     pub(super) async fn record_held(
         &self,
         gateway: &'static str,
-        user_id: i64,
+        user_id: UserId,
         held: HeldSubscription,
         read_at: OffsetDateTime,
     ) -> Result<Applied, DbError> {
@@ -88,7 +89,11 @@ impl Billing {
         .await
     }
 
-    async fn close_checkout(&self, user_id: i64, checkout_id: i64) -> Result<bool, DbError> {
+    async fn close_checkout(
+        &self,
+        user_id: UserId,
+        checkout_id: HostedCheckoutId,
+    ) -> Result<bool, DbError> {
         self.for_reader(user_id, "closing a hosted checkout", move |conn| {
             db::hosted_checkouts::close(conn, checkout_id)
         })
@@ -99,7 +104,7 @@ impl Billing {
     pub(super) async fn cancel_at_processor(
         &self,
         gateway: &dyn HostedGateway,
-        user_id: i64,
+        user_id: UserId,
         subscription: String,
         at_once: bool,
     ) -> Result<Canceled, BillingError> {
@@ -114,7 +119,10 @@ impl Billing {
         let held = match answer {
             Ok(held) => held,
             Err(error) => {
-                tracing::warn!(user_id, "canceling at the processor: {error}");
+                tracing::warn!(
+                    user_id = user_id.get(),
+                    "canceling at the processor: {error}"
+                );
                 return Ok(Canceled::ProcessorUnavailable);
             }
         };
@@ -122,7 +130,11 @@ impl Billing {
         let applied = self
             .record_held(gateway.name(), user_id, held, read_at)
             .await?;
-        tracing::info!(user_id, at_once, "subscription canceled at the processor");
+        tracing::info!(
+            user_id = user_id.get(),
+            at_once,
+            "subscription canceled at the processor"
+        );
         Ok(match applied {
             _ if at_once => Canceled::Ended,
             Applied::Written {
@@ -137,7 +149,7 @@ impl Billing {
     pub(super) async fn sync_customer(
         &self,
         gateway: &dyn HostedGateway,
-        user_id: i64,
+        user_id: UserId,
     ) -> Result<Result<usize, HostedError>, DbError> {
         let name = gateway.name();
         let customer = self.customer_of(user_id, name).await?;
@@ -165,7 +177,7 @@ impl Billing {
     /// The reader's customer at processor `name`, once the processor has made one.
     async fn customer_of(
         &self,
-        user_id: i64,
+        user_id: UserId,
         name: &'static str,
     ) -> Result<Option<String>, DbError> {
         let customer = self
@@ -177,7 +189,11 @@ impl Billing {
     }
 
     /// Opens the processor's billing page (card, invoices, plan, cancellation) for the reader.
-    pub async fn portal(&self, user_id: i64, return_url: String) -> Result<Portal, BillingError> {
+    pub async fn portal(
+        &self,
+        user_id: UserId,
+        return_url: String,
+    ) -> Result<Portal, BillingError> {
         let Some(gateway) = self.hosted() else {
             return Ok(Portal::NoAccount);
         };
@@ -195,14 +211,17 @@ impl Billing {
         {
             Ok(url) => Ok(Portal::At(url)),
             Err(error) => {
-                tracing::warn!(user_id, "opening the billing portal: {error}");
+                tracing::warn!(
+                    user_id = user_id.get(),
+                    "opening the billing portal: {error}"
+                );
                 Ok(Portal::ProcessorUnavailable)
             }
         }
     }
 
     /// What the reader has at the processor, for the account page.
-    pub async fn processor_account(&self, user_id: i64) -> Result<ProcessorAccount, DbError> {
+    pub async fn processor_account(&self, user_id: UserId) -> Result<ProcessorAccount, DbError> {
         let Some(gateway) = self.hosted() else {
             return Ok(ProcessorAccount::default());
         };

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 
 use crate::billing::{Billing, BillingError, Spent};
 use crate::db;
+use crate::domain::ids::UserId;
 use crate::domain::subscription::Standing;
 use crate::payments::hosted::CheckoutState;
 
@@ -48,7 +49,7 @@ impl Billing {
     /// the reader does not wait for the event. Asking spends from the reader's budget.
     pub async fn confirm_checkout(
         &self,
-        user_id: i64,
+        user_id: UserId,
         reference: Option<String>,
     ) -> Result<Confirmed, BillingError> {
         self.check_checkout(user_id, reference, Asking::ForReader)
@@ -58,7 +59,7 @@ impl Billing {
     /// Asks the processor about the reader's checkout `reference` and records what it says.
     pub(in crate::billing) async fn check_checkout(
         &self,
-        user_id: i64,
+        user_id: UserId,
         reference: Option<String>,
         asking: Asking,
     ) -> Result<Confirmed, BillingError> {
@@ -100,7 +101,10 @@ impl Billing {
                             self.record_held(name, user_id, held, read_at).await?;
                         }
                         Err(error) => {
-                            tracing::warn!(user_id, "confirming a checkout: {error}");
+                            tracing::warn!(
+                                user_id = user_id.get(),
+                                "confirming a checkout: {error}"
+                            );
                             return Ok(Confirmed::Pending);
                         }
                     }
@@ -114,14 +118,14 @@ impl Billing {
             }
             Ok(CheckoutState::Open) => Ok(Confirmed::Pending),
             Err(error) => {
-                tracing::warn!(user_id, "confirming a checkout: {error}");
+                tracing::warn!(user_id = user_id.get(), "confirming a checkout: {error}");
                 Ok(Confirmed::Pending)
             }
         }
     }
 
     /// Whether the reader's current subscription is paid up, and until when.
-    async fn standing_now(&self, user_id: i64) -> Result<Confirmed, BillingError> {
+    async fn standing_now(&self, user_id: UserId) -> Result<Confirmed, BillingError> {
         let now = self.clock.now();
         let row = self
             .for_reader(user_id, "reading the reader's subscription", move |conn| {

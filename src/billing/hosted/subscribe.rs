@@ -23,6 +23,7 @@ use crate::billing::{
     Billing, BillingError, Spent, SubscribeReply, Subscribed, Subscriber, reply, request_key,
 };
 use crate::db::{self, DbError};
+use crate::domain::ids::HostedCheckoutId;
 use crate::models::{HostedCheckout, Plan};
 use crate::payments::hosted::{
     CheckoutRequest, CheckoutState, CustomerRequest, HeldStatus, HeldSubscription, HostedError,
@@ -114,7 +115,10 @@ impl Subscribing<'_> {
                 Ok(Led::Answer(outcome)) => return Ok(self.answer(outcome)),
                 Err(StepError::Processor(error)) => {
                     let user_id = self.reader.user_id;
-                    tracing::warn!(user_id, "subscribing through the processor: {error}");
+                    tracing::warn!(
+                        user_id = user_id.get(),
+                        "subscribing through the processor: {error}"
+                    );
                     return Ok(self.answer(Subscribed::ProcessorUnavailable));
                 }
                 Err(StepError::Billing(error)) => return Err(error),
@@ -208,7 +212,10 @@ impl Subscribing<'_> {
         } = self.record(held, read_at).await?
         {
             let user_id = self.reader.user_id;
-            tracing::info!(user_id, "subscription resumed at the processor");
+            tracing::info!(
+                user_id = user_id.get(),
+                "subscription resumed at the processor"
+            );
             return Ok(Led::Answer(Subscribed::Resumed { until }));
         }
         Ok(Led::AgainRefreshed)
@@ -271,12 +278,12 @@ impl Subscribing<'_> {
     /// none, a new key to ask for one under.
     async fn find_customer(&self, lost_key: String) -> Result<Led, StepError> {
         let (user_id, name) = (self.reader.user_id, self.gateway.name());
-        let found = self.gateway.find_customer(user_id).await?;
+        let found = self.gateway.find_customer(user_id.get()).await?;
         let new_key = request_key("customer")?;
         let now = self.billing.clock.now();
         if let Some(customer) = &found {
             tracing::info!(
-                user_id,
+                user_id = user_id.get(),
                 customer = %customer.reference,
                 "found the customer whose answer was lost"
             );
@@ -309,7 +316,7 @@ impl Subscribing<'_> {
         let (user_id, name) = (self.reader.user_id, self.gateway.name());
         let email = self.reader.email.to_string();
         let request = CustomerRequest {
-            user_id,
+            user_id: user_id.get(),
             email: email.clone(),
             idempotency_key: key.clone(),
         };
@@ -331,7 +338,11 @@ impl Subscribing<'_> {
 
     /// Expires the reader's checkout at the processor, so it can no longer be paid, and closes
     /// it; one paid meanwhile is recorded instead.
-    async fn expire(&mut self, checkout_id: i64, reference: String) -> Result<Led, StepError> {
+    async fn expire(
+        &mut self,
+        checkout_id: HostedCheckoutId,
+        reference: String,
+    ) -> Result<Led, StepError> {
         let read_at = self.billing.clock.now();
         match self.gateway.expire_checkout(reference).await {
             Ok(CheckoutState::Expired | CheckoutState::Complete { subscription: None })
@@ -390,7 +401,7 @@ impl Subscribing<'_> {
             })
             .await?;
         if checkout.plan_code == self.plan.code {
-            tracing::info!(user_id, plan = %self.plan.code, "sent to the processor's checkout");
+            tracing::info!(user_id = user_id.get(), plan = %self.plan.code, "sent to the processor's checkout");
             return Ok(Led::Answer(Subscribed::ContinueAt { url: opened.url }));
         }
         // A page for another plan left by an earlier request: the next round expires it.
@@ -402,7 +413,7 @@ impl Subscribing<'_> {
         let next = next_parameter(&checkout.return_to);
         let site = self.reader.site;
         CheckoutRequest {
-            user_id: self.reader.user_id,
+            user_id: self.reader.user_id.get(),
             customer,
             plan_code: checkout.plan_code.clone(),
             success_url: format!(
@@ -419,9 +430,16 @@ impl Subscribing<'_> {
 
     /// The processor no longer has the reader's customer: the checkout being opened for it is
     /// closed and the customer forgotten, so the next round starts again without it.
-    async fn forget_customer(&self, checkout_id: i64, what: String) -> Result<Led, StepError> {
+    async fn forget_customer(
+        &self,
+        checkout_id: HostedCheckoutId,
+        what: String,
+    ) -> Result<Led, StepError> {
         let (user_id, name) = (self.reader.user_id, self.gateway.name());
-        tracing::warn!(user_id, "the processor lost the customer: {what}");
+        tracing::warn!(
+            user_id = user_id.get(),
+            "the processor lost the customer: {what}"
+        );
         self.billing
             .for_reader(user_id, "forgetting a lost customer", move |conn| {
                 db::hosted_checkouts::close(conn, checkout_id)?;

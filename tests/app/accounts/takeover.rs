@@ -296,7 +296,7 @@ async fn a_password_checked_just_before_every_login_ended_changes_nothing_after_
         if let Attempt::LogIn = attempt {
             intruder.log_out().await;
         }
-        let id = user_id(&app, OWNER);
+        let id = gazette::domain::ids::UserId::new(user_id(&app, OWNER));
         // The owner logs out everywhere while the intruder's password is being checked: the
         // intruder's request read the account before that committed, and reaches the
         // reader's lock after.

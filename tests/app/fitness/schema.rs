@@ -203,7 +203,7 @@ async fn a_reader_has_at_most_one_checkout() {
     let app = TestApp::spawn().await;
     Reader::signed_up(&app, "checkout@example.com").await;
     let mut conn = app.connect();
-    let user_id: i64 = gazette::schema::users::table
+    let user_id: gazette::domain::ids::UserId = gazette::schema::users::table
         .select(gazette::schema::users::id)
         .first(&mut conn)
         .unwrap();

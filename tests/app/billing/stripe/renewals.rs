@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use gazette::billing::{Billing, EndedNow};
+use gazette::domain::ids::UserId;
 use gazette::payments::Gateway;
 use time::Duration;
 
@@ -291,7 +292,7 @@ async fn ending_a_subscription_now_cancels_it_at_stripe_at_once_with_no_further_
     let (fake, app) = shop().await;
     let (reader, sub) = subscriber(&fake, &app, "leaving@example.com", "monthly").await;
     let billing = billing_of(&app, &fake);
-    let id = user_id(&app, "leaving@example.com");
+    let id = UserId::new(user_id(&app, "leaving@example.com"));
     assert_eq!(billing.end_now(id).await.unwrap(), EndedNow::Ended);
     let at_stripe = fake.subscription(&sub);
     assert_eq!(at_stripe["status"], "canceled");
@@ -311,7 +312,7 @@ async fn ending_now_expires_an_open_checkout_so_it_can_no_longer_be_paid() {
     let reader = Reader::signed_up(&app, "midway@example.com").await;
     let (_, session) = to_checkout(&reader, "monthly", "").await;
     let billing = billing_of(&app, &fake);
-    let id = user_id(&app, "midway@example.com");
+    let id = UserId::new(user_id(&app, "midway@example.com"));
     assert_eq!(billing.end_now(id).await.unwrap(), EndedNow::Ended);
     let page = fake
         .sessions()
@@ -335,7 +336,7 @@ async fn ending_now_cancels_every_live_gazette_subscription_the_reader_has_at_st
     let other = fake.sell_another_product_to(&customer);
     let billing = billing_of(&app, &fake);
     billing
-        .end_now(user_id(&app, "two@example.com"))
+        .end_now(UserId::new(user_id(&app, "two@example.com")))
         .await
         .unwrap();
     assert_eq!(fake.subscription(&sub)["status"], "canceled");
@@ -354,7 +355,7 @@ async fn ending_now_while_stripe_is_down_is_an_error_so_the_account_is_not_delet
     let (_, sub) = subscriber(&fake, &app, "stuck@example.com", "monthly").await;
     fake.set_down(true);
     let billing = billing_of(&app, &fake);
-    let id = user_id(&app, "stuck@example.com");
+    let id = UserId::new(user_id(&app, "stuck@example.com"));
     assert!(billing.end_now(id).await.is_err());
     assert_eq!(fake.subscription(&sub)["status"], "active");
     assert_eq!(
@@ -372,7 +373,7 @@ async fn ending_now_a_subscription_gazette_runs_itself_ends_it_here() {
     let pool = gazette::db::pool(&app.db.url, 2);
     let gateway = Gateway::ChargesNow(Arc::new(gazette::payments::TestGateway::default()));
     let billing = Billing::new(pool, app.clock.clone(), Some(gateway));
-    let id = user_id(&app, "local@example.com");
+    let id = UserId::new(user_id(&app, "local@example.com"));
     assert_eq!(billing.end_now(id).await.unwrap(), EndedNow::Ended);
     assert!(current(&app, "local@example.com").is_empty());
     assert_eq!(billing.end_now(id).await.unwrap(), EndedNow::NothingToEnd);
