@@ -14,7 +14,8 @@ use time::OffsetDateTime;
 
 use crate::domain::article::{Publication, Words};
 use crate::domain::ids::{
-    ArticleId, CheckoutId, HostedCheckoutId, MailId, SessionId, SubscriptionId, TokenId, UserId,
+    ArticleId, CheckoutId, DeliveryId, HostedCheckoutId, MailId, SendId, SessionId, SignupId,
+    SubscriptionId, TokenId, UserId,
 };
 use crate::domain::role::Role;
 use crate::domain::subscription::{Standing, Status};
@@ -93,6 +94,9 @@ id_columns!(
     HostedCheckoutId,
     TokenId,
     MailId,
+    SignupId,
+    SendId,
+    DeliveryId,
 );
 
 /// A published article without its body: what lists, feeds and paywalls need. Read only

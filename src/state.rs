@@ -13,6 +13,7 @@ use crate::cache::Caches;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::domain::newsletter::NewsletterLinks;
 use crate::domain::throttle::Limits;
 use crate::lifecycle::Lifecycle;
 
@@ -32,6 +33,9 @@ pub struct AppState {
     /// Where readers reach the site (`PUBLIC_URL`, else the address listened on), without a
     /// trailing slash: canonical links, the feed and the sitemap start with it.
     pub public_url: String,
+    /// Signs and reads the newsletter's links (unsubscribe, preferences, confirmation) with
+    /// the session key, so every instance reads what another signed.
+    pub newsletter_links: NewsletterLinks,
 }
 
 impl AppState {
@@ -56,6 +60,7 @@ impl AppState {
             limits: settings.limits,
             form_body_timeout: settings.form_body_timeout,
             public_url,
+            newsletter_links: NewsletterLinks::new(settings.session_key.master()),
         }
     }
 

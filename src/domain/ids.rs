@@ -73,6 +73,12 @@ row_ids! {
     TokenId,
     /// A mail waiting in the outbox (`mail_outbox`).
     MailId,
+    /// An address on the newsletter list without an account (`newsletter_signups`).
+    SignupId,
+    /// One article's newsletter send (`newsletter_sends`).
+    SendId,
+    /// One recipient of a newsletter send (`newsletter_deliveries`).
+    DeliveryId,
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod mail;
 pub mod meter;
 pub mod money;
+pub mod newsletter;
 pub mod password;
 pub mod redirect;
 pub mod role;
