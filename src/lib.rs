@@ -21,6 +21,7 @@ pub mod lifecycle;
 pub mod mail;
 pub mod markdown;
 pub mod models;
+pub mod newsletter;
 pub mod outbox;
 pub mod payments;
 pub mod paywall;

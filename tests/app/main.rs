@@ -12,6 +12,7 @@ mod helpers;
 mod accounts;
 mod billing;
 mod fitness;
+mod newsletter;
 mod operations;
 mod publishing;
 mod reading;

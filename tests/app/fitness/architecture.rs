@@ -22,7 +22,7 @@ const LAYERS: &[&[&str]] = &[
     &["db", "telemetry"],
     &["cache", "views"],
     &["error", "state"],
-    &["auth", "billing", "demo", "desk"],
+    &["auth", "billing", "demo", "desk", "newsletter"],
     &["accounts", "housekeeping", "outbox", "paywall"],
     &["routes"],
     &["startup"],

@@ -1,0 +1,4 @@
+//! The newsletter: readers joining and leaving the list, and articles sent to it.
+
+mod readers;
+mod sending;

@@ -1,0 +1,1 @@
+//! Readers joining and leaving the newsletter's list.

@@ -1,0 +1,1 @@
+//! Sending an article to the list.
