@@ -1,0 +1,1 @@
+DROP INDEX newsletter_signups_unconfirmed;
