@@ -293,7 +293,10 @@ pub async fn choose(
             Choice::Return,
             "Done: the newsletter is sent to this address again.",
         ),
-        "forget" => (Choice::Forget, "Done."),
+        "forget" => (
+            Choice::Forget,
+            "An account's address is forgotten by deleting the account, from its account page.",
+        ),
         _ => {
             return Err(AppError::BadRequest(
                 "unknown newsletter choice".to_string(),
