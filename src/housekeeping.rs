@@ -7,8 +7,9 @@
 //!   it could not deliver while Gazette was down;
 //! - rows that no longer mean anything are deleted, so tables do not grow without bound:
 //!   throttle counters whose window has closed, login sessions that ended long ago, links sent
-//!   by mail that expired, the meter of months before the previous one, and processor events
-//!   long past redelivery. Each deletion goes in bounded batches through an
+//!   by mail that expired, the meter of months before the previous one, processor events
+//!   long past redelivery, and newsletter addresses never confirmed within a confirmation
+//!   link's lifetime (`newsletter::members::sweep_stale_signups`). Each deletion goes in bounded batches through an
 //!   index, so a large backlog never holds locks for long, and a sweep that comes back full
 //!   runs again at once, so a backlog goes in one round however large it is (as fast as the
 //!   database deletes, rather than a sweep's worth per interval).
@@ -27,6 +28,7 @@ use crate::billing::{Billing, Reconciled, Settled};
 use crate::clock::Clock;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::meter::Month;
+use crate::newsletter;
 
 /// Ended sessions are kept a while: a browser whose login ended still gets the account's meter
 /// for the month from them.
@@ -55,6 +57,7 @@ pub struct Report {
     pub sessions: usize,
     pub links: usize,
     pub meter_reads: usize,
+    pub newsletter_signups: usize,
 }
 
 impl Housekeeping {
@@ -136,6 +139,16 @@ impl Housekeeping {
             .sweep(stop, "pruning long-applied processor events", move |conn| {
                 db::gateway_events::prune(conn, now - KEEP_EVENTS)
             })
+            .await?;
+        if stop.reached() {
+            return Ok(report);
+        }
+        report.newsletter_signups = self
+            .sweep(
+                stop,
+                "sweeping newsletter addresses never confirmed",
+                move |conn| newsletter::members::sweep_stale_signups(conn, now),
+            )
             .await?;
         Ok(report)
     }

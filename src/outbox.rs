@@ -15,6 +15,11 @@
 //!   waiting to carry its links, so a mail this sender took just before is sent without one.
 //!   A reset asked for an address without an account sends nothing (the request looked the
 //!   same); a new address that already has an account gets a notice instead of a link.
+//! - A newsletter confirmation is decided and signed when it is sent
+//!   (`newsletter::members::what_to_send`, `domain::newsletter`): a link confirming the
+//!   address while the member still has it unconfirmed, a link to its preferences once it is
+//!   confirmed but off the list, and nothing for an address already on the list or no longer
+//!   the member's. Its signed token is kept nowhere.
 //! - A failure is tried again after [`retry_delay`]; a message the server refuses for good,
 //!   or one no longer worth sending (`MailKind::worth_sending_for`), is dropped with a warning.
 //! - Stopping is noticed between messages: a message being sent is finished first.
@@ -31,10 +36,12 @@ use crate::db::{self, DbError, DbPool};
 use crate::domain::account::LinkPurpose;
 use crate::domain::ids::{MailId, TokenId, UserId};
 use crate::domain::mail::{MailKind, retry_delay};
+use crate::domain::newsletter::NewsletterLinks;
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::mail::messages::{self, compose};
 use crate::mail::{MailError, MailWakeup, Mailer, Message};
 use crate::models::{NewAccountToken, OutboxMail};
+use crate::newsletter::members as newsletter_members;
 
 /// How long a claimed mail is the sender's alone; longer than any send may take.
 const LEASE: Duration = Duration::minutes(2);
@@ -56,6 +63,8 @@ pub struct Outbox {
     pub wakeup: MailWakeup,
     /// The site's public address, for links.
     pub site_url: String,
+    /// Signs the newsletter's confirmation links (with the session key, as `AppState`'s).
+    pub newsletter_links: NewsletterLinks,
 }
 
 /// What became of one mail taken from the outbox.
@@ -340,6 +349,22 @@ impl Outbox {
                     email: to,
                 },
             )),
+            MailKind::NewsletterConfirmation => {
+                let (user_id, detail, recipient) =
+                    (mail.user_id, mail.detail.clone(), mail.recipient.clone());
+                let owed = db::run(
+                    &self.pool,
+                    "deciding a newsletter confirmation",
+                    move |conn| {
+                        newsletter_members::what_to_send(conn, user_id, &detail, &recipient)
+                    },
+                )
+                .await?;
+                match newsletter_members::message(&self.newsletter_links, site, &owed, to, now) {
+                    Some(message) => plain(message),
+                    None => Ok(None),
+                }
+            }
         }
     }
 

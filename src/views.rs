@@ -15,12 +15,17 @@ use crate::models::{Article, ArticleSummary, Plan};
 
 mod desk;
 mod feeds;
+mod newsletter;
 
 pub use desk::{
     ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, PeoplePage, PersonView,
     date_and_time, stage_label,
 };
 pub use feeds::{atom_feed, robots_txt, sitemap_index_xml, sitemap_xml};
+pub use newsletter::{
+    NewsletterConfirmPage, NewsletterJoinPage, NewsletterMessagePage, NewsletterPreferencesPage,
+    NewsletterUnsubscribePage,
+};
 
 /// What a page says about itself when no handler says more: the meta description.
 pub const SITE_DESCRIPTION: &str =
@@ -466,6 +471,10 @@ pub struct AccountPage {
     pub subscription: Option<SubscriptionView>,
     pub other_plans: Vec<PlanView>,
     pub sessions: Vec<SessionView>,
+    /// The account's address was proved by a mailed link.
+    pub newsletter_confirmed: bool,
+    /// The account chose the newsletter.
+    pub newsletter_on: bool,
 }
 
 #[derive(Template)]

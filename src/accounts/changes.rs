@@ -200,6 +200,8 @@ impl Accounts {
                         return Ok(Some(Err(())));
                     }
                     db::users::update_email(conn, user_id, &new_email)?;
+                    // The link came to the new address: it is proved.
+                    db::newsletter_members::mark_email_confirmed(conn, user_id, now)?;
                     db::tokens::delete_all_for_user(conn, user_id)?;
                     db::outbox::drop_links_for(conn, user_id, &user.email)?;
                     owe_mail(

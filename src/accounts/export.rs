@@ -25,6 +25,8 @@ pub struct Export {
     pub links_sent: Vec<LinkData>,
     /// Mail about the account waiting to be sent.
     pub mail_waiting: Vec<MailData>,
+    /// The newsletter: the address, when it was confirmed, the choice, and what was sent.
+    pub newsletter: NewsletterData,
     /// What else is kept, outside the account.
     pub also_kept: Vec<&'static str>,
 }
@@ -84,6 +86,26 @@ pub struct LinkData {
 }
 
 #[derive(Serialize)]
+pub struct NewsletterData {
+    pub email: String,
+    /// When a link sent to the address proved it was the reader's.
+    pub email_confirmed_at: Option<String>,
+    /// When the reader chose the newsletter; none while they have not (or have left).
+    pub opted_in_at: Option<String>,
+    /// Every newsletter sent (or being sent) to the account.
+    pub sent: Vec<NewsletterSentData>,
+}
+
+#[derive(Serialize)]
+pub struct NewsletterSentData {
+    pub article: String,
+    pub sent_to: String,
+    pub started_at: String,
+    pub state: String,
+    pub finished_at: Option<String>,
+}
+
+#[derive(Serialize)]
 pub struct MailData {
     pub kind: String,
     pub recipient: String,
@@ -104,7 +126,7 @@ fn when(instant: OffsetDateTime) -> String {
 impl Accounts {
     pub async fn export(&self, user_id: UserId) -> Result<Export, AppError> {
         let now = self.state.clock.now();
-        let (account, logins, meter, subscriptions, checkout, links, mail) = db::run(
+        let (account, logins, meter, subscriptions, checkout, links, mail, newsletter) = db::run(
             &self.state.pool,
             "collecting everything kept about a reader",
             move |conn| {
@@ -116,11 +138,17 @@ impl Accounts {
                     db::checkouts::find(conn, user_id)?,
                     db::tokens::live_for_user(conn, user_id, now)?,
                     db::outbox::waiting_for_user(conn, user_id)?,
+                    (
+                        db::newsletter_members::account_choice(conn, user_id)?,
+                        db::newsletter_members::deliveries_of(conn, user_id)?,
+                    ),
                 ))
             },
         )
         .await?;
         let account = account.ok_or(AppError::NotFound)?;
+        let (choice, deliveries) = newsletter;
+        let choice = choice.ok_or(AppError::NotFound)?;
         Ok(Export {
             exported_at: when(now),
             account: AccountData {
@@ -185,6 +213,21 @@ impl Accounts {
                     asked_at: when(m.created_at),
                 })
                 .collect(),
+            newsletter: NewsletterData {
+                email: choice.email,
+                email_confirmed_at: choice.email_confirmed_at.map(when),
+                opted_in_at: choice.newsletter_opted_in_at.map(when),
+                sent: deliveries
+                    .into_iter()
+                    .map(|d| NewsletterSentData {
+                        article: d.title,
+                        sent_to: d.email,
+                        started_at: when(d.started_at),
+                        state: d.state,
+                        finished_at: d.finished_at.map(when),
+                    })
+                    .collect(),
+            },
             also_kept: ALSO_KEPT.to_vec(),
         })
     }

@@ -18,15 +18,20 @@ pub enum MailKind {
     EmailChanged,
     /// A notice that the account was deleted.
     AccountDeleted,
+    /// A link confirming an address for the newsletter, to that address (an account's, or one
+    /// without an account: the row then names the sign-up in its detail). What it carries is
+    /// decided when it is sent: nothing for an address already on the list.
+    NewsletterConfirmation,
 }
 
 impl MailKind {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::PasswordReset,
         Self::EmailChange,
         Self::PasswordChanged,
         Self::EmailChanged,
         Self::AccountDeleted,
+        Self::NewsletterConfirmation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +41,7 @@ impl MailKind {
             Self::PasswordChanged => "password_changed",
             Self::EmailChanged => "email_changed",
             Self::AccountDeleted => "account_deleted",
+            Self::NewsletterConfirmation => "newsletter_confirmation",
         }
     }
 
@@ -47,7 +53,7 @@ impl MailKind {
     pub fn worth_sending_for(self) -> Duration {
         match self {
             Self::PasswordReset => Duration::minutes(30),
-            Self::EmailChange => Duration::hours(24),
+            Self::EmailChange | Self::NewsletterConfirmation => Duration::hours(24),
             Self::PasswordChanged | Self::EmailChanged | Self::AccountDeleted => Duration::days(3),
         }
     }

@@ -17,6 +17,7 @@ use crate::db;
 use crate::domain::ids::SessionId;
 use crate::domain::subscription::{Standing, Status};
 use crate::error::AppError;
+use crate::newsletter::members::Members;
 use crate::state::AppState;
 use crate::views::{
     AccountPage, PlanView, SessionView, SubscriptionView, describe_device, long_date, minutes_of,
@@ -26,6 +27,7 @@ use crate::views::{
 pub async fn show(
     state: web::Data<AppState>,
     billing: web::Data<Billing>,
+    members: web::Data<Members>,
     member: Member,
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {
@@ -41,6 +43,7 @@ pub async fn show(
         })
         .await?;
     let processor = billing.processor_account(user_id).await?;
+    let newsletter = members.account_standing(user_id).await?;
 
     let subscription = member.subscription.as_ref().and_then(|row| {
         let plan = plans.iter().find(|p| p.code == row.plan_code)?;
@@ -99,6 +102,8 @@ pub async fn show(
                 this_device: s.id == member.session_id,
             })
             .collect(),
+        newsletter_confirmed: newsletter.confirmed,
+        newsletter_on: newsletter.opted_in,
     };
     Ok(render(StatusCode::OK, &page)?)
 }

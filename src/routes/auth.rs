@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::Connection;
 use serde::Deserialize;
 
 use super::visit::Visit;
@@ -24,6 +25,7 @@ use crate::domain::redirect::{local_or_empty, safe_next};
 use crate::domain::throttle;
 use crate::error::AppError;
 use crate::models::NewUser;
+use crate::newsletter::{self, members::Members};
 use crate::state::AppState;
 use crate::views::{CredentialsForm, LoginPage, SignupPage, render};
 
@@ -33,6 +35,8 @@ pub struct Credentials {
     email: String,
     password: String,
     next: Option<String>,
+    /// Sign-up's newsletter box: present when ticked.
+    newsletter: Option<String>,
 }
 
 /// For forms whose only field is `csrf_token`.
@@ -188,6 +192,7 @@ pub struct LoggingIn<'a> {
 
 pub async fn signup(
     signing_in: SigningIn,
+    members: web::Data<Members>,
     CsrfForm(input): CsrfForm<Credentials>,
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {
@@ -218,15 +223,22 @@ pub async fn signup(
         }
     };
     let stored = email.to_string();
+    let newsletter = input.newsletter.is_some();
+    let now = signing_in.state.clock.now();
     let inserted = db::run(
         &signing_in.state.pool,
         "creating the account",
         move |conn| {
-            let account = NewUser {
-                email: &stored,
-                password_hash: &hash,
-            };
-            db::users::insert(conn, &account)
+            conn.transaction(|conn| {
+                let account = NewUser {
+                    email: &stored,
+                    password_hash: &hash,
+                };
+                let (user_id, generation) = db::users::insert(conn, &account)?;
+                let owes_mail =
+                    newsletter::members::at_sign_up(conn, user_id, &stored, newsletter, now)?;
+                Ok((user_id, generation, owes_mail))
+            })
         },
     )
     .await;
@@ -236,7 +248,13 @@ pub async fn signup(
                 Some("There is already an account with this e-mail. Log in instead?".to_string());
             return refuse(form);
         }
-        other => other?,
+        Ok((user_id, generation, owes_mail)) => {
+            if owes_mail {
+                members.wake_sender();
+            }
+            (user_id, generation)
+        }
+        Err(error) => return Err(error.into()),
     };
     tracing::info!(user_id = user_id.get(), "account created");
     let welcome = "Welcome to Gazette! Your account is ready.";

@@ -9,6 +9,7 @@ mod editor;
 mod feeds;
 mod health;
 mod home;
+mod newsletter;
 mod pages;
 mod password;
 mod settings;
@@ -61,6 +62,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/subscribe/complete", web::get().to(subscribe::complete))
         .route("/subscribe/cancelled", web::get().to(subscribe::canceled))
         .route("/cookies", web::get().to(pages::cookies))
+        .route("/newsletter", web::post().to(newsletter::join))
+        .service(
+            web::scope("/newsletter")
+                .route("/confirm", web::get().to(newsletter::confirm_form))
+                .route("/confirm", web::post().to(newsletter::confirm))
+                .route("/unsubscribe", web::get().to(newsletter::unsubscribe_form))
+                .route("/unsubscribe", web::post().to(newsletter::unsubscribe))
+                .route("/preferences", web::get().to(newsletter::preferences))
+                .route("/preferences", web::post().to(newsletter::choose)),
+        )
         .route("/webhooks/stripe", web::post().to(webhooks::stripe))
         .route("/account", web::get().to(account::show))
         .service(
@@ -78,6 +89,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::post().to(account::cancel_subscription),
                 )
                 .route("/billing", web::post().to(account::billing_portal))
+                .route("/newsletter", web::post().to(newsletter::account_choice))
                 .route("/password", web::get().to(settings::password_form))
                 .route("/password", web::post().to(settings::change_password))
                 .route("/email", web::get().to(settings::email_form))

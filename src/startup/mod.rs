@@ -29,9 +29,11 @@ use crate::cache::Caches;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Settings, redact_url};
 use crate::db;
+use crate::domain::newsletter::NewsletterLinks;
 use crate::housekeeping::Housekeeping;
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::mail::MailWakeup;
+use crate::newsletter::members::Members;
 use crate::outbox::Outbox;
 use crate::payments::PaymentGateway;
 use crate::state::AppState;
@@ -56,6 +58,7 @@ struct Services {
     billing: web::Data<Billing>,
     device_cookies: web::Data<DeviceCookies>,
     accounts: web::Data<Accounts>,
+    members: web::Data<Members>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +139,7 @@ impl Application {
             mailer,
             wakeup: wakeup.clone(),
             site_url: public_url.clone(),
+            newsletter_links: NewsletterLinks::new(settings.session_key.master()),
         }
         .spawn(lifecycle.clone());
         let state = AppState::new(
@@ -196,6 +200,7 @@ impl Services {
             web::Data::new(billing),
         );
         Self {
+            members: web::Data::new(Members::new(state.clone(), wakeup.clone())),
             accounts: web::Data::new(Accounts::new(
                 state.clone(),
                 passwords.clone(),

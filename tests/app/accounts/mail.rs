@@ -69,6 +69,9 @@ async fn the_mail_sender_finishes_the_message_it_is_sending_then_stops() {
         mailer: mailer.clone(),
         wakeup: MailWakeup::default(),
         site_url: "http://gazette.test".to_string(),
+        newsletter_links: gazette::domain::newsletter::NewsletterLinks::new(
+            b"a secret of the test site, long enough",
+        ),
     }
     .spawn(lifecycle.clone());
 

@@ -231,6 +231,9 @@ async fn a_link_mail_another_sender_took_just_before_the_account_was_taken_back_
             mailer: kept.clone(),
             wakeup: MailWakeup::default(),
             site_url: app.address.clone(),
+            newsletter_links: gazette::domain::newsletter::NewsletterLinks::new(
+                b"a secret of the test site, long enough",
+            ),
         };
         sender.send(taken).await.expect("the sender's database");
         let sent = kept.0.lock().unwrap().clone();
