@@ -402,9 +402,14 @@ pub fn owe_confirmation(
 }
 
 /// At sign-up, inside the transaction that made the account `user_id` with `email`: an
-/// address-only member of that address becomes the account, keeping its choice and its
-/// confirmation (and what was sent to it); a ticked box is the account's choice. Returns
-/// whether a confirmation mail is owed (the caller wakes the sender once committed).
+/// address-only member of that address becomes the account, keeping its choice (and what was
+/// sent to it); a ticked box is the account's choice. Returns whether a confirmation mail is
+/// owed (the caller wakes the sender once committed).
+///
+/// Sign-up does not prove the address, so the address's confirmation comes along only while
+/// it is on the list: then the mail keeps going where its owner asked it to. An address that
+/// left gives the new account nothing, so whoever signs up with it cannot bring the list's
+/// mail back to that inbox without a new confirmation sent there.
 pub fn at_sign_up(
     conn: &mut PgConnection,
     user_id: UserId,
@@ -414,8 +419,9 @@ pub fn at_sign_up(
 ) -> QueryResult<bool> {
     let (mut confirmed_at, mut opted_in_at) = (None, None);
     if let Some(row) = db::newsletter_members::signup_by_email(conn, email)? {
-        confirmed_at = row.confirmed_at;
-        opted_in_at = row.opted_in_at.filter(|_| row.confirmed_at.is_some());
+        if let (Some(confirmed), Some(opted_in)) = (row.confirmed_at, row.opted_in_at) {
+            (confirmed_at, opted_in_at) = (Some(confirmed), Some(opted_in));
+        }
         db::newsletter_members::move_deliveries(conn, row.id, user_id)?;
         db::newsletter_members::delete_signup(conn, row.id)?;
     }

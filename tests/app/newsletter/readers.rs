@@ -776,6 +776,37 @@ async fn an_address_on_the_list_that_signs_up_becomes_the_account_keeping_its_ch
 }
 
 #[tokio::test]
+async fn an_address_that_left_gives_whoever_signs_up_with_it_no_way_back_onto_the_list() {
+    let app = TestApp::spawn().await;
+    joined_by_address(&app, READER).await;
+    let member = signup_member(&app, READER);
+    let token = links(&app).unsubscribe_token(member);
+    assert_eq!(one_click(&app, &token).await.status, StatusCode::OK);
+    outbox_done(&app).await;
+    let mailed = app.mailbox.delivered_to(READER).len();
+
+    // Someone else signs up with the address: sign-up does not prove it, so the address's
+    // old confirmation does not come along, and joining takes a new one sent to its inbox.
+    let stranger = Reader::signed_up(&app, READER).await;
+    assert_eq!(account_row(&app, READER), (None, None));
+    assert_eq!(rows_in(&app, "newsletter_signups"), 0);
+    let csrf = stranger.get("/account").await.csrf_token();
+    stranger
+        .post(
+            "/account/newsletter",
+            &[("choice", "join"), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert!(!on_list_as_account(&app, READER));
+    let mail = app.mailbox.next_for(READER, mailed).await;
+    assert!(
+        mail.link().contains("/newsletter/confirm?token="),
+        "{}",
+        mail.text
+    );
+}
+
+#[tokio::test]
 async fn the_export_lists_the_newsletter_and_deleting_the_account_removes_all_of_it() {
     let app = TestApp::spawn().await;
     let reader = Reader::new(&app);
