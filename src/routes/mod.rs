@@ -18,8 +18,16 @@ mod visit;
 mod webhooks;
 
 use actix_web::{HttpRequest, web};
+use serde::Deserialize;
 
 use crate::error::AppError;
+
+/// A form whose one field is a mailed link's token (a confirmation's button).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TokenForm {
+    token: String,
+}
 
 /// Routes that need no session: the compiled-in assets. They are matched first, outside the
 /// session cookie's middleware (see `startup::server`).

@@ -12,6 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use super::TokenForm;
 use super::auth::see_other;
 use super::password::TokenQuery;
 use super::visit::Visit;
@@ -34,12 +35,6 @@ use crate::views::{
 #[serde(default)]
 pub struct JoinForm {
     email: String,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct TokenForm {
-    token: String,
 }
 
 #[derive(Deserialize, Default)]

@@ -8,6 +8,7 @@ use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use super::TokenForm;
 use super::auth::{LoggingIn, SigningIn, see_other};
 use super::password::TokenQuery;
 use super::visit::Visit;
@@ -41,12 +42,6 @@ pub struct PasswordForm {
 pub struct EmailForm {
     new_email: String,
     password: String,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct TokenForm {
-    token: String,
 }
 
 #[derive(Deserialize, Default)]

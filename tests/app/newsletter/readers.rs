@@ -54,6 +54,22 @@ async fn confirm(reader: &Reader<'_>, token: &str) -> Page {
 }
 
 /// Presses a button of the preferences page for `token`.
+/// Signs up `email` with the newsletter box ticked, as the form sends it.
+async fn sign_up_ticked(reader: &Reader<'_>, email: &str) -> Page {
+    let token = reader.csrf_token().await;
+    reader
+        .post(
+            "/signup",
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("newsletter", "yes"),
+                ("csrf_token", &token),
+            ],
+        )
+        .await
+}
+
 async fn choose(reader: &Reader<'_>, token: &str, choice: &str) -> Page {
     let csrf = reader.csrf_token().await;
     reader
@@ -232,18 +248,7 @@ async fn asking_answers_the_same_page_for_new_listed_unknown_and_account_address
     Reader::signed_up(&app, account).await;
     // An account on the list: its address confirmed, its choice made.
     let owner = Reader::new(&app);
-    let token = owner.csrf_token().await;
-    owner
-        .post(
-            "/signup",
-            &[
-                ("email", listed_account),
-                ("password", PASSWORD),
-                ("newsletter", "yes"),
-                ("csrf_token", &token),
-            ],
-        )
-        .await;
+    sign_up_ticked(&owner, listed_account).await;
     let link = app.mailbox.next_for(listed_account, 0).await.token();
     confirm(&owner, &link).await;
     assert!(on_list_as_account(&app, listed_account));
@@ -453,18 +458,7 @@ async fn forged_changed_and_foreign_tokens_confirm_nothing() {
 async fn a_confirmation_for_an_address_the_account_no_longer_has_confirms_nothing() {
     let app = TestApp::spawn().await;
     let reader = Reader::new(&app);
-    let token = reader.csrf_token().await;
-    reader
-        .post(
-            "/signup",
-            &[
-                ("email", READER),
-                ("password", PASSWORD),
-                ("newsletter", "yes"),
-                ("csrf_token", &token),
-            ],
-        )
-        .await;
+    sign_up_ticked(&reader, READER).await;
     let link = app.mailbox.next_for(READER, 0).await.token();
     // The account's address is another one now, not confirmed.
     diesel::update(gazette::schema::users::table)
@@ -606,18 +600,7 @@ async fn the_preferences_page_leaves_comes_back_and_forgets_an_address_without_a
 async fn an_account_cannot_be_forgotten_from_the_preferences_page_and_leaves_by_one_click() {
     let app = TestApp::spawn().await;
     let reader = Reader::new(&app);
-    let token = reader.csrf_token().await;
-    reader
-        .post(
-            "/signup",
-            &[
-                ("email", READER),
-                ("password", PASSWORD),
-                ("newsletter", "on"),
-                ("csrf_token", &token),
-            ],
-        )
-        .await;
+    sign_up_ticked(&reader, READER).await;
     let link = app.mailbox.next_for(READER, 0).await.token();
     confirm(&reader, &link).await;
     let token = links(&app).unsubscribe_token(account_member(&app, READER));
@@ -641,18 +624,7 @@ async fn an_account_cannot_be_forgotten_from_the_preferences_page_and_leaves_by_
 async fn signing_up_with_the_box_ticked_mails_a_confirmation_and_unticked_nothing() {
     let app = TestApp::spawn().await;
     let ticked = Reader::new(&app);
-    let token = ticked.csrf_token().await;
-    let page = ticked
-        .post(
-            "/signup",
-            &[
-                ("email", READER),
-                ("password", PASSWORD),
-                ("newsletter", "yes"),
-                ("csrf_token", &token),
-            ],
-        )
-        .await;
+    let page = sign_up_ticked(&ticked, READER).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     let (confirmed, opted_in) = account_row(&app, READER);
     assert_eq!((confirmed, opted_in.is_some()), (None, true));
@@ -810,18 +782,7 @@ async fn an_address_that_left_gives_whoever_signs_up_with_it_no_way_back_onto_th
 async fn the_export_lists_the_newsletter_and_deleting_the_account_removes_all_of_it() {
     let app = TestApp::spawn().await;
     let reader = Reader::new(&app);
-    let token = reader.csrf_token().await;
-    reader
-        .post(
-            "/signup",
-            &[
-                ("email", READER),
-                ("password", PASSWORD),
-                ("newsletter", "yes"),
-                ("csrf_token", &token),
-            ],
-        )
-        .await;
+    sign_up_ticked(&reader, READER).await;
     let link = app.mailbox.next_for(READER, 0).await.token();
     confirm(&reader, &link).await;
     let user = user_id(&app, READER);
