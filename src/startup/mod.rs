@@ -29,9 +29,13 @@ use crate::cache::Caches;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Settings, redact_url};
 use crate::db;
+use crate::domain::newsletter::NewsletterLinks;
 use crate::housekeeping::Housekeeping;
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::mail::MailWakeup;
+use crate::newsletter::letters::Envelope;
+use crate::newsletter::sender::{SendWakeup, Sender};
+use crate::newsletter::sending::Newsletter;
 use crate::outbox::Outbox;
 use crate::payments::PaymentGateway;
 use crate::state::AppState;
@@ -56,6 +60,7 @@ struct Services {
     billing: web::Data<Billing>,
     device_cookies: web::Data<DeviceCookies>,
     accounts: web::Data<Accounts>,
+    newsletter: web::Data<Newsletter>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +88,7 @@ pub struct Application {
     connections: OpenConnections,
     housekeeping: JoinHandle<()>,
     mail_sender: JoinHandle<()>,
+    newsletter_sender: JoinHandle<()>,
     shutdown_drain: Duration,
     shutdown_timeout: Duration,
 }
@@ -138,6 +144,30 @@ impl Application {
             site_url: public_url.clone(),
         }
         .spawn(lifecycle.clone());
+        let newsletter = Newsletter {
+            pool: pool.clone(),
+            target: parts::newsletter_target(&settings)?,
+            envelope: Envelope::new(
+                parts::mail_from(&settings, &public_url)?,
+                &public_url,
+                NewsletterLinks::new(settings.session_key.master()),
+            ),
+            wakeup: SendWakeup::default(),
+        };
+        // Its own few database connections, so a large send never takes the pages' pool.
+        let newsletter_sender = Sender {
+            pool: db::pool(
+                &settings.database_url,
+                settings.newsletter.connections.saturating_add(1),
+            ),
+            clock: clock.clone(),
+            target: newsletter.target.clone(),
+            envelope: newsletter.envelope.clone(),
+            rate: settings.newsletter.rate,
+            connections: settings.newsletter.connections,
+            wakeup: newsletter.wakeup.clone(),
+        }
+        .spawn(lifecycle.clone());
         let state = AppState::new(
             &settings,
             pool,
@@ -146,7 +176,7 @@ impl Application {
             lifecycle.clone(),
             public_url,
         );
-        let services = Services::new(&settings, state, passwords, billing, wakeup);
+        let services = Services::new(&settings, state, passwords, billing, wakeup, newsletter);
         let connections = OpenConnections::default();
         let server = server::serve(
             listener,
@@ -163,6 +193,7 @@ impl Application {
             connections,
             housekeeping,
             mail_sender,
+            newsletter_sender,
             shutdown_drain: settings.shutdown_drain,
             shutdown_timeout: settings.shutdown_timeout,
         })
@@ -189,6 +220,7 @@ impl Services {
         passwords: Passwords,
         billing: Billing,
         wakeup: MailWakeup,
+        newsletter: Newsletter,
     ) -> Self {
         let (state, passwords, billing) = (
             web::Data::new(state),
@@ -207,6 +239,7 @@ impl Services {
                 settings.device_cookie_name(),
                 settings.cookie_secure,
             )),
+            newsletter: web::Data::new(newsletter),
             state,
             passwords,
             billing,

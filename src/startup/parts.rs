@@ -12,10 +12,12 @@ use crate::db;
 use crate::demo;
 use crate::domain::money;
 use crate::error::AppError;
+use crate::mail::bulk::BulkTarget;
 use crate::mail::{FolderMailer, Mailer, SmtpMailer};
 use crate::payments::hosted::HostedGateway;
 use crate::payments::stripe::{PlanTerms, PriceCheckError, PriceMismatch, Stripe};
 use crate::payments::{Gateway, PaymentGateway, TestGateway};
+use lettre::message::Mailbox;
 
 /// The gateway `PAYMENT_GATEWAY` names (or the one given in code), and the Stripe client when
 /// it is Stripe, whose prices are checked once the database is ready.
@@ -78,6 +80,39 @@ pub(super) fn listen(settings: &Settings) -> Result<(TcpListener, SocketAddr), S
 
 /// The mailer the settings ask for: SMTP, or a folder in development.
 pub(super) fn mailer(settings: &Settings, site_url: &str) -> Result<Arc<dyn Mailer>, StartupError> {
+    let from = mail_from(settings, site_url)?;
+    let mailer: Arc<dyn Mailer> = match &settings.mail {
+        MailTransport::Smtp { url } => {
+            Arc::new(SmtpMailer::new(url, from).map_err(StartupError::Other)?)
+        }
+        MailTransport::Folder { dir } => Arc::new(FolderMailer::new(dir.clone(), from)),
+    };
+    Ok(mailer)
+}
+
+/// Where newsletters go: `NEWSLETTER_SMTP_URL`, else the account mail's server, else (in
+/// development) the account mail's folder.
+pub(super) fn newsletter_target(settings: &Settings) -> Result<BulkTarget, StartupError> {
+    let url = settings
+        .newsletter
+        .smtp_url
+        .as_ref()
+        .or(match &settings.mail {
+            MailTransport::Smtp { url } => Some(url),
+            MailTransport::Folder { .. } => None,
+        });
+    match (url, &settings.mail) {
+        (Some(url), _) => BulkTarget::smtp(url)
+            .map_err(|e| StartupError::Other(format!("NEWSLETTER_SMTP_URL: {e}"))),
+        (None, MailTransport::Folder { dir }) => Ok(BulkTarget::folder(dir.clone())),
+        (None, MailTransport::Smtp { .. }) => Err(StartupError::Other(
+            "NEWSLETTER_SMTP_URL: no mail server for newsletters".to_string(),
+        )),
+    }
+}
+
+/// Who mail is from: `MAIL_FROM`, else `Gazette <gazette@HOST>` for the public address's host.
+pub(super) fn mail_from(settings: &Settings, site_url: &str) -> Result<Mailbox, StartupError> {
     let from = match &settings.mail_from {
         Some(from) => from.clone(),
         None => {
@@ -89,16 +124,8 @@ pub(super) fn mailer(settings: &Settings, site_url: &str) -> Result<Arc<dyn Mail
             format!("Gazette <gazette@{host}>")
         }
     };
-    let from = from
-        .parse()
-        .map_err(|e| StartupError::Other(format!("MAIL_FROM: {e}")))?;
-    let mailer: Arc<dyn Mailer> = match &settings.mail {
-        MailTransport::Smtp { url } => {
-            Arc::new(SmtpMailer::new(url, from).map_err(StartupError::Other)?)
-        }
-        MailTransport::Folder { dir } => Arc::new(FolderMailer::new(dir.clone(), from)),
-    };
-    Ok(mailer)
+    from.parse()
+        .map_err(|e| StartupError::Other(format!("MAIL_FROM: {e}")))
 }
 
 /// Hashes that may run at once, unless `PASSWORD_HASHING_SLOTS` says: half the cores (at
