@@ -1,4 +1,5 @@
 //! The newsletter: readers joining and leaving the list, and articles sent to it.
 
+mod commands;
 mod readers;
 mod sending;
