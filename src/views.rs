@@ -17,8 +17,8 @@ mod desk;
 mod feeds;
 
 pub use desk::{
-    ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, PeoplePage, PersonView,
-    date_and_time, stage_label,
+    ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, NewsletterPage, NewsletterPanel,
+    PeoplePage, PersonView, date_and_time, stage_label,
 };
 pub use feeds::{atom_feed, robots_txt, sitemap_index_xml, sitemap_xml};
 
