@@ -700,3 +700,21 @@ async fn a_mail_server_that_is_down_means_waiting_not_crashing_nor_spinning() {
         reqwest::StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn the_sender_waits_out_a_lost_database_and_resumes_by_itself() {
+    let app = fast_app().await;
+    app.db.destroy();
+    // Several of the sender's looks fail meanwhile.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // The database returns (empty, as after a restore): the sender carries on by itself.
+    gazette::db::prepare(&app.db.url).unwrap();
+    gazette::demo::load_if_empty(&mut app.connect()).unwrap();
+    let article = secret_premium_article(&app);
+    join(&mut app.connect(), &["back@example.com".to_string()]);
+    start(&app, article, Audience::All);
+    let done = until_done(&app, article, 30).await;
+    assert_eq!(done.sent, 1);
+    assert_eq!(letters_to(&app.mailbox, "back@example.com").len(), 1);
+}
