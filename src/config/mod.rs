@@ -122,6 +122,10 @@ pub struct NewsletterSettings {
     pub rate: u32,
     /// SMTP exchanges each instance keeps in flight (`NEWSLETTER_CONNECTIONS`).
     pub connections: u32,
+    /// The sender's threads yield the cores to the pages' (a lower scheduling priority). On
+    /// for an instance of its own; off where many apps share one process (the tests), whose
+    /// senders would otherwise starve behind each other's pages.
+    pub yields_to_pages: bool,
 }
 
 impl Default for NewsletterSettings {
@@ -130,6 +134,7 @@ impl Default for NewsletterSettings {
             smtp_url: None,
             rate: 20,
             connections: 4,
+            yields_to_pages: false,
         }
     }
 }
@@ -387,6 +392,7 @@ fn newsletter(env: &Env<'_>) -> Result<NewsletterSettings, ConfigError> {
         smtp_url,
         rate: env.number(&v::NEWSLETTER_RATE)?,
         connections: env.number(&v::NEWSLETTER_CONNECTIONS)?,
+        yields_to_pages: true,
     })
 }
 

@@ -157,19 +157,31 @@ impl BulkTarget {
                         TlsParameters::new(target.host.clone())
                             .map_err(|e| BeforeData::Temporary(format!("TLS set-up: {e}")))
                     };
-                    let implicit = match target.tls {
-                        Tls::Implicit => Some(tls()?),
-                        _ => None,
+                    let mut connection = if target.tls == Tls::Implicit {
+                        AsyncSmtpConnection::connect_tokio1(
+                            (target.host.as_str(), target.port),
+                            Some(CONNECT_TIMEOUT),
+                            &target.hello,
+                            Some(tls()?),
+                            None,
+                        )
+                        .await
+                        .map_err(|e| before_data(&e))?
+                    } else {
+                        // Without Nagle's delay: the end of a message's data is a small write
+                        // of its own, which would otherwise wait for the server's delayed ACK
+                        // (40 ms a message).
+                        let stream =
+                            tokio::net::TcpStream::connect((target.host.as_str(), target.port))
+                                .await
+                                .map_err(|e| BeforeData::Temporary(format!("connecting: {e}")))?;
+                        stream
+                            .set_nodelay(true)
+                            .map_err(|e| BeforeData::Temporary(format!("connecting: {e}")))?;
+                        AsyncSmtpConnection::connect_with_transport(Box::new(stream), &target.hello)
+                            .await
+                            .map_err(|e| before_data(&e))?
                     };
-                    let mut connection = AsyncSmtpConnection::connect_tokio1(
-                        (target.host.as_str(), target.port),
-                        Some(CONNECT_TIMEOUT),
-                        &target.hello,
-                        implicit,
-                        None,
-                    )
-                    .await
-                    .map_err(|e| before_data(&e))?;
                     if target.tls == Tls::Upgraded {
                         connection
                             .starttls(tls()?, &target.hello)

@@ -52,6 +52,17 @@ const SHORTEST_WAIT: StdDuration = StdDuration::from_millis(50);
 /// Letters of this many sends are kept rendered.
 const KEPT_LETTERS: usize = 8;
 
+/// How much the sender's threads yield to the server's (0 is normal, 19 the most).
+const BACKGROUND_NICENESS: libc::c_int = 10;
+
+/// Lowers the calling thread's scheduling priority (Linux gives each thread its own
+/// niceness), so a send at full speed takes the cores only when the pages leave them.
+fn yield_to_the_pages() {
+    // SAFETY: setpriority only reads its plain integer arguments; `who` 0 is the calling
+    // thread, whose niceness is all that changes.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, BACKGROUND_NICENESS) };
+}
+
 /// How long after its `attempts`-th attempt a delivery refused for now is tried again.
 pub fn retry_delay(attempts: i32) -> Duration {
     match attempts {
@@ -91,6 +102,8 @@ pub struct Sender {
     pub rate: u32,
     pub connections: u32,
     pub wakeup: SendWakeup,
+    /// Its threads run at a lower priority than the pages'.
+    pub yields_to_pages: bool,
 }
 
 /// What became of one delivery.
@@ -114,8 +127,60 @@ struct Shared {
 }
 
 impl Sender {
-    /// Sends until the instance stops; the handle ends when every connection's task has.
+    /// Sends until the instance stops, on a thread and runtime of its own whose threads yield
+    /// the cores to the pages; the handle ends when every connection's task has.
     pub fn spawn(self, lifecycle: Lifecycle) -> tokio::task::JoinHandle<()> {
+        let (ended, finished) = tokio::sync::oneshot::channel::<()>();
+        // Dropped with the task below: when the runtime that started the sender is gone (an
+        // embedder or a test that ends without a stop), the sender stops too.
+        let (alive, gone) = tokio::sync::oneshot::channel::<()>();
+        let yields = self.yields_to_pages;
+        let lower = move || {
+            if yields {
+                yield_to_the_pages();
+            }
+        };
+        let started = std::thread::Builder::new()
+            .name("newsletter".to_string())
+            .spawn(move || {
+                lower();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .on_thread_start(lower)
+                    .build();
+                match runtime {
+                    Ok(runtime) => runtime.block_on(async move {
+                        let own = Lifecycle::default();
+                        let stopping = lifecycle.reached(Phase::Stopping);
+                        tokio::spawn({
+                            let own = own.clone();
+                            async move {
+                                tokio::select! {
+                                    () = stopping => {}
+                                    _ = gone => {}
+                                }
+                                own.advance(Phase::Stopping);
+                            }
+                        });
+                        let _ = self.run(own).await;
+                    }),
+                    Err(error) => {
+                        tracing::error!("the newsletter sender cannot start its runtime: {error}");
+                    }
+                }
+                let _ = ended.send(());
+            });
+        if let Err(error) = started {
+            tracing::error!("the newsletter sender cannot start its thread: {error}");
+        }
+        tokio::spawn(async move {
+            let _alive = alive;
+            let _ = finished.await;
+        })
+    }
+
+    /// Sends until the instance stops, on the current runtime.
+    fn run(self, lifecycle: Lifecycle) -> tokio::task::JoinHandle<()> {
         let connections = self.connections.max(1);
         let spacing = StdDuration::from_secs_f64(1.0 / f64::from(self.rate.max(1)));
         tracing::info!(

@@ -166,6 +166,7 @@ impl Application {
             rate: settings.newsletter.rate,
             connections: settings.newsletter.connections,
             wakeup: newsletter.wakeup.clone(),
+            yields_to_pages: settings.newsletter.yields_to_pages,
         }
         .spawn(lifecycle.clone());
         let state = AppState::new(

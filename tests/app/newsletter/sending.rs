@@ -667,10 +667,14 @@ async fn a_password_reset_arrives_promptly_during_a_large_send() {
 
 #[tokio::test]
 async fn a_mail_server_that_is_down_means_waiting_not_crashing_nor_spinning() {
-    // A port nobody listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("smtp://127.0.0.1:{}", closed.local_addr().unwrap().port());
-    drop(closed);
+    // A server that hangs up on every connection at once.
+    let down = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://127.0.0.1:{}", down.local_addr().unwrap().port());
+    tokio::spawn(async move {
+        while let Ok((connection, _)) = down.accept().await {
+            drop(connection);
+        }
+    });
     let app = TestApp::builder()
         .settings(move |s| {
             s.newsletter.rate = 500;
@@ -691,7 +695,17 @@ async fn a_mail_server_that_is_down_means_waiting_not_crashing_nor_spinning() {
         .first::<Option<i64>>(&mut app.connect())
         .unwrap()
         .unwrap_or(0);
-    assert!((1..=20).contains(&attempts), "{attempts} attempts");
+    let errors: Vec<(i32, Option<String>)> = gazette::schema::newsletter_deliveries::table
+        .select((
+            gazette::schema::newsletter_deliveries::attempts,
+            gazette::schema::newsletter_deliveries::last_error,
+        ))
+        .load(&mut app.connect())
+        .unwrap();
+    assert!(
+        (1..=20).contains(&attempts),
+        "{attempts} attempts: {errors:?}"
+    );
     let now = counts(&app, article);
     assert_eq!((now.queued, now.failed, now.sent), (30, 0, 0), "{now:?}");
     // The site still serves.
