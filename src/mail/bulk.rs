@@ -343,3 +343,40 @@ impl BulkConnection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn smtp(url: &str) -> Arc<SmtpTarget> {
+        match BulkTarget::smtp(url).unwrap() {
+            BulkTarget::Smtp(target) => target,
+            BulkTarget::Folder(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_url_says_where_how_encrypted_and_as_whom() {
+        let plain = smtp("smtp://127.0.0.1:2525");
+        assert_eq!(
+            (plain.host.as_str(), plain.port, plain.tls),
+            ("127.0.0.1", 2525, Tls::None)
+        );
+        assert!(plain.credentials.is_none());
+        let implicit = smtp("smtps://user:p%40ss@smtp.example");
+        assert_eq!((implicit.port, implicit.tls), (465, Tls::Implicit));
+        assert!(implicit.credentials.is_some());
+        let upgraded = smtp("smtp://relay.example:587?tls=required");
+        assert_eq!((upgraded.port, upgraded.tls), (587, Tls::Upgraded));
+        assert!(BulkTarget::smtp("not a url").is_err());
+        assert!(BulkTarget::smtp("smtp://").is_err());
+    }
+
+    #[test]
+    fn the_description_names_no_secret() {
+        let described = BulkTarget::smtp("smtps://user:secret@smtp.example:465")
+            .unwrap()
+            .describe();
+        assert_eq!(described, "SMTP via smtp.example:465");
+    }
+}
