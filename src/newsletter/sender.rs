@@ -216,7 +216,14 @@ async fn work(shared: Arc<Shared>, lifecycle: Lifecycle) {
             break;
         }
         let wait = match take_batch(&shared).await {
-            Ok(batch) if batch.is_empty() => until_next_due(&shared).await,
+            Ok(batch) if batch.is_empty() => {
+                // Nothing to send: the connection is closed rather than left for the server
+                // to time out.
+                if let Some(idle) = connection.take() {
+                    idle.close().await;
+                }
+                until_next_due(&shared).await
+            }
             Ok(batch) => {
                 if send_batch(&shared, &lifecycle, &mut connection, batch).await {
                     server_pause = SERVER_PAUSE;
@@ -425,12 +432,10 @@ async fn send_one(
     }
 
     let from = sender.envelope.from.email.clone();
-    let open = match connection.take() {
-        Some(open) if open.is_usable() => Ok(open),
-        Some(broken) => {
-            broken.close().await;
-            sender.target.connect().await
-        }
+    let kept = connection.take().filter(BulkConnection::is_usable);
+    let reused = kept.is_some();
+    let open = match kept {
+        Some(open) => Ok(open),
         None => sender.target.connect().await,
     };
     let mut open = match open {
@@ -441,7 +446,20 @@ async fn send_one(
             return Ok(Outcome::ServerDown);
         }
     };
-    if let Err(refused) = open.begin(&from, &to).await {
+    let mut begun = open.begin(&from, &to).await;
+    if reused && begun.is_err() && !open.is_usable() {
+        // A kept connection the server had closed meanwhile: once more on a new one.
+        open = match sender.target.connect().await {
+            Ok(open) => open,
+            Err(error) => {
+                tracing::warn!("newsletter sender: cannot reach the mail server: {error}");
+                not_sent(shared, delivery, &BeforeData::Temporary(error.to_string())).await?;
+                return Ok(Outcome::ServerDown);
+            }
+        };
+        begun = open.begin(&from, &to).await;
+    }
+    if let Err(refused) = begun {
         *connection = Some(open);
         return not_sent(shared, delivery, &refused).await;
     }
