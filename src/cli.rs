@@ -1,5 +1,6 @@
 //! The `gazette` command line: serving (the default), and the operator's commands: applying
-//! migrations, giving an account a role, importing article files.
+//! migrations, giving an account a role, importing article files, and the newsletter (sending
+//! an article, a send's counts, the suppressed addresses).
 //!
 //! Rules: every command reads the same settings as the server; whatever goes wrong is one
 //! plain line on stderr naming what to fix (`gazette: ...`) and a non-zero exit code, never a
@@ -16,12 +17,15 @@ use diesel::{Connection, PgConnection};
 
 use crate::config::{Settings, redact_url};
 use crate::db;
+use crate::db::newsletter_sends::Counts;
 use crate::demo;
 use crate::desk::{self, Import};
 use crate::domain::article::{self, Stage};
 use crate::domain::email;
+use crate::domain::ids::ArticleId;
 use crate::domain::role::Role;
 use crate::lifecycle::Stopped;
+use crate::newsletter::sending::{self, Audience, Started};
 use crate::startup::{Application, Overrides};
 use crate::views::date_and_time;
 
@@ -53,6 +57,45 @@ enum Command {
         #[arg(required = true, value_name = "FILE.md")]
         files: Vec<PathBuf>,
     },
+    /// The newsletter: e-mail a published article to the list (once), follow a send, and the
+    /// addresses suppressed after their server refused them for good.
+    Newsletter {
+        #[command(subcommand)]
+        command: NewsletterCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum NewsletterCommand {
+    /// Queue a published article for everyone on the list (or the subscribers only); the
+    /// running instances send it. An article is e-mailed at most once.
+    Send {
+        article_id: i64,
+        #[arg(long = "to", value_enum, default_value = "all")]
+        to: AudienceName,
+    },
+    /// How a send stands: queued, sent, failed, skipped as suppressed, uncertain.
+    Status { article_id: i64 },
+    /// List the suppressed addresses, or lift one (`--lift EMAIL`) so it is mailed again.
+    Suppressions {
+        #[arg(long, value_name = "EMAIL")]
+        lift: Option<String>,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum AudienceName {
+    All,
+    Subscribers,
+}
+
+impl From<AudienceName> for Audience {
+    fn from(name: AudienceName) -> Self {
+        match name {
+            AudienceName::All => Audience::All,
+            AudienceName::Subscribers => Audience::Subscribers,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -105,6 +148,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
             command: UserCommand::SetRole { email, role },
         } => set_role(&settings, &email, role.into()),
         Command::Import { files } => import(&settings, &files),
+        Command::Newsletter { command } => newsletter(&settings, command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -246,6 +290,106 @@ fn import(settings: &Settings, files: &[PathBuf]) -> Result<(), String> {
         println!("{}: {} ({stage})", file.display(), made.path);
     }
     Ok(())
+}
+
+fn newsletter(settings: &Settings, command: NewsletterCommand) -> Result<(), String> {
+    let mut conn = database(settings)?;
+    let now = time::OffsetDateTime::now_utc();
+    match command {
+        NewsletterCommand::Send { article_id, to } => {
+            let id = ArticleId::new(article_id);
+            let started = sending::start(&mut conn, id, to.into(), None, now)
+                .map_err(|e| format!("starting the send of article {id}: {e}"))?;
+            match started {
+                Started::Queued { counts, .. } => {
+                    println!(
+                        "Article {id} is queued for {} reader(s){}; the running instances send it.",
+                        counts.queued,
+                        skipped(&counts)
+                    );
+                    Ok(())
+                }
+                Started::AlreadySent { send, counts } => {
+                    println!(
+                        "Article {id} was already e-mailed (started {}): nothing new was queued. {}",
+                        date_and_time(send.started_at),
+                        described(&counts)
+                    );
+                    Ok(())
+                }
+                Started::NotPublished => Err(format!(
+                    "article {id} is not published: publish it first, then send it"
+                )),
+                Started::Unknown => Err(format!("no article has the id {id}")),
+            }
+        }
+        NewsletterCommand::Status { article_id } => {
+            let id = ArticleId::new(article_id);
+            match sending::status(&mut conn, id)
+                .map_err(|e| format!("reading the send of article {id}: {e}"))?
+            {
+                Some((send, counts)) => {
+                    println!(
+                        "Article {id}, to {} (started {}): {}",
+                        send.audience,
+                        date_and_time(send.started_at),
+                        described(&counts)
+                    );
+                    Ok(())
+                }
+                None => Err(format!("article {id} was never e-mailed")),
+            }
+        }
+        NewsletterCommand::Suppressions {
+            lift: Some(address),
+        } => {
+            let address = email::normalise(&address);
+            let lifted = db::newsletter_sends::lift(&mut conn, &address)
+                .map_err(|e| format!("lifting the suppression of {address}: {e}"))?;
+            if !lifted {
+                return Err(format!("{address} is not suppressed"));
+            }
+            println!("{address} is no longer suppressed: later newsletters are mailed to it.");
+            Ok(())
+        }
+        NewsletterCommand::Suppressions { lift: None } => {
+            let all = db::newsletter_sends::suppressions(&mut conn)
+                .map_err(|e| format!("listing the suppressed addresses: {e}"))?;
+            if all.is_empty() {
+                println!("No address is suppressed.");
+            }
+            for row in all {
+                println!(
+                    "{}\t{}\t{}",
+                    row.email,
+                    date_and_time(row.suppressed_at),
+                    row.reason.replace(['\n', '\r', '\t'], " ")
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn skipped(counts: &Counts) -> String {
+    if counts.suppressed > 0 {
+        format!(" ({} skipped as suppressed)", counts.suppressed)
+    } else {
+        String::new()
+    }
+}
+
+fn described(counts: &Counts) -> String {
+    format!(
+        "audience {}: {} queued, {} sending, {} sent, {} failed, {} skipped as suppressed, {} uncertain",
+        counts.audience(),
+        counts.queued,
+        counts.sending,
+        counts.sent,
+        counts.failed,
+        counts.suppressed,
+        counts.uncertain
+    )
 }
 
 #[cfg(test)]

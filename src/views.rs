@@ -18,8 +18,8 @@ mod feeds;
 mod newsletter;
 
 pub use desk::{
-    ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, PeoplePage, PersonView,
-    date_and_time, stage_label,
+    ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, NewsletterPage, NewsletterPanel,
+    PeoplePage, PersonView, date_and_time, stage_label,
 };
 pub use feeds::{atom_feed, robots_txt, sitemap_index_xml, sitemap_xml};
 pub use newsletter::{

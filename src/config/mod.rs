@@ -109,6 +109,34 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Which log lines are written (`RUST_LOG`, tracing's filter syntax).
     pub log_filter: String,
+    /// How newsletters are sent.
+    pub newsletter: NewsletterSettings,
+}
+
+/// How newsletters are sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewsletterSettings {
+    /// Their own mail server (`NEWSLETTER_SMTP_URL`); `None`: the account mail's transport.
+    pub smtp_url: Option<String>,
+    /// Messages a second, every instance together (`NEWSLETTER_RATE`).
+    pub rate: u32,
+    /// SMTP exchanges each instance keeps in flight (`NEWSLETTER_CONNECTIONS`).
+    pub connections: u32,
+    /// The sender's threads yield the cores to the pages' (a lower scheduling priority). On
+    /// for an instance of its own; off where many apps share one process (the tests), whose
+    /// senders would otherwise starve behind each other's pages.
+    pub yields_to_pages: bool,
+}
+
+impl Default for NewsletterSettings {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            rate: 20,
+            connections: 4,
+            yields_to_pages: false,
+        }
+    }
 }
 
 /// One bad variable: which one, and what is wrong with it.
@@ -209,6 +237,7 @@ impl Settings {
             keep_alive: env.duration(&v::KEEP_ALIVE_SECONDS)?,
             mail: mail_transport(&env)?,
             mail_from: mail_from(&env)?,
+            newsletter: newsletter(&env)?,
             public_url,
             log_filter: env.text(&v::RUST_LOG).unwrap_or_default(),
         })
@@ -244,6 +273,7 @@ impl Settings {
             mail_from: None,
             public_url: None,
             log_filter: "info".to_string(),
+            newsletter: NewsletterSettings::default(),
         }
     }
 
@@ -344,6 +374,26 @@ fn mail_transport(env: &Env<'_>) -> Result<MailTransport, ConfigError> {
             dir: env.text(&v::MAIL_DIR).unwrap_or_default().into(),
         }),
     }
+}
+
+/// `NEWSLETTER_SMTP_URL` (checked as `SMTP_URL` is), `NEWSLETTER_RATE` and
+/// `NEWSLETTER_CONNECTIONS`.
+fn newsletter(env: &Env<'_>) -> Result<NewsletterSettings, ConfigError> {
+    let smtp_url = env
+        .raw(&v::NEWSLETTER_SMTP_URL)
+        .map(|raw| {
+            parse_smtp_url(&raw, env.production()).map_err(|error| ConfigError {
+                variable: v::NEWSLETTER_SMTP_URL.name,
+                ..error
+            })
+        })
+        .transpose()?;
+    Ok(NewsletterSettings {
+        smtp_url,
+        rate: env.number(&v::NEWSLETTER_RATE)?,
+        connections: env.number(&v::NEWSLETTER_CONNECTIONS)?,
+        yields_to_pages: true,
+    })
 }
 
 fn mail_from(env: &Env<'_>) -> Result<Option<String>, ConfigError> {

@@ -313,6 +313,27 @@ pub const MAIL_FROM: Variable = var(
     Text,
     "Who mail is from; replies come here.",
 );
+pub const NEWSLETTER_SMTP_URL: Variable = var(
+    "NEWSLETTER_SMTP_URL",
+    Derived("`SMTP_URL`"),
+    Text,
+    "The mail server newsletters go through (a bulk relay), in `SMTP_URL`'s form; account mail keeps `SMTP_URL`.",
+);
+pub const NEWSLETTER_RATE: Variable = var(
+    "NEWSLETTER_RATE",
+    Value("20"),
+    Whole {
+        min: 1,
+        max: 10_000,
+    },
+    "Newsletter messages a second, shared by every instance (the relay's limit).",
+);
+pub const NEWSLETTER_CONNECTIONS: Variable = var(
+    "NEWSLETTER_CONNECTIONS",
+    Value("4"),
+    Whole { min: 1, max: 64 },
+    "SMTP connections each instance keeps open for newsletters: exchanges in flight at once.",
+);
 pub const PUBLIC_URL: Variable = var(
     "PUBLIC_URL",
     Derived("the address the app listens on; required in production"),
@@ -346,6 +367,9 @@ pub const ALL: &[Variable] = &[
     SMTP_URL,
     MAIL_DIR,
     MAIL_FROM,
+    NEWSLETTER_SMTP_URL,
+    NEWSLETTER_RATE,
+    NEWSLETTER_CONNECTIONS,
     TRUST_PROXY_HEADERS,
     PASSWORD_HASHING_SLOTS,
     HOUSEKEEPING_INTERVAL_SECONDS,

@@ -17,6 +17,7 @@ pub mod gateway_events;
 pub mod hosted_checkouts;
 pub mod meter;
 pub mod newsletter_members;
+pub mod newsletter_sends;
 pub mod outbox;
 pub mod plans;
 pub mod sessions;

@@ -60,6 +60,25 @@ pub struct AccountDeleted<'a> {
     pub email: &'a str,
 }
 
+/// The mail that confirms an address for the newsletter.
+#[derive(Template)]
+#[template(path = "mail/newsletter_confirmation.txt")]
+pub struct ConfirmationMail<'a> {
+    pub site_url: &'a str,
+    pub email: &'a str,
+    pub link: &'a str,
+    pub days: i64,
+}
+
+/// Sent instead of a confirmation to an address confirmed before that left the list.
+#[derive(Template)]
+#[template(path = "mail/newsletter_come_back.txt")]
+pub struct ComeBackMail<'a> {
+    pub site_url: &'a str,
+    pub email: &'a str,
+    pub link: &'a str,
+}
+
 /// One line of the HTML part: text, or a link on a line of its own.
 pub struct Line {
     pub text: String,

@@ -7,7 +7,9 @@
 //! wake the sender through [`MailWakeup`]; the background sender (`crate::outbox`) sends it. So a slow or broken
 //! mail server neither holds a request nor loses what the request changed.
 
+pub mod bulk;
 pub mod messages;
+pub mod newsletter;
 mod transports;
 
 use std::future::Future;

@@ -23,7 +23,6 @@
 //! - Writes to an account's columns take the reader's lock first.
 
 use actix_web::web;
-use askama::Template;
 use diesel::{Connection, PgConnection, QueryResult};
 use time::OffsetDateTime;
 
@@ -33,7 +32,7 @@ use crate::domain::ids::{MailId, SignupId, UserId};
 use crate::domain::mail::MailKind;
 use crate::domain::newsletter::{self, Member, NewsletterLinks};
 use crate::error::AppError;
-use crate::mail::messages::compose;
+use crate::mail::messages::{ComeBackMail, ConfirmationMail, compose};
 use crate::mail::{MailWakeup, Message};
 use crate::models::NewOutboxMail;
 use crate::state::AppState;
@@ -529,23 +528,4 @@ pub fn message(
             ))
         }
     }
-}
-
-/// The mail that confirms an address for the newsletter.
-#[derive(Template)]
-#[template(path = "mail/newsletter_confirmation.txt")]
-pub struct ConfirmationMail<'a> {
-    pub site_url: &'a str,
-    pub email: &'a str,
-    pub link: &'a str,
-    pub days: i64,
-}
-
-/// Sent instead of a confirmation to an address confirmed before that left the list.
-#[derive(Template)]
-#[template(path = "mail/newsletter_come_back.txt")]
-pub struct ComeBackMail<'a> {
-    pub site_url: &'a str,
-    pub email: &'a str,
-    pub link: &'a str,
 }

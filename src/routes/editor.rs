@@ -26,13 +26,15 @@ use crate::db;
 use crate::desk::{self, SLUG_TAKEN, Saved, Target};
 use crate::domain::article::{self, FieldErrors, Stage, Step, Words, parse_publish_at};
 use crate::domain::email;
+use crate::domain::ids::UserId;
 use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::models::{DeskArticle, DeskEntry};
+use crate::newsletter::sending::{Audience, Newsletter, Started, TestError};
 use crate::state::AppState;
 use crate::views::{
-    ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, Pager, PeoplePage, PersonView,
-    PreviewBar, date_and_time, meter_note, render, stage_label,
+    ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, NewsletterPage, NewsletterPanel,
+    Pager, PeoplePage, PersonView, PreviewBar, date_and_time, meter_note, render, stage_label,
 };
 
 /// The largest article form accepted: a body at the longest allowed, written in any script,
@@ -101,12 +103,25 @@ pub async fn new_form(_editor: Editor, visit: Visit) -> Result<HttpResponse, App
 pub async fn edit_form(
     path: web::Path<String>,
     state: web::Data<AppState>,
+    newsletter: web::Data<Newsletter>,
     _editor: Editor,
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {
     let article = load(&state, &path).await?;
-    let form = ArticleForm::of(&article, state.clock.now());
-    form_page(&visit, form, None, StatusCode::OK)
+    let now = state.clock.now();
+    let form = ArticleForm::of(&article, now);
+    let sent = newsletter.status(article.id).await?;
+    let page = ArticleFormPage {
+        layout: visit.layout("Edit the article")?.unindexed(),
+        form,
+        conflict: None,
+        newsletter: Some(NewsletterPanel {
+            article_id: article.id,
+            published: matches!(article.publication().stage(now), Stage::Published(_)),
+            started: sent.map(|(send, _)| date_and_time(send.started_at)),
+        }),
+    };
+    Ok(render(StatusCode::OK, &page)?)
 }
 
 /// The article form as sent.
@@ -120,6 +135,8 @@ pub struct ArticleInput {
     action: Option<Action>,
     /// The version of the words the form was opened at; empty or absent: not checked.
     version: String,
+    /// With "Publish and e-mail": `all` (the default) or `subscribers`.
+    newsletter_audience: String,
 }
 
 /// The buttons of the article form.
@@ -129,12 +146,16 @@ enum Action {
     Save,
     Preview,
     Publish,
+    /// Publish now, then e-mail it to the list (`newsletter_audience`).
+    #[serde(rename = "publish_email")]
+    PublishEmail,
     Schedule,
     Unpublish,
 }
 
 pub async fn create(
     state: web::Data<AppState>,
+    newsletter: web::Data<Newsletter>,
     CsrfForm(input): CsrfForm<ArticleInput>,
     Editor(editor): Editor,
     visit: Visit,
@@ -142,14 +163,16 @@ pub async fn create(
     let target = Target::New {
         author_id: editor.user_id,
     };
-    save(&state, &visit, target, None, input).await
+    let by = (editor.user_id, newsletter.get_ref());
+    save(&state, &visit, target, None, input, by).await
 }
 
 pub async fn update(
     path: web::Path<String>,
     state: web::Data<AppState>,
+    newsletter: web::Data<Newsletter>,
     CsrfForm(input): CsrfForm<ArticleInput>,
-    _editor: Editor,
+    Editor(editor): Editor,
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {
     let current = load(&state, &path).await?;
@@ -157,7 +180,131 @@ pub async fn update(
         id: current.id,
         opened_at: opened_at(&input.version)?,
     };
-    save(&state, &visit, target, Some(current), input).await
+    let by = (editor.user_id, newsletter.get_ref());
+    save(&state, &visit, target, Some(current), input, by).await
+}
+
+/// The audience field of the newsletter's forms: `all` (or nothing) or `subscribers`.
+fn audience_of(field: &str) -> Result<Audience, AppError> {
+    if field.is_empty() {
+        return Ok(Audience::All);
+    }
+    Audience::parse(field)
+        .ok_or_else(|| AppError::BadRequest("the audience is `all` or `subscribers`".into()))
+}
+
+/// The form that e-mails a published article.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SendInput {
+    audience: String,
+}
+
+/// E-mails a published article to the list, once: every later click (another tab, another
+/// editor) finds it sent and shows how the send stands.
+pub async fn send_newsletter(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    newsletter: web::Data<Newsletter>,
+    CsrfForm(input): CsrfForm<SendInput>,
+    Editor(editor): Editor,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&path).ok_or(AppError::NotFound)?;
+    let audience = audience_of(&input.audience)?;
+    let started = newsletter
+        .start(id, audience, editor.user_id, state.clock.now())
+        .await?;
+    let message = match started {
+        Started::Queued { counts, .. } => format!(
+            "E-mailing it to {} reader(s){}.",
+            counts.queued,
+            if counts.suppressed > 0 {
+                format!(" ({} skipped as suppressed)", counts.suppressed)
+            } else {
+                String::new()
+            }
+        ),
+        Started::AlreadySent { .. } => {
+            "This article was already e-mailed: it goes out once.".to_string()
+        }
+        Started::NotPublished => {
+            visit
+                .session
+                .set_flash("Publish the article first: only a published article is e-mailed.")?;
+            return Ok(see_other(&format!("/editor/articles/{id}")));
+        }
+        Started::Unknown => return Err(AppError::NotFound),
+    };
+    visit.session.set_flash(&message)?;
+    Ok(see_other(&format!("/editor/articles/{id}/newsletter")))
+}
+
+/// Sends the editor both letters of an article, to their own address.
+pub async fn test_newsletter(
+    path: web::Path<String>,
+    newsletter: web::Data<Newsletter>,
+    CsrfForm(_input): CsrfForm<SendInput>,
+    Editor(editor): Editor,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&path).ok_or(AppError::NotFound)?;
+    let message = match newsletter
+        .send_test(id, editor.user_id, &editor.email)
+        .await
+    {
+        Ok(()) => format!(
+            "Two test letters are on their way to {}: as a subscriber and as a free reader get it.",
+            editor.email
+        ),
+        Err(TestError::Unknown) => return Err(AppError::NotFound),
+        Err(TestError::Database(error)) => return Err(error.into()),
+        Err(TestError::NotSent(reason)) => {
+            tracing::warn!(
+                article_id = id.get(),
+                "a test newsletter was not sent: {reason}"
+            );
+            "The test letters could not be sent just now (the mail server did not take them). \
+             Try again in a moment."
+                .to_string()
+        }
+    };
+    visit.session.set_flash(&message)?;
+    Ok(see_other(&format!("/editor/articles/{id}")))
+}
+
+/// How the send of an article stands.
+pub async fn newsletter_progress(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    newsletter: web::Data<Newsletter>,
+    _editor: Editor,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let article = load(&state, &path).await?;
+    let (send, counts) = newsletter
+        .status(article.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let page = NewsletterPage {
+        layout: visit.layout("Sending the newsletter")?.unindexed(),
+        article_id: article.id,
+        title: article.title.clone(),
+        audience: if send.audience == "subscribers" {
+            "the subscribers"
+        } else {
+            "everyone on the list"
+        },
+        started: date_and_time(send.started_at),
+        audience_size: counts.audience(),
+        queued: counts.waiting(),
+        sent: counts.sent,
+        failed: counts.failed,
+        suppressed: counts.suppressed,
+        uncertain: counts.uncertain,
+        going: counts.waiting() > 0,
+    };
+    Ok(render(StatusCode::OK, &page)?)
 }
 
 /// The `version` field: none when empty, a 400 when it is not a version number.
@@ -180,6 +327,7 @@ async fn save(
     target: Target,
     current: Option<DeskArticle>,
     input: ArticleInput,
+    (editor, newsletter): (UserId, &Newsletter),
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     let Some(action) = input.action else {
@@ -197,7 +345,7 @@ async fn save(
     });
     let step = match action {
         Action::Save | Action::Preview => Step::Keep,
-        Action::Publish => Step::PublishNow,
+        Action::Publish | Action::PublishEmail => Step::PublishNow,
         Action::Unpublish => Step::Unpublish,
         Action::Schedule => match publish_at {
             Some(at) => Step::Schedule(at),
@@ -221,6 +369,7 @@ async fn save(
         form.errors = errors;
         form_page(visit, form, None, StatusCode::UNPROCESSABLE_ENTITY)
     };
+    let audience = audience_of(&input.newsletter_audience)?;
     let Some(draft) = draft.filter(|_| errors.is_empty()) else {
         return refused(errors);
     };
@@ -280,6 +429,17 @@ async fn save(
         (_, Stage::Published(_)) => "Changes saved: readers see them now.".to_string(),
         (_, Stage::Draft) => "Draft saved.".to_string(),
     };
+    if action == Action::PublishEmail {
+        let started = newsletter.start(id, audience, editor, now).await?;
+        let message = match started {
+            Started::Queued { counts, .. } => {
+                format!("{message} E-mailing it to {} reader(s).", counts.queued)
+            }
+            _ => format!("{message} It was already e-mailed: it goes out once."),
+        };
+        visit.session.set_flash(&message)?;
+        return Ok(see_other(&format!("/editor/articles/{id}/newsletter")));
+    }
     visit.session.set_flash(&message)?;
     if action == Action::Preview {
         Ok(see_other(&format!("/editor/articles/{id}/preview")))
@@ -394,6 +554,7 @@ fn form_page(
         layout: visit.layout(title)?.unindexed(),
         form,
         conflict,
+        newsletter: None,
     };
     Ok(render(status, &page)?)
 }

@@ -129,6 +129,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/articles/{id}", web::post().to(editor::update))
                 .route("/articles/{id}/preview", web::get().to(editor::preview))
                 .route(
+                    "/articles/{id}/newsletter",
+                    web::get().to(editor::newsletter_progress),
+                )
+                .route(
+                    "/articles/{id}/newsletter",
+                    web::post().to(editor::send_newsletter),
+                )
+                .route(
+                    "/articles/{id}/newsletter/test",
+                    web::post().to(editor::test_newsletter),
+                )
+                .route(
                     "/articles/{id}/preview/paywall",
                     web::get().to(editor::preview_paywall),
                 )

@@ -34,6 +34,7 @@ use crate::housekeeping::Housekeeping;
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::mail::MailWakeup;
 use crate::newsletter::members::Members;
+use crate::newsletter::sending::Newsletter;
 use crate::outbox::Outbox;
 use crate::payments::PaymentGateway;
 use crate::state::AppState;
@@ -59,6 +60,7 @@ struct Services {
     device_cookies: web::Data<DeviceCookies>,
     accounts: web::Data<Accounts>,
     members: web::Data<Members>,
+    newsletter: web::Data<Newsletter>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +88,7 @@ pub struct Application {
     connections: OpenConnections,
     housekeeping: JoinHandle<()>,
     mail_sender: JoinHandle<()>,
+    newsletter_sender: JoinHandle<()>,
     shutdown_drain: Duration,
     shutdown_timeout: Duration,
 }
@@ -96,11 +99,7 @@ impl Application {
     pub async fn build(settings: Settings, overrides: Overrides) -> Result<Self, StartupError> {
         let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let (gateway, stripe) = parts::gateway(&settings, overrides.gateway)?;
-        if settings.session_key_is_ephemeral {
-            tracing::warn!(
-                "SESSION_KEY is not set: using a throw-away key, so sessions end when the app restarts"
-            );
-        }
+        parts::warn_of_development_settings(&settings);
         let passwords = parts::database_and_hasher(&settings).await?;
         let pool = db::pool(&settings.database_url, settings.database_pool_size);
         tracing::info!(database = %redact_url(&settings.database_url), "database ready");
@@ -142,6 +141,8 @@ impl Application {
             newsletter_links: NewsletterLinks::new(settings.session_key.master()),
         }
         .spawn(lifecycle.clone());
+        let (newsletter, newsletter_sender) =
+            parts::newsletter(&settings, &pool, &clock, &public_url, &lifecycle)?;
         let state = AppState::new(
             &settings,
             pool,
@@ -150,7 +151,7 @@ impl Application {
             lifecycle.clone(),
             public_url,
         );
-        let services = Services::new(&settings, state, passwords, billing, wakeup);
+        let services = Services::new(&settings, state, passwords, billing, wakeup, newsletter);
         let connections = OpenConnections::default();
         let server = server::serve(
             listener,
@@ -167,6 +168,7 @@ impl Application {
             connections,
             housekeeping,
             mail_sender,
+            newsletter_sender,
             shutdown_drain: settings.shutdown_drain,
             shutdown_timeout: settings.shutdown_timeout,
         })
@@ -193,6 +195,7 @@ impl Services {
         passwords: Passwords,
         billing: Billing,
         wakeup: MailWakeup,
+        newsletter: Newsletter,
     ) -> Self {
         let (state, passwords, billing) = (
             web::Data::new(state),
@@ -212,6 +215,7 @@ impl Services {
                 settings.device_cookie_name(),
                 settings.cookie_secure,
             )),
+            newsletter: web::Data::new(newsletter),
             state,
             passwords,
             billing,

@@ -7,15 +7,24 @@ use std::sync::Arc;
 
 use super::StartupError;
 use crate::auth::password::Passwords;
+use crate::clock::Clock;
 use crate::config::{GatewayChoice, MailTransport, Settings};
 use crate::db;
 use crate::demo;
 use crate::domain::money;
+use crate::domain::newsletter::NewsletterLinks;
 use crate::error::AppError;
+use crate::lifecycle::Lifecycle;
+use crate::mail::bulk::BulkTarget;
 use crate::mail::{FolderMailer, Mailer, SmtpMailer};
+use crate::newsletter::letters::Envelope;
+use crate::newsletter::sender::{SendWakeup, Sender};
+use crate::newsletter::sending::Newsletter;
 use crate::payments::hosted::HostedGateway;
 use crate::payments::stripe::{PlanTerms, PriceCheckError, PriceMismatch, Stripe};
 use crate::payments::{Gateway, PaymentGateway, TestGateway};
+use lettre::message::Mailbox;
+use tokio::task::JoinHandle;
 
 /// The gateway `PAYMENT_GATEWAY` names (or the one given in code), and the Stripe client when
 /// it is Stripe, whose prices are checked once the database is ready.
@@ -63,6 +72,17 @@ pub(super) async fn database_and_hasher(settings: &Settings) -> Result<Passwords
     .map_err(|e| StartupError::Other(e.to_string()))?
 }
 
+/// Says in the log what development settings cost: a throw-away session key ends sessions,
+/// and the newsletter's links, when the app restarts.
+pub(super) fn warn_of_development_settings(settings: &Settings) {
+    if settings.session_key_is_ephemeral {
+        tracing::warn!(
+            "SESSION_KEY is not set: using a throw-away key, so sessions and the newsletter's \
+             links end when the app restarts"
+        );
+    }
+}
+
 /// The listener on `HOST:PORT`, and the address it got (port 0 picks a free one).
 pub(super) fn listen(settings: &Settings) -> Result<(TcpListener, SocketAddr), StartupError> {
     let address = format!("{}:{}", settings.host, settings.port);
@@ -78,6 +98,75 @@ pub(super) fn listen(settings: &Settings) -> Result<(TcpListener, SocketAddr), S
 
 /// The mailer the settings ask for: SMTP, or a folder in development.
 pub(super) fn mailer(settings: &Settings, site_url: &str) -> Result<Arc<dyn Mailer>, StartupError> {
+    let from = mail_from(settings, site_url)?;
+    let mailer: Arc<dyn Mailer> = match &settings.mail {
+        MailTransport::Smtp { url } => {
+            Arc::new(SmtpMailer::new(url, from).map_err(StartupError::Other)?)
+        }
+        MailTransport::Folder { dir } => Arc::new(FolderMailer::new(dir.clone(), from)),
+    };
+    Ok(mailer)
+}
+
+/// Where newsletters go: `NEWSLETTER_SMTP_URL`, else the account mail's server, else (in
+/// development) the account mail's folder.
+pub(super) fn newsletter_target(settings: &Settings) -> Result<BulkTarget, StartupError> {
+    let url = settings
+        .newsletter
+        .smtp_url
+        .as_ref()
+        .or(match &settings.mail {
+            MailTransport::Smtp { url } => Some(url),
+            MailTransport::Folder { .. } => None,
+        });
+    match (url, &settings.mail) {
+        (Some(url), _) => BulkTarget::smtp(url)
+            .map_err(|e| StartupError::Other(format!("NEWSLETTER_SMTP_URL: {e}"))),
+        (None, MailTransport::Folder { dir }) => Ok(BulkTarget::folder(dir.clone())),
+        (None, MailTransport::Smtp { .. }) => Err(StartupError::Other(
+            "NEWSLETTER_SMTP_URL: no mail server for newsletters".to_string(),
+        )),
+    }
+}
+
+/// The newsletter's service for the desk, and its sender spawned: its own few database
+/// connections, so a large send never takes the pages' pool.
+pub(super) fn newsletter(
+    settings: &Settings,
+    pool: &db::DbPool,
+    clock: &Arc<dyn Clock>,
+    public_url: &str,
+    lifecycle: &Lifecycle,
+) -> Result<(Newsletter, JoinHandle<()>), StartupError> {
+    let newsletter = Newsletter {
+        pool: pool.clone(),
+        target: newsletter_target(settings)?,
+        envelope: Envelope::new(
+            mail_from(settings, public_url)?,
+            public_url,
+            NewsletterLinks::new(settings.session_key.master()),
+        ),
+        wakeup: SendWakeup::default(),
+    };
+    let sender = Sender {
+        pool: db::pool(
+            &settings.database_url,
+            settings.newsletter.connections.saturating_add(1),
+        ),
+        clock: clock.clone(),
+        target: newsletter.target.clone(),
+        envelope: newsletter.envelope.clone(),
+        rate: settings.newsletter.rate,
+        connections: settings.newsletter.connections,
+        wakeup: newsletter.wakeup.clone(),
+        yields_to_pages: settings.newsletter.yields_to_pages,
+    }
+    .spawn(lifecycle.clone());
+    Ok((newsletter, sender))
+}
+
+/// Who mail is from: `MAIL_FROM`, else `Gazette <gazette@HOST>` for the public address's host.
+pub(super) fn mail_from(settings: &Settings, site_url: &str) -> Result<Mailbox, StartupError> {
     let from = match &settings.mail_from {
         Some(from) => from.clone(),
         None => {
@@ -89,16 +178,8 @@ pub(super) fn mailer(settings: &Settings, site_url: &str) -> Result<Arc<dyn Mail
             format!("Gazette <gazette@{host}>")
         }
     };
-    let from = from
-        .parse()
-        .map_err(|e| StartupError::Other(format!("MAIL_FROM: {e}")))?;
-    let mailer: Arc<dyn Mailer> = match &settings.mail {
-        MailTransport::Smtp { url } => {
-            Arc::new(SmtpMailer::new(url, from).map_err(StartupError::Other)?)
-        }
-        MailTransport::Folder { dir } => Arc::new(FolderMailer::new(dir.clone(), from)),
-    };
-    Ok(mailer)
+    from.parse()
+        .map_err(|e| StartupError::Other(format!("MAIL_FROM: {e}")))
 }
 
 /// Hashes that may run at once, unless `PASSWORD_HASHING_SLOTS` says: half the cores (at

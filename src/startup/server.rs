@@ -64,6 +64,7 @@ pub(super) fn serve(
             .app_data(services.device_cookies.clone())
             .app_data(services.accounts.clone())
             .app_data(services.members.clone())
+            .app_data(services.newsletter.clone())
             .app_data(web::PayloadConfig::new(crate::auth::csrf::FORM_LIMIT))
             .app_data(web::QueryConfig::default().error_handler(|error, _| {
                 AppError::BadRequest(format!("unreadable query string: {error}")).into()

@@ -22,6 +22,7 @@ impl Application {
             connections,
             housekeeping,
             mail_sender,
+            newsletter_sender,
             shutdown_drain,
             shutdown_timeout,
             ..
@@ -74,6 +75,14 @@ impl Application {
                     .is_err()
                 {
                     tracing::warn!("the mail sender was still sending at the deadline");
+                }
+                // The newsletter's sender stops between messages too; deliveries it took but
+                // had not begun are given back for another instance.
+                if tokio::time::timeout_at(deadline, newsletter_sender)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("the newsletter sender was still sending at the deadline");
                 }
             };
             let connections_closed = async {

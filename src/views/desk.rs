@@ -164,6 +164,36 @@ pub struct ArticleFormPage {
     pub form: ArticleForm,
     /// Set when the form comes back because another save changed the words first.
     pub conflict: Option<Conflict>,
+    /// The newsletter's part of an existing article's page.
+    pub newsletter: Option<NewsletterPanel>,
+}
+
+/// What the article's page offers for the newsletter: e-mailing it once published, following
+/// a send, and a test to the editor's own address.
+pub struct NewsletterPanel {
+    pub article_id: ArticleId,
+    pub published: bool,
+    /// When the send started, if it did.
+    pub started: Option<String>,
+}
+
+/// How a send stands, refreshing itself while it goes on.
+#[derive(Template)]
+#[template(path = "editor/newsletter.html")]
+pub struct NewsletterPage {
+    pub layout: Layout,
+    pub article_id: ArticleId,
+    pub title: String,
+    pub audience: &'static str,
+    pub started: String,
+    pub audience_size: i64,
+    pub queued: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub suppressed: i64,
+    pub uncertain: i64,
+    /// Still sending: the page refreshes itself.
+    pub going: bool,
 }
 
 /// What another save changed before this form was sent: each part in which the form differs

@@ -2,11 +2,16 @@
 //! over a real SMTP exchange (the `mailin` crate speaks the protocol, this file only moves the
 //! bytes), and the test reads what was delivered, parsed as a mail client would. Every message
 //! delivered is also written to `target/tmp/mailbox/<port>-<n>.eml`, to look at.
+//!
+//! A test can make it misbehave as real servers do: refuse an address for good (550 at RCPT),
+//! defer one (451 at RCPT), cut the connection once it has the data (no answer: the message
+//! arrived, but the sender cannot know), or hold its answer to the data for a while.
 
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mailin::response::{self, Action, Response};
 use mailin::{Handler, SessionBuilder};
@@ -24,6 +29,25 @@ pub struct Mail {
     pub html: String,
     /// The message as it came over the wire.
     pub raw: String,
+    /// When its data had arrived.
+    pub arrived_at: Instant,
+}
+
+impl Mail {
+    /// The value of header `name` (unfolded), if the message has it.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let head = self
+            .raw
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .replace("\r\n ", " ")
+            .replace("\r\n\t", " ");
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        head.split("\r\n")
+            .find(|line| line.to_ascii_lowercase().starts_with(&prefix))
+            .map(|line| line[prefix.len()..].trim().to_string())
+    }
 }
 
 impl Mail {
@@ -62,6 +86,18 @@ struct Shared {
     /// Deliveries still to answer with a temporary failure (451).
     to_turn_away: AtomicUsize,
     turned_away: AtomicUsize,
+    /// Addresses refused for good at RCPT (550).
+    refused: Mutex<HashSet<String>>,
+    /// Addresses deferred at RCPT (451).
+    deferred: Mutex<HashSet<String>>,
+    /// RCPTs answered 550 or 451, by address.
+    rcpt_refusals: Mutex<HashMap<String, usize>>,
+    /// Deliveries after whose data the connection is cut without an answer.
+    to_cut: AtomicUsize,
+    /// How long the answer to each message's data is held, in milliseconds.
+    hold_ms: AtomicU64,
+    /// Connections accepted so far.
+    connections: AtomicUsize,
 }
 
 #[derive(Clone)]
@@ -74,9 +110,39 @@ struct Connection {
     shared: Arc<Shared>,
     to: Vec<String>,
     data: Vec<u8>,
+    /// Set at the end of a message's data that is to be cut (read by `converse`).
+    cut_now: Arc<AtomicBool>,
+}
+
+fn bare(address: &str) -> String {
+    address
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_ascii_lowercase()
 }
 
 impl Handler for Connection {
+    fn rcpt(&mut self, to: &str) -> Response {
+        let to = bare(to);
+        let answer = if self.shared.refused.lock().unwrap().contains(&to) {
+            response::NO_MAILBOX
+        } else if self.shared.deferred.lock().unwrap().contains(&to) {
+            response::INTERNAL_ERROR
+        } else {
+            return response::OK;
+        };
+        *self
+            .shared
+            .rcpt_refusals
+            .lock()
+            .unwrap()
+            .entry(to)
+            .or_default() += 1;
+        self.shared.arrived.notify_waiters();
+        answer
+    }
+
     fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
         // Turned away at DATA: mailin stays in its data state after an error at the end of
         // the data, so the failure is given before the message is sent.
@@ -111,6 +177,7 @@ impl Handler for Connection {
             text: parsed.body_text(0).unwrap_or_default().to_string(),
             html: parsed.body_html(0).unwrap_or_default().to_string(),
             raw,
+            arrived_at: Instant::now(),
         };
         let mut delivered = self.shared.delivered.lock().unwrap();
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mailbox");
@@ -124,6 +191,14 @@ impl Handler for Connection {
         delivered.push(mail);
         drop(delivered);
         self.shared.arrived.notify_waiters();
+        let cut = self
+            .shared
+            .to_cut
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if cut {
+            self.cut_now.store(true, Ordering::SeqCst);
+        }
         response::OK
     }
 }
@@ -141,14 +216,18 @@ impl Mailbox {
         tokio::spawn(async move {
             let builder = Arc::new(SessionBuilder::new("mailbox.test"));
             while let Ok((stream, peer)) = listener.accept().await {
+                accepting.connections.fetch_add(1, Ordering::SeqCst);
+                let cut_now = Arc::new(AtomicBool::new(false));
                 let handler = Connection {
                     shared: accepting.clone(),
                     to: Vec::new(),
                     data: Vec::new(),
+                    cut_now: cut_now.clone(),
                 };
                 let builder = builder.clone();
+                let shared = accepting.clone();
                 tokio::spawn(async move {
-                    let _ = converse(stream, peer.ip(), &builder, handler).await;
+                    let _ = converse(stream, peer.ip(), &builder, handler, cut_now, shared).await;
                 });
             }
         });
@@ -208,6 +287,82 @@ impl Mailbox {
         self.shared.turned_away.load(Ordering::SeqCst)
     }
 
+    /// Refuses `address` for good from now on: 550 at RCPT.
+    pub fn refuse(&self, address: &str) {
+        self.shared.refused.lock().unwrap().insert(bare(address));
+    }
+
+    /// Defers `address` from now on: 451 at RCPT, until [`Self::accept`].
+    pub fn defer(&self, address: &str) {
+        self.shared.deferred.lock().unwrap().insert(bare(address));
+    }
+
+    /// Takes mail for `address` again.
+    pub fn accept(&self, address: &str) {
+        let address = bare(address);
+        self.shared.deferred.lock().unwrap().remove(&address);
+        self.shared.refused.lock().unwrap().remove(&address);
+    }
+
+    /// How many times `address` was refused or deferred at RCPT.
+    pub fn refusals_of(&self, address: &str) -> usize {
+        self.shared
+            .rcpt_refusals
+            .lock()
+            .unwrap()
+            .get(&bare(address))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Waits (at most 10 seconds) until `address` was refused or deferred `count` times.
+    pub async fn wait_refusals(&self, address: &str, count: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.refusals_of(address) < count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{address} was refused {} time(s), not {count}",
+                self.refusals_of(address)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Cuts the connection, without an answer, after the data of the next `count` messages
+    /// (which are kept as delivered).
+    pub fn cut_after_data(&self, count: usize) {
+        self.shared.to_cut.store(count, Ordering::SeqCst);
+    }
+
+    /// Holds the answer to each message's data for `delay` (zero: answers at once).
+    pub fn hold(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.hold_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// How many connections were opened to this mailbox.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Waits (at most `seconds`) until `count` messages were delivered, whoever they are for.
+    pub async fn wait_for_count(&self, count: usize, seconds: u64) -> Vec<Mail> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let arrived = self.shared.arrived.notified();
+            let delivered = self.delivered();
+            if delivered.len() >= count {
+                return delivered;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                panic!(
+                    "{count} mail(s) did not arrive in {seconds} s; {} did",
+                    self.delivered().len()
+                );
+            }
+        }
+    }
+
     /// Waits (at most 10 seconds) until `count` deliveries were turned away.
     pub async fn wait_turned_away(&self, count: usize) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -226,6 +381,8 @@ async fn converse(
     peer: IpAddr,
     builder: &SessionBuilder,
     handler: Connection,
+    cut_now: Arc<AtomicBool>,
+    shared: Arc<Shared>,
 ) -> std::io::Result<()> {
     let (reading, mut writing) = stream.into_split();
     let mut reading = BufReader::new(reading);
@@ -238,6 +395,16 @@ async fn converse(
             return Ok(());
         }
         let answer = session.process(&line);
+        if cut_now.swap(false, Ordering::SeqCst) {
+            // The data arrived; the sender never hears so.
+            return Ok(());
+        }
+        if line == b".\r\n" || line == b".\n" {
+            let hold = shared.hold_ms.load(Ordering::SeqCst);
+            if hold > 0 {
+                tokio::time::sleep(Duration::from_millis(hold)).await;
+            }
+        }
         match answer.action {
             Action::Reply => writing.write_all(&answer.buffer()?).await?,
             Action::Close | Action::UpgradeTls => {

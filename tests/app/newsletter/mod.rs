@@ -1,4 +1,6 @@
 //! The newsletter: readers joining and leaving the list, and articles sent to it.
 
+mod commands;
+mod desk;
 mod readers;
 mod sending;
