@@ -260,3 +260,34 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+/// Signs `email` up in the browser, makes the account an editor as the operator would (from
+/// outside the app), and waits for the role to reach the app: the desk's link shows.
+pub async fn sign_up_as_editor(
+    browser: &Browser,
+    app: &crate::support::TestApp,
+    email: &str,
+    password: &str,
+) {
+    browser.goto(&app.url("/signup")).await;
+    browser.fill("#email", email).await;
+    browser.fill("#password", password).await;
+    browser.click("form.stacked-form button[type=submit]").await;
+    let mut conn = app.connect();
+    gazette::db::users::set_role(&mut conn, email, gazette::domain::role::Role::Editor)
+        .expect("making an editor");
+
+    // A role given from outside the app reaches its memory within a second.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        browser.goto(&app.url("/")).await;
+        if browser.has(".account-nav a[href='/editor']").await {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new editor never saw the desk"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

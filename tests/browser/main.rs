@@ -17,4 +17,5 @@ mod accounts;
 mod csrf;
 mod journeys;
 mod layout;
+mod newsletter;
 mod publishing;

@@ -24,31 +24,7 @@ async fn an_editor_writes_previews_schedules_and_publishes_and_a_visitor_finds_i
     };
 
     // An account, made an editor by the operator.
-    browser.goto(&app.url("/signup")).await;
-    browser.fill("#email", "editor@example.com").await;
-    browser.fill("#password", PASSWORD).await;
-    browser.click("form.stacked-form button[type=submit]").await;
-    let mut conn = app.connect();
-    gazette::db::users::set_role(
-        &mut conn,
-        "editor@example.com",
-        gazette::domain::role::Role::Editor,
-    )
-    .expect("making an editor");
-
-    // A role given from outside the app reaches its memory within a second.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    loop {
-        browser.goto(&app.url("/")).await;
-        if browser.has(".account-nav a[href='/editor']").await {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the new editor never saw the desk"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    crate::browser::sign_up_as_editor(&browser, &app, "editor@example.com", PASSWORD).await;
     browser.click(".account-nav a[href='/editor']").await;
     assert_eq!(browser.path().await, "/editor");
     assert!(browser.text("h1").await.contains("The desk"));
