@@ -2,7 +2,8 @@
 //! transports (SMTP in production, a folder in development) and the messages themselves, each
 //! written once as a plain-text template from which the HTML part is made.
 //!
-//! Rules: nothing here knows the database or HTTP. Requests never send mail themselves: they
+//! Rules: nothing here knows the database or HTTP. Requests never send mail themselves (save
+//! an editor's newsletter test letters, bounded in time: see `newsletter::sending`): they
 //! write what to send into the outbox table, in the transaction of the change it tells of, and
 //! wake the sender through [`MailWakeup`]; the background sender (`crate::outbox`) sends it. So a slow or broken
 //! mail server neither holds a request nor loses what the request changed.

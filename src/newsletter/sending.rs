@@ -12,6 +12,8 @@
 //!   skipped, and sent + failed + suppressed + uncertain is the audience once it is done.
 //! - The functions taking a connection are what the command line calls; the desk calls them
 //!   through `db::run`.
+//! - The editor's test letters are the one mail sent while a request waits (the editor asked
+//!   to see them now, and they go to the editor alone), bounded by [`TEST_LETTERS_TIMEOUT`].
 
 use diesel::prelude::*;
 use lettre::Address;
@@ -25,6 +27,9 @@ use crate::domain::ids::{ArticleId, SendId, UserId};
 use crate::domain::newsletter::Member;
 use crate::mail::bulk::BulkTarget;
 use crate::mail::newsletter::Letter;
+
+/// The longest the editor waits for the test letters to be handed over.
+pub const TEST_LETTERS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Who a send goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,29 +200,37 @@ impl Newsletter {
             subject: format!("[Test: {label}] {}", letter.subject),
             ..letter.clone()
         };
-        let mut connection = self
-            .target
-            .connect()
-            .await
-            .map_err(|e| TestError::NotSent(e.to_string()))?;
-        for letter in [
+        let messages = [
             labelled(&letters.whole, "as a subscriber gets it"),
             labelled(&letters.opening, "as a free reader gets it"),
-        ] {
-            let message = self
-                .envelope
-                .message(&letter, Member::Account(editor), &to)
-                .map_err(TestError::NotSent)?;
-            connection
-                .begin(&self.envelope.from.email, &to)
+        ]
+        .iter()
+        .map(|letter| self.envelope.message(letter, Member::Account(editor), &to))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(TestError::NotSent)?;
+        let exchange = async {
+            let mut connection = self
+                .target
+                .connect()
                 .await
                 .map_err(|e| TestError::NotSent(e.to_string()))?;
-            connection
-                .hand_over(&message)
-                .await
-                .map_err(|e| TestError::NotSent(e.to_string()))?;
-        }
-        connection.close().await;
-        Ok(())
+            for message in &messages {
+                connection
+                    .begin(&self.envelope.from.email, &to)
+                    .await
+                    .map_err(|e| TestError::NotSent(e.to_string()))?;
+                connection
+                    .hand_over(message)
+                    .await
+                    .map_err(|e| TestError::NotSent(e.to_string()))?;
+            }
+            connection.close().await;
+            Ok(())
+        };
+        // The editor waits for the answer: a mail server that does not answer is reported
+        // within seconds, not after the transport's own timeouts.
+        tokio::time::timeout(TEST_LETTERS_TIMEOUT, exchange)
+            .await
+            .map_err(|_| TestError::NotSent("the mail server did not answer in time".into()))?
     }
 }

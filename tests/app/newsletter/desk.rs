@@ -182,6 +182,31 @@ async fn a_draft_is_not_emailed_but_can_be_tested() {
 }
 
 #[tokio::test]
+async fn a_test_the_mail_server_does_not_answer_is_reported_not_waited_for() {
+    let app = app_with_readers(1).await;
+    let editor = editor(&app, "ada@example.com").await;
+    let id = editor
+        .write_article(&ArticleFields::free("Held", "Words."), "save")
+        .await;
+    // The server holds its answer to the data far longer than the editor is kept waiting.
+    app.mailbox.hold(std::time::Duration::from_secs(60));
+    let token = editor.csrf_token().await;
+    let page = editor
+        .post(
+            &format!("/editor/articles/{id}/newsletter/test"),
+            &[("csrf_token", token.as_str())],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let shown = editor.follow(&page).await;
+    assert!(
+        shown.body.contains("could not be sent just now"),
+        "{}",
+        shown.body
+    );
+}
+
+#[tokio::test]
 async fn the_progress_page_refreshes_itself_while_the_send_goes_on() {
     let app = TestApp::builder()
         .settings(|s| s.newsletter.rate = 2)
