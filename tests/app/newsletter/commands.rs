@@ -7,24 +7,6 @@ use std::time::Duration;
 use super::sending::{SECRET, counts, join, join_many, letters, secret_premium_article};
 use crate::helpers::*;
 
-/// Runs `gazette ARGS` against `database_url`; (exit code, stdout, stderr).
-fn gazette(database_url: &str, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_gazette"))
-        .args(args)
-        .env_clear()
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "off")
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::null())
-        .output()
-        .expect("running the binary");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-        String::from_utf8_lossy(&output.stderr).to_string(),
-    )
-}
-
 async fn run(app: &TestApp, args: &[&str]) -> (i32, String, String) {
     let url = app.db.url.clone();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();

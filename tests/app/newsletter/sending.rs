@@ -521,12 +521,12 @@ async fn a_cut_after_the_data_is_uncertain_and_never_sent_again() {
     assert_eq!(letters_to(&app.mailbox, "cut@example.com").len(), 1);
 }
 
-#[tokio::test]
-async fn a_delivery_left_sending_by_a_dead_instance_becomes_uncertain_not_resent() {
-    // The row an instance that died mid-exchange leaves: 'sending', its lease running.
+/// An app whose one delivery, to `email`, an instance that died left `state` ('queued': taken
+/// but not begun; 'sending': mid-exchange) with its lease still running; and the article.
+async fn leased_by_a_dead_instance(state: &'static str, email: &'static str) -> (TestApp, i64) {
     let app = TestApp::builder()
         .settings(|s| s.newsletter.rate = 500)
-        .prepared(|conn| {
+        .prepared(move |conn| {
             diesel::sql_query(
                 "INSERT INTO newsletter_sends (article_id, audience, started_at)
                  SELECT id, 'all', now() FROM articles WHERE is_premium ORDER BY id LIMIT 1",
@@ -535,19 +535,21 @@ async fn a_delivery_left_sending_by_a_dead_instance_becomes_uncertain_not_resent
             .unwrap();
             diesel::sql_query(
                 "INSERT INTO newsletter_signups (email, created_at, confirmed_at, opted_in_at)
-                 VALUES ('dead@example.com', now(), now(), now())",
+                 VALUES ($1, now(), now(), now())",
             )
+            .bind::<diesel::sql_types::Text, _>(email)
             .execute(conn)
             .unwrap();
             diesel::sql_query(
                 "INSERT INTO newsletter_deliveries
                      (send_id, email, signup_id, whole, state, attempts, next_attempt_at,
                       lease_until)
-                 SELECT s.id, g.email, g.id, false, 'sending', 1, $1, $2
+                 SELECT s.id, g.email, g.id, false, $3, 1, $1, $2
                  FROM newsletter_sends s, newsletter_signups g",
             )
             .bind::<diesel::sql_types::Timestamptz, _>(START)
             .bind::<diesel::sql_types::Timestamptz, _>(START + time::Duration::minutes(5))
+            .bind::<diesel::sql_types::Text, _>(state)
             .execute(conn)
             .unwrap();
         })
@@ -557,6 +559,13 @@ async fn a_delivery_left_sending_by_a_dead_instance_becomes_uncertain_not_resent
         .select(gazette::schema::newsletter_sends::article_id)
         .first(&mut app.connect())
         .unwrap();
+    (app, article)
+}
+
+#[tokio::test]
+async fn a_delivery_left_sending_by_a_dead_instance_becomes_uncertain_not_resent() {
+    // The row an instance that died mid-exchange leaves: 'sending', its lease running.
+    let (app, article) = leased_by_a_dead_instance("sending", "dead@example.com").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(counts(&app, article).sending, 1, "its lease still runs");
 
@@ -743,39 +752,7 @@ async fn the_sender_waits_out_a_lost_database_and_resumes_by_itself() {
 #[tokio::test]
 async fn a_delivery_taken_by_a_dead_instance_before_its_exchange_is_taken_again_once() {
     // Taken (leased) but never begun: the instance died before its exchange.
-    let app = TestApp::builder()
-        .settings(|s| s.newsletter.rate = 500)
-        .prepared(|conn| {
-            diesel::sql_query(
-                "INSERT INTO newsletter_sends (article_id, audience, started_at)
-                 SELECT id, 'all', now() FROM articles WHERE is_premium ORDER BY id LIMIT 1",
-            )
-            .execute(conn)
-            .unwrap();
-            diesel::sql_query(
-                "INSERT INTO newsletter_signups (email, created_at, confirmed_at, opted_in_at)
-                 VALUES ('taken@example.com', now(), now(), now())",
-            )
-            .execute(conn)
-            .unwrap();
-            diesel::sql_query(
-                "INSERT INTO newsletter_deliveries
-                     (send_id, email, signup_id, whole, state, attempts, next_attempt_at,
-                      lease_until)
-                 SELECT s.id, g.email, g.id, false, 'queued', 1, $1, $2
-                 FROM newsletter_sends s, newsletter_signups g",
-            )
-            .bind::<diesel::sql_types::Timestamptz, _>(START)
-            .bind::<diesel::sql_types::Timestamptz, _>(START + time::Duration::minutes(5))
-            .execute(conn)
-            .unwrap();
-        })
-        .start()
-        .await;
-    let article: i64 = gazette::schema::newsletter_sends::table
-        .select(gazette::schema::newsletter_sends::article_id)
-        .first(&mut app.connect())
-        .unwrap();
+    let (app, article) = leased_by_a_dead_instance("queued", "taken@example.com").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(letters(&app.mailbox).is_empty(), "its lease still runs");
 

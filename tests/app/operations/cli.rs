@@ -1,31 +1,10 @@
 //! The operator's commands, through the real binary: migrate, set a role, import articles.
 //! Whatever goes wrong is one plain line and a non-zero exit code.
 
-use std::process::{Command, Stdio};
-
 use reqwest::StatusCode;
 
 use crate::helpers::*;
 use crate::support::server_url;
-
-/// Runs `gazette ARGS` against `database_url` with no other configuration; (exit code,
-/// stdout, stderr).
-fn gazette(database_url: &str, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_gazette"))
-        .args(args)
-        .env_clear()
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "off")
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::null())
-        .output()
-        .expect("running the binary");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-        String::from_utf8_lossy(&output.stderr).to_string(),
-    )
-}
 
 fn assert_one_line_failure((code, _, stderr): (i32, String, String), naming: &str) {
     assert_ne!(code, 0);
