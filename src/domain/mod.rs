@@ -9,6 +9,7 @@ pub mod diff;
 pub mod email;
 pub mod ids;
 pub mod mail;
+pub mod media;
 pub mod meter;
 pub mod money;
 pub mod newsletter;
