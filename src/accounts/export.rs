@@ -5,8 +5,12 @@ use time::OffsetDateTime;
 
 use super::Accounts;
 use crate::db;
+use crate::db::newsletter_members::DeliveryRecord;
 use crate::domain::ids::{ArticleId, UserId};
 use crate::error::AppError;
+use crate::models::{
+    AccountToken, Checkout, MeterRead, OutboxMail, SessionRecord, SubscriptionRecord,
+};
 use crate::views::iso_date;
 
 #[derive(Serialize)]
@@ -157,78 +161,107 @@ impl Accounts {
                 created_at: when(account.created_at),
                 password: "kept only as an Argon2id hash, which is not included",
             },
-            logins: logins
-                .into_iter()
-                .map(|s| LoginData {
-                    browser: s.user_agent,
-                    started_at: when(s.created_at),
-                    last_used_at: when(s.last_seen_at),
-                    ends_at: when(s.expires_at),
-                    ended_at: s.revoked_at.map(when),
-                })
-                .collect(),
-            meter: meter
-                .into_iter()
-                .map(|read| MeterData {
-                    month: format!("{}-{:02}", read.month.year(), u8::from(read.month.month())),
-                    article_id: read.article_id,
-                    opened_at: when(read.opened_at),
-                })
-                .collect(),
-            subscriptions: subscriptions
-                .into_iter()
-                .map(|s| SubscriptionData {
-                    plan: s.plan_code,
-                    status: s.status,
-                    period_start: when(s.current_period_start),
-                    period_end: when(s.current_period_end),
-                    period_value_cents: s.period_value_cents,
-                    canceled_at: s.canceled_at.map(when),
-                    ended_at: s.ended_at.map(when),
-                    paid_through: s.gateway,
-                    payment_reference: s.gateway_reference,
-                    recorded_at: when(s.created_at),
-                })
-                .collect(),
-            payment_being_confirmed: checkout.map(|c| PaymentData {
-                plan: c.plan_code,
-                amount_cents: c.amount_cents,
-                started_at: when(c.started_at),
-                charged_at: c.charged_at.map(when),
-            }),
-            links_sent: links
-                .into_iter()
-                .map(|link| LinkData {
-                    purpose: link.purpose,
-                    new_email: link.new_email,
-                    sent_at: when(link.created_at),
-                    expires_at: when(link.expires_at),
-                })
-                .collect(),
-            mail_waiting: mail
-                .into_iter()
-                .map(|m| MailData {
-                    kind: m.kind,
-                    recipient: m.recipient,
-                    asked_at: when(m.created_at),
-                })
-                .collect(),
+            logins: all(logins),
+            meter: all(meter),
+            subscriptions: all(subscriptions),
+            payment_being_confirmed: checkout.map(PaymentData::from),
+            links_sent: all(links),
+            mail_waiting: all(mail),
             newsletter: NewsletterData {
                 email: choice.email,
                 email_confirmed_at: choice.email_confirmed_at.map(when),
                 opted_in_at: choice.newsletter_opted_in_at.map(when),
-                sent: deliveries
-                    .into_iter()
-                    .map(|d| NewsletterSentData {
-                        article: d.title,
-                        sent_to: d.email,
-                        started_at: when(d.started_at),
-                        state: d.state,
-                        finished_at: d.finished_at.map(when),
-                    })
-                    .collect(),
+                sent: all(deliveries),
             },
             also_kept: ALSO_KEPT.to_vec(),
         })
+    }
+}
+
+/// Each row as its section of the export says it.
+fn all<Row, Data: From<Row>>(rows: Vec<Row>) -> Vec<Data> {
+    rows.into_iter().map(Data::from).collect()
+}
+
+impl From<SessionRecord> for LoginData {
+    fn from(s: SessionRecord) -> Self {
+        LoginData {
+            browser: s.user_agent,
+            started_at: when(s.created_at),
+            last_used_at: when(s.last_seen_at),
+            ends_at: when(s.expires_at),
+            ended_at: s.revoked_at.map(when),
+        }
+    }
+}
+
+impl From<MeterRead> for MeterData {
+    fn from(read: MeterRead) -> Self {
+        MeterData {
+            month: format!("{}-{:02}", read.month.year(), u8::from(read.month.month())),
+            article_id: read.article_id,
+            opened_at: when(read.opened_at),
+        }
+    }
+}
+
+impl From<SubscriptionRecord> for SubscriptionData {
+    fn from(s: SubscriptionRecord) -> Self {
+        SubscriptionData {
+            plan: s.plan_code,
+            status: s.status,
+            period_start: when(s.current_period_start),
+            period_end: when(s.current_period_end),
+            period_value_cents: s.period_value_cents,
+            canceled_at: s.canceled_at.map(when),
+            ended_at: s.ended_at.map(when),
+            paid_through: s.gateway,
+            payment_reference: s.gateway_reference,
+            recorded_at: when(s.created_at),
+        }
+    }
+}
+
+impl From<Checkout> for PaymentData {
+    fn from(c: Checkout) -> Self {
+        PaymentData {
+            plan: c.plan_code,
+            amount_cents: c.amount_cents,
+            started_at: when(c.started_at),
+            charged_at: c.charged_at.map(when),
+        }
+    }
+}
+
+impl From<AccountToken> for LinkData {
+    fn from(link: AccountToken) -> Self {
+        LinkData {
+            purpose: link.purpose,
+            new_email: link.new_email,
+            sent_at: when(link.created_at),
+            expires_at: when(link.expires_at),
+        }
+    }
+}
+
+impl From<OutboxMail> for MailData {
+    fn from(m: OutboxMail) -> Self {
+        MailData {
+            kind: m.kind,
+            recipient: m.recipient,
+            asked_at: when(m.created_at),
+        }
+    }
+}
+
+impl From<DeliveryRecord> for NewsletterSentData {
+    fn from(d: DeliveryRecord) -> Self {
+        NewsletterSentData {
+            article: d.title,
+            sent_to: d.email,
+            started_at: when(d.started_at),
+            state: d.state,
+            finished_at: d.finished_at.map(when),
+        }
     }
 }
