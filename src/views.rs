@@ -277,8 +277,19 @@ pub struct HomePage {
     pub layout: Layout,
     /// 1 for the front page, then the older pages.
     pub page: i64,
-    pub articles: Vec<ArticleCard>,
+    /// The page's articles as [`FrontCards`] rendered them (the same for every reader, so
+    /// made once per listing).
+    pub cards: std::sync::Arc<str>,
     pub pager: Pager,
+}
+
+/// The articles of one page of the front page or its archive, without the reader's parts.
+#[derive(Template)]
+#[template(path = "_front_cards.html")]
+pub struct FrontCards {
+    /// 1 for the front page, whose first article leads.
+    pub page: i64,
+    pub articles: Vec<ArticleCard>,
 }
 
 #[derive(Template)]

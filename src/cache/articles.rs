@@ -3,7 +3,7 @@
 //! publication time comes (or an article changes), so a scheduled article appears on its own
 //! at its time on every instance, with no job to run.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use time::OffsetDateTime;
 
@@ -25,6 +25,10 @@ pub struct Listing {
     pub articles: Vec<ArticleSummary>,
     computed_at: OffsetDateTime,
     valid_until: Option<OffsetDateTime>,
+    /// The HTML the front page makes of these articles, made once by the first request that
+    /// shows them: it is the same for every reader, and goes with the listing when the
+    /// listing is invalidated.
+    pub rendered: OnceLock<Arc<str>>,
 }
 
 impl Listing {
@@ -76,6 +80,7 @@ impl Caches {
                         articles,
                         computed_at: now,
                         valid_until: db::articles::next_publication_after(conn, now)?,
+                        rendered: OnceLock::new(),
                     })
                 })
                 .await?;

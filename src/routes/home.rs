@@ -10,7 +10,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
+use std::sync::Arc;
+
 use actix_web::{HttpResponse, web};
+use askama::Template;
 
 use super::visit::Visit;
 use crate::cache::articles::ListingKey;
@@ -18,7 +21,7 @@ use crate::domain::article::is_slug;
 use crate::error::AppError;
 use crate::models::ArticleSummary;
 use crate::state::AppState;
-use crate::views::{ArticleCard, AuthorPage, HomePage, Pager, render};
+use crate::views::{ArticleCard, AuthorPage, FrontCards, HomePage, Pager, render};
 
 /// Articles on one page of a list.
 pub const PAGE_SIZE: i64 = 20;
@@ -62,10 +65,37 @@ async fn listing(
 }
 
 async fn front_page(state: &AppState, visit: &Visit, page: i64) -> Result<HttpResponse, AppError> {
-    let (articles, has_older) = listing(state, None, page).await?;
-    if articles.is_empty() && page > 1 {
+    let (offset, limit) = window(page);
+    let key = ListingKey {
+        author_slug: None,
+        offset,
+        limit,
+    };
+    let listed = (state.caches)
+        .published_list(&state.pool, key, state.clock.now())
+        .await?;
+    let on_page = usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
+    let has_older = listed.articles.len() > on_page;
+    if listed.articles.is_empty() && page > 1 {
         return Err(AppError::NotFound);
     }
+    let cards = match listed.rendered.get() {
+        Some(cards) => cards.clone(),
+        None => {
+            let made: Arc<str> = FrontCards {
+                page,
+                articles: listed
+                    .articles
+                    .iter()
+                    .take(on_page)
+                    .map(ArticleCard::from)
+                    .collect(),
+            }
+            .render()?
+            .into();
+            listed.rendered.get_or_init(|| made).clone()
+        }
+    };
     let canonical = if page == 1 {
         "/".to_string()
     } else {
@@ -79,7 +109,7 @@ async fn front_page(state: &AppState, visit: &Visit, page: i64) -> Result<HttpRe
     let page_view = HomePage {
         layout: visit.layout(title)?.canonical(&canonical),
         page,
-        articles: articles.iter().map(ArticleCard::from).collect(),
+        cards,
         pager: pager(page, has_older, |n| {
             if n == 1 {
                 "/".to_string()
