@@ -29,7 +29,6 @@ use crate::cache::Caches;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Settings, redact_url};
 use crate::db;
-use crate::domain::newsletter::NewsletterLinks;
 use crate::housekeeping::Housekeeping;
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::mail::MailWakeup;
@@ -131,6 +130,14 @@ impl Application {
             throttle_window: settings.limits.window,
         }
         .spawn(settings.housekeeping_interval, stopping());
+        let state = AppState::new(
+            &settings,
+            pool.clone(),
+            caches,
+            clock.clone(),
+            lifecycle.clone(),
+            public_url.clone(),
+        );
         let wakeup = MailWakeup::default();
         let mail_sender = Outbox {
             pool: pool.clone(),
@@ -138,19 +145,10 @@ impl Application {
             mailer,
             wakeup: wakeup.clone(),
             site_url: public_url.clone(),
-            newsletter_links: NewsletterLinks::new(settings.session_key.master()),
+            newsletter_links: state.newsletter_links.clone(),
         }
         .spawn(lifecycle.clone());
-        let (newsletter, newsletter_sender) =
-            parts::newsletter(&settings, &pool, &clock, &public_url, &lifecycle)?;
-        let state = AppState::new(
-            &settings,
-            pool,
-            caches,
-            clock,
-            lifecycle.clone(),
-            public_url,
-        );
+        let (newsletter, newsletter_sender) = parts::newsletter(&settings, &state, &lifecycle)?;
         let services = Services::new(&settings, state, passwords, billing, wakeup, newsletter);
         let connections = OpenConnections::default();
         let server = server::serve(

@@ -7,12 +7,10 @@ use std::sync::Arc;
 
 use super::StartupError;
 use crate::auth::password::Passwords;
-use crate::clock::Clock;
 use crate::config::{GatewayChoice, MailTransport, Settings};
 use crate::db;
 use crate::demo;
 use crate::domain::money;
-use crate::domain::newsletter::NewsletterLinks;
 use crate::error::AppError;
 use crate::lifecycle::Lifecycle;
 use crate::mail::bulk::BulkTarget;
@@ -23,6 +21,7 @@ use crate::newsletter::sending::Newsletter;
 use crate::payments::hosted::HostedGateway;
 use crate::payments::stripe::{PlanTerms, PriceCheckError, PriceMismatch, Stripe};
 use crate::payments::{Gateway, PaymentGateway, TestGateway};
+use crate::state::AppState;
 use lettre::message::Mailbox;
 use tokio::task::JoinHandle;
 
@@ -133,18 +132,16 @@ pub(super) fn newsletter_target(settings: &Settings) -> Result<BulkTarget, Start
 /// connections, so a large send never takes the pages' pool.
 pub(super) fn newsletter(
     settings: &Settings,
-    pool: &db::DbPool,
-    clock: &Arc<dyn Clock>,
-    public_url: &str,
+    state: &AppState,
     lifecycle: &Lifecycle,
 ) -> Result<(Newsletter, JoinHandle<()>), StartupError> {
     let newsletter = Newsletter {
-        pool: pool.clone(),
+        pool: state.pool.clone(),
         target: newsletter_target(settings)?,
         envelope: Envelope::new(
-            mail_from(settings, public_url)?,
-            public_url,
-            NewsletterLinks::new(settings.session_key.master()),
+            mail_from(settings, &state.public_url)?,
+            &state.public_url,
+            state.newsletter_links.clone(),
         ),
         wakeup: SendWakeup::default(),
     };
@@ -153,7 +150,7 @@ pub(super) fn newsletter(
             &settings.database_url,
             settings.newsletter.connections.saturating_add(1),
         ),
-        clock: clock.clone(),
+        clock: state.clock.clone(),
         target: newsletter.target.clone(),
         envelope: newsletter.envelope.clone(),
         rate: settings.newsletter.rate,
