@@ -14,15 +14,15 @@ use time::OffsetDateTime;
 
 use crate::domain::article::{Publication, Words};
 use crate::domain::ids::{
-    ArticleId, CheckoutId, DeliveryId, HostedCheckoutId, MailId, SendId, SessionId, SignupId,
-    SubscriptionId, TokenId, UserId,
+    ArticleId, CheckoutId, DeliveryId, HostedCheckoutId, MailId, MediaId, SendId, SessionId,
+    SignupId, SubscriptionId, TokenId, UserId,
 };
 use crate::domain::role::Role;
 use crate::domain::subscription::{Standing, Status};
 
 use crate::schema::{
-    account_tokens, articles, checkouts, gateway_customers, hosted_checkouts, mail_outbox,
-    meter_reads, plans, subscriptions, user_sessions, users,
+    account_tokens, articles, checkouts, gateway_customers, hosted_checkouts, mail_outbox, media,
+    media_variants, meter_reads, plans, subscriptions, user_sessions, users,
 };
 
 /// Makes each id type a `BigInt` to diesel, as `#[derive(AsExpression, FromSqlRow)]` with
@@ -97,6 +97,7 @@ id_columns!(
     SignupId,
     SendId,
     DeliveryId,
+    MediaId,
 );
 
 /// A published article without its body: what lists, feeds and paywalls need. Read only
@@ -615,4 +616,48 @@ pub struct MeterRead {
     pub month: time::Date,
     pub article_id: ArticleId,
     pub opened_at: OffsetDateTime,
+}
+
+/// A picture in the media library, as the desk lists it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = media, check_for_backend(diesel::pg::Pg))]
+pub struct MediaRow {
+    pub id: MediaId,
+    /// SHA-256 of the uploaded bytes, lower-case hexadecimal: the variants' addresses start
+    /// with it.
+    pub hash: String,
+    /// `jpeg`, `png`, `webp` or `gif` (see `domain::media::Format::name`).
+    pub format: String,
+    /// Upright, as readers see it.
+    pub width: i32,
+    pub height: i32,
+    pub alt: String,
+    pub original_name: String,
+    pub original_bytes: i64,
+    pub created_at: OffsetDateTime,
+}
+
+/// A new picture in the library.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = media)]
+pub struct NewMedia<'a> {
+    pub hash: &'a str,
+    pub format: &'a str,
+    pub width: i32,
+    pub height: i32,
+    pub alt: &'a str,
+    pub original_name: &'a str,
+    pub original_bytes: i64,
+    pub uploaded_by: Option<UserId>,
+}
+
+/// One width made of a picture, in the format it is served in.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = media_variants, check_for_backend(diesel::pg::Pg))]
+pub struct VariantRow {
+    pub media_id: MediaId,
+    pub width: i32,
+    pub height: i32,
+    pub format: String,
+    pub byte_size: i32,
 }

@@ -18,6 +18,9 @@ diesel::table! {
         slug -> Text,
         author_slug -> Text,
         version -> Int4,
+        feature_media_id -> Nullable<Int8>,
+        feature_alt -> Text,
+        feature_credit -> Text,
     }
 }
 
@@ -247,7 +250,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    media (id) {
+        id -> Int8,
+        hash -> Text,
+        format -> Text,
+        width -> Int4,
+        height -> Int4,
+        alt -> Text,
+        original_name -> Text,
+        original_bytes -> Int8,
+        uploaded_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    media_variants (media_id, width) {
+        media_id -> Int8,
+        width -> Int4,
+        height -> Int4,
+        format -> Text,
+        byte_size -> Int4,
+    }
+}
+
+diesel::table! {
+    media_blobs (name) {
+        name -> Text,
+        body -> Bytea,
+    }
+}
+
+diesel::table! {
+    article_media (article_id, media_id) {
+        article_id -> Int8,
+        media_id -> Int8,
+    }
+}
+
 diesel::joinable!(articles -> users (author_id));
+diesel::joinable!(articles -> media (feature_media_id));
+diesel::joinable!(media_variants -> media (media_id));
+diesel::joinable!(article_media -> articles (article_id));
+diesel::joinable!(article_media -> media (media_id));
+diesel::joinable!(media -> users (uploaded_by));
 diesel::joinable!(checkouts -> users (user_id));
 diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(gateway_customers -> users (user_id));
@@ -284,4 +331,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     newsletter_sends,
     newsletter_deliveries,
     newsletter_pace,
+    media,
+    media_variants,
+    media_blobs,
+    article_media,
 );

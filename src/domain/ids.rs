@@ -79,6 +79,8 @@ row_ids! {
     SendId,
     /// One recipient of a newsletter send (`newsletter_deliveries`).
     DeliveryId,
+    /// A picture in the media library (`media`).
+    MediaId,
 }
 
 #[cfg(test)]

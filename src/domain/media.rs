@@ -60,6 +60,23 @@ impl Format {
         }
     }
 
+    /// Its name in the database: `jpeg`, `png`, `webp`, `gif`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpeg",
+            Self::Png => "png",
+            Self::WebP => "webp",
+            Self::Gif => "gif",
+        }
+    }
+
+    /// The format the database's name gives.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Jpeg, Self::Png, Self::WebP, Self::Gif]
+            .into_iter()
+            .find(|format| format.name() == name)
+    }
+
     /// The extension of its addresses.
     pub fn extension(self) -> &'static str {
         match self {
@@ -199,6 +216,68 @@ impl VariantName {
     }
 }
 
+/// One width of a picture as a page offers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variant {
+    pub width: u32,
+    pub height: u32,
+    pub format: Format,
+}
+
+/// A library picture as pages show it: its variants (narrowest first), its size and the words
+/// that stand for it. Everything a page needs to write `<img src srcset sizes width height>`
+/// with no layout shift.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picture {
+    pub hash: String,
+    /// The upright size of the original; pages give it as `width` and `height` so the browser
+    /// keeps the space before the bytes arrive.
+    pub width: u32,
+    pub height: u32,
+    pub alt: String,
+    pub variants: Vec<Variant>,
+}
+
+/// The width a page's plain `src` names, for browsers that ignore `srcset` and for mail: the
+/// article column is 800 pixels wide at most on a page.
+pub const DEFAULT_WIDTH: u32 = 800;
+
+impl Picture {
+    /// The address of one variant.
+    pub fn path_of(&self, variant: &Variant) -> String {
+        VariantName {
+            hash: self.hash.clone(),
+            width: variant.width,
+            format: variant.format,
+        }
+        .path()
+    }
+
+    /// The narrowest variant at least `width` wide, or the widest there is.
+    pub fn variant_for(&self, width: u32) -> Option<&Variant> {
+        self.variants
+            .iter()
+            .find(|variant| variant.width >= width)
+            .or_else(|| self.variants.last())
+    }
+
+    /// The plain `src`: the variant for [`DEFAULT_WIDTH`].
+    pub fn src(&self) -> String {
+        self.variant_for(DEFAULT_WIDTH)
+            .map(|variant| self.path_of(variant))
+            .unwrap_or_default()
+    }
+
+    /// `srcset`: every variant with its width, `/media/…-480.jpg 480w, …`.
+    pub fn srcset(&self) -> String {
+        self.variants
+            .iter()
+            .map(|variant| format!("{} {}w", self.path_of(variant), variant.width))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,6 +325,41 @@ mod tests {
         assert_eq!(scaled_height(800, 4000, 3000), 600);
         assert_eq!(scaled_height(480, 1000, 333), 160);
         assert_eq!(scaled_height(480, 10_000, 1), 1);
+    }
+
+    #[test]
+    fn a_picture_offers_every_variant_and_a_plain_source_for_the_column() {
+        let variant = |width, format| Variant {
+            width,
+            height: width / 2,
+            format,
+        };
+        let picture = Picture {
+            hash: "ab".repeat(32),
+            width: 2000,
+            height: 1000,
+            alt: "A harbour".to_string(),
+            variants: vec![
+                variant(480, Format::Jpeg),
+                variant(800, Format::WebP),
+                variant(1200, Format::Jpeg),
+                variant(1600, Format::Jpeg),
+            ],
+        };
+        let hash = "ab".repeat(32);
+        assert_eq!(picture.src(), format!("/media/{hash}-800.webp"));
+        assert_eq!(
+            picture.srcset(),
+            format!(
+                "/media/{hash}-480.jpg 480w, /media/{hash}-800.webp 800w, \
+                 /media/{hash}-1200.jpg 1200w, /media/{hash}-1600.jpg 1600w"
+            )
+        );
+        assert_eq!(picture.variant_for(1000).map(|v| v.width), Some(1200));
+        assert_eq!(picture.variant_for(5000).map(|v| v.width), Some(1600));
+        for format in [Format::Jpeg, Format::Png, Format::WebP, Format::Gif] {
+            assert_eq!(Format::from_name(format.name()), Some(format));
+        }
     }
 
     #[test]

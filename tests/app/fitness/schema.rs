@@ -50,6 +50,22 @@ async fn schema_matches_the_migrations() {
     let mut conn = app.connect();
     let tables = [
         (
+            "media",
+            diesel_columns(media::table.select(media::all_columns)),
+        ),
+        (
+            "media_variants",
+            diesel_columns(media_variants::table.select(media_variants::all_columns)),
+        ),
+        (
+            "media_blobs",
+            diesel_columns(media_blobs::table.select(media_blobs::all_columns)),
+        ),
+        (
+            "article_media",
+            diesel_columns(article_media::table.select(article_media::all_columns)),
+        ),
+        (
             "articles",
             diesel_columns(articles::table.select(articles::all_columns)),
         ),

@@ -1,0 +1,1 @@
+//! The media library's workflow: an upload becomes a picture and its variants.
