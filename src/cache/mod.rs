@@ -14,6 +14,7 @@
 
 pub mod articles;
 pub mod listener;
+pub mod media;
 pub mod store;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use std::time::Duration;
 
 use crate::db::changes::Change;
 use crate::domain::ids::{ArticleId, UserId};
+use crate::domain::media::VariantName;
 use crate::domain::meter::Month;
 use crate::models::{Article, SessionWithReader, SubscriptionRow};
 use store::Store;
@@ -47,18 +49,21 @@ pub struct Caches {
     /// Articles with a publication time (published or scheduled), by id; `None` for the rest.
     pub articles: Store<ArticleId, Option<Arc<Article>>>,
     pub listings: Store<articles::ListingKey, Arc<articles::Listing>>,
+    /// Picture variants most asked for, by address, weighed by their bytes.
+    pub media: Store<VariantName, Arc<media::CachedVariant>>,
     live: Arc<AtomicBool>,
 }
 
 impl Default for Caches {
     fn default() -> Self {
-        Self::new()
+        Self::new(media::DEFAULT_BYTES)
     }
 }
 
 impl Caches {
-    /// Empty caches, bypassed until the listener connects.
-    pub fn new() -> Self {
+    /// Empty caches, bypassed until the listener connects, keeping at most `media_bytes` of
+    /// picture variants.
+    pub fn new(media_bytes: u64) -> Self {
         let live = Arc::new(AtomicBool::new(false));
         Self {
             sessions: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
@@ -71,6 +76,7 @@ impl Caches {
                 live.clone(),
             ),
             listings: Store::new(LISTINGS, TIME_TO_LIVE, None, live.clone()),
+            media: Store::new(media_bytes, TIME_TO_LIVE, Some(media::weight), live.clone()),
             live,
         }
     }
@@ -91,6 +97,10 @@ impl Caches {
                 self.articles.invalidate(&id);
                 self.listings.clear();
             }
+            Change::Media(id) => {
+                self.media
+                    .invalidate_if(move |_, variant| variant.media_id == id);
+            }
             Change::Everything => self.clear(),
         }
     }
@@ -101,6 +111,7 @@ impl Caches {
         self.meters.clear();
         self.articles.clear();
         self.listings.clear();
+        self.media.clear();
     }
 
     /// Whether changes are heard: when not, the caches are bypassed and emptied.

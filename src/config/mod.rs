@@ -111,6 +111,29 @@ pub struct Settings {
     pub log_filter: String,
     /// How newsletters are sent.
     pub newsletter: NewsletterSettings,
+    /// The media library's limits.
+    pub media: MediaSettings,
+}
+
+/// The media library's limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MediaSettings {
+    /// The largest upload, in bytes (`MEDIA_MAX_BYTES`).
+    pub max_bytes: u64,
+    /// Uploads decoded and resized at once on each instance (`MEDIA_PROCESSING_SLOTS`).
+    pub processing_slots: usize,
+    /// Bytes of hot variants kept in memory (`MEDIA_CACHE_MB`).
+    pub cache_bytes: u64,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        Self {
+            max_bytes: 15_000_000,
+            processing_slots: 1,
+            cache_bytes: 64 * 1024 * 1024,
+        }
+    }
 }
 
 /// How newsletters are sent.
@@ -238,6 +261,11 @@ impl Settings {
             mail: mail_transport(&env)?,
             mail_from: mail_from(&env)?,
             newsletter: newsletter(&env)?,
+            media: MediaSettings {
+                max_bytes: env.number(&v::MEDIA_MAX_BYTES)?,
+                processing_slots: env.number(&v::MEDIA_PROCESSING_SLOTS)?,
+                cache_bytes: env.number::<u64>(&v::MEDIA_CACHE_MB)? * 1024 * 1024,
+            },
             public_url,
             log_filter: env.text(&v::RUST_LOG).unwrap_or_default(),
         })
@@ -274,6 +302,7 @@ impl Settings {
             public_url: None,
             log_filter: "info".to_string(),
             newsletter: NewsletterSettings::default(),
+            media: MediaSettings::default(),
         }
     }
 

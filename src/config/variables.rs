@@ -334,6 +334,27 @@ pub const NEWSLETTER_CONNECTIONS: Variable = var(
     Whole { min: 1, max: 64 },
     "SMTP connections each instance keeps open for newsletters: exchanges in flight at once.",
 );
+pub const MEDIA_MAX_BYTES: Variable = var(
+    "MEDIA_MAX_BYTES",
+    Value("15000000"),
+    Whole {
+        min: 1_000,
+        max: 100_000_000,
+    },
+    "The largest picture the desk may upload, in bytes; a larger upload is refused as it arrives.",
+);
+pub const MEDIA_PROCESSING_SLOTS: Variable = var(
+    "MEDIA_PROCESSING_SLOTS",
+    Value("1"),
+    Whole { min: 1, max: 2 },
+    "Uploads each instance decodes and resizes at once; each holds a core and up to 250 MiB while it runs.",
+);
+pub const MEDIA_CACHE_MB: Variable = var(
+    "MEDIA_CACHE_MB",
+    Value("64"),
+    Whole { min: 0, max: 4096 },
+    "Megabytes of the most asked-for picture variants each instance keeps in memory; 0 keeps none.",
+);
 pub const PUBLIC_URL: Variable = var(
     "PUBLIC_URL",
     Derived("the address the app listens on; required in production"),
@@ -370,6 +391,9 @@ pub const ALL: &[Variable] = &[
     NEWSLETTER_SMTP_URL,
     NEWSLETTER_RATE,
     NEWSLETTER_CONNECTIONS,
+    MEDIA_MAX_BYTES,
+    MEDIA_PROCESSING_SLOTS,
+    MEDIA_CACHE_MB,
     TRUST_PROXY_HEADERS,
     PASSWORD_HASHING_SLOTS,
     HOUSEKEEPING_INTERVAL_SECONDS,

@@ -10,7 +10,7 @@
 
 use std::cell::RefCell;
 
-use crate::domain::ids::{ArticleId, UserId};
+use crate::domain::ids::{ArticleId, MediaId, UserId};
 
 /// The notification channel every instance listens on.
 pub const CHANNEL: &str = "gazette_changes";
@@ -21,16 +21,19 @@ pub enum Change {
     Reader(UserId),
     /// One article: its text, its time or whether it is published; the lists that show it.
     Article(ArticleId),
+    /// One picture of the media library, deleted or changed: its variants kept in memory.
+    Media(MediaId),
     /// Everything: the receiver drops all it keeps.
     Everything,
 }
 
 impl Change {
-    /// What travels in the notification: `reader:12`, `article:7`, `everything`.
+    /// What travels in the notification: `reader:12`, `article:7`, `media:3`, `everything`.
     pub fn payload(self) -> String {
         match self {
             Self::Reader(id) => format!("reader:{id}"),
             Self::Article(id) => format!("article:{id}"),
+            Self::Media(id) => format!("media:{id}"),
             Self::Everything => "everything".to_string(),
         }
     }
@@ -41,6 +44,7 @@ impl Change {
         match payload.split_once(':') {
             Some(("reader", rest)) => rest.parse().map_or(Self::Everything, Self::Reader),
             Some(("article", rest)) => rest.parse().map_or(Self::Everything, Self::Article),
+            Some(("media", rest)) => rest.parse().map_or(Self::Everything, Self::Media),
             _ => Self::Everything,
         }
     }
@@ -70,6 +74,7 @@ mod tests {
         for change in [
             Change::Reader(UserId::new(12)),
             Change::Article(ArticleId::new(7)),
+            Change::Media(MediaId::new(3)),
             Change::Everything,
         ] {
             assert_eq!(Change::parse(&change.payload()), change);

@@ -15,6 +15,7 @@ pub mod closed_account_payments;
 pub mod gateway_customers;
 pub mod gateway_events;
 pub mod hosted_checkouts;
+pub mod media;
 pub mod meter;
 pub mod newsletter_members;
 pub mod newsletter_sends;
@@ -31,7 +32,7 @@ use std::time::Duration;
 
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError, PooledConnection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -52,6 +53,17 @@ impl DbPool {
     /// listener per pool: a second call is ignored).
     pub fn tell_changes_to(&self, listener: ChangeListener) {
         let _ = self.listeners.set(listener);
+    }
+
+    /// A connection for code already on the blocking pool that notes no change (a store of
+    /// bytes); everything else goes through [`run`].
+    pub fn blocking_connection(
+        &self,
+        step: &'static str,
+    ) -> Result<PooledConnection<ConnectionManager<PgConnection>>, DbError> {
+        self.connections
+            .get()
+            .map_err(|error| DbError::Pool { step, error })
     }
 }
 

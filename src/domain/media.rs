@@ -151,6 +151,16 @@ pub fn check_pixels(width: u32, height: u32) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// The longest alt text a picture may have, in characters.
+pub const MAX_ALT_CHARS: usize = 500;
+
+/// Alt text as stored: trimmed, with runs of whitespace made one space (it is read aloud as
+/// one line); `None` when longer than [`MAX_ALT_CHARS`].
+pub fn clean_alt(alt: &str) -> Option<String> {
+    let cleaned = alt.split_whitespace().collect::<Vec<_>>().join(" ");
+    (cleaned.chars().count() <= MAX_ALT_CHARS).then_some(cleaned)
+}
+
 /// The widths made of an original `width` pixels wide, narrowest first.
 pub fn variant_widths(width: u32) -> Vec<u32> {
     let mut widths: Vec<u32> = WIDTHS.into_iter().filter(|&w| w < width).collect();
@@ -172,7 +182,7 @@ pub fn scaled_height(width: u32, original_width: u32, original_height: u32) -> u
 }
 
 /// One variant's address, as the reader's browser asks for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct VariantName {
     /// The original's hash, lower-case hexadecimal.
     pub hash: String,
@@ -183,12 +193,12 @@ pub struct VariantName {
 impl VariantName {
     /// `/media/<hash>-<width>.<ext>`.
     pub fn path(&self) -> String {
-        format!(
-            "/media/{}-{}.{}",
-            self.hash,
-            self.width,
-            self.format.extension()
-        )
+        format!("/media/{}", self.file_name())
+    }
+
+    /// `<hash>-<width>.<ext>`: the address's last part, and the name the store keeps it by.
+    pub fn file_name(&self) -> String {
+        format!("{}-{}.{}", self.hash, self.width, self.format.extension())
     }
 
     /// Reads the last part of an address, `<hash>-<width>.<ext>`; `None` for anything that is
@@ -318,6 +328,17 @@ mod tests {
         assert_eq!(variant_widths(1000), vec![480, 800, 1000]);
         assert_eq!(variant_widths(300), vec![300]);
         assert_eq!(variant_widths(0), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn alt_text_is_one_trimmed_line_of_bounded_length() {
+        assert_eq!(
+            clean_alt("  A harbour\n at   dawn "),
+            Some("A harbour at dawn".to_string())
+        );
+        assert_eq!(clean_alt(""), Some(String::new()));
+        assert_eq!(clean_alt(&"é".repeat(500)).map(|a| a.len()), Some(1000));
+        assert_eq!(clean_alt(&"a".repeat(501)), None);
     }
 
     #[test]

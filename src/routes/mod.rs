@@ -9,6 +9,7 @@ mod editor;
 mod feeds;
 mod health;
 mod home;
+mod media;
 mod newsletter;
 mod pages;
 mod password;
@@ -36,6 +37,11 @@ pub fn configure_assets(cfg: &mut web::ServiceConfig) {
         web::scope("/static")
             .route("/{path:.*}", web::get().to(assets::serve))
             .route("/{path:.*}", web::head().to(assets::serve)),
+    )
+    .service(
+        web::scope("/media")
+            .route("/{name}", web::get().to(media::serve))
+            .route("/{name}", web::head().to(media::serve)),
     );
 }
 

@@ -32,6 +32,8 @@ use crate::db;
 use crate::housekeeping::Housekeeping;
 use crate::lifecycle::{Lifecycle, Phase};
 use crate::mail::MailWakeup;
+use crate::media::MediaLibrary;
+use crate::media::store::PostgresStore;
 use crate::newsletter::members::Members;
 use crate::newsletter::sending::Newsletter;
 use crate::outbox::Outbox;
@@ -60,6 +62,7 @@ struct Services {
     accounts: web::Data<Accounts>,
     members: web::Data<Members>,
     newsletter: web::Data<Newsletter>,
+    media: web::Data<MediaLibrary>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +116,7 @@ impl Application {
 
         let lifecycle = Lifecycle::default();
         let stopping = || lifecycle.reached(Phase::Stopping);
-        let caches = Arc::new(Caches::new());
+        let caches = Arc::new(Caches::new(settings.media.cache_bytes));
         pool.tell_changes_to({
             let caches = caches.clone();
             Arc::new(move |changes| changes.iter().for_each(|change| caches.apply(*change)))
@@ -200,7 +203,13 @@ impl Services {
             web::Data::new(passwords),
             web::Data::new(billing),
         );
+        let store = Arc::new(PostgresStore::new(state.pool.clone()));
         Self {
+            media: web::Data::new(MediaLibrary::new(
+                state.pool.clone(),
+                store,
+                &settings.media,
+            )),
             members: web::Data::new(Members::new(state.clone(), wakeup.clone())),
             accounts: web::Data::new(Accounts::new(
                 state.clone(),

@@ -65,11 +65,13 @@ pub(super) fn serve(
             .app_data(services.accounts.clone())
             .app_data(services.members.clone())
             .app_data(services.newsletter.clone())
+            .app_data(services.media.clone())
             .app_data(web::PayloadConfig::new(crate::auth::csrf::FORM_LIMIT))
             .app_data(web::QueryConfig::default().error_handler(|error, _| {
                 AppError::BadRequest(format!("unreadable query string: {error}")).into()
             }))
-            // The assets need no session: they skip the cookie's decryption and encryption.
+            // The assets and pictures need no session: they skip the cookie's decryption and
+            // encryption, and never carry a cookie a shared cache would have to keep apart.
             .configure(routes::configure_assets)
             .service(web::scope("").wrap(sessions).configure(routes::configure))
             .default_service(web::to(routes::not_found))
