@@ -4,9 +4,9 @@
 //! Rules: what readers may see is decided here, in the queries, by one condition: the
 //! publication time has come (`published_at <= now`); drafts have none, scheduled articles
 //! have one still ahead. Reads of public articles go through the few `list_*`/`find_*`/`feed`/
-//! sitemap functions below and every write through `insert`, `update` and `insert_all`, so
-//! a cache of articles has one place to learn of each change. Lists are bounded by the
-//! caller's page size, never by the size of the archive.
+//! sitemap functions below and every write through `insert`, `update`, `insert_all` and
+//! `set_feature`, so a cache of articles has one place to learn of each change. Lists are
+//! bounded by the caller's page size, never by the size of the archive.
 
 use diesel::dsl::case_when;
 use diesel::pg::Pg;
@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use super::changes::{Change, note};
 use time::OffsetDateTime;
 
-use crate::domain::ids::{ArticleId, UserId};
+use crate::domain::ids::{ArticleId, MediaId, UserId};
 
 use crate::models::{
     Article, ArticleSummary, DeskArticle, DeskEntry, FeedArticle, NewArticle, SitemapEntry,
@@ -269,10 +269,35 @@ pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
     articles::table.count().get_result(conn)
 }
 
-pub fn insert_all(conn: &mut PgConnection, new: &[NewArticle<'_>]) -> QueryResult<usize> {
+/// Stores many articles at once (the demo content); gives each one's id with its slug.
+pub fn insert_all(
+    conn: &mut PgConnection,
+    new: &[NewArticle<'_>],
+) -> QueryResult<Vec<(ArticleId, String)>> {
     let inserted = diesel::insert_into(articles::table)
         .values(new)
-        .execute(conn)?;
+        .returning((articles::id, articles::slug))
+        .get_results(conn)?;
     note(Change::Everything);
     Ok(inserted)
+}
+
+/// Sets an article's feature image (none with `None`), with the words shown with it; returns
+/// whether the article exists.
+pub fn set_feature(
+    conn: &mut PgConnection,
+    id: ArticleId,
+    picture: Option<MediaId>,
+    alt: &str,
+    credit: &str,
+) -> QueryResult<bool> {
+    let rows = diesel::update(articles::table.find(id))
+        .set((
+            articles::feature_media_id.eq(picture),
+            articles::feature_alt.eq(alt),
+            articles::feature_credit.eq(credit),
+        ))
+        .execute(conn)?;
+    note(Change::Article(id));
+    Ok(rows == 1)
 }

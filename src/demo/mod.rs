@@ -1,15 +1,35 @@
-//! Demo articles, so a fresh `cargo run` shows a real-looking publication. Each file in
-//! `articles/` has a small header (`key: value` lines, then `---`) above a Markdown body;
-//! [`parse`] reads that format wherever it comes from (`gazette import` uses it too).
+//! Demo articles, so a fresh `cargo run` shows a real-looking publication, pictures included.
+//! Each file in `articles/` has a small header (`key: value` lines, then `---`) above a
+//! Markdown body; [`parse`] reads that format wherever it comes from (`gazette import` uses it
+//! too, and ignores `picture`).
+//!
+//! Rules:
+//! - The demo content is loaded into an empty articles table only, in one transaction that
+//!   holds the table's seeding lock: instances starting at once load it once, and a later
+//!   start only counts the articles.
+//! - Each article's feature image is drawn when the articles are loaded ([`pictures`]) and put
+//!   through the media library like an upload, so its variants are in the store before an
+//!   article names it. A picture that cannot be made is left out with a warning: the articles
+//!   load without it.
+
+pub mod canvas;
+pub mod pictures;
+
+use std::collections::HashMap;
+use std::time::Instant;
 
 use diesel::prelude::*;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tokio::runtime::Handle;
 
 use crate::db;
 use crate::domain::article::{author_slug, slug_from};
+use crate::domain::ids::MediaId;
 use crate::markdown::to_safe_html;
+use crate::media::{MediaLibrary, Upload};
 use crate::models::NewArticle;
+use pictures::Scene;
 
 const SOURCES: [&str; 12] = [
     include_str!("articles/01-quiet-economics-of-night-trains.md"),
@@ -34,6 +54,8 @@ pub struct DemoArticle {
     pub is_premium: bool,
     pub teaser: String,
     pub body_markdown: String,
+    /// What its feature image shows, if it has one.
+    pub picture: Option<Scene>,
 }
 
 /// Parses one article file; the error names the problem (the files are ours, so a problem is
@@ -42,13 +64,19 @@ pub fn parse(source: &str) -> Result<DemoArticle, String> {
     let (header, body) = source
         .split_once("\n---\n")
         .ok_or("missing the `---` line after the header")?;
-    let field = |name: &str| -> Result<String, String> {
+    let optional = |name: &str| -> Option<String> {
         header
             .lines()
             .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
             .map(|value| value.trim().to_string())
             .filter(|value| !value.is_empty())
-            .ok_or_else(|| format!("missing `{name}`"))
+    };
+    let field = |name: &str| optional(name).ok_or_else(|| format!("missing `{name}`"));
+    let picture = match optional("picture") {
+        None => None,
+        Some(name) => {
+            Some(Scene::from_name(&name).ok_or_else(|| format!("bad `picture`: {name}"))?)
+        }
     };
     Ok(DemoArticle {
         title: field("title")?,
@@ -62,6 +90,7 @@ pub fn parse(source: &str) -> Result<DemoArticle, String> {
         },
         teaser: field("teaser")?,
         body_markdown: body.trim().to_string(),
+        picture,
     })
 }
 
@@ -69,15 +98,39 @@ pub fn articles() -> Result<Vec<DemoArticle>, String> {
     SOURCES.iter().map(|source| parse(source)).collect()
 }
 
-/// Loads the demo articles when the articles table is empty; does nothing otherwise, so it is
-/// safe to run at every start (and from several instances: it runs in one transaction that
-/// takes a table lock).
+/// What loading the demo content did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Loaded {
+    pub articles: usize,
+    pub pictures: usize,
+}
+
+/// Loads the demo articles, without pictures, when the articles table is empty; does nothing
+/// otherwise, so it is safe to run at every start. For the tests' template database.
 pub fn load_if_empty(conn: &mut PgConnection) -> Result<usize, String> {
+    load(conn, None).map(|loaded| loaded.articles)
+}
+
+/// Loads the demo articles with their feature images when the articles table is empty; does
+/// nothing otherwise. Blocking: call it from the blocking pool of the runtime `runtime`
+/// (the media library's work is awaited on it).
+pub fn load_with_pictures(
+    conn: &mut PgConnection,
+    media: &MediaLibrary,
+    runtime: &Handle,
+) -> Result<Loaded, String> {
+    load(conn, Some((media, runtime)))
+}
+
+fn load(
+    conn: &mut PgConnection,
+    library: Option<(&MediaLibrary, &Handle)>,
+) -> Result<Loaded, String> {
     let articles = articles()?;
     conn.transaction(|conn| {
         db::articles::lock_for_seeding(conn)?;
         if db::articles::count(conn)? > 0 {
-            return Ok(0);
+            return Ok(Loaded::default());
         }
         let made: Vec<(String, String, String)> = articles
             .iter()
@@ -89,6 +142,18 @@ pub fn load_if_empty(conn: &mut PgConnection) -> Result<usize, String> {
                 )
             })
             .collect();
+        // Made before the articles are written, while the lock keeps other instances waiting.
+        let features = match library {
+            Some((media, runtime)) => {
+                let wanted: Vec<(&str, Scene)> = articles
+                    .iter()
+                    .zip(&made)
+                    .filter_map(|(a, (_, slug, _))| Some((slug.as_str(), a.picture?)))
+                    .collect();
+                make_pictures(&wanted, media, runtime)
+            }
+            None => HashMap::new(),
+        };
         let rows: Vec<NewArticle<'_>> = articles
             .iter()
             .zip(&made)
@@ -107,9 +172,74 @@ pub fn load_if_empty(conn: &mut PgConnection) -> Result<usize, String> {
                 version: 1,
             })
             .collect();
-        db::articles::insert_all(conn, &rows)
+        let inserted = db::articles::insert_all(conn, &rows)?;
+        let mut pictures = 0;
+        for (id, slug) in &inserted {
+            if let Some(&(picture, scene)) = features.get(slug.as_str()) {
+                db::articles::set_feature(conn, *id, Some(picture), scene.alt(), pictures::CREDIT)?;
+                pictures += 1;
+            }
+        }
+        Ok(Loaded {
+            articles: inserted.len(),
+            pictures,
+        })
     })
     .map_err(|e: diesel::result::Error| format!("loading demo articles failed: {e}"))
+}
+
+/// Draws each wanted picture and adds it to the media library, by slug. Drawing the next
+/// picture overlaps the library's processing of the last (one thread more, at first start
+/// only). The first picture that cannot be made stops the rest, with a warning.
+fn make_pictures<'a>(
+    wanted: &[(&'a str, Scene)],
+    media: &MediaLibrary,
+    runtime: &Handle,
+) -> HashMap<&'a str, (MediaId, Scene)> {
+    let started = Instant::now();
+    let mut made = HashMap::new();
+    std::thread::scope(|scope| {
+        let (drawn, receive) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || {
+            for &(slug, scene) in wanted {
+                let bytes = scene.jpeg(slug).map_err(|e| e.to_string());
+                if drawn.send((slug, scene, bytes)).is_err() {
+                    return;
+                }
+            }
+        });
+        for (slug, scene, bytes) in receive {
+            let added = bytes.and_then(|bytes| {
+                let upload = Upload {
+                    bytes,
+                    original_name: format!("{slug}.jpg"),
+                    alt: scene.alt().to_string(),
+                    uploader: None,
+                };
+                runtime
+                    .block_on(media.add(upload))
+                    .map_err(|e| e.to_string())
+            });
+            match added {
+                Ok(added) => {
+                    made.insert(slug, (added.picture.id, scene));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, slug, "a demo picture could not be made; the demo articles load without pictures");
+                    // Dropping the receiver stops the drawing thread.
+                    break;
+                }
+            }
+        }
+    });
+    if !made.is_empty() {
+        tracing::info!(
+            pictures = made.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "made the demo pictures"
+        );
+    }
+    made
 }
 
 #[cfg(test)]
@@ -135,5 +265,33 @@ mod tests {
     #[test]
     fn a_header_without_separator_is_an_error() {
         assert!(parse("title: x\nauthor: y\n").is_err());
+    }
+
+    #[test]
+    fn every_demo_article_has_a_picture_of_its_own() {
+        let mut scenes: Vec<Scene> = articles()
+            .expect("demo articles parse")
+            .iter()
+            .map(|a| a.picture.expect("every demo article names its picture"))
+            .collect();
+        scenes.sort_by_key(|scene| scene.name());
+        scenes.dedup();
+        assert_eq!(scenes.len(), 12);
+    }
+
+    #[test]
+    fn a_picture_is_optional_but_must_be_known() {
+        let source = |picture: &str| {
+            format!(
+                "title: T\nauthor: A\npublished: 2026-01-01T00:00:00Z\npremium: false\n\
+                 teaser: t\n{picture}---\nBody.\n"
+            )
+        };
+        assert_eq!(parse(&source("")).unwrap().picture, None);
+        assert_eq!(
+            parse(&source("picture: crows\n")).unwrap().picture,
+            Some(Scene::Crows)
+        );
+        assert!(parse(&source("picture: a-photo-from-the-web\n")).is_err());
     }
 }

@@ -153,6 +153,7 @@ impl Application {
         .spawn(lifecycle.clone());
         let (newsletter, newsletter_sender) = parts::newsletter(&settings, &state, &lifecycle)?;
         let services = Services::new(&settings, state, passwords, billing, wakeup, newsletter);
+        parts::demo_content(&settings, services.media.clone()).await?;
         let connections = OpenConnections::default();
         let server = server::serve(
             listener,

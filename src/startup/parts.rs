@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::lifecycle::Lifecycle;
 use crate::mail::bulk::BulkTarget;
 use crate::mail::{FolderMailer, Mailer, SmtpMailer};
+use crate::media::MediaLibrary;
 use crate::newsletter::letters::Envelope;
 use crate::newsletter::sender::{SendWakeup, Sender};
 use crate::newsletter::sending::Newsletter;
@@ -22,6 +23,7 @@ use crate::payments::hosted::HostedGateway;
 use crate::payments::stripe::{PlanTerms, PriceCheckError, PriceMismatch, Stripe};
 use crate::payments::{Gateway, PaymentGateway, TestGateway};
 use crate::state::AppState;
+use actix_web::web;
 use lettre::message::Mailbox;
 use tokio::task::JoinHandle;
 
@@ -50,20 +52,13 @@ pub(super) fn gateway(
     })
 }
 
-/// Off the async workers: the database created and migrated, the demo articles loaded when
-/// asked for, and the password hasher with its threads.
+/// Off the async workers: the database created and migrated, and the password hasher with
+/// its threads.
 pub(super) async fn database_and_hasher(settings: &Settings) -> Result<Passwords, StartupError> {
     let database_url = settings.database_url.clone();
-    let load_demo = settings.demo_content;
     let hashing = settings.password_hashing_slots;
     tokio::task::spawn_blocking(move || -> Result<Passwords, StartupError> {
         db::prepare(&database_url)?;
-        if load_demo {
-            let loaded = prepare_demo_content(&database_url)?;
-            if loaded > 0 {
-                tracing::info!(loaded, "loaded the demo articles");
-            }
-        }
         Passwords::new(hashing_slots(hashing))
             .map_err(|e: AppError| StartupError::Other(e.to_string()))
     })
@@ -254,9 +249,31 @@ fn price_mismatch(mismatch: &PriceMismatch) -> String {
     )
 }
 
-fn prepare_demo_content(database_url: &str) -> Result<usize, StartupError> {
-    use diesel::Connection;
-    let mut conn = diesel::PgConnection::establish(database_url)
-        .map_err(|e| StartupError::DemoContent(format!("cannot connect: {e}")))?;
-    demo::load_if_empty(&mut conn).map_err(StartupError::DemoContent)
+/// Off the async workers: the demo articles and their pictures loaded into an empty articles
+/// table, when `DEMO_CONTENT` asks for them, before the server answers.
+pub(super) async fn demo_content(
+    settings: &Settings,
+    media: web::Data<MediaLibrary>,
+) -> Result<(), StartupError> {
+    if !settings.demo_content {
+        return Ok(());
+    }
+    let database_url = settings.database_url.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let loaded = tokio::task::spawn_blocking(move || {
+        use diesel::Connection;
+        let mut conn = diesel::PgConnection::establish(&database_url)
+            .map_err(|e| StartupError::DemoContent(format!("cannot connect: {e}")))?;
+        demo::load_with_pictures(&mut conn, &media, &runtime).map_err(StartupError::DemoContent)
+    })
+    .await
+    .map_err(|e| StartupError::Other(e.to_string()))??;
+    if loaded.articles > 0 {
+        tracing::info!(
+            loaded = loaded.articles,
+            pictures = loaded.pictures,
+            "loaded the demo articles"
+        );
+    }
+    Ok(())
 }
