@@ -5,7 +5,8 @@ interleaved rounds; prints the medians.
 
 Every scenario is compared with `bare`: a bare actix-web server (bench/bare.rs, no middleware,
 no logging) returning the same saved article page from memory, run beside Gazette in the same
-rounds. Run it through bench/read.sh (which builds both in release mode and installs wrk when
+rounds; `media` (a picture variant) with `bare-media`, the same server returning the same bytes
+with the same headers. Run it through bench/read.sh (which builds both in release mode and installs wrk when
 missing). Every scenario checks the status of every answer (bench/scenario.lua), so an error is
 never hidden behind a fast number. Gazette's resident memory is sampled every 100 ms.
 """
@@ -23,17 +24,23 @@ import time
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Where cargo put the builds (read.sh builds them).
+TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
 # BENCH_GAZETTE_BINARY measures another build (an earlier commit's, say) with this harness.
-BINARY = os.environ.get("BENCH_GAZETTE_BINARY", os.path.join(ROOT, "target", "release", "gazette"))
-BARE = os.path.join(ROOT, "target", "release", "examples", "bare")
+BINARY = os.environ.get("BENCH_GAZETTE_BINARY", os.path.join(TARGET, "release", "gazette"))
+BARE = os.path.join(TARGET, "release", "examples", "bare")
 PASSWORD = "velvet lantern orchard 42"
 STORM_ACCOUNTS = 20
 SCENARIOS = ["bare", "static", "home", "fresh", "returning", "paywall", "member", "subscriber",
-             "login-storm"]
-# The least share of the bare server's requests per second each scenario should reach, and the
+             "login-storm", "bare-media", "media"]
+# The bare server's scenario each scenario is compared with (`bare` when not named here).
+CEILINGS = {"bare-media": "bare-media", "media": "bare-media"}
+# The least share of its ceiling's requests per second each scenario should reach, and the
 # highest p99 in milliseconds.
 TARGETS = {"static": 0.8, "home": 0.5, "fresh": 0.5, "returning": 0.5, "paywall": 0.5,
-           "member": 0.4, "subscriber": 0.4}
+           "member": 0.4, "subscriber": 0.4, "media": 0.8}
+# Extensions of the addresses of picture variants, by the format's name in the database.
+EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif"}
 P99_TARGET_MS = 10.0
 
 
@@ -88,7 +95,7 @@ class Browser:
         return f"{self.cookie_name}={self.cookie}" if self.cookie else ""
 
 
-def prepare(port, cookie_name, premium, free):
+def prepare(port, cookie_name, premium, free, picture):
     """The cookies and paths of each scenario, made the way readers make them."""
 
     def browser():
@@ -101,6 +108,8 @@ def prepare(port, cookie_name, premium, free):
     scenarios = {
         "bare": ("/static/bench/article.html", "", 200),
         "static": ("/static/bench/article.html", "", 200),
+        "bare-media": (picture, "", 200),
+        "media": (picture, "", 200),
     }
 
     visitor = browser()
@@ -138,6 +147,54 @@ def prepare(port, cookie_name, premium, free):
         )
         expect(status, 303, "signing up a log-in storm account")
     return scenarios
+
+
+def variant_to_serve(server, database, port):
+    """The address of the 800-pixel variant of the newest front-page article's feature image,
+    its bytes saved under target/bench-media/ for the bare server."""
+    found = psql(server, database,
+                 "SELECT m.hash || ' ' || v.format FROM articles a JOIN media m ON m.id = a.feature_media_id "
+                 "JOIN media_variants v ON v.media_id = m.id AND v.width = 800 "
+                 "ORDER BY a.published_at DESC, a.id DESC LIMIT 1")
+    if not found:
+        sys.exit("bench: no article has a feature image with an 800-pixel variant")
+    digest, format_name = found.split()
+    path = f"/media/{digest}-800.{EXTENSIONS[format_name]}"
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    body = response.read()
+    if response.status != 200:
+        sys.exit(f"bench: {path} answered {response.status}")
+    folder = os.path.join(TARGET, "bench-media")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, path.rsplit("/", 1)[1]), "wb") as saved:
+        saved.write(body)
+    return path
+
+
+def wait_for(port, path):
+    for _ in range(100):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", path)
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit(f"bench: the bare server did not answer {path}")
+
+
+def only(chosen):
+    """`--only` takes names apart or joined by commas: `--only media home`, `--only media,home`."""
+    if not chosen:
+        return SCENARIOS
+    names = [name for item in chosen for name in item.split(",") if name]
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown:
+        sys.exit(f"bench: no scenario {', '.join(unknown)} (there are {', '.join(SCENARIOS)})")
+    return names
 
 
 def resident_kib(pid):
@@ -244,14 +301,16 @@ def main():
     parser.add_argument("--port", type=int, default=8181)
     parser.add_argument("--large", action="store_true",
                         help="seed 10,000 more published articles and 100,000 accounts first")
-    parser.add_argument("--only", nargs="*", choices=SCENARIOS, help="run these scenarios only")
+    parser.add_argument("--only", nargs="*", metavar="SCENARIO",
+                        help="run these scenarios only (and the bare ones they are compared with); "
+                             "names apart or joined by commas: " + ", ".join(SCENARIOS))
     args = parser.parse_args()
     server = os.environ.get("TEST_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
     database = "gazette_bench"
     subprocess.run(["psql", f"{server}/postgres", "-qc", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"],
                    check=True)
 
-    log_path = os.path.join(ROOT, "target", "bench-server.log")
+    log_path = os.path.join(TARGET, "bench-server.log")
     log = open(log_path, "w")
     env = dict(
         os.environ,
@@ -272,9 +331,10 @@ def main():
     )
     process = subprocess.Popen([BINARY], env=env, stdout=log, stderr=subprocess.STDOUT)
     bare_port = args.port + 1
-    bare = subprocess.Popen([BARE, str(bare_port)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    bare = None
     try:
-        for _ in range(100):
+        # The first start draws and processes the demo pictures.
+        for _ in range(300):
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=1)
                 connection.request("GET", "/healthz")
@@ -290,12 +350,22 @@ def main():
                    "SELECT id FROM articles WHERE is_premium ORDER BY published_at, id").split()]
         free = [int(i) for i in psql(server, database,
                 "SELECT id FROM articles WHERE NOT is_premium ORDER BY published_at, id").split()]
-        scenarios = prepare(args.port, "gazette_session", premium, free)
+        chosen = [name for name in SCENARIOS if name in only(args.only)]
+        # Every ratio needs its ceiling measured in the same rounds.
+        chosen = [name for name in SCENARIOS
+                  if name in chosen or any(CEILINGS.get(c, "bare") == name for c in chosen)]
+        bare_command = [BARE, str(bare_port)]
+        picture = None
+        if "bare-media" in chosen:
+            picture = variant_to_serve(server, database, args.port)
+            bare_command.append(os.path.join(TARGET, "bench-media", picture.rsplit("/", 1)[1]))
+        bare = subprocess.Popen(bare_command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_for(bare_port, picture or "/static/bench/article.html")
+        scenarios = prepare(args.port, "gazette_session", premium, free, picture)
         if args.large:
             seed_large(server, database, 10_000, 100_000)
             print("seeded 10,000 more published articles and 100,000 accounts", flush=True)
 
-        chosen = args.only or SCENARIOS
         storm_env = {
             "BENCH_ACCOUNTS": str(STORM_ACCOUNTS),
             "BENCH_PASSWORD": urllib.parse.quote_plus(PASSWORD),
@@ -304,9 +374,10 @@ def main():
         results = {name: [] for name in chosen}
         for round_number in range(1, args.rounds + 1):
             for name in chosen:
-                result = run_wrk(args, scenarios[name], bare.pid if name == "bare" else process.pid,
+                on_bare = name in ("bare", "bare-media")
+                result = run_wrk(args, scenarios[name], bare.pid if on_bare else process.pid,
                                  storm_env if name == "login-storm" else None,
-                                 bare_port if name == "bare" else None)
+                                 bare_port if on_bare else None)
                 results[name].append(result)
                 print(f"round {round_number} {name:<12} {result['rps']:>9.0f} req/s  p50 {result['p50']:6.2f} ms"
                       f"  p99 {result['p99']:6.2f} ms  errors {result['errors']}  rss {result['rss_mib']:.1f} MiB"
@@ -316,7 +387,10 @@ def main():
         def median(name, key):
             return statistics.median(r[key] for r in results[name])
 
-        ceiling = median("bare", "rps") if "bare" in results else None
+        def ceiling(name):
+            reference = CEILINGS.get(name, "bare")
+            return median(reference, "rps") if reference in results else None
+
         print()
         print(f"medians of {args.rounds} rounds, {args.duration} s each, {args.connections} connections, "
               f"wrk -t{args.threads} on the same machine; Gazette with APP_ENV=production, "
@@ -325,7 +399,7 @@ def main():
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         missed = []
         for name in chosen:
-            ratio = median(name, "rps") / ceiling if ceiling else None
+            ratio = median(name, "rps") / ceiling(name) if ceiling(name) else None
             target = TARGETS.get(name)
             p99 = median(name, "p99")
             met = (target is None or ratio is None or ratio >= target) and p99 < P99_TARGET_MS
@@ -340,12 +414,14 @@ def main():
               + (f"missed by {', '.join(missed)}" if missed else "all met"))
     finally:
         process.terminate()
-        bare.terminate()
         process.wait(timeout=30)
-        bare.wait(timeout=30)
+        if bare is not None:
+            bare.terminate()
+            bare.wait(timeout=30)
         log.close()
     # Every request Gazette answered has its line: none dropped by the log writer.
-    sent = sum(r["requests"] for name in results if name != "bare" for r in results[name])
+    sent = sum(r["requests"] for name in results if name not in ("bare", "bare-media")
+               for r in results[name])
     with open(log_path) as lines:
         logged = [line for line in lines]
     answered = sum(1 for line in logged if '"answered"' in line)

@@ -5,6 +5,7 @@
 # prints the table). Arguments go to read.py, e.g.
 #   bench/read.sh --rounds 3 --duration 10      (the defaults)
 #   bench/read.sh --large                       (10,000 more articles and 100,000 accounts)
+#   bench/read.sh --only media,home             (these scenarios, and the bare ones they need)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
