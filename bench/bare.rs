@@ -50,7 +50,10 @@ async fn main() -> std::io::Result<()> {
         .next()
         .and_then(|port| port.parse().ok())
         .unwrap_or(8182u16);
-    let picture = args.next().map(|file| variant(Path::new(&file))).transpose()?;
+    let picture = args
+        .next()
+        .map(|file| variant(Path::new(&file)))
+        .transpose()?;
     HttpServer::new(move || {
         let picture = picture.clone();
         App::new()

@@ -24,8 +24,7 @@ pub const fn hex(value: u32) -> Rgb {
 
 /// `a` at 0, `b` at 1.
 pub fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
-    // min and max rather than clamp: this runs for every pixel, unoptimised in debug builds.
-    let t = t.max(0.0).min(1.0);
+    let t = t.clamp(0.0, 1.0);
     [
         a[0] + (b[0] - a[0]) * t,
         a[1] + (b[1] - a[1]) * t,
@@ -35,13 +34,13 @@ pub fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
 
 /// 0 below `edge0`, 1 above `edge1`, smooth between.
 pub fn smoothstep(edge0: f32, edge1: f32, x: f32) -> f32 {
-    let t = ((x - edge0) / (edge1 - edge0)).max(0.0).min(1.0);
+    let t = ((x - edge0) / (edge1 - edge0)).clamp(0.0, 1.0);
     t * t * (3.0 - 2.0 * t)
 }
 
 /// How much of a pixel a shape covers, from the signed distance of its centre to the edge.
 pub fn coverage(distance: f32) -> f32 {
-    (0.5 - distance).max(0.0).min(1.0)
+    (0.5 - distance).clamp(0.0, 1.0)
 }
 
 /// Distance to a circle.
@@ -272,7 +271,7 @@ impl Canvas {
         for (column, &edge) in top.iter().enumerate().take(self.width) {
             let first = edge.floor().max(0.0) as usize;
             for (row, &colour) in colours.iter().enumerate().skip(first) {
-                let cover = (row as f32 + 1.0 - edge).max(0.0).min(1.0);
+                let cover = (row as f32 + 1.0 - edge).clamp(0.0, 1.0);
                 let pixel = &mut self.pixels[row * self.width + column];
                 *pixel = mix(*pixel, colour, cover);
             }

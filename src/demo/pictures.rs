@@ -626,7 +626,7 @@ fn city_heat(c: &mut Canvas, d: &mut Dice) {
 fn four_days(c: &mut Canvas, d: &mut Dice) {
     c.vertical_gradient(&[(0.0, hex(0xf4f0e7)), (1.0, hex(0xe4dccd))]);
     c.glow((1300.0, 80.0), 900.0, hex(0xfffaf0), 0.5);
-    let mut colours = vec![0xe9965c, 0x5f9e8f, 0x6b8fcf, 0xd9707a, 0xe8c25a];
+    let mut colours = [0xe9965c, 0x5f9e8f, 0x6b8fcf, 0xd9707a, 0xe8c25a];
     // A seeded shuffle of the four bright cards' colours.
     for i in (1..colours.len()).rev() {
         let j = (d.next_u64() % (i as u64 + 1)) as usize;
@@ -634,7 +634,8 @@ fn four_days(c: &mut Canvas, d: &mut Dice) {
     }
     let (width, gap, top, bottom) = (200.0, 44.0, 200.0, 720.0);
     let left = (W - (5.0 * width + 4.0 * gap)) / 2.0;
-    for day in 0..5 {
+    // Five cards: the last one's colour is left unused, it stays pale.
+    for (day, &colour) in colours.iter().enumerate() {
         let x0 = left + day as f32 * (width + gap);
         let card = (x0, top, x0 + width, bottom);
         let shadow = (x0 + 8.0, top + 16.0, x0 + width + 8.0, bottom + 16.0);
@@ -654,7 +655,7 @@ fn four_days(c: &mut Canvas, d: &mut Dice) {
             },
         );
         if day < 4 {
-            c.rounded_box(card, 28.0, hex(colours[day]), 1.0);
+            c.rounded_box(card, 28.0, hex(colour), 1.0);
             let mut y = top + 110.0;
             while y < bottom - 40.0 {
                 let length = d.between(70.0, 150.0);
