@@ -403,7 +403,8 @@ fn newsletter(settings: &Settings, command: NewsletterCommand) -> Result<(), Str
 /// processing), and prints its variants' addresses.
 fn add_picture(settings: &Settings, file: &Path, alt: &str) -> Result<(), String> {
     let shown = file.display();
-    let bytes = read_at_most(file, settings.media.max_bytes).map_err(|e| format!("{shown}: {e}"))?;
+    let bytes =
+        read_at_most(file, settings.media.max_bytes).map_err(|e| format!("{shown}: {e}"))?;
     database(settings)?;
     let pool = db::pool(&settings.database_url, 2);
     let library = MediaLibrary::new(

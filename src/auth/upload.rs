@@ -81,7 +81,9 @@ impl FromRequest for CsrfUpload {
         if let Err(refused) = check_origin(req) {
             return ready(Err(refused));
         }
-        let is_form_data = req.content_type().eq_ignore_ascii_case("multipart/form-data");
+        let is_form_data = req
+            .content_type()
+            .eq_ignore_ascii_case("multipart/form-data");
         ready(Ok(Self {
             // Read now, before any other extractor of this request can rotate it.
             expected: ReaderSession::from_request(req).expected_csrf_token(),
@@ -308,14 +310,23 @@ mod tests {
         .unwrap();
         assert_eq!(form.field("alt"), Some("A harbour at dawn, café"));
         let file = form.file.unwrap();
-        assert_eq!((file.name.as_str(), file.bytes.len()), ("harbour.jpg", 5000));
+        assert_eq!(
+            (file.name.as_str(), file.bytes.len()),
+            ("harbour.jpg", 5000)
+        );
     }
 
     #[tokio::test]
     async fn a_file_before_the_token_or_without_a_good_one_is_refused_unread() {
         for parts in [
-            vec![Part::File("a.jpg", b"x"), Part::Text("csrf_token", b"token")],
-            vec![Part::Text("csrf_token", b"wrong"), Part::File("a.jpg", b"x")],
+            vec![
+                Part::File("a.jpg", b"x"),
+                Part::Text("csrf_token", b"token"),
+            ],
+            vec![
+                Part::Text("csrf_token", b"wrong"),
+                Part::File("a.jpg", b"x"),
+            ],
             vec![Part::Text("csrf_token", b""), Part::File("a.jpg", b"x")],
             vec![Part::Text("alt", b"x")],
             vec![
@@ -334,7 +345,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_file_is_cut_off_past_the_limit() {
-        let parts = [Part::Text("csrf_token", b"token"), Part::File("big.jpg", &[1; 1001])];
+        let parts = [
+            Part::Text("csrf_token", b"token"),
+            Part::File("big.jpg", &[1; 1001]),
+        ];
         assert!(matches!(
             read(body(&parts), 100, 1000).await,
             Err(AppError::PayloadTooLarge)
@@ -355,8 +369,14 @@ mod tests {
                 Part::File("b.jpg", b"y"),
             ]),
             body(&[Part::Text("csrf_token", b"token"), Part::Text("alt", &long)]),
-            body(&[Part::Text("csrf_token", b"token"), Part::Text("alt", b"\xff")]),
-            body(&[Part::Text("csrf_token", b"token"), Part::Text("alt", b"a\0")]),
+            body(&[
+                Part::Text("csrf_token", b"token"),
+                Part::Text("alt", b"\xff"),
+            ]),
+            body(&[
+                Part::Text("csrf_token", b"token"),
+                Part::Text("alt", b"a\0"),
+            ]),
             body(&[
                 Part::Text("csrf_token", b"token"),
                 Part::Text("alt", b"a"),
@@ -364,8 +384,10 @@ mod tests {
             ]),
             body(&many),
             b"no boundary anywhere".repeat(10_000),
-            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\ntok")
-                .into_bytes(),
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\ntok"
+            )
+            .into_bytes(),
         ];
         for case in cases {
             let refused = read(case, 512, 1000).await;

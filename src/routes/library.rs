@@ -112,13 +112,12 @@ async fn library_page(
     trouble: Option<Trouble>,
 ) -> Result<HttpResponse, AppError> {
     let Listing { page, unused_only } = listing;
-    let (mut rows, mut pictures) =
-        db::run(&state.pool, "listing the media library", move |conn| {
-            let rows = db::media::list(conn, unused_only, (page - 1) * PAGE_SIZE, PAGE_SIZE + 1)?;
-            let ids: Vec<MediaId> = rows.iter().map(|(row, _)| row.id).collect();
-            Ok((rows, db::media::pictures(conn, &ids)?))
-        })
-        .await?;
+    let (mut rows, mut pictures) = db::run(&state.pool, "listing the media library", move |conn| {
+        let rows = db::media::list(conn, unused_only, (page - 1) * PAGE_SIZE, PAGE_SIZE + 1)?;
+        let ids: Vec<MediaId> = rows.iter().map(|(row, _)| row.id).collect();
+        Ok((rows, db::media::pictures(conn, &ids)?))
+    })
+    .await?;
     let has_older = rows.len() > usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
     rows.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
     let (status, error, alt) = match trouble {
@@ -168,7 +167,15 @@ pub async fn upload(
         Ok(form) => form,
         Err(AppError::PayloadTooLarge) => {
             let refused = MediaError::Refused(Refusal::TooLarge { limit });
-            return refusal(&state, &library, &visit, Listing::FIRST, refused, String::new()).await;
+            return refusal(
+                &state,
+                &library,
+                &visit,
+                Listing::FIRST,
+                refused,
+                String::new(),
+            )
+            .await;
         }
         Err(error) => return Err(error),
     };
@@ -301,7 +308,10 @@ async fn refusal(
         }
     };
     let status = error.status();
-    tracing::info!(status = status.as_u16(), "refused by the media library: {error}");
+    tracing::info!(
+        status = status.as_u16(),
+        "refused by the media library: {error}"
+    );
     let trouble = Trouble {
         status,
         message,
