@@ -77,11 +77,15 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum MediaCommand {
-    /// Add a picture (JPEG, PNG, WebP or GIF, at most MEDIA_MAX_BYTES) as an upload from the
-    /// desk would, and print the addresses of its variants, one a line, narrowest first: full
-    /// URLs starting with PUBLIC_URL when it is set, else paths (`/media/<hash>-<width>.<ext>`).
-    /// The Markdown that places it in an article is said on stderr.
+    /// Add a picture to the library and print the addresses of its variants.
+    ///
+    /// The file (JPEG, PNG, WebP or GIF, at most MEDIA_MAX_BYTES) is taken as an upload from
+    /// the desk is. The addresses of its variants are printed one a line, narrowest first:
+    /// full URLs starting with PUBLIC_URL when it is set, else paths
+    /// (`/media/<hash>-<width>.<ext>`). The Markdown that places it in an article is said on
+    /// stderr.
     Add {
+        /// The picture's file.
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// What the picture shows, for readers who cannot see it (`--alt ""` for none yet).

@@ -104,6 +104,10 @@ impl CsrfUpload {
                 "the body is not multipart/form-data, so it carries no csrf_token",
             ));
         };
+        if self.expected.is_none() {
+            // Whatever token comes, it cannot match: nothing is read.
+            return Err(AppError::CsrfRejected("no csrf_token in the session"));
+        }
         if self
             .declared_length
             .is_some_and(|length| length > max_file_bytes.saturating_add(BESIDES_THE_FILE))
@@ -162,9 +166,7 @@ async fn read_parts(
             }
             "file" => {
                 if !token_checked {
-                    return Err(AppError::CsrfRejected(
-                        "the file came before the csrf_token",
-                    ));
+                    return Err(AppError::CsrfRejected("no csrf_token before the file"));
                 }
                 if file_seen {
                     return Err(AppError::BadRequest(
