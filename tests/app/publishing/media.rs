@@ -1138,7 +1138,7 @@ async fn media_add_prints_the_addresses_of_the_variants() {
         gazette_with(&app, &["media", "add", &photo, "--alt", "The pier"], &[]).await;
     assert_eq!(code, 0, "{stderr}");
     let paths: Vec<&str> = stdout.lines().collect();
-    assert_eq!(paths.len(), 3, "480, 800 and 1200: {stdout}");
+    assert_eq!(paths.len(), 4, "480, 800, 1200 and its own 1300: {stdout}");
     for path in &paths {
         assert!(path.starts_with("/media/"), "{path}");
         assert_eq!(get_bytes(&app, path, &[]).await.status(), StatusCode::OK);
