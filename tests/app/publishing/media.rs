@@ -581,6 +581,55 @@ async fn a_file_over_the_limit_is_refused_as_it_arrives_and_changes_nothing() {
     assert_eq!(pictures_in(&app), 0);
 }
 
+#[tokio::test]
+async fn an_upload_that_stops_arriving_is_cut_off_at_the_forms_timeout() {
+    let app = TestApp::builder()
+        .settings(|s| s.form_body_timeout = Duration::from_secs(1))
+        .start()
+        .await;
+    let newsroom = editor(&app, "editor@example.com").await;
+    let token = newsroom.csrf_token().await;
+    let cookie = format!(
+        "{}={}",
+        app.cookie_name(),
+        newsroom.session_cookie().unwrap_or_default()
+    );
+    let port = app.port;
+    let (status, took) = tokio::task::spawn_blocking(move || {
+        // The token and the start of a file, then nothing more of the 100 KB announced.
+        let opening = format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
+             --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.png\"\r\n\r\n\
+             \u{89}PNG"
+        );
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            stream,
+            "POST /editor/media HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\n\
+             Content-Type: {}\r\nContent-Length: 100000\r\n\r\n{opening}",
+            form_data()
+        )
+        .unwrap();
+        let started = Instant::now();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut answer = [0u8; 256];
+        let n = stream.read(&mut answer).unwrap_or(0);
+        let status = String::from_utf8_lossy(&answer[..n])
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        (status, started.elapsed())
+    })
+    .await
+    .unwrap();
+    assert!(status.contains(" 400 "), "{status}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert_eq!(pictures_in(&app), 0);
+}
+
 /// How a raw upload's body is sent.
 #[derive(Clone, Copy)]
 enum BodyShape {
