@@ -183,6 +183,29 @@ impl Browser {
         field.send_keys(text).await.expect("typing");
     }
 
+    /// Hands the file at `path` to a file field, as a reader choosing it would.
+    pub async fn upload(&self, css: &str, path: &str) {
+        let field = self.wait_for(css).await;
+        field.send_keys(path).await.expect("choosing a file");
+    }
+
+    /// Selects the first option of a `<select>` whose label contains `label`.
+    pub async fn choose(&self, css: &str, label: &str) {
+        self.wait_for(css).await;
+        let chosen = self
+            .client
+            .execute(
+                "const select = document.querySelector(arguments[0]); \
+                 const option = [...select.options].find(o => o.text.includes(arguments[1])); \
+                 if (!option) { return false; } \
+                 select.value = option.value; return true;",
+                vec![serde_json::json!(css), serde_json::json!(label)],
+            )
+            .await
+            .expect("choosing an option");
+        assert_eq!(chosen, serde_json::Value::Bool(true), "no option of {css} says {label}");
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.wait_for(css).await.text().await.expect("reading text")
     }

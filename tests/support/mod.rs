@@ -7,6 +7,7 @@ pub mod balancer;
 pub mod fixtures;
 pub mod logs;
 pub mod mailbox;
+pub mod pictures;
 pub mod processor;
 pub mod queries;
 pub mod stripe;
