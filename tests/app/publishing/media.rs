@@ -14,147 +14,27 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
-/// Pictures made in memory.
-mod pictures {
-    use std::io::Cursor;
+use crate::support::pictures::{bomb_png, gps_latitude_bytes, jpeg_with_exif, png};
 
-    /// The GPS latitude the JPEGs below carry (48° 51' 29.50"), as it is stored in their
-    /// EXIF: three big-endian rationals.
-    pub fn gps_latitude_bytes() -> Vec<u8> {
-        [(48u32, 1u32), (51, 1), (2950, 100)]
-            .iter()
-            .flat_map(|(num, den)| num.to_be_bytes().into_iter().chain(den.to_be_bytes()))
-            .collect()
-    }
-
-    fn gradient(width: u32, height: u32) -> image::RgbImage {
-        image::RgbImage::from_fn(width, height, |x, y| {
-            image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
-        })
-    }
-
-    /// A JPEG `width` × `height` as stored, with an EXIF orientation (6: turn it a quarter
-    /// clockwise to see it upright) and, if asked, a GPS position.
-    pub fn jpeg_with_exif(width: u32, height: u32, orientation: u16, with_gps: bool) -> Vec<u8> {
-        let mut jpeg = Vec::new();
-        gradient(width, height)
-            .write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
-            .unwrap();
-        let app1 = exif_app1(orientation, with_gps);
-        // After the start-of-image marker.
-        jpeg.splice(2..2, app1);
-        jpeg
-    }
-
-    /// An APP1 segment holding EXIF: the orientation, and a GPS latitude if asked.
-    fn exif_app1(orientation: u16, with_gps: bool) -> Vec<u8> {
-        let mut tiff = b"MM\0\x2a".to_vec();
-        tiff.extend_from_slice(&8u32.to_be_bytes());
-        let entry = |tiff: &mut Vec<u8>, tag: u16, kind: u16, count: u32, value: [u8; 4]| {
-            tiff.extend_from_slice(&tag.to_be_bytes());
-            tiff.extend_from_slice(&kind.to_be_bytes());
-            tiff.extend_from_slice(&count.to_be_bytes());
-            tiff.extend_from_slice(&value);
-        };
-        let entries: u16 = if with_gps { 2 } else { 1 };
-        tiff.extend_from_slice(&entries.to_be_bytes());
-        let o = orientation.to_be_bytes();
-        entry(&mut tiff, 0x0112, 3, 1, [o[0], o[1], 0, 0]);
-        // IFD0 is 2 + 12 per entry + 4 bytes long, from offset 8.
-        let gps_ifd = 8 + 2 + 12 * u32::from(entries) + 4;
-        if with_gps {
-            entry(&mut tiff, 0x8825, 4, 1, gps_ifd.to_be_bytes());
-        }
-        tiff.extend_from_slice(&0u32.to_be_bytes());
-        if with_gps {
-            let data = gps_ifd + 2 + 12 * 2 + 4;
-            tiff.extend_from_slice(&2u16.to_be_bytes());
-            entry(&mut tiff, 0x0001, 2, 2, *b"N\0\0\0");
-            entry(&mut tiff, 0x0002, 5, 3, data.to_be_bytes());
-            tiff.extend_from_slice(&0u32.to_be_bytes());
-            tiff.extend_from_slice(&gps_latitude_bytes());
-        }
-        let mut segment = vec![0xFF, 0xE1];
-        let length = u16::try_from(2 + 6 + tiff.len()).unwrap();
-        segment.extend_from_slice(&length.to_be_bytes());
-        segment.extend_from_slice(b"Exif\0\0");
-        segment.extend_from_slice(&tiff);
-        segment
-    }
-
-    /// A PNG `width` × `height`.
-    pub fn png(width: u32, height: u32) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        gradient(width, height)
-            .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
-            .unwrap();
-        bytes
-    }
-
-    /// A PNG of noise (it does not compress): about 3 bytes a pixel.
-    pub fn noise_png(width: u32, height: u32) -> Vec<u8> {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let noise = image::RgbImage::from_fn(width, height, |_, _| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let [a, b, c, ..] = state.to_le_bytes();
-            image::Rgb([a, b, c])
-        });
-        let mut bytes = Vec::new();
-        noise
-            .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
-            .unwrap();
-        bytes
-    }
-
-    /// A few hundred bytes whose header claims `width` × `height` pixels: a decompression
-    /// bomb, as far as any check before decoding can tell.
-    pub fn bomb_png(width: u32, height: u32) -> Vec<u8> {
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        let mut header = Vec::new();
-        header.extend_from_slice(&width.to_be_bytes());
-        header.extend_from_slice(&height.to_be_bytes());
-        header.extend_from_slice(&[8, 0, 0, 0, 0]);
-        chunk(&mut png, b"IHDR", &header);
-        // A zlib stream of zeros, far shorter than the pixels claimed.
-        chunk(
-            &mut png,
-            b"IDAT",
-            &[
-                0x78, 0x9C, 0x63, 0x60, 0x18, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00,
-            ],
-        );
-        chunk(&mut png, b"IEND", &[]);
-        png
-    }
-
-    fn chunk(png: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        png.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
-        let start = png.len();
-        png.extend_from_slice(kind);
-        png.extend_from_slice(data);
-        let crc = crc32(&png[start..]);
-        png.extend_from_slice(&crc.to_be_bytes());
-    }
-
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = 0xFFFF_FFFFu32;
-        for &byte in bytes {
-            crc ^= u32::from(byte);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
+/// A PNG of noise, which does not compress: about 3 bytes a pixel.
+fn noise_png(width: u32, height: u32) -> Vec<u8> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let noise = image::RgbImage::from_fn(width, height, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let [a, b, c, ..] = state.to_le_bytes();
+        image::Rgb([a, b, c])
+    });
+    let mut bytes = Vec::new();
+    noise
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    bytes
 }
-
-use pictures::{bomb_png, gps_latitude_bytes, jpeg_with_exif, noise_png, png};
 
 const BOUNDARY: &str = "----gazette-upload-7MA4YWxk";
 const SVG: &[u8] =
