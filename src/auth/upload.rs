@@ -9,9 +9,11 @@
 //! file (the form puts it first), so no stranger's file is ever read; text fields are at most
 //! [`TEXT_FIELD_LIMIT`] bytes of UTF-8 without NUL; there are at most [`MAX_PARTS`] parts and
 //! one file. The file's bytes are read until more than the caller's limit have arrived, and
-//! then reading stops at once (413): the rest of the body is never buffered. The whole body
-//! must arrive within the forms' timeout (`FORM_BODY_TIMEOUT_SECONDS`, 400). Anything
-//! malformed is a 400; nothing here is a 5xx.
+//! then reading stops at once (413): the rest of the body is never buffered. The body must
+//! keep arriving: a pause longer than the forms' timeout (`FORM_BODY_TIMEOUT_SECONDS`) is a
+//! 400, and so is a body still arriving after [`UPLOAD_DEADLINE`] (a 15 MB photo on a slow
+//! line takes longer than a form, but not for ever). Anything malformed is a 400; nothing
+//! here is a 5xx.
 
 use std::future::{Ready, ready};
 use std::time::Duration;
@@ -38,6 +40,8 @@ pub const MAX_PARTS: usize = 8;
 const BESIDES_THE_FILE: u64 = 64 * 1024;
 /// The longest `csrf_token` read (the session's are 43 characters).
 const TOKEN_LIMIT: usize = 256;
+/// The longest a whole upload may take to arrive, however steadily.
+pub const UPLOAD_DEADLINE: Duration = Duration::from_secs(300);
 
 /// An upload whose request passed the origin check; its body is read by [`CsrfUpload::read`].
 pub struct CsrfUpload {
@@ -116,11 +120,11 @@ impl CsrfUpload {
         }
         let limit = usize::try_from(max_file_bytes).unwrap_or(usize::MAX);
         tokio::time::timeout(
-            self.timeout,
-            read_parts(parts, self.expected.as_deref(), limit),
+            UPLOAD_DEADLINE,
+            read_parts(parts, self.expected.as_deref(), limit, self.timeout),
         )
         .await
-        .map_err(|_| AppError::BadRequest("the upload's body arrived too slowly".to_string()))?
+        .map_err(|_| too_slow())?
     }
 }
 
@@ -136,6 +140,7 @@ async fn read_parts(
     mut parts: Multipart,
     expected: Option<&str>,
     max_file_bytes: usize,
+    pause: Duration,
 ) -> Result<UploadForm, AppError> {
     let mut form = UploadForm {
         fields: Vec::new(),
@@ -144,7 +149,10 @@ async fn read_parts(
     let mut token_checked = false;
     let mut file_seen = false;
     let mut count = 0;
-    while let Some(part) = parts.next().await {
+    while let Some(part) = tokio::time::timeout(pause, parts.next())
+        .await
+        .map_err(|_| too_slow())?
+    {
         let mut part = part.map_err(unreadable)?;
         count += 1;
         if count > MAX_PARTS {
@@ -158,7 +166,7 @@ async fn read_parts(
                 if token_checked {
                     return Err(AppError::CsrfRejected("csrf_token sent twice"));
                 }
-                let sent = read_bounded(&mut part, TOKEN_LIMIT)
+                let sent = read_bounded(&mut part, TOKEN_LIMIT, pause)
                     .await?
                     .ok_or(AppError::CsrfRejected("wrong or missing csrf_token"))?;
                 check_token(expected, Some(&sent))?;
@@ -179,7 +187,7 @@ async fn read_parts(
                     .and_then(|disposition| disposition.get_filename())
                     .unwrap_or_default()
                     .to_string();
-                let bytes = read_bounded(&mut part, max_file_bytes)
+                let bytes = read_bounded(&mut part, max_file_bytes, pause)
                     .await?
                     .ok_or(AppError::PayloadTooLarge)?;
                 // What a browser sends when no file was chosen.
@@ -196,7 +204,7 @@ async fn read_parts(
                         "the upload's field {name} was sent twice"
                     )));
                 }
-                let value = read_bounded(&mut part, TEXT_FIELD_LIMIT)
+                let value = read_bounded(&mut part, TEXT_FIELD_LIMIT, pause)
                     .await?
                     .ok_or_else(|| {
                         AppError::BadRequest(format!(
@@ -214,9 +222,16 @@ async fn read_parts(
 }
 
 /// A part's bytes, or `None` as soon as more than `limit` have arrived (the rest is not read).
-async fn read_bounded(part: &mut Field, limit: usize) -> Result<Option<Vec<u8>>, AppError> {
+async fn read_bounded(
+    part: &mut Field,
+    limit: usize,
+    pause: Duration,
+) -> Result<Option<Vec<u8>>, AppError> {
     let mut bytes = Vec::new();
-    while let Some(chunk) = part.next().await {
+    while let Some(chunk) = tokio::time::timeout(pause, part.next())
+        .await
+        .map_err(|_| too_slow())?
+    {
         let chunk = chunk.map_err(unreadable)?;
         if chunk.len() > limit.saturating_sub(bytes.len()) {
             return Ok(None);
@@ -237,6 +252,10 @@ fn text(value: Vec<u8>) -> Result<String, AppError> {
         ));
     }
     Ok(text)
+}
+
+fn too_slow() -> AppError {
+    AppError::BadRequest("the upload's body arrived too slowly".to_string())
 }
 
 fn unreadable(error: actix_multipart::MultipartError) -> AppError {
@@ -294,7 +313,7 @@ mod tests {
             .map(|piece| Ok(Bytes::copy_from_slice(piece)))
             .collect();
         let parts = Multipart::new(&headers, futures_util::stream::iter(chunks));
-        read_parts(parts, Some("token"), limit).await
+        read_parts(parts, Some("token"), limit, Duration::from_secs(5)).await
     }
 
     #[tokio::test]
