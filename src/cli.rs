@@ -1,6 +1,7 @@
 //! The `gazette` command line: serving (the default), and the operator's commands: applying
-//! migrations, giving an account a role, importing article files, and the newsletter (sending
-//! an article, a send's counts, the suppressed addresses).
+//! migrations, giving an account a role, importing article files, the newsletter (sending
+//! an article, a send's counts, the suppressed addresses) and adding a picture to the media
+//! library.
 //!
 //! Rules: every command reads the same settings as the server; whatever goes wrong is one
 //! plain line on stderr naming what to fix (`gazette: ...`) and a non-zero exit code, never a
@@ -8,8 +9,10 @@
 //! on a fresh install.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -25,9 +28,11 @@ use crate::domain::email;
 use crate::domain::ids::ArticleId;
 use crate::domain::role::Role;
 use crate::lifecycle::Stopped;
+use crate::media::store::PostgresStore;
+use crate::media::{MediaLibrary, Upload};
 use crate::newsletter::sending::{self, Audience, Started};
 use crate::startup::{Application, Overrides};
-use crate::views::date_and_time;
+use crate::views::{date_and_time, media_markdown};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -62,6 +67,30 @@ enum Command {
     Newsletter {
         #[command(subcommand)]
         command: NewsletterCommand,
+    },
+    /// The media library: pictures articles may use.
+    Media {
+        #[command(subcommand)]
+        command: MediaCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum MediaCommand {
+    /// Add a picture to the library and print the addresses of its variants.
+    ///
+    /// The file (JPEG, PNG, WebP or GIF, at most MEDIA_MAX_BYTES) is taken as an upload from
+    /// the desk is. The addresses of its variants are printed one a line, narrowest first:
+    /// full URLs starting with PUBLIC_URL when it is set, else paths
+    /// (`/media/<hash>-<width>.<ext>`). The Markdown that places it in an article is said on
+    /// stderr.
+    Add {
+        /// The picture's file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// What the picture shows, for readers who cannot see it (`--alt ""` for none yet).
+        #[arg(long, value_name = "TEXT")]
+        alt: String,
     },
 }
 
@@ -149,6 +178,9 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         } => set_role(&settings, &email, role.into()),
         Command::Import { files } => import(&settings, &files),
         Command::Newsletter { command } => newsletter(&settings, command),
+        Command::Media {
+            command: MediaCommand::Add { file, alt },
+        } => add_picture(&settings, &file, &alt),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -371,6 +403,65 @@ fn newsletter(settings: &Settings, command: NewsletterCommand) -> Result<(), Str
     }
 }
 
+/// Adds a picture through the media library, as the desk's upload does (the same limits and
+/// processing), and prints its variants' addresses.
+fn add_picture(settings: &Settings, file: &Path, alt: &str) -> Result<(), String> {
+    let shown = file.display();
+    let bytes =
+        read_at_most(file, settings.media.max_bytes).map_err(|e| format!("{shown}: {e}"))?;
+    database(settings)?;
+    let pool = db::pool(&settings.database_url, 2);
+    let library = MediaLibrary::new(
+        pool.clone(),
+        Arc::new(PostgresStore::new(pool)),
+        &settings.media,
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let upload = Upload {
+        bytes,
+        original_name: file
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        alt: alt.to_string(),
+        uploader: None,
+    };
+    let added = runtime
+        .block_on(library.add(upload))
+        .map_err(|e| format!("{shown}: {e}"))?;
+    let base = settings.public_url.as_deref().unwrap_or_default();
+    for variant in &added.variants {
+        println!("{base}{}", variant.path());
+    }
+    let picture = &added.picture;
+    let markdown = media_markdown(&picture.alt, picture.id);
+    eprintln!(
+        "Picture {} ({} × {}){}; in an article's text: {markdown}",
+        picture.id,
+        picture.width,
+        picture.height,
+        if added.already_there {
+            " was already in the library, its alt text as it was"
+        } else {
+            " added"
+        }
+    );
+    Ok(())
+}
+
+/// The file's bytes, at most `limit` and one more (so a larger file is refused as too large
+/// without being read whole).
+fn read_at_most(file: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 fn skipped(counts: &Counts) -> String {
     if counts.suppressed > 0 {
         format!(" ({} skipped as suppressed)", counts.suppressed)
@@ -417,6 +508,17 @@ mod tests {
         assert!(
             Cli::try_parse_from(["gazette", "import"]).is_err(),
             "a file is needed"
+        );
+        let cli = Cli::try_parse_from(["gazette", "media", "add", "a.jpg", "--alt", ""]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Media {
+                command: MediaCommand::Add { .. }
+            })
+        ));
+        assert!(
+            Cli::try_parse_from(["gazette", "media", "add", "a.jpg"]).is_err(),
+            "the alt text is asked for"
         );
     }
 

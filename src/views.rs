@@ -15,6 +15,7 @@ use crate::models::{Article, ArticleSummary, Plan};
 
 mod desk;
 mod feeds;
+mod library;
 mod newsletter;
 
 pub use desk::{
@@ -22,6 +23,7 @@ pub use desk::{
     PeoplePage, PersonView, date_and_time, stage_label,
 };
 pub use feeds::{atom_feed, robots_txt, sitemap_index_xml, sitemap_xml};
+pub use library::{LibraryPicture, MediaLibraryPage, file_size, media_markdown};
 pub use newsletter::{
     NewsletterConfirmPage, NewsletterJoinPage, NewsletterMessagePage, NewsletterPreferencesPage,
     NewsletterUnsubscribePage,

@@ -10,6 +10,9 @@
 //! too slow to arrive is 400; then the token (403); then every field name and value must be
 //! valid UTF-8 without NUL once percent-decoded (400: two different byte strings must never
 //! become the same password); only then is the form deserialised (400 when it does not fit).
+//!
+//! The one form that is not URL-encoded, an upload, is read by [`super::upload`] with these
+//! same two checks.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -90,7 +93,7 @@ async fn read_within(
 /// Refuses requests the browser says come from another site. Browsers always send these
 /// headers on cross-site form posts; their absence (older clients, tools) leaves the token
 /// check as the guard.
-fn check_origin(req: &HttpRequest) -> Result<(), AppError> {
+pub(super) fn check_origin(req: &HttpRequest) -> Result<(), AppError> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = header("sec-fetch-site")
         && !matches!(site, "same-origin" | "none")
@@ -107,7 +110,7 @@ fn check_origin(req: &HttpRequest) -> Result<(), AppError> {
     Ok(())
 }
 
-fn check_token(expected: Option<&str>, sent: Option<&[u8]>) -> Result<(), AppError> {
+pub(super) fn check_token(expected: Option<&str>, sent: Option<&[u8]>) -> Result<(), AppError> {
     match (expected, sent) {
         (Some(expected), Some(sent))
             if !sent.is_empty() && bool::from(expected.as_bytes().ct_eq(sent)) =>

@@ -1,6 +1,7 @@
-//! Who the reader is: password hashing, the typed session, CSRF protection, the extractor
-//! that turns a cookie into a reader (checking the server-side session record), and what
-//! slows down password guessing (attempt counters and device cookies).
+//! Who the reader is: password hashing, the typed session, CSRF protection (of forms and
+//! uploads), the extractor that turns a cookie into a reader (checking the server-side
+//! session record), and what slows down password guessing (attempt counters and device
+//! cookies).
 
 pub mod attempts;
 pub mod client;
@@ -10,6 +11,7 @@ pub mod device;
 pub mod login;
 pub mod password;
 pub mod session;
+pub mod upload;
 
 use sha2::{Digest, Sha256};
 

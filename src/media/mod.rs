@@ -13,7 +13,8 @@
 
 pub mod store;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -117,6 +118,7 @@ pub struct MediaLibrary {
     /// Uploads being decoded or waiting to be: beyond these, an upload is turned away.
     admitted: Arc<Semaphore>,
     max_bytes: u64,
+    in_flight: InFlight,
 }
 
 impl MediaLibrary {
@@ -128,6 +130,7 @@ impl MediaLibrary {
             processing: Arc::new(Semaphore::new(slots)),
             admitted: Arc::new(Semaphore::new(slots + WAITING_UPLOADS)),
             max_bytes: settings.max_bytes,
+            in_flight: InFlight::default(),
         }
     }
 
@@ -141,11 +144,6 @@ impl MediaLibrary {
         rules::check_size(upload.bytes.len() as u64, self.max_bytes)
             .map_err(MediaError::Refused)?;
         let alt = rules::clean_alt(&upload.alt).ok_or(MediaError::AltTooLong)?;
-        let _admitted = self
-            .admitted
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| MediaError::Busy)?;
         let bytes = Arc::new(upload.bytes);
         let hash = {
             let bytes = bytes.clone();
@@ -153,22 +151,31 @@ impl MediaLibrary {
                 .await
                 .map_err(|error| MediaError::Processing(error.to_string()))?
         };
-        let existing = {
-            let hash = hash.clone();
-            db::run(&self.pool, "looking for the same picture", move |conn| {
-                db::media::find_by_hash(conn, &hash)
-            })
-            .await?
+        // One upload of given bytes is processed at a time on this instance; the same bytes
+        // sent meanwhile (a double click, a second tab) wait for it and get its picture.
+        let _in_flight = loop {
+            if let Some(picture) = self.find_by_hash(&hash).await? {
+                let variants = self.variant_names(&picture).await?;
+                return Ok(Added {
+                    picture,
+                    variants,
+                    already_there: true,
+                });
+            }
+            match self.in_flight.enter(&hash) {
+                Ok(first) => break first,
+                // Closed when the first is done, whether it made the picture or failed.
+                Err(gate) => drop(gate.acquire().await),
+            }
         };
-        if let Some(picture) = existing {
-            let variants = self.variant_names(&picture).await?;
-            return Ok(Added {
-                picture,
-                variants,
-                already_there: true,
-            });
-        }
 
+        // Only new pictures need a slot: the same file again is answered above, however busy
+        // the instance is.
+        let _admitted = self
+            .admitted
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| MediaError::Busy)?;
         let processed = {
             let _slot = self
                 .processing
@@ -357,12 +364,64 @@ impl MediaLibrary {
         Ok(deleted)
     }
 
+    async fn find_by_hash(&self, hash: &str) -> Result<Option<MediaRow>, MediaError> {
+        let hash = hash.to_string();
+        Ok(
+            db::run(&self.pool, "looking for the same picture", move |conn| {
+                db::media::find_by_hash(conn, &hash)
+            })
+            .await?,
+        )
+    }
+
     /// One picture of the library.
     pub async fn find(&self, id: MediaId) -> Result<Option<MediaRow>, MediaError> {
         Ok(db::run(&self.pool, "reading a picture", move |conn| {
             db::media::find(conn, id)
         })
         .await?)
+    }
+}
+
+/// The hashes of the uploads being processed on this instance, each with a gate the same
+/// bytes sent meanwhile wait at. Only a way to save work: the database's unique hash is what
+/// keeps one picture per file, across instances too.
+#[derive(Default)]
+struct InFlight {
+    gates: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+/// The first upload of some bytes; when it is dropped (done or failed), those waiting go on.
+struct First {
+    gates: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    hash: String,
+    gate: Arc<Semaphore>,
+}
+
+impl InFlight {
+    /// Enters as the first upload of `hash`, or gives the gate of the one under way.
+    fn enter(&self, hash: &str) -> Result<First, Arc<Semaphore>> {
+        let mut gates = self.gates.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(gate) = gates.get(hash) {
+            return Err(gate.clone());
+        }
+        let gate = Arc::new(Semaphore::new(0));
+        gates.insert(hash.to_string(), gate.clone());
+        Ok(First {
+            gates: self.gates.clone(),
+            hash: hash.to_string(),
+            gate,
+        })
+    }
+}
+
+impl Drop for First {
+    fn drop(&mut self) {
+        self.gates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.hash);
+        self.gate.close();
     }
 }
 

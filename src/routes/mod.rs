@@ -9,6 +9,7 @@ mod editor;
 mod feeds;
 mod health;
 mod home;
+mod library;
 mod media;
 mod newsletter;
 mod pages;
@@ -151,7 +152,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::get().to(editor::preview_paywall),
                 )
                 .route("/people", web::get().to(editor::people))
-                .route("/people", web::post().to(editor::set_role)),
+                .route("/people", web::post().to(editor::set_role))
+                // An upload's body is a stream the handler bounds itself (`MEDIA_MAX_BYTES`):
+                // the payload limit above applies to forms, not to it.
+                .route("/media", web::get().to(library::library))
+                .route("/media", web::post().to(library::upload))
+                .route("/media/{id}/alt", web::post().to(library::set_alt))
+                .route("/media/{id}/delete", web::post().to(library::delete)),
         )
         .default_service(web::to(not_found));
 }

@@ -203,7 +203,11 @@ impl Browser {
             )
             .await
             .expect("choosing an option");
-        assert_eq!(chosen, serde_json::Value::Bool(true), "no option of {css} says {label}");
+        assert_eq!(
+            chosen,
+            serde_json::Value::Bool(true),
+            "no option of {css} says {label}"
+        );
     }
 
     pub async fn text(&self, css: &str) -> String {
