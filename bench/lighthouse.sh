@@ -5,8 +5,9 @@
 #
 #   bench/lighthouse.sh            (LIGHTHOUSE=/path/to/lighthouse to use one already installed)
 #
-# It builds the release binary, starts it on a database of its own (demo articles, no free
-# articles, so a premium article shows the paywall and a free one the article), runs
+# It builds the release binary, starts it on a database of its own (demo articles with their
+# pictures, no free articles, so a premium article shows the paywall and a free one the
+# article), runs
 # Lighthouse against each page, prints the scores, and removes the database. Lighthouse is
 # installed with npm under target/ when it is not found. It is not part of CI.
 #
@@ -23,13 +24,14 @@ port="${LIGHTHOUSE_PORT:-18080}"
 site="http://127.0.0.1:$port"
 export CHROME_PATH="${CHROME_PATH:-/usr/bin/chromium}"
 
+target="${CARGO_TARGET_DIR:-target}"
 lighthouse="${LIGHTHOUSE:-$(command -v lighthouse || true)}"
 if [ -z "$lighthouse" ]; then
-  lighthouse="target/tools/lighthouse/node_modules/.bin/lighthouse"
+  lighthouse="$target/tools/lighthouse/node_modules/.bin/lighthouse"
   if [ ! -x "$lighthouse" ]; then
-    echo "Installing Lighthouse with npm under target/tools/lighthouse ..." >&2
-    mkdir -p target/tools/lighthouse
-    (cd target/tools/lighthouse && npm init -y >/dev/null && npm install --silent lighthouse >&2)
+    echo "Installing Lighthouse with npm under $target/tools/lighthouse ..." >&2
+    mkdir -p "$target/tools/lighthouse"
+    (cd "$target/tools/lighthouse" && npm init -y >/dev/null && npm install --silent lighthouse >&2)
   fi
 fi
 
@@ -44,9 +46,10 @@ cleanup() {
 trap cleanup EXIT
 
 DATABASE_URL="$server/$database" PORT="$port" FREE_ARTICLES_PER_MONTH=0 DEMO_CONTENT=true \
-  PUBLIC_URL="$site" RUST_LOG=warn target/release/gazette &
+  PUBLIC_URL="$site" RUST_LOG=warn "$target/release/gazette" &
 app_pid=$!
-for _ in $(seq 1 100); do
+# The first start draws and processes the demo pictures.
+for _ in $(seq 1 300); do
   curl -fs "$site/healthz" >/dev/null 2>&1 && break
   sleep 0.2
 done

@@ -41,10 +41,11 @@ pub enum Scene {
     Crows,
     PrairieNoon,
     NightSky,
+    Lamppost,
 }
 
 impl Scene {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::NightTrain,
         Self::Sourdough,
         Self::Lighthouse,
@@ -57,6 +58,7 @@ impl Scene {
         Self::Crows,
         Self::PrairieNoon,
         Self::NightSky,
+        Self::Lamppost,
     ];
 
     /// Its name in an article's header.
@@ -74,6 +76,7 @@ impl Scene {
             Self::Crows => "crows",
             Self::PrairieNoon => "prairie-noon",
             Self::NightSky => "night-sky",
+            Self::Lamppost => "lamppost",
         }
     }
 
@@ -133,6 +136,10 @@ impl Scene {
                 "The Milky Way arching across a starry sky above dark hills, where a small house \
                  shows a single lit window."
             }
+            Self::Lamppost => {
+                "A crow perched on top of a glowing street lamp at dusk, above the dark rooftops \
+                 of a town, with more crows flying home."
+            }
         }
     }
 
@@ -154,6 +161,7 @@ impl Scene {
             Self::Crows => crows(c, d),
             Self::PrairieNoon => prairie_noon(c, d),
             Self::NightSky => night_sky(c, d),
+            Self::Lamppost => lamppost(c, d),
         }
         canvas.into_image()
     }
@@ -1621,6 +1629,120 @@ fn night_sky(c: &mut Canvas, d: &mut Dice) {
         hex(0x7a5a2a),
         0.8,
     );
+}
+
+fn lamppost(c: &mut Canvas, d: &mut Dice) {
+    c.vertical_gradient(&[
+        (0.0, hex(0x2b3a5c)),
+        (0.45, hex(0x6d7a9c)),
+        (0.75, hex(0xe3a98a)),
+        (0.85, hex(0xf2c59a)),
+    ]);
+    stars(c, d, 40, 260.0, 0.6);
+    // Roofs and chimneys of the town below.
+    let mut x = -20.0;
+    while x < W {
+        let width = d.between(90.0, 190.0);
+        let eaves = d.between(700.0, 780.0);
+        let ridge = eaves - d.between(40.0, 90.0);
+        let roof = hex(0x1c2238);
+        c.rounded_box((x, eaves, x + width, H + 5.0), 1.0, roof, 1.0);
+        c.polygon(
+            &[
+                (x - 6.0, eaves + 1.0),
+                (x + width + 6.0, eaves + 1.0),
+                (x + width / 2.0, ridge),
+            ],
+            roof,
+            1.0,
+        );
+        if d.chance(0.5) {
+            let chimney = x + d.between(15.0, width - 35.0);
+            c.rounded_box(
+                (chimney, ridge + 10.0, chimney + 18.0, eaves),
+                1.0,
+                roof,
+                1.0,
+            );
+        }
+        if d.chance(0.6) {
+            let wx = x + d.between(15.0, width - 35.0);
+            let wy = eaves + d.between(30.0, 80.0);
+            c.glow((wx + 9.0, wy + 10.0), 30.0, hex(0xffc46b), 0.3);
+            c.rounded_box((wx, wy, wx + 18.0, wy + 22.0), 1.0, hex(0xffd48a), 1.0);
+        }
+        x += width + d.between(10.0, 40.0);
+    }
+
+    // The lamp: a post, a curled arm and a glowing lantern.
+    let iron = hex(0x161a24);
+    let post = d.between(640.0, 760.0);
+    c.rounded_box((post - 9.0, 330.0, post + 9.0, H + 5.0), 4.0, iron, 1.0);
+    c.rounded_box((post - 22.0, 840.0, post + 22.0, H + 5.0), 6.0, iron, 1.0);
+    c.rounded_box((post - 16.0, 700.0, post + 16.0, 716.0), 4.0, iron, 1.0);
+    let head = (post, 300.0);
+    c.glow((head.0, head.1 + 40.0), 420.0, hex(0xffd99a), 0.45);
+    c.polygon(
+        &[
+            (head.0 - 34.0, head.1),
+            (head.0 + 34.0, head.1),
+            (head.0 + 22.0, head.1 + 70.0),
+            (head.0 - 22.0, head.1 + 70.0),
+        ],
+        hex(0xffe6b0),
+        1.0,
+    );
+    c.line(
+        (head.0 - 34.0, head.1),
+        (head.0 - 22.0, head.1 + 70.0),
+        5.0,
+        iron,
+        1.0,
+    );
+    c.line(
+        (head.0 + 34.0, head.1),
+        (head.0 + 22.0, head.1 + 70.0),
+        5.0,
+        iron,
+        1.0,
+    );
+    c.line((head.0, head.1), (head.0, head.1 + 70.0), 3.0, iron, 0.8);
+    c.rounded_box(
+        (head.0 - 28.0, head.1 + 66.0, head.0 + 28.0, head.1 + 80.0),
+        3.0,
+        iron,
+        1.0,
+    );
+    c.rounded_box(
+        (head.0 - 8.0, head.1 + 78.0, head.0 + 8.0, 340.0),
+        2.0,
+        iron,
+        1.0,
+    );
+    c.polygon(
+        &[
+            (head.0 - 44.0, head.1 + 2.0),
+            (head.0 + 44.0, head.1 + 2.0),
+            (head.0, head.1 - 40.0),
+        ],
+        iron,
+        1.0,
+    );
+    crow(c, (head.0 + 6.0, head.1 - 38.0), -1.0, 0.95);
+
+    // A few more crows flying home.
+    for _ in 0..5 {
+        let at = (d.between(980.0, 1500.0), d.between(120.0, 380.0));
+        let span = d.between(14.0, 26.0);
+        let wing = [
+            (at.0 - span, at.1 - span * 0.35),
+            (at.0 - span * 0.45, at.1 - span * 0.45),
+            at,
+            (at.0 + span * 0.45, at.1 - span * 0.45),
+            (at.0 + span, at.1 - span * 0.35),
+        ];
+        c.polyline(&wing, 3.5, hex(0x1a1d26), 1.0);
+    }
 }
 
 #[cfg(test)]
