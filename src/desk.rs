@@ -80,7 +80,7 @@ struct Pictured {
 }
 
 /// A library picture as the body places it.
-fn placed_of(picture: &Picture) -> Placed {
+pub fn placed_of(picture: &Picture) -> Placed {
     Placed {
         src: picture.src(),
         srcset: picture.srcset(),

@@ -1,4 +1,5 @@
-//! Publishing: the desk, and two editors on one article.
+//! Publishing: the desk, two editors on one article, and pictures.
 
 mod desk;
 mod editing_together;
+mod pictures;
