@@ -342,3 +342,45 @@ async fn a_feature_image_changed_by_another_editor_is_a_change_of_the_words() {
     assert!(refused.body.contains(&format!("media:{}", second.id)));
     assert!(refused.body.contains("<h3>Feature image&#39;s credit</h3>"));
 }
+
+#[tokio::test]
+async fn an_import_follows_the_same_rules_for_pictures_all_or_none() {
+    use gazette::desk::{Import, ImportError, import};
+    use gazette::domain::article::{Fields, check};
+    let app = TestApp::spawn().await;
+    let known = add_picture(&app, "known.jpg", "", 800, 600);
+    let file = |title: &str, body: String| Import {
+        draft: check(&Fields {
+            title: title.to_string(),
+            byline: "Ada Editor".to_string(),
+            teaser: "A teaser.".to_string(),
+            body,
+            ..Fields::default()
+        })
+        .expect("a valid article"),
+        published_at: START,
+    };
+    let before = article_count(&app);
+    let refused = |files: &[Import]| match import(&mut app.connect(), files, START) {
+        Err(ImportError::Refused { index, message }) => (index, message),
+        other => panic!("imported: {other:?}"),
+    };
+    let good = file(
+        "With a Picture",
+        format!("Words.\n\n![A described picture](media:{})", known.id),
+    );
+    let (index, message) = refused(&[
+        file("First", "Words.".to_string()),
+        file("Foreign", "![x](https://evil.example/x.png)".to_string()),
+    ]);
+    assert_eq!(index, 1);
+    assert!(message.contains("https://evil.example/x.png"), "{message}");
+    // Imported articles are published: alt text is needed.
+    let (index, message) = refused(&[file("Bare", format!("![](media:{})", known.id))]);
+    assert_eq!(index, 0);
+    assert!(message.contains("alt text"), "{message}");
+    assert_eq!(article_count(&app), before, "all or none");
+
+    let made = import(&mut app.connect(), &[good], START).expect("importing");
+    assert_eq!(placed_in(&app, made[0].id.get()), vec![known.id]);
+}
