@@ -292,6 +292,7 @@ fn import(settings: &Settings, files: &[PathBuf]) -> Result<(), String> {
             teaser: parsed.teaser,
             body: parsed.body_markdown,
             premium: parsed.is_premium,
+            ..article::Fields::default()
         };
         let draft = article::check(&fields).map_err(|errors| {
             let problems: Vec<String> = [
@@ -312,8 +313,13 @@ fn import(settings: &Settings, files: &[PathBuf]) -> Result<(), String> {
     }
     let mut conn = database(settings)?;
     let now = time::OffsetDateTime::now_utc();
-    let imported = desk::import(&mut conn, &articles, now)
-        .map_err(|e| format!("importing the articles: {e}"))?;
+    let imported = desk::import(&mut conn, &articles, now).map_err(|error| match error {
+        desk::ImportError::Refused { index, message } => match files.get(index) {
+            Some(file) => format!("{}: {message}", file.display()),
+            None => message,
+        },
+        desk::ImportError::Database(e) => format!("importing the articles: {e}"),
+    })?;
     for (file, made) in files.iter().zip(&imported) {
         let stage = match made.stage {
             Stage::Scheduled(at) => format!("scheduled for {}", date_and_time(at)),

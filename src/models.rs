@@ -4,6 +4,9 @@
 //! `find`, `eq_any`, raw `bind`), fill `Queryable` and `Selectable` structs and are written by
 //! `Insertable` ones, exactly as `i64` is, so no query converts an id by hand.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgValue};
@@ -17,6 +20,7 @@ use crate::domain::ids::{
     ArticleId, CheckoutId, DeliveryId, HostedCheckoutId, MailId, MediaId, SendId, SessionId,
     SignupId, SubscriptionId, TokenId, UserId,
 };
+use crate::domain::media::Picture;
 use crate::domain::role::Role;
 use crate::domain::subscription::{Standing, Status};
 
@@ -100,11 +104,78 @@ id_columns!(
     MediaId,
 );
 
-/// A published article without its body: what lists, feeds and paywalls need. Read only
-/// for articles whose publication time has come, so that time is never empty here.
+/// A published article without its body: what lists, feeds and paywalls need, with its
+/// feature image as the library has it. Read only for articles whose publication time has
+/// come, so that time is never empty here.
+#[derive(Debug, Clone)]
+pub struct ArticleSummary {
+    pub id: ArticleId,
+    pub slug: String,
+    pub title: String,
+    pub author: String,
+    pub author_slug: String,
+    pub teaser: String,
+    pub is_premium: bool,
+    pub published_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    /// Shared, so copying a list of summaries does not copy their pictures.
+    pub feature: Option<Arc<Feature>>,
+}
+
+impl ArticleSummary {
+    /// The canonical address: `/articles/{id}/{slug}`.
+    pub fn path(&self) -> String {
+        article_path(self.id, &self.slug)
+    }
+
+    /// Whether library picture `id` is its feature image.
+    pub fn features(&self, id: MediaId) -> bool {
+        self.feature
+            .as_ref()
+            .is_some_and(|feature| feature.media_id == id)
+    }
+}
+
+/// An article's feature image, as readers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feature {
+    pub media_id: MediaId,
+    pub picture: Picture,
+    /// The article's alt text for it, or the library's when the article gives none.
+    pub alt: String,
+    /// Who made it; may be empty.
+    pub credit: String,
+}
+
+impl Feature {
+    /// The feature image library picture `media_id` makes, with the article's own words for
+    /// it; `None` when the library has no such picture.
+    pub fn of(
+        media_id: Option<MediaId>,
+        alt: &str,
+        credit: &str,
+        pictures: &HashMap<MediaId, Picture>,
+    ) -> Option<Self> {
+        let media_id = media_id?;
+        let picture = pictures.get(&media_id)?.clone();
+        Some(Self {
+            media_id,
+            alt: if alt.is_empty() {
+                picture.alt.clone()
+            } else {
+                alt.to_string()
+            },
+            picture,
+            credit: credit.to_string(),
+        })
+    }
+}
+
+/// A published article's row, before its feature image is looked up (see
+/// `db::articles`, which gives [`ArticleSummary`]).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
-pub struct ArticleSummary {
+pub struct SummaryRow {
     pub id: ArticleId,
     pub slug: String,
     pub title: String,
@@ -116,12 +187,33 @@ pub struct ArticleSummary {
     #[diesel(select_expression_type = diesel::dsl::AssumeNotNull<articles::published_at>)]
     pub published_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    pub feature_media_id: Option<MediaId>,
+    pub feature_alt: String,
+    pub feature_credit: String,
 }
 
-impl ArticleSummary {
-    /// The canonical address: `/articles/{id}/{slug}`.
-    pub fn path(&self) -> String {
-        article_path(self.id, &self.slug)
+impl SummaryRow {
+    /// The summary, with its feature image from `pictures` (the library's pictures by id).
+    pub fn with_pictures(self, pictures: &HashMap<MediaId, Picture>) -> ArticleSummary {
+        let feature = Feature::of(
+            self.feature_media_id,
+            &self.feature_alt,
+            &self.feature_credit,
+            pictures,
+        )
+        .map(Arc::new);
+        ArticleSummary {
+            id: self.id,
+            slug: self.slug,
+            title: self.title,
+            author: self.author,
+            author_slug: self.author_slug,
+            teaser: self.teaser,
+            is_premium: self.is_premium,
+            published_at: self.published_at,
+            updated_at: self.updated_at,
+            feature,
+        }
     }
 }
 
@@ -131,17 +223,24 @@ pub fn article_path(id: ArticleId, slug: &str) -> String {
 }
 
 /// A published article with its body, as an article page shows it.
+#[derive(Debug, Clone)]
+pub struct Article {
+    pub summary: ArticleSummary,
+    pub body_html: String,
+}
+
+/// A published article's row with its body, before its feature image is looked up.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = articles, check_for_backend(diesel::pg::Pg))]
-pub struct Article {
+pub struct ArticleRow {
     #[diesel(embed)]
-    pub summary: ArticleSummary,
+    pub summary: SummaryRow,
     pub body_html: String,
 }
 
 /// A published article as the feed carries it: the body only when the article is free (the
 /// query itself leaves premium bodies behind).
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone)]
 pub struct FeedArticle {
     pub summary: ArticleSummary,
     pub free_body_html: Option<String>,
@@ -165,6 +264,10 @@ pub struct DeskArticle {
     pub updated_at: OffsetDateTime,
     /// Counts the saves that changed the words (see `domain::article::next_version`).
     pub version: i32,
+    pub feature_media_id: Option<MediaId>,
+    /// As the editor typed it: empty takes the library's alt text.
+    pub feature_alt: String,
+    pub feature_credit: String,
 }
 
 impl DeskArticle {
@@ -177,6 +280,9 @@ impl DeskArticle {
             teaser: &self.teaser,
             body_markdown: &self.body_markdown,
             premium: self.is_premium,
+            feature_media_id: self.feature_media_id,
+            feature_alt: &self.feature_alt,
+            feature_credit: &self.feature_credit,
         }
     }
 
@@ -187,8 +293,19 @@ impl DeskArticle {
         }
     }
 
-    /// The article as readers will see it, dated `now` when it has no publication time yet.
-    pub fn as_published(&self, now: OffsetDateTime) -> Article {
+    /// Its feature image, from `pictures` (the library's pictures by id).
+    pub fn feature(&self, pictures: &HashMap<MediaId, Picture>) -> Option<Feature> {
+        Feature::of(
+            self.feature_media_id,
+            &self.feature_alt,
+            &self.feature_credit,
+            pictures,
+        )
+    }
+
+    /// The article as readers will see it, dated `now` when it has no publication time yet,
+    /// with its feature image `feature`.
+    pub fn as_published(&self, now: OffsetDateTime, feature: Option<Feature>) -> Article {
         Article {
             summary: ArticleSummary {
                 id: self.id,
@@ -200,6 +317,7 @@ impl DeskArticle {
                 is_premium: self.is_premium,
                 published_at: self.published_at.unwrap_or(now),
                 updated_at: self.updated_at,
+                feature: feature.map(Arc::new),
             },
             body_html: self.body_html.clone(),
         }
@@ -248,6 +366,16 @@ pub struct NewArticle<'a> {
     pub first_published_at: Option<OffsetDateTime>,
     pub updated_at: OffsetDateTime,
     pub version: i32,
+}
+
+/// An article's feature image as stored, written with the rest of the article
+/// ([`NewArticle`]); `None` and empty words when it has none.
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = articles, treat_none_as_null = true)]
+pub struct FeatureColumns<'a> {
+    pub feature_media_id: Option<MediaId>,
+    pub feature_alt: &'a str,
+    pub feature_credit: &'a str,
 }
 
 #[derive(Clone, Queryable, Selectable)]

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::domain::ids::{ArticleId, SessionId};
-use crate::models::{Article, ArticleSummary, Plan};
+use crate::models::{Article, ArticleSummary, Feature, Plan};
 
 mod desk;
 mod feeds;
@@ -19,8 +19,8 @@ mod library;
 mod newsletter;
 
 pub use desk::{
-    ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, NewsletterPage, NewsletterPanel,
-    PeoplePage, PersonView, date_and_time, stage_label,
+    ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, FeatureChoice, FeaturePreview,
+    NewsletterPage, NewsletterPanel, PeoplePage, PersonView, date_and_time, stage_label,
 };
 pub use feeds::{atom_feed, robots_txt, sitemap_index_xml, sitemap_xml};
 pub use library::{LibraryPicture, MediaLibraryPage, file_size, media_markdown};
@@ -44,6 +44,8 @@ pub struct Layout {
     pub canonical_url: Option<String>,
     /// Open Graph's type: `website`, or `article` on an article.
     pub og_type: &'static str,
+    /// The picture a shared link shows (Open Graph, Twitter): an article's feature image.
+    pub share_image: Option<ShareImage>,
     /// Kept out of search engines (the desk, previews, error pages).
     pub noindex: bool,
     /// The reader may use the newsroom's desk.
@@ -73,6 +75,7 @@ impl Layout {
             site_url: String::new(),
             canonical_url: None,
             og_type: "website",
+            share_image: None,
             noindex: true,
             editor: false,
             csrf_token: String::new(),
@@ -104,6 +107,64 @@ impl Layout {
     pub fn unindexed(mut self) -> Self {
         self.noindex = true;
         self
+    }
+
+    /// Names `feature` as the picture a shared link to the page shows.
+    pub fn shared_with(mut self, feature: Option<&Feature>) -> Self {
+        self.share_image = feature.and_then(|feature| ShareImage::of(&self.site_url, feature));
+        self
+    }
+}
+
+/// The widest a shared link's picture needs to be: what Open Graph and Twitter recommend.
+pub const SHARE_WIDTH: u32 = 1200;
+
+/// A picture as a shared link shows it: an absolute address and its size.
+pub struct ShareImage {
+    pub url: String,
+    pub width: u32,
+    pub height: u32,
+    pub alt: String,
+}
+
+impl ShareImage {
+    /// The [`SHARE_WIDTH`] variant of `feature` (or its widest), under `site_url`.
+    pub fn of(site_url: &str, feature: &Feature) -> Option<Self> {
+        let picture = &feature.picture;
+        let variant = picture.variant_for(SHARE_WIDTH)?;
+        Some(Self {
+            url: format!("{site_url}{}", picture.path_of(variant)),
+            width: variant.width,
+            height: variant.height,
+            alt: feature.alt.clone(),
+        })
+    }
+}
+
+/// A feature image as a page's `<img>` writes it; the template says how wide it is shown
+/// (`sizes`) and whether it loads at once.
+pub struct PictureView {
+    /// The plain `src`: the article column's width.
+    pub src: String,
+    pub srcset: String,
+    /// The original's size: the browser keeps the space before the bytes come.
+    pub width: u32,
+    pub height: u32,
+    pub alt: String,
+    /// Who made it; may be empty.
+    pub credit: String,
+}
+
+impl From<&Feature> for PictureView {
+    fn from(feature: &Feature) -> Self {
+        Self {
+            src: feature.picture.src(),
+            srcset: feature.picture.srcset(),
+            width: feature.picture.width,
+            height: feature.picture.height,
+            alt: feature.alt.clone(),
+            credit: feature.credit.clone(),
+        }
     }
 }
 
@@ -170,6 +231,8 @@ pub struct ArticleCard {
     pub updated: Option<(String, String)>,
     pub teaser: String,
     pub premium: bool,
+    /// The feature image, if it has one.
+    pub picture: Option<PictureView>,
 }
 
 impl From<&ArticleSummary> for ArticleCard {
@@ -186,6 +249,7 @@ impl From<&ArticleSummary> for ArticleCard {
                 .then(|| (long_date(a.updated_at), iso_date(a.updated_at))),
             teaser: a.teaser.clone(),
             premium: a.is_premium,
+            picture: a.feature.as_deref().map(PictureView::from),
         }
     }
 }
@@ -201,8 +265,9 @@ pub struct Pager {
 /// the structured data so search engines know the content is gated rather than cloaked.
 pub const GATED_CLASS: &str = "premium-content";
 
-/// JSON-LD for an article page, safe to embed in a `<script>` element.
-pub fn article_json_ld(article: &Article) -> String {
+/// JSON-LD for an article page on the site at `site_url`, safe to embed in a `<script>`
+/// element.
+pub fn article_json_ld(article: &Article, site_url: &str) -> String {
     /// schema.org's `NewsArticle`, as much of it as search engines read.
     #[derive(serde::Serialize)]
     struct NewsArticle<'a> {
@@ -221,6 +286,9 @@ pub fn article_json_ld(article: &Article) -> String {
         free: bool,
         #[serde(rename = "hasPart", skip_serializing_if = "Option::is_none")]
         gated_part: Option<GatedPart>,
+        /// The feature image's address, absolute.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        image: Option<String>,
     }
     #[derive(serde::Serialize)]
     struct Person<'a> {
@@ -257,6 +325,11 @@ pub fn article_json_ld(article: &Article) -> String {
             free: false,
             selector: format!(".{GATED_CLASS}"),
         }),
+        image: summary
+            .feature
+            .as_deref()
+            .and_then(|feature| ShareImage::of(site_url, feature))
+            .map(|image| image.url),
     };
     // `<` escaped so no text inside can close the script element.
     serde_json::to_string(&data)

@@ -1,7 +1,9 @@
 //! Articles and the lists of them, kept in memory. An article is kept with its publication
 //! time and shown only once the clock has reached it; a list is kept until the next
 //! publication time comes (or an article changes), so a scheduled article appears on its own
-//! at its time on every instance, with no job to run.
+//! at its time on every instance, with no job to run. Each article comes with its feature
+//! image, read from the library when the entry is filled (never per request), and goes when
+//! that picture changes (`Change::Media`).
 
 use std::sync::{Arc, OnceLock};
 

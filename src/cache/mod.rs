@@ -100,6 +100,15 @@ impl Caches {
             Change::Media(id) => {
                 self.media
                     .invalidate_if(move |_, variant| variant.media_id == id);
+                // Articles carry their feature image, with the library's alt text.
+                self.articles.invalidate_if(move |_, article| {
+                    article
+                        .as_ref()
+                        .is_some_and(|article| article.summary.features(id))
+                });
+                self.listings.invalidate_if(move |_, listing| {
+                    listing.articles.iter().any(|article| article.features(id))
+                });
             }
             Change::Everything => self.clear(),
         }

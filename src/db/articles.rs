@@ -4,9 +4,13 @@
 //! Rules: what readers may see is decided here, in the queries, by one condition: the
 //! publication time has come (`published_at <= now`); drafts have none, scheduled articles
 //! have one still ahead. Reads of public articles go through the few `list_*`/`find_*`/`feed`/
-//! sitemap functions below and every write through `insert`, `update`, `insert_all` and
-//! `set_feature`, so a cache of articles has one place to learn of each change. Lists are
-//! bounded by the caller's page size, never by the size of the archive.
+//! sitemap functions below and every write through `insert` and `update`, so a cache of
+//! articles has one place to learn of each change. Lists are bounded by the caller's page
+//! size, never by the size of the archive. What readers are given carries its feature image:
+//! the pictures of a whole list are read from the library in one more query (none when no
+//! article of the list has one).
+
+use std::collections::HashMap;
 
 use diesel::dsl::case_when;
 use diesel::pg::Pg;
@@ -16,11 +20,44 @@ use super::changes::{Change, note};
 use time::OffsetDateTime;
 
 use crate::domain::ids::{ArticleId, MediaId, UserId};
+use crate::domain::media::Picture;
 
 use crate::models::{
-    Article, ArticleSummary, DeskArticle, DeskEntry, FeedArticle, NewArticle, SitemapEntry,
+    Article, ArticleRow, ArticleSummary, DeskArticle, DeskEntry, Feature, FeatureColumns,
+    FeedArticle, NewArticle, SitemapEntry, SummaryRow,
 };
 use crate::schema::articles;
+
+/// The library pictures that are feature images among `ids`, by id: one query (none when
+/// no article has one).
+fn feature_pictures(
+    conn: &mut PgConnection,
+    ids: impl Iterator<Item = Option<MediaId>>,
+) -> QueryResult<HashMap<MediaId, Picture>> {
+    let ids: Vec<MediaId> = ids.flatten().collect();
+    super::media::pictures(conn, &ids)
+}
+
+/// Summaries with their feature images.
+fn summaries(conn: &mut PgConnection, rows: Vec<SummaryRow>) -> QueryResult<Vec<ArticleSummary>> {
+    let pictures = feature_pictures(conn, rows.iter().map(|row| row.feature_media_id))?;
+    Ok(rows
+        .into_iter()
+        .map(|row| row.with_pictures(&pictures))
+        .collect())
+}
+
+/// An article with its feature image.
+fn article(conn: &mut PgConnection, row: Option<ArticleRow>) -> QueryResult<Option<Article>> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let pictures = feature_pictures(conn, std::iter::once(row.summary.feature_media_id))?;
+    Ok(Some(Article {
+        summary: row.summary.with_pictures(&pictures),
+        body_html: row.body_html,
+    }))
+}
 
 /// What readers may see at `now` (the publication time has come), newest first.
 fn published_newest_first(now: OffsetDateTime) -> articles::BoxedQuery<'static, Pg> {
@@ -37,11 +74,12 @@ pub fn list_published(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<ArticleSummary>> {
-    published_newest_first(now)
+    let rows = published_newest_first(now)
         .offset(offset)
         .limit(limit)
-        .select(ArticleSummary::as_select())
-        .load(conn)
+        .select(SummaryRow::as_select())
+        .load(conn)?;
+    summaries(conn, rows)
 }
 
 /// Published articles under one byline, newest first, a page at a time.
@@ -52,12 +90,13 @@ pub fn list_by_author(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<ArticleSummary>> {
-    published_newest_first(now)
+    let rows = published_newest_first(now)
         .filter(articles::author_slug.eq(author_slug))
         .offset(offset)
         .limit(limit)
-        .select(ArticleSummary::as_select())
-        .load(conn)
+        .select(SummaryRow::as_select())
+        .load(conn)?;
+    summaries(conn, rows)
 }
 
 /// A published article by id.
@@ -66,24 +105,26 @@ pub fn find_published(
     id: ArticleId,
     now: OffsetDateTime,
 ) -> QueryResult<Option<Article>> {
-    articles::table
+    let row = articles::table
         .find(id)
         .filter(articles::published_at.le(now))
-        .select(Article::as_select())
+        .select(ArticleRow::as_select())
         .first(conn)
-        .optional()
+        .optional()?;
+    article(conn, row)
 }
 
 /// An article that has a publication time, past or still ahead (a draft has none), by id:
 /// whether readers may see it yet is the caller's to decide against the clock, so a kept copy
 /// stays right when its time comes.
 pub fn find_dated(conn: &mut PgConnection, id: ArticleId) -> QueryResult<Option<Article>> {
-    articles::table
+    let row = articles::table
         .find(id)
         .filter(articles::published_at.is_not_null())
-        .select(Article::as_select())
+        .select(ArticleRow::as_select())
         .first(conn)
-        .optional()
+        .optional()?;
+    article(conn, row)
 }
 
 /// The first publication time after `now`: until then, every list of published articles
@@ -104,13 +145,27 @@ pub fn feed(
     now: OffsetDateTime,
     limit: i64,
 ) -> QueryResult<Vec<FeedArticle>> {
-    published_newest_first(now)
+    let rows: Vec<(SummaryRow, Option<String>)> = published_newest_first(now)
         .limit(limit)
         .select((
-            ArticleSummary::as_select(),
+            SummaryRow::as_select(),
             case_when(articles::is_premium.eq(false), articles::body_html),
         ))
-        .load(conn)
+        .load(conn)?;
+    let pictures = feature_pictures(conn, rows.iter().map(|(row, _)| row.feature_media_id))?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, free_body_html)| FeedArticle {
+            summary: row.with_pictures(&pictures),
+            free_body_html,
+        })
+        .collect())
+}
+
+/// The feature image of an article the desk loaded (a preview, a newsletter).
+pub fn feature_of(conn: &mut PgConnection, article: &DeskArticle) -> QueryResult<Option<Feature>> {
+    let pictures = feature_pictures(conn, std::iter::once(article.feature_media_id))?;
+    Ok(article.feature(&pictures))
 }
 
 /// The highest id of an article published at `now`, if any: how far the sitemap's files reach.
@@ -229,29 +284,32 @@ pub fn slug_taken(
     diesel::select(diesel::dsl::exists(query)).get_result(conn)
 }
 
-/// Stores a new article written by `author_id` (none for imports); fails with a unique
-/// violation when its slug is taken.
+/// Stores a new article written by `author_id` (none for imports), with its feature image;
+/// fails with a unique violation when its slug is taken.
 pub fn insert(
     conn: &mut PgConnection,
     new: &NewArticle<'_>,
+    feature: &FeatureColumns<'_>,
     author_id: Option<UserId>,
 ) -> QueryResult<ArticleId> {
     let id = diesel::insert_into(articles::table)
-        .values((new, articles::author_id.eq(author_id)))
+        .values((new, feature, articles::author_id.eq(author_id)))
         .returning(articles::id)
         .get_result(conn)?;
     note(Change::Article(id));
     Ok(id)
 }
 
-/// Saves an edit of article `id` (its text and its publication); returns whether it exists.
+/// Saves an edit of article `id` (its text, its feature image and its publication); returns
+/// whether it exists.
 pub fn update(
     conn: &mut PgConnection,
     id: ArticleId,
     article: &NewArticle<'_>,
+    feature: &FeatureColumns<'_>,
 ) -> QueryResult<bool> {
     let rows = diesel::update(articles::table.find(id))
-        .set(article)
+        .set((article, feature))
         .execute(conn)?;
     note(Change::Article(id));
     Ok(rows == 1)
@@ -267,37 +325,4 @@ pub fn lock_for_seeding(conn: &mut PgConnection) -> QueryResult<()> {
 
 pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
     articles::table.count().get_result(conn)
-}
-
-/// Stores many articles at once (the demo content); gives each one's id with its slug.
-pub fn insert_all(
-    conn: &mut PgConnection,
-    new: &[NewArticle<'_>],
-) -> QueryResult<Vec<(ArticleId, String)>> {
-    let inserted = diesel::insert_into(articles::table)
-        .values(new)
-        .returning((articles::id, articles::slug))
-        .get_results(conn)?;
-    note(Change::Everything);
-    Ok(inserted)
-}
-
-/// Sets an article's feature image (none with `None`), with the words shown with it; returns
-/// whether the article exists.
-pub fn set_feature(
-    conn: &mut PgConnection,
-    id: ArticleId,
-    picture: Option<MediaId>,
-    alt: &str,
-    credit: &str,
-) -> QueryResult<bool> {
-    let rows = diesel::update(articles::table.find(id))
-        .set((
-            articles::feature_media_id.eq(picture),
-            articles::feature_alt.eq(alt),
-            articles::feature_credit.eq(credit),
-        ))
-        .execute(conn)?;
-    note(Change::Article(id));
-    Ok(rows == 1)
 }

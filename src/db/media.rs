@@ -258,6 +258,31 @@ pub fn set_article_media(
     Ok(())
 }
 
+/// Holds these pictures until the transaction ends, so none is deleted while an article that
+/// uses them is saved (a delete that came first has already taken them away: they are then
+/// missing from [`pictures`]).
+pub fn hold(conn: &mut PgConnection, ids: &[MediaId]) -> QueryResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    media::table
+        .filter(media::id.eq_any(ids))
+        .select(media::id)
+        .for_key_share()
+        .load::<MediaId>(conn)?;
+    Ok(())
+}
+
+/// The newest pictures of the library, newest first: what the article form offers as its
+/// feature image.
+pub fn newest(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<MediaRow>> {
+    media::table
+        .select(MediaRow::as_select())
+        .order((media::created_at.desc(), media::id.desc()))
+        .limit(limit)
+        .load(conn)
+}
+
 /// Stores a variant's bytes under its address's last part (the PostgreSQL store). Storing
 /// the same name twice keeps the first: a name always names the same bytes.
 pub fn put_blob(conn: &mut PgConnection, name: &str, body: &[u8]) -> QueryResult<()> {

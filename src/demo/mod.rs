@@ -24,11 +24,10 @@ use time::format_description::well_known::Rfc3339;
 use tokio::runtime::Handle;
 
 use crate::db;
-use crate::domain::article::{author_slug, slug_from};
+use crate::desk::{self, Import, ImportError};
+use crate::domain::article::{self, slug_from};
 use crate::domain::ids::MediaId;
-use crate::markdown::to_safe_html;
 use crate::media::{MediaLibrary, Upload};
-use crate::models::NewArticle;
 use pictures::Scene;
 
 const SOURCES: [&str; 12] = [
@@ -78,6 +77,13 @@ pub fn parse(source: &str) -> Result<DemoArticle, String> {
             Some(Scene::from_name(&name).ok_or_else(|| format!("bad `picture`: {name}"))?)
         }
     };
+    if let Some(name) = body
+        .lines()
+        .filter_map(|line| placeholder(line).map(|(_, name, _)| name))
+        .find(|name| Scene::from_name(name).is_none())
+    {
+        return Err(format!("no picture `{name}` to place"));
+    }
     Ok(DemoArticle {
         title: field("title")?,
         author: field("author")?,
@@ -127,92 +133,124 @@ fn load(
     library: Option<(&MediaLibrary, &Handle)>,
 ) -> Result<Loaded, String> {
     let articles = articles()?;
+    let slugs: Vec<String> = articles
+        .iter()
+        .map(|a| slug_from(&a.title, "article"))
+        .collect();
     conn.transaction(|conn| {
         db::articles::lock_for_seeding(conn)?;
         if db::articles::count(conn)? > 0 {
             return Ok(Loaded::default());
         }
-        let made: Vec<(String, String, String)> = articles
-            .iter()
-            .map(|a| {
-                (
-                    to_safe_html(&a.body_markdown),
-                    slug_from(&a.title, "article"),
-                    author_slug(&a.author),
-                )
-            })
-            .collect();
         // Made before the articles are written, while the lock keeps other instances waiting.
-        let features = match library {
+        let made = match library {
             Some((media, runtime)) => {
-                let wanted: Vec<(&str, Scene)> = articles
+                let wanted: Vec<(Scene, &str)> = articles
                     .iter()
-                    .zip(&made)
-                    .filter_map(|(a, (_, slug, _))| Some((slug.as_str(), a.picture?)))
+                    .zip(&slugs)
+                    .flat_map(|(a, slug)| {
+                        a.picture
+                            .into_iter()
+                            .chain(placed_scenes(&a.body_markdown))
+                            .map(move |scene| (scene, slug.as_str()))
+                    })
                     .collect();
                 make_pictures(&wanted, media, runtime)
             }
             None => HashMap::new(),
         };
-        let rows: Vec<NewArticle<'_>> = articles
+        let imports = articles
             .iter()
-            .zip(&made)
-            .map(|(a, (body_html, slug, byline_slug))| NewArticle {
-                title: &a.title,
-                slug,
-                author: &a.author,
-                author_slug: byline_slug,
-                teaser: &a.teaser,
-                body_markdown: &a.body_markdown,
-                body_html,
-                is_premium: a.is_premium,
-                published_at: Some(a.published_at),
-                first_published_at: Some(a.published_at),
-                updated_at: a.published_at,
-                version: 1,
+            .enumerate()
+            .map(|(index, a)| {
+                let feature = a.picture.and_then(|scene| Some((made.get(&scene)?, scene)));
+                let fields = article::Fields {
+                    title: a.title.clone(),
+                    slug: String::new(),
+                    byline: a.author.clone(),
+                    teaser: a.teaser.clone(),
+                    body: with_placed_pictures(&a.body_markdown, &made),
+                    premium: a.is_premium,
+                    feature_media_id: feature.map_or_else(String::new, |(id, _)| id.to_string()),
+                    feature_alt: feature.map_or("", |(_, scene)| scene.alt()).to_string(),
+                    feature_credit: feature.map_or("", |_| pictures::CREDIT).to_string(),
+                };
+                let draft = article::check(&fields).map_err(|errors| ImportError::Refused {
+                    index,
+                    message: format!("{errors:?}"),
+                })?;
+                Ok(Import {
+                    draft,
+                    published_at: a.published_at,
+                })
             })
-            .collect();
-        let inserted = db::articles::insert_all(conn, &rows)?;
-        let mut pictures = 0;
-        for (id, slug) in &inserted {
-            if let Some(&(picture, scene)) = features.get(slug.as_str()) {
-                db::articles::set_feature(conn, *id, Some(picture), scene.alt(), pictures::CREDIT)?;
-                pictures += 1;
-            }
-        }
+            .collect::<Result<Vec<Import>, ImportError>>()?;
+        let imported = desk::import(conn, &imports, OffsetDateTime::now_utc())?;
         Ok(Loaded {
-            articles: inserted.len(),
-            pictures,
+            articles: imported.len(),
+            pictures: made.len(),
         })
     })
-    .map_err(|e: diesel::result::Error| format!("loading demo articles failed: {e}"))
+    .map_err(|e: ImportError| format!("loading demo articles failed: {e}"))
 }
 
-/// Draws each wanted picture and adds it to the media library, by slug. Drawing the next
-/// picture overlaps the library's processing of the last (one thread more, at first start
-/// only). The first picture that cannot be made stops the rest, with a warning.
-fn make_pictures<'a>(
-    wanted: &[(&'a str, Scene)],
+/// The pictures an article's body places with `![alt](picture:<scene>)` lines.
+fn placed_scenes(markdown: &str) -> impl Iterator<Item = Scene> + '_ {
+    markdown
+        .lines()
+        .filter_map(|line| placeholder(line).and_then(|(_, name, _)| Scene::from_name(name)))
+}
+
+/// A line placing a demo picture, `![alt](picture:<scene>)`, cut around the scene's name.
+fn placeholder(line: &str) -> Option<(&str, &str, &str)> {
+    let line = line.trim();
+    let (before, rest) = line.split_once("](picture:")?;
+    let (name, after) = rest.split_once(')')?;
+    (before.starts_with("![") && after.is_empty()).then_some((before, name, after))
+}
+
+/// The body with each demo picture's line made a library picture (`media:<id>`), or left out
+/// when the picture was not made.
+fn with_placed_pictures(markdown: &str, made: &HashMap<Scene, MediaId>) -> String {
+    markdown
+        .lines()
+        .filter_map(|line| match placeholder(line) {
+            None => Some(line.to_string()),
+            Some((before, name, _)) => {
+                let id = Scene::from_name(name).and_then(|scene| made.get(&scene))?;
+                Some(format!("{before}](media:{id})"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Draws each wanted picture (a scene, seeded by its article's slug) and adds it to the media
+/// library. Drawing the next picture overlaps the library's processing of the last (one thread
+/// more, at first start only). The first picture that cannot be made stops the rest, with a
+/// warning.
+fn make_pictures(
+    wanted: &[(Scene, &str)],
     media: &MediaLibrary,
     runtime: &Handle,
-) -> HashMap<&'a str, (MediaId, Scene)> {
+) -> HashMap<Scene, MediaId> {
     let started = Instant::now();
     let mut made = HashMap::new();
     std::thread::scope(|scope| {
         let (drawn, receive) = std::sync::mpsc::sync_channel(1);
         scope.spawn(move || {
-            for &(slug, scene) in wanted {
-                let bytes = scene.jpeg(slug).map_err(|e| e.to_string());
-                if drawn.send((slug, scene, bytes)).is_err() {
+            for &(scene, seed) in wanted {
+                let bytes = scene.jpeg(seed).map_err(|e| e.to_string());
+                if drawn.send((scene, bytes)).is_err() {
                     return;
                 }
             }
         });
-        for (slug, scene, bytes) in receive {
+        for (scene, bytes) in receive {
             let added = bytes.and_then(|bytes| {
                 let upload = Upload {
                     bytes,
-                    original_name: format!("{slug}.jpg"),
+                    original_name: format!("{}.jpg", scene.name()),
                     alt: scene.alt().to_string(),
                     uploader: None,
                 };
@@ -222,10 +260,14 @@ fn make_pictures<'a>(
             });
             match added {
                 Ok(added) => {
-                    made.insert(slug, (added.picture.id, scene));
+                    made.insert(scene, added.picture.id);
                 }
                 Err(error) => {
-                    tracing::warn!(%error, slug, "a demo picture could not be made; the demo articles load without pictures");
+                    tracing::warn!(
+                        %error,
+                        picture = scene.name(),
+                        "a demo picture could not be made; the demo articles load without pictures"
+                    );
                     // Dropping the receiver stops the drawing thread.
                     break;
                 }
@@ -293,5 +335,23 @@ mod tests {
             Some(Scene::Crows)
         );
         assert!(parse(&source("picture: a-photo-from-the-web\n")).is_err());
+    }
+
+    #[test]
+    fn a_placed_picture_becomes_the_librarys_or_is_left_out() {
+        let body = "Before.\n\n![](picture:lamppost)\n\nAfter.";
+        assert_eq!(placed_scenes(body).collect::<Vec<_>>(), [Scene::Lamppost]);
+        let made = HashMap::from([(Scene::Lamppost, MediaId::new(7))]);
+        assert_eq!(
+            with_placed_pictures(body, &made),
+            "Before.\n\n![](media:7)\n\nAfter."
+        );
+        assert_eq!(
+            with_placed_pictures(body, &HashMap::new()),
+            "Before.\n\n\nAfter."
+        );
+        let unknown = "title: T\nauthor: A\npublished: 2026-01-01T00:00:00Z\npremium: false\n\
+                       teaser: t\n---\n![](picture:a-photo)\n";
+        assert!(parse(unknown).is_err());
     }
 }

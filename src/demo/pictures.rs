@@ -27,7 +27,7 @@ const W: f32 = WIDTH as f32;
 const H: f32 = HEIGHT as f32;
 
 /// What a demo picture shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scene {
     NightTrain,
     Sourdough,

@@ -7,11 +7,16 @@
 //! runs when a scheduled time comes); once an article has been public its slug never changes,
 //! since its address is out in the world; every limit here matches a CHECK in the database, so
 //! a form that passes never meets a constraint error; a save never erases words saved since
-//! its form was opened (`overwrites_another_save`).
+//! its form was opened (`overwrites_another_save`). The feature image (which library picture,
+//! its alt text, its credit) is part of the words. Alt text is required to publish: a draft
+//! may place pictures without it, an article readers see (or will see) may not.
 
 use time::format_description::FormatItem;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
+
+use super::ids::MediaId;
+use super::media::clean_alt;
 
 pub const MAX_TITLE_CHARS: usize = 300;
 pub const MAX_BYLINE_CHARS: usize = 200;
@@ -20,6 +25,8 @@ pub const MAX_TEASER_CHARS: usize = 1_000;
 pub const MAX_BODY_CHARS: usize = 100_000;
 /// Slugs are cut here (at a word), so addresses stay readable.
 pub const MAX_SLUG_CHARS: usize = 80;
+/// A feature image's credit line: a photographer and an agency, at most.
+pub const MAX_CREDIT_CHARS: usize = 300;
 
 /// Where an article stands at a moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,6 +196,11 @@ pub struct Fields {
     /// A ticked checkbox is sent (with any value); an unticked one is not.
     #[serde(deserialize_with = "ticked")]
     pub premium: bool,
+    /// The library picture chosen as the feature image, by id; empty for none.
+    pub feature_media_id: String,
+    /// Its alt text; empty takes the library's.
+    pub feature_alt: String,
+    pub feature_credit: String,
 }
 
 fn ticked<'de, D: serde::Deserializer<'de>>(sent: D) -> Result<bool, D::Error> {
@@ -205,6 +217,10 @@ pub struct Draft {
     pub teaser: String,
     pub body_markdown: String,
     pub premium: bool,
+    pub feature_media_id: Option<MediaId>,
+    /// Empty: the library's alt text stands for the picture.
+    pub feature_alt: String,
+    pub feature_credit: String,
 }
 
 impl Draft {
@@ -223,6 +239,10 @@ pub enum Part {
     Slug,
     Byline,
     Teaser,
+    /// Which library picture is the feature image.
+    Feature,
+    FeatureAlt,
+    FeatureCredit,
     Body,
     Premium,
 }
@@ -237,6 +257,9 @@ pub struct Words<'a> {
     pub teaser: &'a str,
     pub body_markdown: &'a str,
     pub premium: bool,
+    pub feature_media_id: Option<MediaId>,
+    pub feature_alt: &'a str,
+    pub feature_credit: &'a str,
 }
 
 impl Words<'_> {
@@ -247,6 +270,15 @@ impl Words<'_> {
             (Part::Slug, self.slug == other.slug),
             (Part::Byline, self.byline == other.byline),
             (Part::Teaser, self.teaser == other.teaser),
+            (
+                Part::Feature,
+                self.feature_media_id == other.feature_media_id,
+            ),
+            (Part::FeatureAlt, self.feature_alt == other.feature_alt),
+            (
+                Part::FeatureCredit,
+                self.feature_credit == other.feature_credit,
+            ),
             (Part::Body, self.body_markdown == other.body_markdown),
             (Part::Premium, self.premium == other.premium),
         ]
@@ -281,6 +313,10 @@ pub struct FieldErrors {
     pub slug: Option<String>,
     pub byline: Option<String>,
     pub teaser: Option<String>,
+    /// The feature image chosen.
+    pub feature: Option<String>,
+    pub feature_alt: Option<String>,
+    pub feature_credit: Option<String>,
     pub body: Option<String>,
     pub publish_at: Option<String>,
 }
@@ -296,6 +332,9 @@ impl FieldErrors {
             &self.slug,
             &self.byline,
             &self.teaser,
+            &self.feature,
+            &self.feature_alt,
+            &self.feature_credit,
             &self.body,
             &self.publish_at,
         ]
@@ -344,9 +383,42 @@ pub fn check(fields: &Fields) -> Result<Draft, Box<FieldErrors>> {
         },
         byline: length_error(&byline, "a byline", MAX_BYLINE_CHARS),
         teaser: length_error(&teaser, "a teaser", MAX_TEASER_CHARS),
-        body: None,
-        publish_at: None,
+        ..FieldErrors::default()
     };
+    let typed_feature = fields.feature_media_id.trim();
+    let feature_media_id = if typed_feature.is_empty() {
+        None
+    } else {
+        let id = typed_feature
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| typed_feature.parse::<i64>().ok())
+            .flatten()
+            .filter(|&id| id > 0);
+        if id.is_none() {
+            errors.feature = Some("Choose a picture from the list, or none.".to_string());
+        }
+        id.map(MediaId::new)
+    };
+    let feature_alt = clean_alt(&fields.feature_alt).unwrap_or_else(|| {
+        errors.feature_alt = Some(format!(
+            "Keep the alt text to {} characters.",
+            super::media::MAX_ALT_CHARS
+        ));
+        String::new()
+    });
+    if feature_alt.chars().any(char::is_control) {
+        errors.feature_alt = Some("Remove the control characters from the alt text.".to_string());
+    }
+    let feature_credit = one_line(&fields.feature_credit);
+    let credit_chars = feature_credit.chars().count();
+    if credit_chars > MAX_CREDIT_CHARS {
+        errors.feature_credit = Some(format!(
+            "Keep the credit to {MAX_CREDIT_CHARS} characters (it has {credit_chars})."
+        ));
+    } else if feature_credit.chars().any(char::is_control) {
+        errors.feature_credit = Some("Remove the control characters from the credit.".to_string());
+    }
     let body_chars = body.chars().count();
     errors.body = if body_chars == 0 {
         Some("Write the article's text.".to_string())
@@ -367,7 +439,43 @@ pub fn check(fields: &Fields) -> Result<Draft, Box<FieldErrors>> {
         teaser,
         body_markdown: body,
         premium: fields.premium,
+        feature_media_id,
+        feature_alt,
+        feature_credit,
     })
+}
+
+/// Why pictures keep an article from being published (or scheduled): each picture readers
+/// would see needs alt text, for those who cannot see it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MissingAlt {
+    /// The feature image has none, neither the article's nor the library's.
+    pub feature: bool,
+    /// Pictures the body places (`media:<id>`) with none.
+    pub placed: Vec<MediaId>,
+}
+
+impl MissingAlt {
+    /// The messages for the form when the article would be public: (feature image, body).
+    /// A draft may save without alt text, so nothing is said until it is published.
+    pub fn refusals(&self, public: bool) -> (Option<String>, Option<String>) {
+        if !public {
+            return (None, None);
+        }
+        let feature = self.feature.then(|| {
+            "Give the feature image alt text before publishing: the library has none for it."
+                .to_string()
+        });
+        let placed = (!self.placed.is_empty()).then(|| {
+            let names: Vec<String> = self.placed.iter().map(|id| format!("media:{id}")).collect();
+            format!(
+                "Give every picture alt text before publishing, as in ![what it shows](media:ID): {} {} none.",
+                names.join(", "),
+                if names.len() == 1 { "has" } else { "have" }
+            )
+        });
+        (feature, placed)
+    }
 }
 
 const MINUTES: &[FormatItem<'static>] = format_description!("[year]-[month]-[day]T[hour]:[minute]");
@@ -404,6 +512,9 @@ mod tests {
             teaser: "Teaser.",
             body_markdown,
             premium: true,
+            feature_media_id: None,
+            feature_alt: "",
+            feature_credit: "",
         }
     }
 
@@ -456,6 +567,7 @@ mod tests {
             teaser: "Why\r\nthey came back.".to_string(),
             body: "First.\r\n\r\nSecond.\r\n".to_string(),
             premium: true,
+            ..Fields::default()
         }
     }
 
@@ -486,12 +598,58 @@ mod tests {
             teaser: String::new(),
             body: "x".repeat(MAX_BODY_CHARS + 1),
             premium: false,
+            ..Fields::default()
         })
         .unwrap_err();
         assert_eq!(errors.count(), 5);
         assert!(errors.title.unwrap().contains("title"));
         assert!(errors.byline.unwrap().contains("200"));
         assert!(errors.publish_at.is_none());
+    }
+
+    #[test]
+    fn the_feature_image_is_an_id_with_tidied_alt_text_and_credit() {
+        let draft = check(&Fields {
+            feature_media_id: " 12 ".to_string(),
+            feature_alt: "  A harbour\n at dawn ".to_string(),
+            feature_credit: "Photo:\r\n Ada ".to_string(),
+            ..fields()
+        })
+        .unwrap();
+        assert_eq!(draft.feature_media_id, Some(MediaId::new(12)));
+        assert_eq!(draft.feature_alt, "A harbour at dawn");
+        assert_eq!(draft.feature_credit, "Photo: Ada");
+        assert_eq!(check(&fields()).unwrap().feature_media_id, None);
+
+        for bad in ["x", "-3", "0", "1.5", "99999999999999999999"] {
+            let errors = check(&Fields {
+                feature_media_id: bad.to_string(),
+                ..fields()
+            })
+            .unwrap_err();
+            assert!(errors.feature.is_some(), "{bad}");
+        }
+        let errors = check(&Fields {
+            feature_alt: "a".repeat(501),
+            feature_credit: "c".repeat(MAX_CREDIT_CHARS + 1),
+            ..fields()
+        })
+        .unwrap_err();
+        assert_eq!(errors.count(), 2);
+    }
+
+    #[test]
+    fn missing_alt_text_is_said_only_when_the_article_would_be_public() {
+        let missing = MissingAlt {
+            feature: true,
+            placed: vec![MediaId::new(3), MediaId::new(9)],
+        };
+        assert_eq!(missing.refusals(false), (None, None));
+        let (feature, placed) = missing.refusals(true);
+        assert!(feature.unwrap().contains("feature image"));
+        let placed = placed.unwrap();
+        assert!(placed.contains("media:3, media:9 have none"), "{placed}");
+        assert_eq!(MissingAlt::default().refusals(true), (None, None));
     }
 
     #[test]

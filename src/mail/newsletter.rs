@@ -13,6 +13,8 @@
 //!   at a block's end with a link to read on, so the message stays under 100 KB and Gmail does
 //!   not clip it (and hide the unsubscribe link at its foot).
 //! - No tracking: no pixel, no rewritten links; every link leads to the site itself.
+//! - The feature image is in both versions' HTML (it is the opening's, as on the paywall), at
+//!   the column's width with its address absolute; the plain-text part has no picture.
 
 use askama::Template;
 use lettre::message::header::{HeaderName, HeaderValue};
@@ -35,6 +37,20 @@ pub enum Body<'a> {
     Opening,
 }
 
+/// A picture as a letter shows it: from the site, at the letter's column width.
+pub struct MailPicture<'a> {
+    /// Absolute: the reader's mail program is not on the site.
+    pub src: &'a str,
+    /// As shown: [`COLUMN_WIDTH`] at most, and the height that keeps its proportions.
+    pub width: u32,
+    pub height: u32,
+    pub alt: &'a str,
+    pub credit: &'a str,
+}
+
+/// The width of the letter's text column, in pixels: 600 less the padding.
+pub const COLUMN_WIDTH: u32 = 536;
+
 /// The article as the templates take it.
 pub struct Article<'a> {
     pub site_name: &'a str,
@@ -45,6 +61,8 @@ pub struct Article<'a> {
     pub url: &'a str,
     /// Where a free reader subscribes.
     pub subscribe_url: &'a str,
+    /// The feature image, if it has one.
+    pub picture: Option<MailPicture<'a>>,
     pub body: Body<'a>,
 }
 
@@ -57,6 +75,7 @@ struct HtmlPart<'a> {
     teaser: &'a str,
     url: &'a str,
     subscribe_url: &'a str,
+    picture: Option<&'a MailPicture<'a>>,
     body: Option<String>,
     cut: bool,
     unsubscribe: &'a str,
@@ -113,6 +132,7 @@ impl Letter {
             teaser: article.teaser,
             url: article.url,
             subscribe_url: article.subscribe_url,
+            picture: article.picture.as_ref(),
             body: html_body,
             cut,
             unsubscribe: UNSUBSCRIBE_LINK,
@@ -285,6 +305,7 @@ mod tests {
             teaser: "What the fishermen saw.",
             url: "https://gazette.example/articles/1/the-harbour",
             subscribe_url: "https://gazette.example/subscribe",
+            picture: None,
             body,
         }
     }
@@ -313,6 +334,34 @@ mod tests {
         assert!(letter.html.contains("Read the rest on the site"));
         assert!(letter.text.contains("Read the rest on the site"));
         assert!(letter.html.trim_end().ends_with("</html>"));
+    }
+
+    #[test]
+    fn the_feature_image_is_in_the_html_of_both_versions_only() {
+        for body in [
+            Body::Opening,
+            Body::Whole {
+                html: "<p>Words.</p>",
+                markdown: "Words.",
+            },
+        ] {
+            let letter = Letter::render(&Article {
+                picture: Some(MailPicture {
+                    src: "https://gazette.example/media/ab-800.jpg",
+                    width: COLUMN_WIDTH,
+                    height: 402,
+                    alt: "Boats \"at\" dawn",
+                    credit: "Photo: Ada",
+                }),
+                ..article(body)
+            })
+            .unwrap();
+            assert!(letter.html.contains(
+                "<img src=\"https://gazette.example/media/ab-800.jpg\" width=\"536\" height=\"402\" alt=\"Boats &#34;at&#34; dawn\""
+            ), "{}", letter.html);
+            assert!(letter.html.contains("Photo: Ada"));
+            assert!(!letter.text.contains("ab-800.jpg"));
+        }
     }
 
     #[test]

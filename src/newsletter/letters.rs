@@ -2,17 +2,20 @@
 //! everyone when the article is free) and its opening (title and teaser, as the paywall shows
 //! them, with an invitation to subscribe), and a letter made out to one reader.
 //!
-//! Rules: the opening is rendered from the article's title and teaser only; its body is never
-//! given to the template. A reader's links are the signed ones of `domain::newsletter`.
+//! Rules: the opening is rendered from the article's title, teaser and feature image only; its
+//! body is never given to the template. Pictures are addressed absolutely (a mail program is
+//! not on the site). A reader's links are the signed ones of `domain::newsletter`.
 
 use lettre::Address;
 use lettre::message::Mailbox;
 
 use crate::domain::ids::{SignupId, UserId};
+use crate::domain::media::scaled_height;
 use crate::domain::newsletter::{Member, NewsletterLinks, preferences_url, unsubscribe_url};
 use crate::mail::messages::SITE_NAME;
-use crate::mail::newsletter::{self as letter, Article, Body, Letter};
-use crate::models::{DeskArticle, article_path};
+use crate::mail::newsletter::{self as letter, Article, Body, COLUMN_WIDTH, Letter, MailPicture};
+use crate::markdown::with_absolute_media;
+use crate::models::{DeskArticle, Feature, article_path};
 
 /// Both letters of one article.
 pub struct Letters {
@@ -21,9 +24,32 @@ pub struct Letters {
 }
 
 impl Letters {
-    /// The letters of `article`, whose links lead to `public_url`.
-    pub fn of(article: &DeskArticle, public_url: &str) -> Result<Self, askama::Error> {
+    /// The letters of `article` with its feature image `feature`, whose links lead to
+    /// `public_url`.
+    pub fn of(
+        article: &DeskArticle,
+        feature: Option<&Feature>,
+        public_url: &str,
+    ) -> Result<Self, askama::Error> {
         let site = public_url.trim_end_matches('/');
+        let body_html = with_absolute_media(&article.body_html, site);
+        // Sharp on screens of two pixels a point: twice the column.
+        let src = feature.and_then(|feature| {
+            let picture = &feature.picture;
+            let variant = picture.variant_for(COLUMN_WIDTH * 2)?;
+            Some(format!("{site}{}", picture.path_of(variant)))
+        });
+        let picture = || {
+            let feature = feature?;
+            let width = feature.picture.width.min(COLUMN_WIDTH);
+            Some(MailPicture {
+                src: src.as_deref()?,
+                width,
+                height: scaled_height(width, feature.picture.width, feature.picture.height),
+                alt: &feature.alt,
+                credit: &feature.credit,
+            })
+        };
         let url = format!("{site}{}", article_path(article.id, &article.slug));
         let subscribe_url = format!(
             "{site}/subscribe?next={}",
@@ -36,11 +62,12 @@ impl Letters {
             teaser: &article.teaser,
             url: &url,
             subscribe_url: &subscribe_url,
+            picture: picture(),
             body,
         };
         Ok(Self {
             whole: Letter::render(&version(Body::Whole {
-                html: &article.body_html,
+                html: &body_html,
                 markdown: &article.body_markdown,
             }))?,
             opening: if article.is_premium {
@@ -48,7 +75,7 @@ impl Letters {
             } else {
                 // A free article is whole for everyone.
                 Letter::render(&version(Body::Whole {
-                    html: &article.body_html,
+                    html: &body_html,
                     markdown: &article.body_markdown,
                 }))?
             },

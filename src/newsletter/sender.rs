@@ -365,14 +365,22 @@ async fn letters_of(shared: &Shared, send_id: SendId) -> Result<Option<Arc<Lette
             let Some(send) = sends::find(conn, send_id)? else {
                 return Ok(None);
             };
-            db::articles::find_for_desk(conn, send.article_id)
+            let Some(article) = db::articles::find_for_desk(conn, send.article_id)? else {
+                return Ok(None);
+            };
+            let feature = db::articles::feature_of(conn, &article)?;
+            Ok(Some((article, feature)))
         },
     )
     .await?;
-    let Some(article) = article else {
+    let Some((article, feature)) = article else {
         return Ok(None);
     };
-    let letters = match Letters::of(&article, &shared.sender.envelope.public_url) {
+    let letters = match Letters::of(
+        &article,
+        feature.as_ref(),
+        &shared.sender.envelope.public_url,
+    ) {
         Ok(letters) => Arc::new(letters),
         Err(error) => {
             tracing::error!(

@@ -186,12 +186,16 @@ impl Newsletter {
         editor: UserId,
         email: &str,
     ) -> Result<(), TestError> {
-        let article = db::run(&self.pool, "reading an article to test", move |conn| {
-            db::articles::find_for_desk(conn, article_id)
+        let (article, feature) = db::run(&self.pool, "reading an article to test", move |conn| {
+            let Some(article) = db::articles::find_for_desk(conn, article_id)? else {
+                return Ok(None);
+            };
+            let feature = db::articles::feature_of(conn, &article)?;
+            Ok(Some((article, feature)))
         })
         .await?
         .ok_or(TestError::Unknown)?;
-        let letters = Letters::of(&article, &self.envelope.public_url)
+        let letters = Letters::of(&article, feature.as_ref(), &self.envelope.public_url)
             .map_err(|e| TestError::NotSent(format!("rendering: {e}")))?;
         let to: Address = email
             .parse()

@@ -84,7 +84,7 @@ async fn respond(
 
 /// The article in full, as a reader who may read it sees it (and as a preview shows it).
 pub fn article_page(layout: Layout, article: &Article, preview: Option<PreviewBar>) -> ArticlePage {
-    let json_ld = article_json_ld(article);
+    let json_ld = article_json_ld(article, &layout.site_url);
     ArticlePage {
         layout: as_article(layout, article),
         article: ArticleCard::from(&article.summary),
@@ -95,7 +95,8 @@ pub fn article_page(layout: Layout, article: &Article, preview: Option<PreviewBa
     }
 }
 
-/// The paywall in front of `article`: title, teaser and the offer, never the body.
+/// The paywall in front of `article`: title, teaser, feature image and the offer, never the
+/// body (nor any picture it places: the body is not given to the page at all).
 pub fn paywall_page(
     layout: Layout,
     article: &Article,
@@ -106,11 +107,12 @@ pub fn paywall_page(
     // Where to come back to after logging in or subscribing: the short address, which
     // answers the same as the canonical one.
     let article_path = format!("/articles/{}", article.summary.id);
+    let json_ld = article_json_ld(article, &layout.site_url);
     PaywallPage {
         layout: as_article(layout, article),
         preview,
         article: ArticleCard::from(&article.summary),
-        json_ld: article_json_ld(article),
+        json_ld,
         logged_in,
         headline,
         subscribe_next: encode_next(&format!("/subscribe?next={}", encode_next(&article_path))),
@@ -118,9 +120,12 @@ pub fn paywall_page(
     }
 }
 
-/// The layout of an article's page: its teaser describes it wherever it is shared.
+/// The layout of an article's page: its teaser and feature image stand for it wherever it is
+/// shared.
 fn as_article(layout: Layout, article: &Article) -> Layout {
-    let mut layout = layout.described(&article.summary.teaser);
+    let mut layout = layout
+        .described(&article.summary.teaser)
+        .shared_with(article.summary.feature.as_deref());
     layout.og_type = "article";
     layout
 }

@@ -9,7 +9,8 @@
 //! version of the words it was opened at (`version`); a save that would erase words saved
 //! since comes back as a 409 with everything typed, what differs from the stored words and
 //! those words, built on the stored version from then on (so saving again is a choice made
-//! having seen them). These pages are kept out of search engines.
+//! having seen them). The form offers the library's newest pictures (and the one already
+//! chosen) as the feature image. These pages are kept out of search engines.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -29,12 +30,13 @@ use crate::domain::email;
 use crate::domain::ids::UserId;
 use crate::domain::role::Role;
 use crate::error::AppError;
-use crate::models::{DeskArticle, DeskEntry};
+use crate::models::{DeskArticle, DeskEntry, Feature};
 use crate::newsletter::sending::{Audience, Newsletter, Started, TestError};
 use crate::state::AppState;
 use crate::views::{
-    ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, NewsletterPage, NewsletterPanel,
-    Pager, PeoplePage, PersonView, PreviewBar, date_and_time, meter_note, render, stage_label,
+    ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, FeatureChoice, FeaturePreview,
+    NewsletterPage, NewsletterPanel, Pager, PeoplePage, PersonView, PreviewBar, date_and_time,
+    meter_note, render, stage_label,
 };
 
 /// The largest article form accepted: a body at the longest allowed, written in any script,
@@ -96,8 +98,19 @@ pub async fn desk(
     Ok(render(StatusCode::OK, &page_view)?)
 }
 
-pub async fn new_form(_editor: Editor, visit: Visit) -> Result<HttpResponse, AppError> {
-    form_page(&visit, ArticleForm::new_article(), None, StatusCode::OK)
+pub async fn new_form(
+    state: web::Data<AppState>,
+    _editor: Editor,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    form_page(
+        &state,
+        &visit,
+        ArticleForm::new_article(),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn edit_form(
@@ -109,7 +122,7 @@ pub async fn edit_form(
 ) -> Result<HttpResponse, AppError> {
     let article = load(&state, &path).await?;
     let now = state.clock.now();
-    let form = ArticleForm::of(&article, now);
+    let form = with_library(&state, ArticleForm::of(&article, now)).await?;
     let sent = newsletter.status(article.id).await?;
     let page = ArticleFormPage {
         layout: visit.layout("Edit the article")?.unindexed(),
@@ -363,15 +376,16 @@ async fn save(
         Target::Existing { opened_at, .. } => opened_at,
         Target::New { .. } => None,
     };
-    let refused = |errors: FieldErrors| {
+    let refused_form = |errors: FieldErrors| {
         let mut form = as_typed(current.as_ref(), &input, now);
         form.version = opened_at.or(form.version);
         form.errors = errors;
-        form_page(visit, form, None, StatusCode::UNPROCESSABLE_ENTITY)
+        form
     };
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let audience = audience_of(&input.newsletter_audience)?;
     let Some(draft) = draft.filter(|_| errors.is_empty()) else {
-        return refused(errors);
+        return form_page(state, visit, refused_form(errors), None, unprocessable).await;
     };
 
     let sent = draft.clone();
@@ -381,7 +395,9 @@ async fn save(
     .await;
     let (id, publication) = match saved {
         Ok(Saved::Done { id, publication }) => (id, publication),
-        Ok(Saved::Refused(errors)) => return refused(errors),
+        Ok(Saved::Refused(errors)) => {
+            return form_page(state, visit, refused_form(errors), None, unprocessable).await;
+        }
         Ok(Saved::Stale {
             current,
             differences,
@@ -400,19 +416,23 @@ async fn save(
                 teaser: &sent.teaser,
                 body_markdown: &sent.body_markdown,
                 premium: sent.premium,
+                feature_media_id: sent.feature_media_id,
+                feature_alt: &sent.feature_alt,
+                feature_credit: &sent.feature_credit,
             };
             let conflict = Conflict::between(&current, &words, &differences);
             // Built on the stored version: saving again is a choice made having seen it.
             let form = as_typed(Some(&current), &input, now);
-            return form_page(visit, form, Some(conflict), StatusCode::CONFLICT);
+            return form_page(state, visit, form, Some(conflict), StatusCode::CONFLICT).await;
         }
         Ok(Saved::NotFound) => return Err(AppError::NotFound),
         // Another save took the slug between the check and the write.
         Err(error) if error.is_unique_violation() => {
-            return refused(FieldErrors {
+            let errors = FieldErrors {
                 slug: Some(SLUG_TAKEN.to_string()),
                 ..FieldErrors::default()
-            });
+            };
+            return form_page(state, visit, refused_form(errors), None, unprocessable).await;
         }
         Err(error) => return Err(error.into()),
     };
@@ -454,11 +474,11 @@ pub async fn preview(
     _editor: Editor,
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {
-    let article = load(&state, &path).await?;
+    let (article, feature) = load_with_feature(&state, &path).await?;
     let now = state.clock.now();
     let bar = preview_bar(&article, "subscriber", now);
     let layout = visit.layout(&article.title)?.unindexed();
-    let page = article_page(layout, &article.as_published(now), Some(bar));
+    let page = article_page(layout, &article.as_published(now, feature), Some(bar));
     Ok(render(StatusCode::OK, &page)?)
 }
 
@@ -469,13 +489,14 @@ pub async fn preview_paywall(
     _editor: Editor,
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {
-    let article = load(&state, &path).await?;
+    let (article, feature) = load_with_feature(&state, &path).await?;
     let now = state.clock.now();
     let layout = visit.layout(&article.title)?.unindexed();
+    let published = article.as_published(now, feature);
     if !article.is_premium {
         // Free articles never meet a paywall: the preview says so and shows the article.
         let bar = preview_bar(&article, "free", now);
-        let page = article_page(layout, &article.as_published(now), Some(bar));
+        let page = article_page(layout, &published, Some(bar));
         return Ok(render(StatusCode::OK, &page)?);
     }
     let allowance = visit.allowance();
@@ -485,13 +506,7 @@ pub async fn preview_paywall(
         meter_note(0, allowance)
     };
     let bar = preview_bar(&article, "paywall", now);
-    let page = paywall_page(
-        layout,
-        &article.as_published(now),
-        false,
-        headline,
-        Some(bar),
-    );
+    let page = paywall_page(layout, &published, false, headline, Some(bar));
     Ok(render(StatusCode::OK, &page)?)
 }
 
@@ -518,6 +533,23 @@ async fn load(state: &AppState, id: &str) -> Result<DeskArticle, AppError> {
     .ok_or(AppError::NotFound)
 }
 
+/// An article for the desk's previews, with its feature image.
+async fn load_with_feature(
+    state: &AppState,
+    id: &str,
+) -> Result<(DeskArticle, Option<Feature>), AppError> {
+    let id = parse_id(id).ok_or(AppError::NotFound)?;
+    db::run(&state.pool, "loading an article to preview", move |conn| {
+        let Some(article) = db::articles::find_for_desk(conn, id)? else {
+            return Ok(None);
+        };
+        let feature = db::articles::feature_of(conn, &article)?;
+        Ok(Some((article, feature)))
+    })
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
 /// The article form showing what was typed, around the article as stored (its stage, its
 /// address when that can no longer change, its version).
 fn as_typed(
@@ -539,12 +571,59 @@ fn as_typed(
     form
 }
 
-fn form_page(
+/// Pictures the form offers as the feature image (the newest of the library).
+const FEATURE_CHOICES: i64 = 100;
+/// The width of the chosen feature image's preview on the form.
+const PREVIEW_WIDTH: u32 = 480;
+
+/// The form with the library's pictures to choose its feature image from: the newest, and
+/// the one it names (however old), shown small.
+async fn with_library(state: &AppState, mut form: ArticleForm) -> Result<ArticleForm, AppError> {
+    let chosen = form.feature_id();
+    let (newest, older, pictures) = db::run(
+        &state.pool,
+        "listing pictures for the article form",
+        move |conn| {
+            let newest = db::media::newest(conn, FEATURE_CHOICES)?;
+            let older = match chosen {
+                Some(id) if !newest.iter().any(|row| row.id == id) => db::media::find(conn, id)?,
+                _ => None,
+            };
+            let pictures = db::media::pictures(conn, &Vec::from_iter(chosen))?;
+            Ok((newest, older, pictures))
+        },
+    )
+    .await?;
+    form.feature_choices = older
+        .iter()
+        .chain(&newest)
+        .map(|row| FeatureChoice::of(row.id, &row.original_name, &row.alt))
+        .collect();
+    let typed_alt = form.fields.feature_alt.trim().to_string();
+    form.feature_preview = chosen.and_then(|id| pictures.get(&id)).and_then(|picture| {
+        let variant = picture.variant_for(PREVIEW_WIDTH)?;
+        Some(FeaturePreview {
+            src: picture.path_of(variant),
+            width: variant.width,
+            height: variant.height,
+            alt: if typed_alt.is_empty() {
+                picture.alt.clone()
+            } else {
+                typed_alt
+            },
+        })
+    });
+    Ok(form)
+}
+
+async fn form_page(
+    state: &AppState,
     visit: &Visit,
     form: ArticleForm,
     conflict: Option<Conflict>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
+    let form = with_library(state, form).await?;
     let title = if form.id.is_some() {
         "Edit the article"
     } else {

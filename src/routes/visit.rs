@@ -77,6 +77,7 @@ impl Visit {
             site_url: self.public_url.clone(),
             canonical_url: None,
             og_type: "website",
+            share_image: None,
             noindex: false,
             editor: self.member().is_some_and(|m| m.role.edits()),
             csrf_token: self.session.csrf_token()?,

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::{Layout, Pager, long_date};
 use crate::domain::article::{FieldErrors, Fields, Part, Stage, Words, publish_at_field};
 use crate::domain::diff::{TextLine, line_diff};
-use crate::domain::ids::{ArticleId, UserId};
+use crate::domain::ids::{ArticleId, MediaId, UserId};
 use crate::domain::role::Role;
 use crate::models::{DeskArticle, DeskEntry, Person, article_path};
 
@@ -89,6 +89,48 @@ pub struct ArticleForm {
     pub edited: Option<String>,
     /// The version of the words the form builds on (sent back with it); `None` while new.
     pub version: Option<i32>,
+    /// The library pictures offered as the feature image: the newest, and the chosen one.
+    pub feature_choices: Vec<FeatureChoice>,
+    /// The chosen feature image, small, as the library has it.
+    pub feature_preview: Option<FeaturePreview>,
+}
+
+/// A library picture the form offers as the feature image.
+pub struct FeatureChoice {
+    pub id: MediaId,
+    /// `media:12 · harbour.jpg: Boats at dawn`: its name in the body, its file, its alt text.
+    pub label: String,
+}
+
+/// The longest part of a picture's alt text a choice shows.
+const CHOICE_ALT_CHARS: usize = 60;
+
+impl FeatureChoice {
+    pub fn of(id: MediaId, original_name: &str, alt: &str) -> Self {
+        let name = if original_name.is_empty() {
+            "(no file name)"
+        } else {
+            original_name
+        };
+        let mut shown: String = alt.chars().take(CHOICE_ALT_CHARS).collect();
+        if alt.chars().count() > CHOICE_ALT_CHARS {
+            shown.push('…');
+        }
+        let label = if shown.is_empty() {
+            format!("media:{id} · {name} (no alt text)")
+        } else {
+            format!("media:{id} · {name}: {shown}")
+        };
+        Self { id, label }
+    }
+}
+
+/// A small picture of the chosen feature image.
+pub struct FeaturePreview {
+    pub src: String,
+    pub width: u32,
+    pub height: u32,
+    pub alt: String,
 }
 
 impl ArticleForm {
@@ -107,6 +149,8 @@ impl ArticleForm {
             public_path: None,
             edited: None,
             version: None,
+            feature_choices: Vec::new(),
+            feature_preview: None,
         }
     }
 
@@ -122,6 +166,12 @@ impl ArticleForm {
                 teaser: article.teaser.clone(),
                 body: article.body_markdown.clone(),
                 premium: article.is_premium,
+                feature_media_id: article
+                    .feature_media_id
+                    .map(|id| id.to_string())
+                    .unwrap_or_default(),
+                feature_alt: article.feature_alt.clone(),
+                feature_credit: article.feature_credit.clone(),
             },
             publish_at: article
                 .published_at
@@ -137,7 +187,19 @@ impl ArticleForm {
                 .then(|| article_path(article.id, &article.slug)),
             edited: Some(date_and_time(article.updated_at)),
             version: Some(article.version),
+            feature_choices: Vec::new(),
+            feature_preview: None,
         }
+    }
+
+    /// The feature image the form names, if it names one that could be a picture.
+    pub fn feature_id(&self) -> Option<MediaId> {
+        self.fields.feature_media_id.trim().parse().ok()
+    }
+
+    /// Whether `id` is the feature image the form names.
+    pub fn is_feature(&self, id: &MediaId) -> bool {
+        self.feature_id() == Some(*id)
     }
 
     /// Where the form is sent.
@@ -234,6 +296,25 @@ impl Conflict {
                         Part::Slug => ("Address", stored_words.slug, sent.slug, false),
                         Part::Byline => ("Byline", stored_words.byline, sent.byline, false),
                         Part::Teaser => ("Teaser", stored_words.teaser, sent.teaser, false),
+                        Part::Feature => {
+                            return ConflictPart {
+                                label: "Feature image",
+                                stored: feature_label(stored_words.feature_media_id),
+                                lines: Vec::new(),
+                            };
+                        }
+                        Part::FeatureAlt => (
+                            "Feature image's alt text",
+                            stored_words.feature_alt,
+                            sent.feature_alt,
+                            false,
+                        ),
+                        Part::FeatureCredit => (
+                            "Feature image's credit",
+                            stored_words.feature_credit,
+                            sent.feature_credit,
+                            false,
+                        ),
                         Part::Body => {
                             ("Text", stored_words.body_markdown, sent.body_markdown, true)
                         }
@@ -260,6 +341,14 @@ impl Conflict {
                 .collect(),
         }
     }
+}
+
+/// A feature image as the conflict names it.
+fn feature_label(id: Option<MediaId>) -> String {
+    id.map_or_else(
+        || "No feature image".to_string(),
+        |id| format!("media:{id}"),
+    )
 }
 
 fn premium_label(premium: bool) -> &'static str {

@@ -3,14 +3,18 @@
 //!
 //! Rules: a premium article's entry carries its title, teaser, author, dates and link, never
 //! its body (the query does not even read it: `FeedArticle::free_body_html` is empty for
-//! premium articles); a free one may carry its full text.
+//! premium articles); a free one may carry its full text. An entry with a feature image
+//! names it as an `enclosure` link (what feed readers take for the entry's picture) and, when
+//! its body is carried, shows it above the body; every picture's address in an entry is
+//! absolute, since a feed reader is not on the site.
 
 use atom_syndication::{Category, Content, Entry, Feed, FixedDateTime, Link, Person, Text};
 use quick_xml::escape::escape;
 use time::OffsetDateTime;
 
-use super::{SITE_DESCRIPTION, iso_date};
-use crate::models::{FeedArticle, SitemapEntry};
+use super::{SHARE_WIDTH, SITE_DESCRIPTION, iso_date};
+use crate::markdown::with_absolute_media;
+use crate::models::{Feature, FeedArticle, SitemapEntry};
 
 fn atom_time(instant: OffsetDateTime) -> FixedDateTime {
     FixedDateTime::parse_from_rfc3339(&iso_date(instant)).unwrap_or_default()
@@ -23,6 +27,38 @@ fn link(href: String, rel: &str, mime_type: &str) -> Link {
         mime_type: Some(mime_type.to_string()),
         ..Link::default()
     }
+}
+
+/// The feature image as an entry's `enclosure`: its [`SHARE_WIDTH`] variant (or its widest).
+fn enclosure(site_url: &str, feature: &Feature) -> Option<Link> {
+    let picture = &feature.picture;
+    let variant = picture.variant_for(SHARE_WIDTH)?;
+    Some(Link {
+        title: (!feature.alt.is_empty()).then(|| feature.alt.clone()),
+        ..link(
+            format!("{site_url}{}", picture.path_of(variant)),
+            "enclosure",
+            variant.format.mime_type(),
+        )
+    })
+}
+
+/// A free article's body as its entry carries it: the feature image above it, every address
+/// absolute.
+fn entry_content(site_url: &str, feature: Option<&Feature>, body_html: &str) -> String {
+    let mut html = String::with_capacity(body_html.len() + 400);
+    if let Some(feature) = feature {
+        let picture = &feature.picture;
+        html.push_str(&format!(
+            "<p><img src=\"{site_url}{}\" width=\"{}\" height=\"{}\" alt=\"{}\"></p>\n",
+            picture.src(),
+            picture.width,
+            picture.height,
+            escape(&feature.alt),
+        ));
+    }
+    html.push_str(&with_absolute_media(body_html, site_url));
+    html
 }
 
 /// The Atom feed of `articles` (newest first), for a site reached at `site_url`.
@@ -42,7 +78,14 @@ pub fn atom_feed(site_url: &str, articles: &[FeedArticle], now: OffsetDateTime) 
                     uri: Some(format!("{site_url}/authors/{}", summary.author_slug)),
                     ..Person::default()
                 }],
-                links: vec![link(url, "alternate", "text/html")],
+                links: std::iter::once(link(url, "alternate", "text/html"))
+                    .chain(
+                        summary
+                            .feature
+                            .as_deref()
+                            .and_then(|feature| enclosure(site_url, feature)),
+                    )
+                    .collect(),
                 categories: vec![Category {
                     term: if summary.is_premium {
                         "premium"
@@ -54,7 +97,7 @@ pub fn atom_feed(site_url: &str, articles: &[FeedArticle], now: OffsetDateTime) 
                 }],
                 summary: Some(Text::plain(summary.teaser.clone())),
                 content: article.free_body_html.as_ref().map(|html| Content {
-                    value: Some(html.clone()),
+                    value: Some(entry_content(site_url, summary.feature.as_deref(), html)),
                     content_type: Some("html".to_string()),
                     ..Content::default()
                 }),

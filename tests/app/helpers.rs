@@ -594,6 +594,10 @@ pub struct ArticleFields {
     pub publish_at: String,
     /// The version the form was opened at (sent only when not empty).
     pub version: String,
+    /// The feature image's library id, empty for none.
+    pub feature_media_id: String,
+    pub feature_alt: String,
+    pub feature_credit: String,
 }
 
 impl ArticleFields {
@@ -607,6 +611,9 @@ impl ArticleFields {
             premium: true,
             publish_at: String::new(),
             version: String::new(),
+            feature_media_id: String::new(),
+            feature_alt: String::new(),
+            feature_credit: String::new(),
         }
     }
 
@@ -631,6 +638,9 @@ impl<'a> Reader<'a> {
             ("teaser", fields.teaser.as_str()),
             ("body", fields.body.as_str()),
             ("publish_at", fields.publish_at.as_str()),
+            ("feature_media_id", fields.feature_media_id.as_str()),
+            ("feature_alt", fields.feature_alt.as_str()),
+            ("feature_credit", fields.feature_credit.as_str()),
             ("action", action),
         ];
         if fields.premium {
@@ -696,7 +706,21 @@ pub fn article_form_of(html: &str) -> ArticleFields {
         premium: html.contains("name=\"premium\" value=\"on\" checked"),
         publish_at: String::new(),
         version: hidden_value(html, "version").unwrap_or_default(),
+        feature_media_id: selected_value(html, "feature_media_id").unwrap_or_default(),
+        feature_alt: input("feature_alt"),
+        feature_credit: input("feature_credit"),
     }
+}
+
+/// The value of the option chosen in the select called `name`.
+pub fn selected_value(html: &str, name: &str) -> Option<String> {
+    let start = html.find(&format!("name=\"{name}\""))?;
+    let end = html[start..].find("</select>")? + start;
+    let select = &html[start..end];
+    let chosen = select.find(" selected>")?;
+    let value = select[..chosen].rfind("value=\"")? + 7;
+    let close = select[value..].find('"')? + value;
+    Some(unescape(&select[value..close]))
 }
 
 /// Text as askama escapes it, read back.

@@ -18,4 +18,5 @@ mod csrf;
 mod journeys;
 mod layout;
 mod newsletter;
+mod pictures;
 mod publishing;

@@ -220,3 +220,131 @@ pub fn outbox_errors(app: &TestApp) -> Vec<String> {
         .flatten()
         .collect()
 }
+
+/// A picture in the media library, as an upload leaves it: its row, its variants and their
+/// bytes in the store. No image is decoded: the bytes only start like a JPEG.
+pub struct LibraryPicture {
+    pub id: i64,
+    pub hash: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl LibraryPicture {
+    /// The address of its variant `width` pixels wide.
+    pub fn variant(&self, width: u32) -> String {
+        format!("/media/{}-{width}.jpg", self.hash)
+    }
+
+    /// The widths it has, narrowest first.
+    pub fn widths(&self) -> Vec<u32> {
+        gazette::domain::media::variant_widths(self.width)
+    }
+}
+
+/// Adds a `width` × `height` JPEG called `name` with alt text `alt` to the library.
+pub fn add_picture(
+    app: &TestApp,
+    name: &str,
+    alt: &str,
+    width: u32,
+    height: u32,
+) -> LibraryPicture {
+    use gazette::domain::media::{Format, scaled_height, variant_widths};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static MADE: AtomicU64 = AtomicU64::new(1);
+    let hash = format!(
+        "{:032x}{:032x}",
+        u128::from(std::process::id()),
+        MADE.fetch_add(1, Ordering::SeqCst)
+    );
+    let widths = variant_widths(width);
+    let mut conn = app.connect();
+    let as_i32 = |n: u32| i32::try_from(n).unwrap();
+    let variants: Vec<(i32, i32, Format, i32)> = widths
+        .iter()
+        .map(|&w| {
+            (
+                as_i32(w),
+                as_i32(scaled_height(w, width, height)),
+                Format::Jpeg,
+                2_000,
+            )
+        })
+        .collect();
+    let row = gazette::db::media::insert(
+        &mut conn,
+        &gazette::models::NewMedia {
+            hash: &hash,
+            format: "jpeg",
+            width: as_i32(width),
+            height: as_i32(height),
+            alt,
+            original_name: name,
+            original_bytes: 250_000,
+            uploaded_by: None,
+        },
+        &variants,
+    )
+    .expect("adding a picture");
+    for w in widths {
+        let bytes = [
+            &[0xFF, 0xD8, 0xFF, 0xE0][..],
+            hash.as_bytes(),
+            &w.to_be_bytes(),
+        ]
+        .concat();
+        gazette::db::media::put_blob(&mut conn, &format!("{hash}-{w}.jpg"), &bytes)
+            .expect("storing a variant");
+    }
+    LibraryPicture {
+        id: row.id.get(),
+        hash,
+        width,
+        height,
+    }
+}
+
+/// Makes `picture` the feature image of `article`, with the article's own alt text and
+/// credit, as a save from the desk would.
+pub fn set_feature(app: &TestApp, article: i64, picture: Option<i64>, alt: &str, credit: &str) {
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    diesel::sql_query(
+        "UPDATE articles SET feature_media_id = $1, feature_alt = $2, feature_credit = $3 \
+         WHERE id = $4",
+    )
+    .bind::<Nullable<BigInt>, _>(picture)
+    .bind::<Text, _>(alt)
+    .bind::<Text, _>(credit)
+    .bind::<BigInt, _>(article)
+    .execute(&mut app.connect())
+    .expect("setting a feature image");
+}
+
+/// Rewrites `article`'s body as the desk stores it: `markdown` rendered with the library's
+/// pictures, and the pictures it places noted.
+pub fn set_body_with_pictures(app: &TestApp, article: i64, markdown: &str) {
+    use diesel::sql_types::{BigInt, Text};
+    use gazette::domain::ids::{ArticleId, MediaId};
+    let mut conn = app.connect();
+    let ids: Vec<MediaId> = gazette::markdown::placed_ids(markdown)
+        .into_iter()
+        .map(MediaId::new)
+        .collect();
+    let pictures = gazette::db::media::pictures(&mut conn, &ids).expect("reading pictures");
+    let rendered = gazette::markdown::render(markdown, |id| {
+        pictures
+            .get(&MediaId::new(id))
+            .map(gazette::desk::placed_of)
+    })
+    .expect("library pictures only");
+    diesel::sql_query("UPDATE articles SET body_markdown = $1, body_html = $2 WHERE id = $3")
+        .bind::<Text, _>(markdown)
+        .bind::<Text, _>(&rendered.html)
+        .bind::<BigInt, _>(article)
+        .execute(&mut conn)
+        .expect("rewriting an article");
+    let placed: Vec<MediaId> = rendered.placed.into_iter().map(MediaId::new).collect();
+    gazette::db::media::set_article_media(&mut conn, ArticleId::new(article), &placed)
+        .expect("noting the pictures placed");
+}

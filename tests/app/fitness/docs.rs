@@ -170,7 +170,7 @@ fn every_link_in_the_docs_leads_to_a_file_that_exists() {
         let text = std::fs::read_to_string(doc).expect("reading a doc");
         let folder = doc.parent().expect("a doc's folder");
         for target in link_targets(&text) {
-            // `media:12` is how an article's Markdown names a library picture, not a file.
+            // `media:ID` is how an article's Markdown places a library picture, not a file.
             if target.contains("://")
                 || target.starts_with('#')
                 || target.starts_with("mailto:")

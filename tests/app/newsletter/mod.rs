@@ -2,5 +2,6 @@
 
 mod commands;
 mod desk;
+mod pictures;
 mod readers;
 mod sending;

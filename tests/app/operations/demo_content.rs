@@ -1,6 +1,6 @@
 //! The demo content on a fresh database: twelve articles, each with a feature image of its own
-//! made at the first start and served like any library picture; loaded once however many
-//! instances start at once, and never again.
+//! made at the first start and served like any library picture, and one more picture placed in
+//! an article's text; loaded once however many instances start at once, and never again.
 
 use diesel::prelude::*;
 use gazette::config::Settings;
@@ -98,7 +98,48 @@ async fn the_demo_articles_come_with_pictures_made_once_and_served_in_every_widt
         assert_eq!((picture.width, picture.height), (1600, 900));
     }
     let media: Vec<Count> = query(&url, "SELECT count(*) AS n FROM media").await;
-    assert_eq!(media[0].n, 12, "two instances made each picture once");
+    assert_eq!(media[0].n, 13, "two instances made each picture once");
+
+    // The crows article places the picture of a crow on a street lamp in its text.
+    #[derive(QueryableByName)]
+    struct Placed {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        slug: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        hash: String,
+    }
+    let placed: Vec<Placed> = query(
+        &url,
+        "SELECT a.id, a.slug, m.hash FROM article_media p JOIN articles a ON a.id = p.article_id \
+         JOIN media m ON m.id = p.media_id",
+    )
+    .await;
+    assert_eq!(placed.len(), 1);
+    let crows = &placed[0];
+    assert!(crows.slug.contains("crows"), "{}", crows.slug);
+    let page = http_client()
+        .build()
+        .unwrap()
+        .get(format!(
+            "http://127.0.0.1:{port}/articles/{}/{}",
+            crows.id, crows.slug
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let feature = featured.iter().find(|f| f.slug == crows.slug).unwrap();
+    for hash in [&feature.hash, &crows.hash] {
+        assert!(
+            page.contains(&format!("/media/{hash}-")),
+            "{hash} on the page"
+        );
+    }
+    assert!(page.contains("A crow perched on top of a glowing street lamp"));
 
     let variants: Vec<Variant> = query(
         &url,
@@ -107,7 +148,7 @@ async fn the_demo_articles_come_with_pictures_made_once_and_served_in_every_widt
     .await;
     let widths = gazette::domain::media::variant_widths(1600);
     assert!(widths.contains(&800));
-    assert_eq!(variants.len(), 12 * widths.len(), "every width of each");
+    assert_eq!(variants.len(), 13 * widths.len(), "every width of each");
     let client = http_client().build().unwrap();
     for variant in &variants {
         let format = Format::from_name(&variant.format).unwrap();
@@ -132,7 +173,7 @@ async fn the_demo_articles_come_with_pictures_made_once_and_served_in_every_widt
     // A restart finds the articles there and makes nothing.
     start(&url).await;
     let media: Vec<Count> = query(&url, "SELECT count(*) AS n FROM media").await;
-    assert_eq!(media[0].n, 12);
+    assert_eq!(media[0].n, 13);
     let articles: Vec<Count> = query(&url, "SELECT count(*) AS n FROM articles").await;
     assert_eq!(articles[0].n, 12);
 

@@ -508,7 +508,7 @@ async fn the_form_shows_each_problem_beside_its_field_with_a_422_and_saves_nothi
         body: String::new(),
         premium: true,
         publish_at: "next tuesday".to_string(),
-        version: String::new(),
+        ..ArticleFields::premium("", "")
     };
     let page = newsroom
         .send_article("/editor/articles", &fields, "schedule")

@@ -5,3 +5,4 @@ mod articles;
 mod feeds;
 mod leaks;
 mod meter;
+mod pictures;
