@@ -86,7 +86,6 @@ pub fn placed_of(picture: &Picture) -> Placed {
         srcset: picture.srcset(),
         width: picture.width,
         height: picture.height,
-        alt: picture.alt.clone(),
     }
 }
 

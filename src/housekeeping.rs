@@ -28,6 +28,7 @@ use crate::billing::{Billing, Reconciled, Settled};
 use crate::clock::Clock;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::meter::Month;
+use crate::media::{MediaError, MediaLibrary};
 use crate::newsletter;
 
 /// Ended sessions are kept a while: a browser whose login ended still gets the account's meter
@@ -45,6 +46,8 @@ pub struct Housekeeping {
     pub billing: Billing,
     /// The login throttling window: counters whose window closed are deleted.
     pub throttle_window: Duration,
+    /// Its store's bytes of deleted pictures are swept.
+    pub media: Arc<MediaLibrary>,
 }
 
 /// What one pass did.
@@ -58,6 +61,7 @@ pub struct Report {
     pub links: usize,
     pub meter_reads: usize,
     pub newsletter_signups: usize,
+    pub picture_variants: usize,
 }
 
 impl Housekeeping {
@@ -150,6 +154,18 @@ impl Housekeeping {
                 move |conn| newsletter::members::sweep_stale_signups(conn, now),
             )
             .await?;
+        if stop.reached() {
+            return Ok(report);
+        }
+        report.picture_variants = match self.media.sweep(now).await {
+            Ok(swept) => swept,
+            Err(MediaError::Database(error)) => return Err(error),
+            // The store may be away; the next round tries again.
+            Err(error) => {
+                tracing::warn!("sweeping deleted pictures' bytes skipped: {error}");
+                0
+            }
+        };
         Ok(report)
     }
 

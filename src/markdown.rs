@@ -6,8 +6,10 @@
 //! - Pictures come from the media library only. `![alt](media:<id>)` places library picture
 //!   `<id>`, rendered here as an `<img>` with every width it has (`srcset`), its size (no
 //!   layout shift) and lazy loading; any other image is refused by [`render`], naming it.
-//!   The sanitiser allows `<img>` only with addresses under `/media/`, so an image written as
-//!   raw HTML pointing elsewhere is dropped.
+//!   The alt text is the article's own words, between the brackets.
+//! - An author never writes an `<img>`: the sanitiser removes every one written as HTML, and
+//!   the library's pictures are put in after it has run, where a placeholder (made of
+//!   characters taken out of the author's text first) marks each.
 //! - This module knows nothing of the library: the caller looks up the ids [`placed_ids`]
 //!   finds and hands each picture over as a [`Placed`].
 
@@ -23,10 +25,12 @@ pub const ARTICLE_SIZES: &str = "(max-width: 800px) 100vw, 800px";
 
 /// The scheme that names a library picture in Markdown: `media:12`.
 const SCHEME: &str = "media:";
-/// The address under which library pictures are served; no other image source is allowed.
-const MEDIA_PATH: &str = "/media/";
 /// The longest part of a refused address a message repeats.
 const QUOTED_CHARS: usize = 100;
+/// Around the number of a placed picture in the HTML until the sanitiser has run: characters
+/// of Unicode's private use area, removed from the author's text before it is parsed.
+const PLACEHOLDER_OPEN: char = '\u{E000}';
+const PLACEHOLDER_CLOSE: char = '\u{E001}';
 
 /// A library picture as the body shows it: what its `<img>` needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,8 +41,6 @@ pub struct Placed {
     pub srcset: String,
     pub width: u32,
     pub height: u32,
-    /// The library's alt text, used when the Markdown gives none.
-    pub alt: String,
 }
 
 /// A body as stored: its sanitised HTML and what it places.
@@ -47,7 +49,7 @@ pub struct Rendered {
     pub html: String,
     /// The library pictures it places, each once, in the order they first appear.
     pub placed: Vec<i64>,
-    /// Placed pictures with no alt text, neither in the Markdown nor in the library.
+    /// Placed pictures with no alt text between their brackets.
     pub without_alt: Vec<i64>,
 }
 
@@ -125,8 +127,10 @@ pub fn render(
     let mut refused = Vec::new();
     let mut placed = Vec::new();
     let mut without_alt = Vec::new();
+    let mut tags = Vec::new();
     let mut events = Vec::new();
-    let mut parser = Parser::new_ext(markdown, options());
+    let markdown = without_placeholders(markdown);
+    let mut parser = Parser::new_ext(&markdown, options());
     while let Some(event) = parser.next() {
         let Event::Start(Tag::Image { dest_url, .. }) = event else {
             events.push(event);
@@ -136,11 +140,6 @@ pub fn render(
         let found = media_id(&dest_url).map(|id| (id, picture(id)));
         match found {
             Some((id, Some(image))) => {
-                let alt = if alt.is_empty() {
-                    image.alt.clone()
-                } else {
-                    alt
-                };
                 if alt.chars().count() > MAX_ALT_CHARS {
                     refused.push(ImageRefused::AltTooLong(id));
                     continue;
@@ -151,7 +150,11 @@ pub fn render(
                 if alt.is_empty() && !without_alt.contains(&id) {
                     without_alt.push(id);
                 }
-                events.push(Event::InlineHtml(CowStr::from(img_tag(&image, &alt))));
+                events.push(Event::Text(CowStr::from(format!(
+                    "{PLACEHOLDER_OPEN}{}{PLACEHOLDER_CLOSE}",
+                    tags.len()
+                ))));
+                tags.push(img_tag(&image, &alt));
             }
             Some((id, None)) => refused.push(ImageRefused::Unknown(id)),
             None => refused.push(ImageRefused::NotFromLibrary(dest_url.to_string())),
@@ -163,16 +166,49 @@ pub fn render(
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut unsafe_html, events.into_iter());
     Ok(Rendered {
-        html: sanitise(&unsafe_html),
+        html: put_pictures(&sanitise(&unsafe_html), &tags),
         placed,
         without_alt,
     })
 }
 
+/// The author's text without the characters that mark placed pictures.
+fn without_placeholders(markdown: &str) -> Cow<'_, str> {
+    if markdown.contains([PLACEHOLDER_OPEN, PLACEHOLDER_CLOSE]) {
+        Cow::Owned(markdown.replace([PLACEHOLDER_OPEN, PLACEHOLDER_CLOSE], ""))
+    } else {
+        Cow::Borrowed(markdown)
+    }
+}
+
+/// Puts each placed picture's `<img>` where its placeholder is in the sanitised HTML.
+fn put_pictures(html: &str, tags: &[String]) -> String {
+    if tags.is_empty() {
+        return html.to_string();
+    }
+    let mut out = String::with_capacity(html.len() + tags.iter().map(String::len).sum::<usize>());
+    let mut rest = html;
+    while let Some(start) = rest.find(PLACEHOLDER_OPEN) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + PLACEHOLDER_OPEN.len_utf8()..];
+        let Some(end) = after.find(PLACEHOLDER_CLOSE) else {
+            rest = after;
+            continue;
+        };
+        if let Some(tag) = after[..end].parse::<usize>().ok().and_then(|n| tags.get(n)) {
+            out.push_str(tag);
+        }
+        rest = &after[end + PLACEHOLDER_CLOSE.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Renders Markdown with no library at hand: every image is left out (its alt text stays, as
 /// words), so nothing is refused.
 pub fn to_safe_html(markdown: &str) -> String {
-    let events = Parser::new_ext(markdown, options()).filter(|event| {
+    let markdown = without_placeholders(markdown);
+    let events = Parser::new_ext(&markdown, options()).filter(|event| {
         !matches!(
             event,
             Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image)
@@ -181,6 +217,29 @@ pub fn to_safe_html(markdown: &str) -> String {
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut unsafe_html, events);
     sanitise(&unsafe_html)
+}
+
+/// `markdown` for a plain-text reader (a mail's text part): each image written as
+/// `[Picture: its alt text]`, the rest as written.
+pub fn pictures_as_words(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    let mut copied = 0;
+    let mut events = Parser::new_ext(markdown, options()).into_offset_iter();
+    while let Some((event, range)) = events.next() {
+        if !matches!(event, Event::Start(Tag::Image { .. })) || range.start < copied {
+            continue;
+        }
+        let alt = alt_text(&mut (&mut events).map(|(event, _)| event));
+        out.push_str(markdown.get(copied..range.start).unwrap_or_default());
+        if alt.is_empty() {
+            out.push_str("[Picture]");
+        } else {
+            out.push_str(&format!("[Picture: {alt}]"));
+        }
+        copied = range.end;
+    }
+    out.push_str(markdown.get(copied..).unwrap_or_default());
+    out
 }
 
 /// The words between an image's start and its end, on one line (what Markdown makes its alt
@@ -224,87 +283,14 @@ fn escape_attribute(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// An address of a library picture's variant: `/media/` and a file name, nothing that could
-/// lead elsewhere.
-fn is_media_address(address: &str) -> bool {
-    address.strip_prefix(MEDIA_PATH).is_some_and(|name| {
-        !name.is_empty()
-            && !name.starts_with('.')
-            && !name.contains("..")
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-    })
-}
-
-/// What `<img>` may carry, and only with values it could have been given here.
-fn image_attribute<'u>(attribute: &str, value: &'u str) -> Option<Cow<'u, str>> {
-    let keep = match attribute {
-        "src" => is_media_address(value),
-        "srcset" => value.split(',').all(|candidate| {
-            let mut parts = candidate.split_whitespace();
-            parts.next().is_some_and(is_media_address)
-                && parts.next().is_none_or(|width| {
-                    width
-                        .strip_suffix('w')
-                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-                })
-                && parts.next().is_none()
-        }),
-        "width" | "height" => !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()),
-        "loading" => matches!(value, "lazy" | "eager"),
-        "decoding" => matches!(value, "async" | "sync" | "auto"),
-        "alt" | "sizes" => true,
-        _ => false,
-    };
-    keep.then_some(Cow::Borrowed(value))
-}
-
-/// Sanitises rendered HTML: the default policy, links marked as leading away, and `<img>`
-/// allowed only for library pictures.
+/// Sanitises rendered HTML: the default policy with no images at all (the library's are put
+/// in afterwards), and links marked as leading away.
 fn sanitise(unsafe_html: &str) -> String {
-    let clean = ammonia::Builder::default()
+    ammonia::Builder::default()
         .link_rel(Some("noopener noreferrer nofollow"))
-        .add_tag_attributes("img", ["srcset", "sizes", "loading", "decoding"])
-        .attribute_filter(|element, attribute, value| {
-            if element == "img" {
-                image_attribute(attribute, value)
-            } else {
-                Some(Cow::Borrowed(value))
-            }
-        })
+        .rm_tags(["img"])
         .clean(unsafe_html)
-        .to_string();
-    drop_images_without_source(&clean)
-}
-
-/// Removes the `<img>` elements the sanitiser left without a source (their address led
-/// elsewhere): an empty image shows nothing useful. `html` is the sanitiser's output, where
-/// every attribute value is double-quoted with its own quotes escaped.
-fn drop_images_without_source(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(start) = rest.find("<img") {
-        out.push_str(&rest[..start]);
-        let tag = &rest[start..];
-        let mut quoted = false;
-        let end = tag
-            .char_indices()
-            .find(|&(_, c)| {
-                if c == '"' {
-                    quoted = !quoted;
-                }
-                c == '>' && !quoted
-            })
-            .map_or(tag.len(), |(at, _)| at + 1);
-        let element = &tag[..end];
-        if element.contains(" src=\"") {
-            out.push_str(element);
-        }
-        rest = &tag[end..];
-    }
-    out.push_str(rest);
-    out
+        .to_string()
 }
 
 /// `html` (as [`render`] made it) with its pictures' addresses made absolute under `site_url`,
@@ -326,7 +312,6 @@ mod tests {
             srcset: "/media/ab12-480.jpg 480w, /media/ab12-800.jpg 800w".to_string(),
             width: 1000,
             height: 750,
-            alt: "The harbour from the library".to_string(),
         })
     }
 
@@ -366,18 +351,15 @@ mod tests {
     }
 
     #[test]
-    fn alt_text_falls_back_to_the_librarys_and_is_escaped() {
+    fn alt_text_is_the_articles_own_and_is_escaped() {
         let rendered = render(
             "![](media:3) and ![Fish & `\"chips\"` < 4](media:3)",
             harbour,
         )
         .unwrap();
         assert_eq!(rendered.placed, vec![3], "once each");
-        assert!(
-            rendered
-                .html
-                .contains("alt=\"The harbour from the library\"")
-        );
+        assert_eq!(rendered.without_alt, vec![3], "the first has none");
+        assert!(rendered.html.contains("alt=\"\""), "{}", rendered.html);
         assert!(
             rendered
                 .html
@@ -385,13 +367,10 @@ mod tests {
             "{}",
             rendered.html
         );
-        let bare = |id| {
-            harbour(id).map(|p| Placed {
-                alt: String::new(),
-                ..p
-            })
-        };
-        assert_eq!(render("![ ](media:3)", bare).unwrap().without_alt, vec![3]);
+        assert_eq!(
+            render("![ ](media:3)", harbour).unwrap().without_alt,
+            vec![3]
+        );
     }
 
     #[test]
@@ -422,23 +401,44 @@ mod tests {
     }
 
     #[test]
-    fn raw_images_stay_only_when_they_are_library_pictures() {
+    fn an_author_never_writes_an_img_not_even_of_a_library_picture() {
         let rendered = render(
-            "<img src=\"https://evil.example/x.png\" alt=\"evil\"> <img src=\"/media/ab12-800.jpg\" alt=\"ok\" onload=\"x()\" title=\"t\"> \
-             <img src=\"/media/../secret\"> <img srcset=\"https://evil.example/y.png 2x\" src=\"/media/ab12-480.jpg\">",
+            "<img src=\"https://evil.example/x.png\" alt=\"evil\"> <img src=\"/media/ab12-800.jpg\" alt=\"ok\" onload=\"x()\"> \
+             <span title=\"<img src=/media/ab12-480.jpg>\">t</span> <picture><source srcset=\"https://evil.example/y.png\"></picture>",
             harbour,
         )
         .unwrap();
-        assert!(!rendered.html.contains("evil"), "{}", rendered.html);
-        assert!(!rendered.html.contains("secret"), "{}", rendered.html);
-        assert!(!rendered.html.contains("onload") && !rendered.html.contains("title"));
-        assert!(
-            rendered
-                .html
-                .contains("<img src=\"/media/ab12-800.jpg\" alt=\"ok\">")
-        );
-        assert!(rendered.html.contains("<img src=\"/media/ab12-480.jpg\">"));
+        assert!(!rendered.html.contains("<img"), "{}", rendered.html);
+        assert!(!rendered.html.contains("evil.example"), "{}", rendered.html);
+        assert!(!rendered.html.contains("onload"), "{}", rendered.html);
         assert!(rendered.placed.is_empty());
+    }
+
+    #[test]
+    fn placeholders_typed_by_an_author_place_nothing() {
+        let typed = format!("{PLACEHOLDER_OPEN}0{PLACEHOLDER_CLOSE} and ![x](media:3)");
+        let rendered = render(&typed, harbour).unwrap();
+        assert_eq!(
+            rendered.html.matches("<img").count(),
+            1,
+            "{}",
+            rendered.html
+        );
+        assert!(!rendered.html.contains(PLACEHOLDER_OPEN));
+        let plain = to_safe_html(&typed);
+        assert!(
+            !plain.contains(PLACEHOLDER_OPEN) && !plain.contains("<img"),
+            "{plain}"
+        );
+    }
+
+    #[test]
+    fn a_plain_text_reader_is_told_what_each_picture_shows() {
+        assert_eq!(
+            pictures_as_words("Before.\n\n![Boats at *dawn*](media:3)\n\nAnd ![](media:4) after."),
+            "Before.\n\n[Picture: Boats at dawn]\n\nAnd [Picture] after."
+        );
+        assert_eq!(pictures_as_words("No pictures, é."), "No pictures, é.");
     }
 
     #[test]

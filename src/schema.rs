@@ -279,6 +279,7 @@ diesel::table! {
     media_blobs (name) {
         name -> Text,
         body -> Bytea,
+        touched_at -> Timestamptz,
     }
 }
 

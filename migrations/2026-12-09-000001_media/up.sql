@@ -31,9 +31,13 @@ CREATE TABLE media_variants (
 
 -- The variants' bytes, by their address (`<hash>-<width>.<ext>`): the PostgreSQL store. Kept
 -- apart from the catalogue above so another store (an object store) can hold them instead.
+-- Bytes no picture names any more are swept by housekeeping once they have not been put
+-- again for a while (`touched_at`), so a file deleted and uploaded again at the same moment
+-- keeps its bytes.
 CREATE TABLE media_blobs (
     name TEXT PRIMARY KEY,
-    body BYTEA NOT NULL
+    body BYTEA NOT NULL,
+    touched_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 -- The bytes are already compressed images: compressing them again costs time for nothing.
 ALTER TABLE media_blobs ALTER COLUMN body SET STORAGE EXTERNAL;

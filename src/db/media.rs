@@ -4,7 +4,8 @@
 //! Rules: a picture is known by the hash of its uploaded bytes, so uploading one twice finds
 //! the first. A picture an article uses (as its feature image or in its body) cannot be
 //! deleted: the foreign keys refuse it, and [`delete_unused`] checks under the picture's row
-//! lock first. Every write to a picture notes `Change::Media`, so the variants kept in memory
+//! lock first. A deleted picture's bytes are left to [`sweep_orphan_blobs`]: its addresses
+//! stop answering at once, because serving asks the catalogue first. Every write to a picture notes `Change::Media`, so the variants kept in memory
 //! by this instance go at once (the database's trigger tells the others).
 
 use std::collections::HashMap;
@@ -188,13 +189,50 @@ pub fn uses(conn: &mut PgConnection, id: MediaId) -> QueryResult<i64> {
     Ok(featured + placed)
 }
 
-/// Sets a picture's alt text; false when there is no such picture.
-pub fn set_alt(conn: &mut PgConnection, id: MediaId, alt: &str) -> QueryResult<bool> {
-    let changed = diesel::update(media::table.find(id))
-        .set(media::alt.eq(alt))
-        .execute(conn)?;
-    note(Change::Media(id));
-    Ok(changed == 1)
+/// Why a picture's alt text was not set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AltNotSet {
+    /// No picture has that id.
+    Missing,
+    /// Emptied, it would leave this many articles whose feature image takes its alt text
+    /// from the library with none.
+    Needed(i64),
+}
+
+/// Sets a picture's alt text. An article whose feature image has no alt text of its own
+/// shows the library's, so the library's cannot be emptied while one does; the picture's row
+/// is locked first, so an article saved meanwhile is counted.
+pub fn set_alt(
+    conn: &mut PgConnection,
+    id: MediaId,
+    alt: &str,
+) -> QueryResult<Result<(), AltNotSet>> {
+    conn.transaction(|conn| {
+        let found = media::table
+            .find(id)
+            .select(media::id)
+            .for_update()
+            .first::<MediaId>(conn)
+            .optional()?;
+        if found.is_none() {
+            return Ok(Err(AltNotSet::Missing));
+        }
+        if alt.is_empty() {
+            let relying: i64 = articles::table
+                .filter(articles::feature_media_id.eq(id))
+                .filter(articles::feature_alt.eq(""))
+                .select(count_star())
+                .first(conn)?;
+            if relying > 0 {
+                return Ok(Err(AltNotSet::Needed(relying)));
+            }
+        }
+        diesel::update(media::table.find(id))
+            .set(media::alt.eq(alt))
+            .execute(conn)?;
+        note(Change::Media(id));
+        Ok(Ok(()))
+    })
 }
 
 /// Why a picture was not deleted.
@@ -283,12 +321,15 @@ pub fn newest(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<MediaRow>>
         .load(conn)
 }
 
-/// Stores a variant's bytes under its address's last part (the PostgreSQL store). Storing
-/// the same name twice keeps the first: a name always names the same bytes.
+/// Stores a variant's bytes under its address's last part (the PostgreSQL store). A name
+/// always names the same bytes, so putting it again only marks it as put now (which keeps it
+/// from the sweep).
 pub fn put_blob(conn: &mut PgConnection, name: &str, body: &[u8]) -> QueryResult<()> {
     diesel::insert_into(media_blobs::table)
         .values((media_blobs::name.eq(name), media_blobs::body.eq(body)))
-        .on_conflict_do_nothing()
+        .on_conflict(media_blobs::name)
+        .do_update()
+        .set(media_blobs::touched_at.eq(diesel::dsl::now))
         .execute(conn)?;
     Ok(())
 }
@@ -302,7 +343,23 @@ pub fn blob(conn: &mut PgConnection, name: &str) -> QueryResult<Option<Vec<u8>>>
         .optional()
 }
 
-/// Deletes stored bytes by name.
-pub fn delete_blobs(conn: &mut PgConnection, names: &[String]) -> QueryResult<usize> {
-    diesel::delete(media_blobs::table.filter(media_blobs::name.eq_any(names))).execute(conn)
+/// Deletes stored bytes that no picture names (their picture was deleted, or its upload
+/// failed half-way) and that were not put since `untouched_before`, in batches.
+pub fn sweep_orphan_blobs(
+    conn: &mut PgConnection,
+    untouched_before: time::OffsetDateTime,
+) -> QueryResult<usize> {
+    super::delete_in_batches(|batch| {
+        diesel::sql_query(
+            "DELETE FROM media_blobs WHERE name IN (\
+                 SELECT b.name FROM media_blobs b \
+                 WHERE b.touched_at < $1 \
+                   AND NOT EXISTS \
+                       (SELECT 1 FROM media m WHERE m.hash = split_part(b.name, '-', 1)) \
+                 LIMIT $2)",
+        )
+        .bind::<diesel::sql_types::Timestamptz, _>(untouched_before)
+        .bind::<diesel::sql_types::BigInt, _>(batch)
+        .execute(conn)
+    })
 }

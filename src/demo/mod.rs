@@ -77,12 +77,14 @@ pub fn parse(source: &str) -> Result<DemoArticle, String> {
             Some(Scene::from_name(&name).ok_or_else(|| format!("bad `picture`: {name}"))?)
         }
     };
-    if let Some(name) = body
-        .lines()
-        .filter_map(|line| placeholder(line).map(|(_, name, _)| name))
-        .find(|name| Scene::from_name(name).is_none())
-    {
-        return Err(format!("no picture `{name}` to place"));
+    for (before, name, _) in body.lines().filter_map(placeholder) {
+        if Scene::from_name(name).is_none() {
+            return Err(format!("no picture `{name}` to place"));
+        }
+        // The alt text of a picture in the text is the article's own: publishing needs it.
+        if before.trim_start_matches("![").trim().is_empty() {
+            return Err(format!("the picture `{name}` has no alt text"));
+        }
     }
     Ok(DemoArticle {
         title: field("title")?,
@@ -339,19 +341,28 @@ mod tests {
 
     #[test]
     fn a_placed_picture_becomes_the_librarys_or_is_left_out() {
-        let body = "Before.\n\n![](picture:lamppost)\n\nAfter.";
+        let body = "Before.\n\n![A crow](picture:lamppost)\n\nAfter.";
         assert_eq!(placed_scenes(body).collect::<Vec<_>>(), [Scene::Lamppost]);
         let made = HashMap::from([(Scene::Lamppost, MediaId::new(7))]);
         assert_eq!(
             with_placed_pictures(body, &made),
-            "Before.\n\n![](media:7)\n\nAfter."
+            "Before.\n\n![A crow](media:7)\n\nAfter."
         );
         assert_eq!(
             with_placed_pictures(body, &HashMap::new()),
             "Before.\n\n\nAfter."
         );
-        let unknown = "title: T\nauthor: A\npublished: 2026-01-01T00:00:00Z\npremium: false\n\
-                       teaser: t\n---\n![](picture:a-photo)\n";
-        assert!(parse(unknown).is_err());
+        let with_body = |body: &str| {
+            format!(
+                "title: T\nauthor: A\npublished: 2026-01-01T00:00:00Z\npremium: false\n\
+                 teaser: t\n---\n{body}\n"
+            )
+        };
+        assert!(parse(&with_body("![A crow](picture:lamppost)")).is_ok());
+        assert!(parse(&with_body("![A photo](picture:a-photo)")).is_err());
+        assert!(
+            parse(&with_body("![](picture:lamppost)")).is_err(),
+            "no alt text"
+        );
     }
 }

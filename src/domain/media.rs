@@ -21,7 +21,7 @@ pub const WIDTHS: [u32; 4] = [480, 800, 1200, 1600];
 /// a 50-megapixel one is not.
 pub const MAX_PIXELS: u64 = 48_000_000;
 
-/// The longest a hash in an address may be: a SHA-256 in hexadecimal.
+/// The length of a hash in an address: a SHA-256 in hexadecimal.
 const HASH_LEN: usize = 64;
 
 /// The formats Gazette takes.
@@ -206,8 +206,7 @@ impl VariantName {
     pub fn parse(name: &str) -> Option<Self> {
         let (stem, extension) = name.rsplit_once('.')?;
         let (hash, width) = stem.rsplit_once('-')?;
-        let well_formed_hash = !hash.is_empty()
-            && hash.len() <= HASH_LEN
+        let well_formed_hash = hash.len() == HASH_LEN
             && hash
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
@@ -396,6 +395,7 @@ mod tests {
         assert_eq!(VariantName::parse(last), Some(name));
         for bad in [
             "ab12-800.svg",
+            "ab12-800.jpg",
             "AB12-800.jpg",
             "ab12-0800.jpg",
             "ab12-+800.jpg",

@@ -2,14 +2,15 @@
 //! found for a reader's browser; a picture's alt text changes; an unused picture is deleted.
 //!
 //! Rules:
-//! - Uploads are bounded before any work: the route stops reading at `MEDIA_MAX_BYTES`, the
-//!   header's pixels are checked before decoding, and at most `MEDIA_PROCESSING_SLOTS` uploads
-//!   are decoded at once on this instance, on the blocking pool, with a few more waiting; the
-//!   rest are told to retry (503), so memory stays bounded whatever the desk sends.
+//! - Uploads are bounded before any work: at most [`UPLOADS_AT_ONCE`] are taken in at once on
+//!   an instance (admitted before their body is read, so at most that many bodies are in
+//!   memory; the rest are told to retry, 503), the route stops reading at `MEDIA_MAX_BYTES`,
+//!   the header's pixels are checked before decoding, and at most `MEDIA_PROCESSING_SLOTS` are
+//!   decoded at once, on the blocking pool. Memory stays bounded whatever the desk sends.
 //! - The same bytes uploaded twice (a double click, two editors) make one picture: the hash
 //!   of the bytes names it, and the database keeps the first.
-//! - Bytes are put in the store before the catalogue names them, and deleted after it stops
-//!   naming them (see [`store`]).
+//! - Bytes are put in the store before the catalogue names them, and swept once it has not
+//!   named them for a while (see [`store`]).
 
 pub mod store;
 
@@ -19,21 +20,26 @@ use std::sync::{Arc, Mutex, PoisonError};
 use actix_web::http::StatusCode;
 use actix_web::web;
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
 use crate::cache::Caches;
 use crate::cache::media::CachedVariant;
 use crate::config::MediaSettings;
-use crate::db::media::NotDeleted;
+use crate::db::media::{AltNotSet, NotDeleted};
 use crate::db::{self, DbError, DbPool};
 use crate::domain::ids::{MediaId, UserId};
 use crate::domain::media::{self as rules, Refusal, VariantName};
+use crate::error::AppError;
 use crate::imaging::{self, ImagingError, Processed};
 use crate::models::{MediaRow, NewMedia};
 use store::{BlobStore, StoreError};
 
-/// Uploads that may wait for a processing slot beyond those being processed.
-const WAITING_UPLOADS: usize = 2;
+/// Uploads an instance takes in at once: being read, waiting for a slot or being processed.
+pub const UPLOADS_AT_ONCE: usize = 8;
+/// How long bytes no picture names are kept: an upload of the same file under way while its
+/// picture is deleted finds them, and puts them again, well within it.
+pub const KEEP_UNNAMED_BYTES: time::Duration = time::Duration::hours(1);
 /// The longest original name kept (what the desk shows beside a picture).
 const MAX_NAME_CHARS: usize = 200;
 
@@ -70,6 +76,11 @@ pub enum MediaError {
     Missing,
     #[error("the picture is used by {0} article(s); take it out of them first")]
     InUse(i64),
+    #[error(
+        "{0} article(s) show this picture as their feature image with the library's alt text: \
+         it cannot be empty"
+    )]
+    AltNeeded(i64),
     #[error(transparent)]
     Database(#[from] DbError),
     #[error(transparent)]
@@ -87,10 +98,20 @@ impl MediaError {
             Self::Refused(Refusal::TooManyPixels { .. })
             | Self::Undecodable(_)
             | Self::AltTooLong => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::InUse(_) => StatusCode::CONFLICT,
+            Self::InUse(_) | Self::AltNeeded(_) => StatusCode::CONFLICT,
             Self::Missing => StatusCode::NOT_FOUND,
             Self::Busy | Self::Database(_) | Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Processing(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The page for a failure that is neither the file's nor the editor's: the database's and
+    /// the store's are a 503 that heals by itself, anything else a 500.
+    pub fn into_app_error(self) -> AppError {
+        match self {
+            Self::Database(error) => error.into(),
+            Self::Store(error) => AppError::Unavailable(anyhow::Error::new(error)),
+            other => AppError::internal("the media library", other),
         }
     }
 
@@ -109,13 +130,18 @@ impl From<ImagingError> for MediaError {
     }
 }
 
+/// One upload taken in (see [`MediaLibrary::admit`]).
+pub struct Admitted {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
 /// The media library of one instance: its store, and the slots that bound processing.
 pub struct MediaLibrary {
     pool: DbPool,
     store: Arc<dyn BlobStore>,
     /// Uploads being decoded and resized.
     processing: Arc<Semaphore>,
-    /// Uploads being decoded or waiting to be: beyond these, an upload is turned away.
+    /// Uploads taken in (see [`UPLOADS_AT_ONCE`]): beyond these, an upload is turned away.
     admitted: Arc<Semaphore>,
     max_bytes: u64,
     in_flight: InFlight,
@@ -128,7 +154,7 @@ impl MediaLibrary {
             pool,
             store,
             processing: Arc::new(Semaphore::new(slots)),
-            admitted: Arc::new(Semaphore::new(slots + WAITING_UPLOADS)),
+            admitted: Arc::new(Semaphore::new(UPLOADS_AT_ONCE)),
             max_bytes: settings.max_bytes,
             in_flight: InFlight::default(),
         }
@@ -137,6 +163,16 @@ impl MediaLibrary {
     /// The largest upload taken, in bytes (`MEDIA_MAX_BYTES`).
     pub fn max_bytes(&self) -> u64 {
         self.max_bytes
+    }
+
+    /// Takes in one upload before its body is read, or says the instance has enough (503).
+    /// Hold it until [`MediaLibrary::add`] has answered.
+    pub fn admit(&self) -> Result<Admitted, MediaError> {
+        self.admitted
+            .clone()
+            .try_acquire_owned()
+            .map(|permit| Admitted { _permit: permit })
+            .map_err(|_| MediaError::Busy)
     }
 
     /// Makes an upload a picture of the library, or finds the one its bytes already made.
@@ -169,13 +205,6 @@ impl MediaLibrary {
             }
         };
 
-        // Only new pictures need a slot: the same file again is answered above, however busy
-        // the instance is.
-        let _admitted = self
-            .admitted
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| MediaError::Busy)?;
         let processed = {
             let _slot = self
                 .processing
@@ -333,35 +362,36 @@ impl MediaLibrary {
     /// Sets a picture's alt text (what screen readers say, and what pages fall back to).
     pub async fn set_alt(&self, id: MediaId, alt: &str) -> Result<(), MediaError> {
         let alt = rules::clean_alt(alt).ok_or(MediaError::AltTooLong)?;
-        let found = db::run(&self.pool, "setting a picture's alt text", move |conn| {
+        db::run(&self.pool, "setting a picture's alt text", move |conn| {
             db::media::set_alt(conn, id, &alt)
         })
-        .await?;
-        if found {
-            Ok(())
-        } else {
-            Err(MediaError::Missing)
-        }
+        .await?
+        .map_err(|why| match why {
+            AltNotSet::Missing => MediaError::Missing,
+            AltNotSet::Needed(articles) => MediaError::AltNeeded(articles),
+        })
     }
 
-    /// Deletes a picture no article uses, then its bytes.
+    /// Deletes a picture no article uses; its addresses stop answering at once, and its bytes
+    /// are left to [`MediaLibrary::sweep`].
     pub async fn delete(&self, id: MediaId) -> Result<MediaRow, MediaError> {
-        let picture = self.find(id).await?.ok_or(MediaError::Missing)?;
-        let names = self.variant_names(&picture).await?;
-        let deleted = db::run(&self.pool, "deleting a picture", move |conn| {
+        db::run(&self.pool, "deleting a picture", move |conn| {
             db::media::delete_unused(conn, id)
         })
         .await?
         .map_err(|why| match why {
             NotDeleted::Missing => MediaError::Missing,
             NotDeleted::InUse(uses) => MediaError::InUse(uses),
-        })?;
+        })
+    }
+
+    /// Deletes the stored bytes of pictures deleted (or uploads failed) more than
+    /// [`KEEP_UNNAMED_BYTES`] ago; gives how many variants went.
+    pub async fn sweep(&self, now: OffsetDateTime) -> Result<usize, MediaError> {
         let store = self.store.clone();
-        let keys: Vec<String> = names.iter().map(VariantName::file_name).collect();
-        web::block(move || store.delete(&keys))
+        Ok(web::block(move || store.sweep(now - KEEP_UNNAMED_BYTES))
             .await
-            .map_err(|error| MediaError::Processing(error.to_string()))??;
-        Ok(deleted)
+            .map_err(|error| MediaError::Processing(error.to_string()))??)
     }
 
     async fn find_by_hash(&self, hash: &str) -> Result<Option<MediaRow>, MediaError> {

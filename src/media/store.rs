@@ -4,16 +4,23 @@
 //!
 //! Rules: a name (`<hash>-<width>.<ext>`) always names the same bytes, so putting a name twice
 //! is harmless and a reader may cache what it got for ever. Bytes are put before the
-//! catalogue names them and deleted after it stops naming them: a page never points at bytes
-//! that are not there. Calls block: make them on the blocking pool.
+//! catalogue names them, and swept only once no picture names them and they have not been put
+//! again for a while: a page never points at bytes that are not there, even when a picture is
+//! deleted and the same file uploaded again at that moment. Calls block: make them on the
+//! blocking pool.
+
+use time::OffsetDateTime;
 
 use crate::db::{self, DbPool};
 
 /// A place that keeps variants' bytes by name.
 pub trait BlobStore: Send + Sync {
+    /// Keeps `bytes` under `name`, or marks them as put now when they are there already.
     fn put(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError>;
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    fn delete(&self, names: &[String]) -> Result<(), StoreError>;
+    /// Deletes the bytes no picture of the catalogue names that were not put since
+    /// `untouched_before`; gives how many went.
+    fn sweep(&self, untouched_before: OffsetDateTime) -> Result<usize, StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +58,7 @@ impl BlobStore for PostgresStore {
         self.with_connection(|conn| db::media::blob(conn, name))
     }
 
-    fn delete(&self, names: &[String]) -> Result<(), StoreError> {
-        self.with_connection(|conn| db::media::delete_blobs(conn, names).map(drop))
+    fn sweep(&self, untouched_before: OffsetDateTime) -> Result<usize, StoreError> {
+        self.with_connection(|conn| db::media::sweep_orphan_blobs(conn, untouched_before))
     }
 }

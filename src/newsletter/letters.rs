@@ -14,7 +14,7 @@ use crate::domain::media::scaled_height;
 use crate::domain::newsletter::{Member, NewsletterLinks, preferences_url, unsubscribe_url};
 use crate::mail::messages::SITE_NAME;
 use crate::mail::newsletter::{self as letter, Article, Body, COLUMN_WIDTH, Letter, MailPicture};
-use crate::markdown::with_absolute_media;
+use crate::markdown::{self, with_absolute_media};
 use crate::models::{DeskArticle, Feature, article_path};
 
 /// Both letters of one article.
@@ -55,6 +55,8 @@ impl Letters {
             "{site}/subscribe?next={}",
             article_path(article.id, &article.slug)
         );
+        // The text part names each picture by what it shows.
+        let text = markdown::pictures_as_words(&article.body_markdown);
         let version = |body| Article {
             site_name: SITE_NAME,
             title: &article.title,
@@ -68,7 +70,7 @@ impl Letters {
         Ok(Self {
             whole: Letter::render(&version(Body::Whole {
                 html: &body_html,
-                markdown: &article.body_markdown,
+                markdown: &text,
             }))?,
             opening: if article.is_premium {
                 Letter::render(&version(Body::Opening))?
@@ -76,7 +78,7 @@ impl Letters {
                 // A free article is whole for everyone.
                 Letter::render(&version(Body::Whole {
                     html: &body_html,
-                    markdown: &article.body_markdown,
+                    markdown: &text,
                 }))?
             },
         })

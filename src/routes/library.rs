@@ -162,6 +162,21 @@ pub async fn upload(
     Editor(editor): Editor,
     visit: Visit,
 ) -> Result<HttpResponse, AppError> {
+    // Taken in before the body is read: at most a few bodies are in memory at once.
+    let _admitted = match library.admit() {
+        Ok(admitted) => admitted,
+        Err(busy) => {
+            return refusal(
+                &state,
+                &library,
+                &visit,
+                Listing::FIRST,
+                busy,
+                String::new(),
+            )
+            .await;
+        }
+    };
     let limit = library.max_bytes();
     let form = match upload.read(limit).await {
         Ok(form) => form,
@@ -299,12 +314,16 @@ async fn refusal(
         MediaError::InUse(uses) => format!(
             "This picture is used by {uses} articles: take it out of them first, then delete it."
         ),
+        MediaError::AltNeeded(1) => "An article shows this picture as its feature image with the \
+             library's alt text, so it cannot be empty: give the article alt text of its own first."
+            .to_string(),
+        MediaError::AltNeeded(articles) => format!(
+            "{articles} articles show this picture as their feature image with the library's alt \
+             text, so it cannot be empty: give them alt text of their own first."
+        ),
         MediaError::Missing => return Err(AppError::NotFound),
         MediaError::Database(_) | MediaError::Store(_) | MediaError::Processing(_) => {
-            return Err(match error {
-                MediaError::Database(error) => error.into(),
-                other => AppError::internal("the media library", other),
-            });
+            return Err(error.into_app_error());
         }
     };
     let status = error.status();

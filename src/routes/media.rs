@@ -27,10 +27,7 @@ pub async fn serve(
     let variant = library
         .variant(&state.caches, name)
         .await
-        .map_err(|error| match error {
-            MediaError::Database(error) => error.into(),
-            other => AppError::internal("serving a picture", other),
-        })?
+        .map_err(MediaError::into_app_error)?
         .ok_or(AppError::NotFound)?;
     let unchanged = match IfNoneMatch::parse(&request) {
         Ok(IfNoneMatch::Any) => true,

@@ -126,11 +126,17 @@ impl Application {
         let billing = Billing::new(pool.clone(), clock.clone(), gateway)
             .with_budget(Budget::of(&settings.limits));
         let form_targets = billing.page_origins();
+        let media = Arc::new(MediaLibrary::new(
+            pool.clone(),
+            Arc::new(PostgresStore::new(pool.clone())),
+            &settings.media,
+        ));
         let housekeeping = Housekeeping {
             pool: pool.clone(),
             clock: clock.clone(),
             billing: billing.clone(),
             throttle_window: settings.limits.window,
+            media: media.clone(),
         }
         .spawn(settings.housekeeping_interval, stopping());
         let state = AppState::new(
@@ -152,7 +158,14 @@ impl Application {
         }
         .spawn(lifecycle.clone());
         let (newsletter, newsletter_sender) = parts::newsletter(&settings, &state, &lifecycle)?;
-        let services = Services::new(&settings, state, passwords, billing, wakeup, newsletter);
+        let services = Services::new(
+            &settings,
+            state,
+            passwords,
+            billing,
+            wakeup,
+            (newsletter, media),
+        );
         parts::demo_content(&settings, services.media.clone()).await?;
         let connections = OpenConnections::default();
         let server = server::serve(
@@ -197,20 +210,15 @@ impl Services {
         passwords: Passwords,
         billing: Billing,
         wakeup: MailWakeup,
-        newsletter: Newsletter,
+        (newsletter, media): (Newsletter, Arc<MediaLibrary>),
     ) -> Self {
         let (state, passwords, billing) = (
             web::Data::new(state),
             web::Data::new(passwords),
             web::Data::new(billing),
         );
-        let store = Arc::new(PostgresStore::new(state.pool.clone()));
         Self {
-            media: web::Data::new(MediaLibrary::new(
-                state.pool.clone(),
-                store,
-                &settings.media,
-            )),
+            media: web::Data::from(media),
             members: web::Data::new(Members::new(state.clone(), wakeup.clone())),
             accounts: web::Data::new(Accounts::new(
                 state.clone(),

@@ -758,3 +758,22 @@ pub fn gazette(database_url: &str, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stderr).to_string(),
     )
 }
+
+/// Housekeeping for the database behind `pool`, as an instance runs it.
+pub fn housekeeping(
+    pool: gazette::db::DbPool,
+    clock: std::sync::Arc<dyn gazette::clock::Clock>,
+    throttle_window: time::Duration,
+) -> gazette::housekeeping::Housekeeping {
+    gazette::housekeeping::Housekeeping {
+        billing: gazette::billing::Billing::new(pool.clone(), clock.clone(), None),
+        media: std::sync::Arc::new(gazette::media::MediaLibrary::new(
+            pool.clone(),
+            std::sync::Arc::new(gazette::media::store::PostgresStore::new(pool.clone())),
+            &gazette::config::MediaSettings::default(),
+        )),
+        pool,
+        clock,
+        throttle_window,
+    }
+}

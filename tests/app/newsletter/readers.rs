@@ -843,15 +843,10 @@ async fn housekeeping_deletes_addresses_never_confirmed_within_a_week_and_keeps_
     let pool = gazette::db::pool(&app.db.url, 2);
     let clock: std::sync::Arc<dyn gazette::clock::Clock> = app.clock.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let housekeeping = gazette::housekeeping::Housekeeping {
-        billing: gazette::billing::Billing::new(pool.clone(), clock.clone(), None),
-        pool,
-        clock,
-        throttle_window: gazette::domain::throttle::WINDOW,
-    }
-    .spawn(std::time::Duration::from_secs(600), async move {
-        let _ = stopped.await;
-    });
+    let housekeeping = crate::helpers::housekeeping(pool, clock, gazette::domain::throttle::WINDOW)
+        .spawn(std::time::Duration::from_secs(600), async move {
+            let _ = stopped.await;
+        });
     eventually("the stale address is deleted", || {
         signup_row(&app, "stale@example.com").is_none()
     })

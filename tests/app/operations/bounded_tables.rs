@@ -588,15 +588,10 @@ async fn one_housekeeping_round_deletes_a_backlog_larger_than_one_sweep() {
     let clock: std::sync::Arc<dyn gazette::clock::Clock> = app.clock.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     // Rounds ten minutes apart: the first one starts at once, and must do it all.
-    let housekeeping = gazette::housekeeping::Housekeeping {
-        billing: gazette::billing::Billing::new(pool.clone(), clock.clone(), None),
-        pool,
-        clock,
-        throttle_window: gazette::domain::throttle::WINDOW,
-    }
-    .spawn(std::time::Duration::from_secs(600), async move {
-        let _ = stopped.await;
-    });
+    let housekeeping = crate::helpers::housekeeping(pool, clock, gazette::domain::throttle::WINDOW)
+        .spawn(std::time::Duration::from_secs(600), async move {
+            let _ = stopped.await;
+        });
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let mut left = rows_in(&app, "login_throttle");
     while left > 0 && std::time::Instant::now() < deadline {

@@ -309,15 +309,10 @@ async fn housekeeping_stops_between_steps_never_in_the_middle_of_one() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let pool = gazette::db::pool(&db.url, 2);
     let clock: Arc<dyn gazette::clock::Clock> = Arc::new(gazette::clock::ManualClock::new(START));
-    let housekeeping = gazette::housekeeping::Housekeeping {
-        billing: gazette::billing::Billing::new(pool.clone(), clock.clone(), None),
-        pool,
-        clock,
-        throttle_window: time::Duration::minutes(15),
-    }
-    .spawn(Duration::from_secs(600), async move {
-        let _ = stop_rx.await;
-    });
+    let housekeeping = crate::helpers::housekeeping(pool, clock, time::Duration::minutes(15))
+        .spawn(Duration::from_secs(600), async move {
+            let _ = stop_rx.await;
+        });
     a_query_waits_for_a_lock(&db).await;
 
     stop_tx.send(()).unwrap();

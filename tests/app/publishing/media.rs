@@ -1193,3 +1193,112 @@ async fn media_add_prints_the_addresses_of_the_variants() {
     assert_eq!(pictures_in(&app), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn blobs_named(app: &TestApp, hash: &str) -> i64 {
+    use gazette::schema::media_blobs;
+    media_blobs::table
+        .filter(media_blobs::name.like(format!("{hash}-%")))
+        .count()
+        .get_result(&mut app.connect())
+        .unwrap()
+}
+
+fn hash_of(app: &TestApp, id: i64) -> String {
+    use gazette::schema::media;
+    media::table
+        .find(gazette::domain::ids::MediaId::new(id))
+        .select(media::hash)
+        .first(&mut app.connect())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_deleted_pictures_bytes_are_swept_later_but_never_under_the_same_file_uploaded_again() {
+    let app = TestApp::spawn().await;
+    let newsroom = editor(&app, "editor@example.com").await;
+    let pool = gazette::db::pool(&app.db.url, 2);
+    let library = gazette::media::MediaLibrary::new(
+        pool.clone(),
+        std::sync::Arc::new(gazette::media::store::PostgresStore::new(pool)),
+        &gazette::config::MediaSettings::default(),
+    );
+    let later = || time::OffsetDateTime::now_utc() + time::Duration::hours(2);
+
+    let gone = uploaded_id(&upload(&newsroom, "gone.png", &png(900, 600), "Gone").await);
+    let back = uploaded_id(&upload(&newsroom, "back.png", &png(700, 500), "Back").await);
+    let (gone_hash, back_hash) = (hash_of(&app, gone), hash_of(&app, back));
+    let variants = blobs_named(&app, &gone_hash);
+    assert!(variants >= 2, "{variants}");
+
+    for id in [gone, back] {
+        let token = newsroom.csrf_token().await;
+        let deleted = newsroom
+            .post(
+                &format!("/editor/media/{id}/delete"),
+                &[("csrf_token", &token)],
+            )
+            .await;
+        assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+    }
+    // The same file as `back`, uploaded again at once: its bytes are put again.
+    let again = uploaded_id(&upload(&newsroom, "back-again.png", &png(700, 500), "Back").await);
+    assert_eq!(hash_of(&app, again), back_hash);
+
+    // Within the hour, nothing is swept; after it, only what no picture names.
+    assert_eq!(
+        library
+            .sweep(time::OffsetDateTime::now_utc())
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(blobs_named(&app, &gone_hash), variants);
+    let swept = library.sweep(later()).await.unwrap();
+    assert_eq!(swept, usize::try_from(variants).unwrap());
+    assert_eq!(blobs_named(&app, &gone_hash), 0);
+    let served = variants_of(&app, again);
+    assert!(!served.is_empty());
+    for (path, ..) in served {
+        let answer = get_bytes(&app, &path, &[]).await;
+        assert_eq!(answer.status(), StatusCode::OK, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_librarys_alt_text_cannot_be_emptied_while_a_feature_image_shows_it() {
+    let app = TestApp::spawn().await;
+    let newsroom = editor(&app, "editor@example.com").await;
+    let id = uploaded_id(&upload(&newsroom, "lamp.png", &png(640, 480), "A lamp").await);
+    // The article has no alt text of its own: it shows the library's.
+    feature(&app, app.free_ids()[0], id);
+    let token = newsroom.csrf_token().await;
+    let emptied = newsroom
+        .post(
+            &format!("/editor/media/{id}/alt"),
+            &[("csrf_token", &token), ("alt", "  ")],
+        )
+        .await;
+    assert_eq!(emptied.status, StatusCode::CONFLICT, "{}", emptied.body);
+    assert!(emptied.body.contains("cannot be empty"), "{}", emptied.body);
+    let page = newsroom.get("/editor/media").await;
+    assert!(page.body.contains("value=\"A lamp\""), "unchanged");
+
+    // Changing it is fine, and so is emptying it once the article has words of its own.
+    let changed = newsroom
+        .post(
+            &format!("/editor/media/{id}/alt"),
+            &[("csrf_token", &token), ("alt", "A street lamp at dusk")],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    diesel::sql_query("UPDATE articles SET feature_alt = 'Its own words'")
+        .execute(&mut app.connect())
+        .unwrap();
+    let emptied = newsroom
+        .post(
+            &format!("/editor/media/{id}/alt"),
+            &[("csrf_token", &token), ("alt", "")],
+        )
+        .await;
+    assert_eq!(emptied.status, StatusCode::SEE_OTHER, "{}", emptied.body);
+}
