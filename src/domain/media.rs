@@ -7,8 +7,8 @@
 //!   script), is refused.
 //! - An image is refused by its size in bytes and by its pixels, read from its header, before
 //!   it is decoded: a decompression bomb is a small file that claims many pixels.
-//! - Variants are made at [`WIDTHS`] below the original's width, and at the original's width
-//!   when it is narrower than the widest of them; never wider than the original.
+//! - Variants are made at each of [`WIDTHS`] the original reaches, and at the original's own
+//!   width when it falls short of the widest of them; never wider than the original.
 //! - A variant's address names the hash of its original's bytes, its width and its format:
 //!   `/media/<hash>-<width>.<ext>`. It never changes, so it may be cached for ever.
 
@@ -161,10 +161,11 @@ pub fn clean_alt(alt: &str) -> Option<String> {
     (cleaned.chars().count() <= MAX_ALT_CHARS).then_some(cleaned)
 }
 
-/// The widths made of an original `width` pixels wide, narrowest first.
+/// The widths made of an original `width` pixels wide, narrowest first: each of [`WIDTHS`]
+/// it reaches, and its own width when it falls between them (or below the narrowest).
 pub fn variant_widths(width: u32) -> Vec<u32> {
-    let mut widths: Vec<u32> = WIDTHS.into_iter().filter(|&w| w < width).collect();
-    if width > 0 && width < WIDTHS[WIDTHS.len() - 1] {
+    let mut widths: Vec<u32> = WIDTHS.into_iter().filter(|&w| w <= width).collect();
+    if width > 0 && width < WIDTHS[WIDTHS.len() - 1] && !widths.contains(&width) {
         widths.push(width);
     }
     widths
@@ -323,7 +324,8 @@ mod tests {
     #[test]
     fn variants_are_never_wider_than_the_original() {
         assert_eq!(variant_widths(4000), vec![480, 800, 1200, 1600]);
-        assert_eq!(variant_widths(1600), vec![480, 800, 1200]);
+        assert_eq!(variant_widths(1600), vec![480, 800, 1200, 1600]);
+        assert_eq!(variant_widths(800), vec![480, 800]);
         assert_eq!(variant_widths(1000), vec![480, 800, 1000]);
         assert_eq!(variant_widths(300), vec![300]);
         assert_eq!(variant_widths(0), Vec::<u32>::new());
