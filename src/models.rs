@@ -5,7 +5,7 @@
 //! `Insertable` ones, exactly as `i64` is, so no query converts an id by hand.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::expression::AsExpression;
@@ -227,6 +227,31 @@ pub fn article_path(id: ArticleId, slug: &str) -> String {
 pub struct Article {
     pub summary: ArticleSummary,
     pub body_html: String,
+    /// Its pages' HTML that is the same for every reader, made by the first request that
+    /// shows it and kept with the article (in the cache, until the article or its picture
+    /// changes), so a reader's request renders only what is theirs.
+    pub html: OnceLock<Arc<ArticleHtml>>,
+}
+
+impl Article {
+    pub fn new(summary: ArticleSummary, body_html: String) -> Self {
+        Self {
+            summary,
+            body_html,
+            html: OnceLock::new(),
+        }
+    }
+}
+
+/// The parts of an article's pages that do not depend on who reads them.
+#[derive(Debug)]
+pub struct ArticleHtml {
+    /// schema.org's description of it, for the page's head.
+    pub json_ld: String,
+    /// The whole text: header, feature image, standfirst, body.
+    pub text: String,
+    /// What the paywall shows: header, feature image, standfirst.
+    pub teaser: String,
 }
 
 /// A published article's row with its body, before its feature image is looked up.
@@ -306,8 +331,8 @@ impl DeskArticle {
     /// The article as readers will see it, dated `now` when it has no publication time yet,
     /// with its feature image `feature`.
     pub fn as_published(&self, now: OffsetDateTime, feature: Option<Feature>) -> Article {
-        Article {
-            summary: ArticleSummary {
+        Article::new(
+            ArticleSummary {
                 id: self.id,
                 slug: self.slug.clone(),
                 title: self.title.clone(),
@@ -319,8 +344,8 @@ impl DeskArticle {
                 updated_at: self.updated_at,
                 feature: feature.map(Arc::new),
             },
-            body_html: self.body_html.clone(),
-        }
+            self.body_html.clone(),
+        )
     }
 }
 

@@ -4,6 +4,8 @@
 //! Rules: views turn plain data into HTML and nothing else. They read no session and no
 //! database, and know no extractor: handlers (through `routes::visit`) hand them plain values.
 
+use std::sync::Arc;
+
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use askama::Template;
@@ -11,7 +13,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::domain::ids::{ArticleId, SessionId};
-use crate::models::{Article, ArticleSummary, Feature, Plan};
+use crate::models::{Article, ArticleHtml, ArticleSummary, Feature, Plan};
 
 mod desk;
 mod feeds;
@@ -186,10 +188,17 @@ pub fn minutes_of(seconds: u64) -> String {
     }
 }
 
-pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, askama::Error> {
+/// Room a page is rendered into at first. Askama's own estimate counts only the template's
+/// fixed text, not what is put in it (a front page's cards, an article's body), so a page would
+/// otherwise grow its buffer, copying itself, several times over.
+const PAGE_CAPACITY: usize = 24 * 1024;
+
+pub fn render<T: Template>(status: StatusCode, page: &T) -> Result<HttpResponse, askama::Error> {
+    let mut body = String::with_capacity(PAGE_CAPACITY.max(T::SIZE_HINT));
+    page.render_into(&mut body)?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .body(page.render()?))
+        .body(body))
 }
 
 /// `28 November 2026`
@@ -388,28 +397,59 @@ pub struct PreviewBar {
 
 #[derive(Template)]
 #[template(path = "article.html")]
-pub struct ArticlePage {
+pub struct ArticlePage<'a> {
     pub layout: Layout,
-    pub article: ArticleCard,
-    pub body_html: String,
-    pub json_ld: String,
-    pub gated_class: &'static str,
+    pub html: &'a ArticleHtml,
     pub preview: Option<PreviewBar>,
 }
 
 #[derive(Template)]
 #[template(path = "paywall.html")]
-pub struct PaywallPage {
+pub struct PaywallPage<'a> {
     pub layout: Layout,
     pub preview: Option<PreviewBar>,
-    pub article: ArticleCard,
-    pub json_ld: String,
+    pub html: &'a ArticleHtml,
     pub logged_in: bool,
     /// The offer's headline, e.g. "You have read your 5 free articles this month".
     pub headline: String,
     /// `next` for the links onwards, already percent-encoded.
     pub subscribe_next: String,
     pub article_next: String,
+}
+
+#[derive(Template)]
+#[template(path = "_article_text.html")]
+struct ArticleText<'a> {
+    article: &'a ArticleCard,
+    body_html: &'a str,
+    gated_class: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "_article_teaser.html")]
+struct ArticleTeaser<'a> {
+    article: &'a ArticleCard,
+}
+
+/// The parts of `article`'s pages that are the same for every reader, made the first time
+/// they are asked for and kept with the article. `site_url` is this instance's public
+/// address, the same for every request.
+pub fn article_html(article: &Article, site_url: &str) -> Result<Arc<ArticleHtml>, askama::Error> {
+    if let Some(made) = article.html.get() {
+        return Ok(made.clone());
+    }
+    let card = ArticleCard::from(&article.summary);
+    let made = Arc::new(ArticleHtml {
+        json_ld: article_json_ld(article, site_url),
+        text: ArticleText {
+            article: &card,
+            body_html: &article.body_html,
+            gated_class: GATED_CLASS,
+        }
+        .render()?,
+        teaser: ArticleTeaser { article: &card }.render()?,
+    });
+    Ok(article.html.get_or_init(|| made).clone())
 }
 
 /// The sign-up and log-in forms share one shape.

@@ -136,10 +136,11 @@ impl Caches {
     }
 }
 
-/// An article's weight in the cache: its body and a little for the rest.
+/// An article's weight in the cache: its body twice (once as stored, once inside the HTML its
+/// pages are made of, `Article::html`), and a few kilobytes for the rest of that HTML.
 fn article_weight(_: &ArticleId, article: &Option<Arc<Article>>) -> u32 {
     let body = article
         .as_ref()
-        .map_or(0, |a| a.body_html.len() + a.summary.teaser.len());
+        .map_or(0, |a| 2 * a.body_html.len() + a.summary.teaser.len() + 4096);
     u32::try_from(body + 512).unwrap_or(u32::MAX)
 }

@@ -53,10 +53,10 @@ fn article(conn: &mut PgConnection, row: Option<ArticleRow>) -> QueryResult<Opti
         return Ok(None);
     };
     let pictures = feature_pictures(conn, std::iter::once(row.summary.feature_media_id))?;
-    Ok(Some(Article {
-        summary: row.summary.with_pictures(&pictures),
-        body_html: row.body_html,
-    }))
+    Ok(Some(Article::new(
+        row.summary.with_pictures(&pictures),
+        row.body_html,
+    )))
 }
 
 /// What readers may see at `now` (the publication time has come), newest first.

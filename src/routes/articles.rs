@@ -13,12 +13,11 @@ use super::visit::Visit;
 use crate::domain::access::Access;
 use crate::domain::ids::ArticleId;
 use crate::error::AppError;
-use crate::models::Article;
+use crate::models::{Article, ArticleHtml};
 use crate::paywall::{self, ArticleFacts};
 use crate::state::AppState;
 use crate::views::{
-    ArticleCard, ArticlePage, GATED_CLASS, Layout, PaywallPage, PreviewBar, article_json_ld,
-    encode_next, meter_note, render,
+    ArticlePage, Layout, PaywallPage, PreviewBar, article_html, encode_next, meter_note, render,
 };
 
 pub async fn show(
@@ -65,6 +64,7 @@ async fn respond(
     let layout = visit
         .layout_with_meter(&article.summary.title, opened.meter.as_ref())?
         .canonical(&canonical);
+    let html = article_html(&article, &layout.site_url)?;
 
     if opened.access == Access::Paywalled {
         let allowance = visit.allowance();
@@ -73,46 +73,54 @@ async fn respond(
         } else {
             meter_note(0, allowance)
         };
-        let page = paywall_page(layout, &article, visit.member().is_some(), headline, None);
+        let page = paywall_page(
+            layout,
+            &article,
+            &html,
+            visit.member().is_some(),
+            headline,
+            None,
+        );
         return Ok(render(StatusCode::PAYMENT_REQUIRED, &page)?);
     }
     Ok(render(
         StatusCode::OK,
-        &article_page(layout, &article, None),
+        &article_page(layout, &article, &html, None),
     )?)
 }
 
-/// The article in full, as a reader who may read it sees it (and as a preview shows it).
-pub fn article_page(layout: Layout, article: &Article, preview: Option<PreviewBar>) -> ArticlePage {
-    let json_ld = article_json_ld(article, &layout.site_url);
+/// The article in full, as a reader who may read it sees it (and as a preview shows it);
+/// `html` is what [`article_html`] made of it.
+pub fn article_page<'a>(
+    layout: Layout,
+    article: &Article,
+    html: &'a ArticleHtml,
+    preview: Option<PreviewBar>,
+) -> ArticlePage<'a> {
     ArticlePage {
         layout: as_article(layout, article),
-        article: ArticleCard::from(&article.summary),
-        body_html: article.body_html.clone(),
-        json_ld,
-        gated_class: GATED_CLASS,
+        html,
         preview,
     }
 }
 
 /// The paywall in front of `article`: title, teaser, feature image and the offer, never the
-/// body (nor any picture it places: the body is not given to the page at all).
-pub fn paywall_page(
+/// body (nor any picture it places: `html.teaser` holds none of the body).
+pub fn paywall_page<'a>(
     layout: Layout,
     article: &Article,
+    html: &'a ArticleHtml,
     logged_in: bool,
     headline: String,
     preview: Option<PreviewBar>,
-) -> PaywallPage {
+) -> PaywallPage<'a> {
     // Where to come back to after logging in or subscribing: the short address, which
     // answers the same as the canonical one.
     let article_path = format!("/articles/{}", article.summary.id);
-    let json_ld = article_json_ld(article, &layout.site_url);
     PaywallPage {
         layout: as_article(layout, article),
         preview,
-        article: ArticleCard::from(&article.summary),
-        json_ld,
+        html,
         logged_in,
         headline,
         subscribe_next: encode_next(&format!("/subscribe?next={}", encode_next(&article_path))),

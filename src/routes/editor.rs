@@ -35,8 +35,8 @@ use crate::newsletter::sending::{Audience, Newsletter, Started, TestError};
 use crate::state::AppState;
 use crate::views::{
     ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, FeatureChoice, FeaturePreview,
-    NewsletterPage, NewsletterPanel, Pager, PeoplePage, PersonView, PreviewBar, date_and_time,
-    meter_note, render, stage_label,
+    NewsletterPage, NewsletterPanel, Pager, PeoplePage, PersonView, PreviewBar, article_html,
+    date_and_time, meter_note, render, stage_label,
 };
 
 /// The largest article form accepted: a body at the longest allowed, written in any script,
@@ -478,7 +478,9 @@ pub async fn preview(
     let now = state.clock.now();
     let bar = preview_bar(&article, "subscriber", now);
     let layout = visit.layout(&article.title)?.unindexed();
-    let page = article_page(layout, &article.as_published(now, feature), Some(bar));
+    let published = article.as_published(now, feature);
+    let html = article_html(&published, &layout.site_url)?;
+    let page = article_page(layout, &published, &html, Some(bar));
     Ok(render(StatusCode::OK, &page)?)
 }
 
@@ -493,10 +495,11 @@ pub async fn preview_paywall(
     let now = state.clock.now();
     let layout = visit.layout(&article.title)?.unindexed();
     let published = article.as_published(now, feature);
+    let html = article_html(&published, &layout.site_url)?;
     if !article.is_premium {
         // Free articles never meet a paywall: the preview says so and shows the article.
         let bar = preview_bar(&article, "free", now);
-        let page = article_page(layout, &published, Some(bar));
+        let page = article_page(layout, &published, &html, Some(bar));
         return Ok(render(StatusCode::OK, &page)?);
     }
     let allowance = visit.allowance();
@@ -506,7 +509,7 @@ pub async fn preview_paywall(
         meter_note(0, allowance)
     };
     let bar = preview_bar(&article, "paywall", now);
-    let page = paywall_page(layout, &published, false, headline, Some(bar));
+    let page = paywall_page(layout, &published, &html, false, headline, Some(bar));
     Ok(render(StatusCode::OK, &page)?)
 }
 

@@ -3,6 +3,7 @@
 //! headers. Nothing here reads a header a client can write unless the settings trust the proxy
 //! that wrote it, and no secret reaches a log line.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use actix_web::HttpMessage;
@@ -28,33 +29,30 @@ pub(super) struct RedactedRootSpan;
 
 impl RootSpanBuilder for RedactedRootSpan {
     fn on_request_start(request: &ServiceRequest) -> tracing::Span {
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let route = request.match_pattern().unwrap_or_else(|| "default".into());
+        // The span formats its fields as it is made: everything is borrowed, nothing copied.
+        let extensions = request.extensions();
+        let request_id = extensions.get::<RequestId>();
+        let route = request.match_pattern();
         let user_agent = request
             .headers()
             .get("User-Agent")
             .and_then(|value| value.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+            .unwrap_or("");
         let host = request
             .app_data::<web::Data<AppState>>()
-            .map(|state| state.public_host().to_string())
+            .map(|state| state.public_host())
             .unwrap_or_default();
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
-            http.route = %route,
+            http.route = route.as_deref().unwrap_or("default"),
             http.flavor = ?request.version(),
-            http.scheme = %client::scheme(request.request()),
-            http.host = %host,
+            http.scheme = client::scheme(request.request()),
+            http.host = host,
             http.client_ip = %ClientAddress::of(request.request()).0,
-            http.user_agent = %user_agent,
+            http.user_agent = user_agent,
             http.target = %redacted_target(request.uri()),
-            request_id = %request_id,
+            request_id = %OrEmpty(request_id),
             exception.message = tracing::field::Empty,
             exception.details = tracing::field::Empty,
         )
@@ -76,11 +74,32 @@ impl RootSpanBuilder for RedactedRootSpan {
     }
 }
 
+/// A value that may be missing, written as nothing when it is.
+struct OrEmpty<T>(Option<T>);
+
+impl<T: std::fmt::Display> std::fmt::Display for OrEmpty<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(value) => value.fmt(f),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The path and query, with the value of every `token` parameter replaced.
-fn redacted_target(uri: &actix_web::http::Uri) -> String {
+fn redacted_target(uri: &actix_web::http::Uri) -> Cow<'_, str> {
     let Some(query) = uri.query() else {
-        return uri.path().to_string();
+        return Cow::Borrowed(uri.path());
     };
+    if !query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some("token"))
+    {
+        return Cow::Borrowed(
+            uri.path_and_query()
+                .map_or(uri.path(), |whole| whole.as_str()),
+        );
+    }
     let query: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
@@ -88,7 +107,7 @@ fn redacted_target(uri: &actix_web::http::Uri) -> String {
             _ => pair.to_string(),
         })
         .collect();
-    format!("{}?{}", uri.path(), query.join("&"))
+    Cow::Owned(format!("{}?{}", uri.path(), query.join("&")))
 }
 
 /// Gives every response the id its request's log lines carry, logs one line per request
