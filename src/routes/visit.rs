@@ -2,9 +2,10 @@
 //!
 //! The session is read for the layout only when a page is rendered (a handler that redirects
 //! leaves the one-time flash for the next page): the CSRF token (made on first use, so a new
-//! or replaced cookie is set), the flash, and whether the cookie notice was shown. A member
-//! whose subscription has a payment that did not go through gets a banner on every page. The
-//! views get plain values.
+//! or replaced cookie is set), the flash, and whether the cookie notice was shown; a page that
+//! must leave the cookie as it came (an article opened by a gift link) takes
+//! [`Visit::layout_untouched`], which writes none of them. A member whose subscription has a
+//! payment that did not go through gets a banner on every page. The views get plain values.
 
 use std::future::Future;
 use std::pin::Pin;
