@@ -1,6 +1,6 @@
 //! A gifted article's journey: a subscriber gifts an article from its page and copies the
 //! link; a second browser, whose free articles are used up, opens the link and reads the whole
-//! article, its cookie untouched.
+//! article, its cookie untouched, on a desktop and on a phone's screen.
 
 use crate::browser::Browser;
 use crate::support::TestApp;
@@ -59,6 +59,9 @@ async fn a_subscriber_gifts_an_article_that_a_browser_past_its_meter_reads_whole
         "{link}"
     );
     giver.screenshot("gift-link").await;
+    giver.resize(360, 740).await;
+    assert!(fits_a_phone(&giver).await, "the link page on a phone");
+    giver.screenshot("gift-link-phone").await;
     giver.close().await;
 
     // Another browser reads its five free articles and meets the paywall on this one.
@@ -93,6 +96,9 @@ async fn a_subscriber_gifts_an_article_that_a_browser_past_its_meter_reads_whole
             .contains("You have read your 5 free articles")
     );
     reader.screenshot("gifted-article").await;
+    reader.resize(360, 740).await;
+    assert!(fits_a_phone(&reader).await, "the gifted article on a phone");
+    reader.screenshot("gifted-article-phone").await;
     assert_eq!(
         session_cookie(&reader).await,
         cookie_before,
@@ -104,6 +110,15 @@ async fn a_subscriber_gifts_an_article_that_a_browser_past_its_meter_reads_whole
     assert!(reader.has(".offer").await);
     assert!(!reader.has(".article-body").await);
     reader.close().await;
+}
+
+/// Nothing on the page is wider than the screen.
+async fn fits_a_phone(browser: &Browser) -> bool {
+    browser
+        .execute("return document.documentElement.scrollWidth <= window.innerWidth")
+        .await
+        .as_bool()
+        .unwrap_or(false)
 }
 
 async fn session_cookie(browser: &Browser) -> Option<String> {
