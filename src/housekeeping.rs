@@ -7,7 +7,8 @@
 //!   it could not deliver while Gazette was down;
 //! - rows that no longer mean anything are deleted, so tables do not grow without bound:
 //!   throttle counters whose window has closed, login sessions that ended long ago, links sent
-//!   by mail that expired, the meter of months before the previous one, processor events
+//!   by mail that expired, the meter of months before the previous one, gifted articles of
+//!   past months whose links have run out, processor events
 //!   long past redelivery, and newsletter addresses never confirmed within a confirmation
 //!   link's lifetime (`newsletter::members::sweep_stale_signups`). Each deletion goes in bounded batches through an
 //!   index, so a large backlog never holds locks for long, and a sweep that comes back full
@@ -60,6 +61,7 @@ pub struct Report {
     pub sessions: usize,
     pub links: usize,
     pub meter_reads: usize,
+    pub article_gifts: usize,
     pub newsletter_signups: usize,
     pub picture_variants: usize,
 }
@@ -134,6 +136,14 @@ impl Housekeeping {
         report.meter_reads = self
             .sweep(stop, "pruning the meter of past months", move |conn| {
                 db::meter::prune(conn, Month::of(now).first_day())
+            })
+            .await?;
+        if stop.reached() {
+            return Ok(report);
+        }
+        report.article_gifts = self
+            .sweep(stop, "pruning run-out gifts of past months", move |conn| {
+                db::article_gifts::prune(conn, now, Month::of(now).first_day())
             })
             .await?;
         if stop.reached() {

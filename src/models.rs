@@ -17,16 +17,16 @@ use time::OffsetDateTime;
 
 use crate::domain::article::{Publication, Words};
 use crate::domain::ids::{
-    ArticleId, CheckoutId, DeliveryId, HostedCheckoutId, MailId, MediaId, SendId, SessionId,
-    SignupId, SubscriptionId, TokenId, UserId,
+    ArticleGiftId, ArticleId, CheckoutId, DeliveryId, HostedCheckoutId, MailId, MediaId, SendId,
+    SessionId, SignupId, SubscriptionId, TokenId, UserId,
 };
 use crate::domain::media::Picture;
 use crate::domain::role::Role;
 use crate::domain::subscription::{Standing, Status};
 
 use crate::schema::{
-    account_tokens, articles, checkouts, gateway_customers, hosted_checkouts, mail_outbox, media,
-    media_variants, meter_reads, plans, subscriptions, user_sessions, users,
+    account_tokens, article_gifts, articles, checkouts, gateway_customers, hosted_checkouts,
+    mail_outbox, media, media_variants, meter_reads, plans, subscriptions, user_sessions, users,
 };
 
 /// Makes each id type a `BigInt` to diesel, as `#[derive(AsExpression, FromSqlRow)]` with
@@ -102,6 +102,7 @@ id_columns!(
     SendId,
     DeliveryId,
     MediaId,
+    ArticleGiftId,
 );
 
 /// A published article without its body: what lists, feeds and paywalls need, with its
@@ -769,6 +770,28 @@ pub struct MeterRead {
     pub month: time::Date,
     pub article_id: ArticleId,
     pub opened_at: OffsetDateTime,
+}
+
+/// An article a subscriber gifted in a month (see `db::article_gifts`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = article_gifts, check_for_backend(diesel::pg::Pg))]
+pub struct ArticleGift {
+    pub id: ArticleGiftId,
+    pub user_id: UserId,
+    pub article_id: ArticleId,
+    pub month: time::Date,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = article_gifts)]
+pub struct NewArticleGift {
+    pub user_id: UserId,
+    pub article_id: ArticleId,
+    pub month: time::Date,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
 }
 
 /// A picture in the media library, as the desk lists it.

@@ -7,6 +7,8 @@
 //! again and recorded under the reader's lock, so two tabs cannot both take the last free
 //! article. Articles already counted, free articles, subscribers and the newsroom cost no write.
 
+pub mod gifts;
+
 use time::OffsetDateTime;
 
 use crate::auth::current_reader::Reader;

@@ -95,6 +95,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_gifts (id) {
+        id -> Int8,
+        user_id -> Int8,
+        article_id -> Int8,
+        month -> Date,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_throttle (scope, key) {
         scope -> Text,
         key -> Text,
@@ -308,6 +319,8 @@ diesel::joinable!(subscriptions -> plans (plan_code));
 diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(meter_reads -> users (user_id));
 diesel::joinable!(meter_reads -> articles (article_id));
+diesel::joinable!(article_gifts -> users (user_id));
+diesel::joinable!(article_gifts -> articles (article_id));
 diesel::joinable!(newsletter_sends -> articles (article_id));
 diesel::joinable!(newsletter_deliveries -> newsletter_sends (send_id));
 diesel::joinable!(newsletter_deliveries -> newsletter_signups (signup_id));
@@ -319,6 +332,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     subscriptions,
     user_sessions,
     meter_reads,
+    article_gifts,
     login_throttle,
     checkouts,
     account_tokens,

@@ -13,6 +13,7 @@ use crate::cache::Caches;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::domain::article_gift::GiftLinks;
 use crate::domain::newsletter::NewsletterLinks;
 use crate::domain::throttle::Limits;
 use crate::lifecycle::Lifecycle;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub lifecycle: Lifecycle,
     pub free_articles_per_month: u32,
+    /// Articles a subscriber may gift per calendar month.
+    pub gift_articles_per_month: u32,
     pub session_cookie_name: String,
     pub device_cookie_name: String,
     /// Take the client address from the proxy's `X-Forwarded-For` line.
@@ -36,6 +39,8 @@ pub struct AppState {
     /// Signs and reads the newsletter's links (unsubscribe, preferences, confirmation) with
     /// the session key, so every instance reads what another signed.
     pub newsletter_links: NewsletterLinks,
+    /// Signs and reads gift links' tokens with the session key, for the same reason.
+    pub gift_links: GiftLinks,
 }
 
 impl AppState {
@@ -54,6 +59,7 @@ impl AppState {
             clock,
             lifecycle,
             free_articles_per_month: settings.free_articles_per_month,
+            gift_articles_per_month: settings.gift_articles_per_month,
             session_cookie_name: settings.session_cookie_name().to_string(),
             device_cookie_name: settings.device_cookie_name().to_string(),
             trust_proxy_headers: settings.trust_proxy_headers,
@@ -61,6 +67,7 @@ impl AppState {
             form_body_timeout: settings.form_body_timeout,
             public_url,
             newsletter_links: NewsletterLinks::new(settings.session_key.master()),
+            gift_links: GiftLinks::new(settings.session_key.master()),
         }
     }
 

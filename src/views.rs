@@ -401,6 +401,62 @@ pub struct ArticlePage<'a> {
     pub layout: Layout,
     pub html: &'a ArticleHtml,
     pub preview: Option<PreviewBar>,
+    /// A subscriber's form to gift the article.
+    pub gift_offer: Option<GiftOffer>,
+    /// The article opened by a gift link: who gave it is never said.
+    pub gifted: Option<GiftedNote>,
+}
+
+/// Under an article a subscriber reads: the form that gifts it.
+pub struct GiftOffer {
+    /// Where the form posts: `/articles/{id}/gift`.
+    pub action: String,
+    /// Gifts left this month.
+    pub left: u32,
+    pub allowance: u32,
+    /// Gifted this month already: its link again costs nothing.
+    pub given: bool,
+}
+
+/// Around an article opened by a gift link.
+pub struct GiftedNote {
+    /// Until when the link opens the article (`12 December 2026`).
+    pub until: String,
+    pub logged_in: bool,
+    /// `next` for the links onwards (back to the plain article), already percent-encoded.
+    pub subscribe_next: String,
+    pub article_next: String,
+}
+
+/// The answer to gifting an article.
+#[derive(Template)]
+#[template(path = "gift_link.html")]
+pub struct GiftLinkPage {
+    pub layout: Layout,
+    pub article: ArticleCard,
+    pub answer: GiftAnswer,
+}
+
+pub enum GiftAnswer {
+    /// The link to share (a new gift, or the same one again).
+    Link {
+        /// The gift link, absolute.
+        url: String,
+        until: String,
+        new: bool,
+        left: u32,
+        allowance: u32,
+    },
+    /// The month's gifts are all given.
+    UsedUp {
+        allowance: u32,
+        /// When the next gifts come (`1 December`).
+        next_month: String,
+    },
+    /// A free article: its plain address, absolute.
+    Free { url: String },
+    /// The reader does not subscribe.
+    SubscribersOnly,
 }
 
 #[derive(Template)]

@@ -92,6 +92,7 @@ impl Accounts {
                 db::sessions::delete_all(conn, user_id)?;
                 db::tokens::delete_all_for_user(conn, user_id)?;
                 db::meter::delete_all(conn, user_id)?;
+                db::article_gifts::delete_all(conn, user_id)?;
                 db::outbox::delete_for_user(conn, user_id)?;
                 db::users::delete(conn, user_id)?;
                 owe_mail(conn, MailKind::AccountDeleted, &email, None, "", now)?;

@@ -9,7 +9,7 @@ use crate::db::newsletter_members::DeliveryRecord;
 use crate::domain::ids::{ArticleId, UserId};
 use crate::error::AppError;
 use crate::models::{
-    AccountToken, Checkout, MeterRead, OutboxMail, SessionRecord, SubscriptionRecord,
+    AccountToken, ArticleGift, Checkout, MeterRead, OutboxMail, SessionRecord, SubscriptionRecord,
 };
 use crate::views::iso_date;
 
@@ -21,6 +21,8 @@ pub struct Export {
     pub logins: Vec<LoginData>,
     /// Premium articles opened while logged in, this month and last.
     pub meter: Vec<MeterData>,
+    /// Articles gifted, this month's and those whose links still open them.
+    pub articles_gifted: Vec<GiftData>,
     /// Every subscription, ended ones included, with the payment that started each.
     pub subscriptions: Vec<SubscriptionData>,
     /// A payment being confirmed with the payment processor, if there is one.
@@ -57,6 +59,14 @@ pub struct MeterData {
     pub month: String,
     pub article_id: ArticleId,
     pub opened_at: String,
+}
+
+#[derive(Serialize)]
+pub struct GiftData {
+    pub month: String,
+    pub article_id: ArticleId,
+    pub gifted_at: String,
+    pub link_works_until: String,
 }
 
 #[derive(Serialize)]
@@ -130,26 +140,30 @@ fn when(instant: OffsetDateTime) -> String {
 impl Accounts {
     pub async fn export(&self, user_id: UserId) -> Result<Export, AppError> {
         let now = self.state.clock.now();
-        let (account, logins, meter, subscriptions, checkout, links, mail, newsletter) = db::run(
-            &self.state.pool,
-            "collecting everything kept about a reader",
-            move |conn| {
-                Ok((
-                    db::users::account(conn, user_id)?,
-                    db::sessions::records(conn, user_id)?,
-                    db::meter::records(conn, user_id)?,
-                    db::subscriptions::records(conn, user_id)?,
-                    db::checkouts::find(conn, user_id)?,
-                    db::tokens::live_for_user(conn, user_id, now)?,
-                    db::outbox::waiting_for_user(conn, user_id)?,
-                    (
-                        db::newsletter_members::account_choice(conn, user_id)?,
-                        db::newsletter_members::deliveries_of(conn, user_id)?,
-                    ),
-                ))
-            },
-        )
-        .await?;
+        let (account, logins, (meter, gifts), subscriptions, checkout, links, mail, newsletter) =
+            db::run(
+                &self.state.pool,
+                "collecting everything kept about a reader",
+                move |conn| {
+                    Ok((
+                        db::users::account(conn, user_id)?,
+                        db::sessions::records(conn, user_id)?,
+                        (
+                            db::meter::records(conn, user_id)?,
+                            db::article_gifts::records(conn, user_id)?,
+                        ),
+                        db::subscriptions::records(conn, user_id)?,
+                        db::checkouts::find(conn, user_id)?,
+                        db::tokens::live_for_user(conn, user_id, now)?,
+                        db::outbox::waiting_for_user(conn, user_id)?,
+                        (
+                            db::newsletter_members::account_choice(conn, user_id)?,
+                            db::newsletter_members::deliveries_of(conn, user_id)?,
+                        ),
+                    ))
+                },
+            )
+            .await?;
         let account = account.ok_or(AppError::NotFound)?;
         let (choice, deliveries) = newsletter;
         let choice = choice.ok_or(AppError::NotFound)?;
@@ -163,6 +177,7 @@ impl Accounts {
             },
             logins: all(logins),
             meter: all(meter),
+            articles_gifted: all(gifts),
             subscriptions: all(subscriptions),
             payment_being_confirmed: checkout.map(PaymentData::from),
             links_sent: all(links),
@@ -201,6 +216,17 @@ impl From<MeterRead> for MeterData {
             month: format!("{}-{:02}", read.month.year(), u8::from(read.month.month())),
             article_id: read.article_id,
             opened_at: when(read.opened_at),
+        }
+    }
+}
+
+impl From<ArticleGift> for GiftData {
+    fn from(gift: ArticleGift) -> Self {
+        GiftData {
+            month: format!("{}-{:02}", gift.month.year(), u8::from(gift.month.month())),
+            article_id: gift.article_id,
+            gifted_at: when(gift.created_at),
+            link_works_until: when(gift.expires_at),
         }
     }
 }

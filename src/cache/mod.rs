@@ -1,5 +1,6 @@
 //! In-memory caches of what the reading path asks on every request: for logged-in readers
-//! their login session, their subscription and this month's meter; and the published articles.
+//! their login session, their subscription, this month's meter and the articles they gifted
+//! this month; and the published articles.
 //!
 //! Rules:
 //! - A cache only ever holds what the database said. Every write that changes a cached fact
@@ -39,13 +40,15 @@ const LISTINGS: u64 = 500;
 
 /// A login session with its reader's e-mail and role; `None` for a token no session has.
 pub type SessionEntry = Option<Arc<SessionWithReader>>;
-/// The articles a reader opened in a month.
+/// The articles a reader opened in a month (the meter), or gifted in a month.
 pub type MeterEntry = Arc<(Month, Vec<ArticleId>)>;
 
 pub struct Caches {
     pub sessions: Store<Vec<u8>, SessionEntry>,
     pub subscriptions: Store<UserId, Option<Arc<SubscriptionRow>>>,
     pub meters: Store<UserId, MeterEntry>,
+    /// The articles a subscriber gifted in a month, for the gifts left on the article page.
+    pub article_gifts: Store<UserId, MeterEntry>,
     /// Articles with a publication time (published or scheduled), by id; `None` for the rest.
     pub articles: Store<ArticleId, Option<Arc<Article>>>,
     pub listings: Store<articles::ListingKey, Arc<articles::Listing>>,
@@ -69,6 +72,7 @@ impl Caches {
             sessions: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
             subscriptions: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
             meters: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
+            article_gifts: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
             articles: Store::new(
                 ARTICLE_BYTES,
                 TIME_TO_LIVE,
@@ -92,6 +96,7 @@ impl Caches {
                 });
                 self.subscriptions.invalidate(&user_id);
                 self.meters.invalidate(&user_id);
+                self.article_gifts.invalidate(&user_id);
             }
             Change::Article(id) => {
                 self.articles.invalidate(&id);
@@ -118,6 +123,7 @@ impl Caches {
         self.sessions.clear();
         self.subscriptions.clear();
         self.meters.clear();
+        self.article_gifts.clear();
         self.articles.clear();
         self.listings.clear();
         self.media.clear();

@@ -75,6 +75,8 @@ pub struct Settings {
     /// True when no `SESSION_KEY` was given and a throw-away key was generated.
     pub session_key_is_ephemeral: bool,
     pub free_articles_per_month: u32,
+    /// Articles a subscriber may gift per calendar month.
+    pub gift_articles_per_month: u32,
     pub cookie_secure: bool,
     pub demo_content: bool,
     pub payment_gateway: GatewayChoice,
@@ -186,6 +188,7 @@ impl fmt::Debug for Settings {
             .field("database_url", &redact_url(&self.database_url))
             .field("session_key", &"[redacted]")
             .field("free_articles_per_month", &self.free_articles_per_month)
+            .field("gift_articles_per_month", &self.gift_articles_per_month)
             .field("cookie_secure", &self.cookie_secure)
             .field("demo_content", &self.demo_content)
             .field("payment_gateway", &self.payment_gateway)
@@ -244,6 +247,7 @@ impl Settings {
             session_key,
             session_key_is_ephemeral,
             free_articles_per_month: env.number(&v::FREE_ARTICLES_PER_MONTH)?,
+            gift_articles_per_month: env.number(&v::GIFT_ARTICLES_PER_MONTH)?,
             cookie_secure: env.flag(&v::COOKIE_SECURE)?,
             demo_content: env.flag(&v::DEMO_CONTENT)?,
             payment_gateway: payment_gateway(&env)?,
@@ -283,6 +287,7 @@ impl Settings {
             session_key: Key::generate(),
             session_key_is_ephemeral: true,
             free_articles_per_month: 5,
+            gift_articles_per_month: 10,
             cookie_secure: false,
             demo_content: true,
             payment_gateway: GatewayChoice::Test,
@@ -650,6 +655,7 @@ mod tests {
         assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 8080));
         assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(s.free_articles_per_month, 5);
+        assert_eq!(s.gift_articles_per_month, 10);
         assert!(!s.cookie_secure);
         assert!(s.session_key_is_ephemeral);
         assert_eq!(s.payment_gateway, GatewayChoice::Test);
@@ -736,6 +742,8 @@ mod tests {
             ("APP_ENV", "staging"),
             ("FREE_ARTICLES_PER_MONTH", "-1"),
             ("FREE_ARTICLES_PER_MONTH", "51"),
+            ("GIFT_ARTICLES_PER_MONTH", "-1"),
+            ("GIFT_ARTICLES_PER_MONTH", "101"),
             ("COOKIE_SECURE", "maybe"),
             ("DATABASE_URL", "mysql://localhost/gazette"),
             ("DATABASE_URL", "not a url"),

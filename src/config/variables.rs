@@ -127,6 +127,15 @@ pub const FREE_ARTICLES_PER_MONTH: Variable = var(
     },
     "Premium articles a non-subscriber may open per calendar month (UTC).",
 );
+pub const GIFT_ARTICLES_PER_MONTH: Variable = var(
+    "GIFT_ARTICLES_PER_MONTH",
+    Value("10"),
+    Whole {
+        min: 0,
+        max: crate::domain::article_gift::MAX_GIFT_ARTICLES_PER_MONTH as u64,
+    },
+    "Articles a subscriber may gift per calendar month (UTC); each link opens its article for anyone for 14 days. `0`: no gifts.",
+);
 pub const COOKIE_SECURE: Variable = var(
     "COOKIE_SECURE",
     ByEnv {
@@ -377,6 +386,7 @@ pub const ALL: &[Variable] = &[
     DATABASE_POOL_SIZE,
     SESSION_KEY,
     FREE_ARTICLES_PER_MONTH,
+    GIFT_ARTICLES_PER_MONTH,
     COOKIE_SECURE,
     DEMO_CONTENT,
     PUBLIC_URL,

@@ -8,6 +8,7 @@
 //! turns them into pages. Callers go through [`run`], which runs the closure on actix's
 //! blocking thread pool, never on an async worker.
 
+pub mod article_gifts;
 pub mod articles;
 pub mod changes;
 pub mod checkouts;

@@ -81,6 +81,8 @@ row_ids! {
     DeliveryId,
     /// A picture in the media library (`media`).
     MediaId,
+    /// An article a subscriber gifted (`article_gifts`).
+    ArticleGiftId,
 }
 
 #[cfg(test)]

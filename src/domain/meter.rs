@@ -33,6 +33,19 @@ impl Month {
         Date::from_calendar_date(self.year, self.month, 1).unwrap_or(Date::MIN)
     }
 
+    /// The month after this one.
+    pub fn next(self) -> Self {
+        let year = if self.month == time::Month::December {
+            self.year.saturating_add(1)
+        } else {
+            self.year
+        };
+        Self {
+            year,
+            month: self.month.next(),
+        }
+    }
+
     /// `2026-11`
     pub fn parse(text: &str) -> Option<Self> {
         let (year, month) = text.split_once('-')?;
@@ -146,6 +159,12 @@ mod tests {
     fn month_is_taken_in_utc() {
         let late_evening_in_new_york = datetime!(2026-11-30 20:00 -5);
         assert_eq!(Month::of(late_evening_in_new_york).to_string(), "2026-12");
+    }
+
+    #[test]
+    fn the_next_month_turns_the_year() {
+        assert_eq!(Month::of(NOV).next().to_string(), "2026-12");
+        assert_eq!(Month::of(NOV).next().next().to_string(), "2027-01");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod account;
 pub mod article;
+pub mod article_gift;
 pub mod diff;
 pub mod email;
 pub mod ids;

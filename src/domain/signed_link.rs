@@ -1,6 +1,6 @@
 //! Tokens that say whom a link is for, signed with a key of the site's, so a link can act
-//! without a login (the newsletter's one-click unsubscribe, its confirmation) and a changed or
-//! made-up token acts on nobody.
+//! without a login (the newsletter's one-click unsubscribe, its confirmation, a gifted
+//! article's link) and a changed or made-up token acts on nobody.
 //!
 //! Rules: a token is `base64url(payload).base64url(HMAC-SHA256(payload))`. Each purpose signs
 //! with a key of its own derived from the site's secret, so a token made for one purpose is

@@ -53,7 +53,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/articles")
                 .route("/{id}", web::get().to(articles::show))
-                .route("/{id}/{slug}", web::get().to(articles::show_canonical)),
+                .route("/{id}/{slug}", web::get().to(articles::show_canonical))
+                .route("/{id}/gift", web::post().to(articles::gift)),
         )
         .route("/healthz", web::get().to(health::check))
         .route("/healthz", web::head().to(health::check))

@@ -2,9 +2,10 @@
 //!
 //! The session is read for the layout only when a page is rendered (a handler that redirects
 //! leaves the one-time flash for the next page): the CSRF token (made on first use, so a new
-//! or replaced cookie is set), the flash, and whether the cookie notice was shown. A member
-//! whose subscription has a payment that did not go through gets a banner on every page. The
-//! views get plain values.
+//! or replaced cookie is set), the flash, and whether the cookie notice was shown; a page that
+//! must leave the cookie as it came (an article opened by a gift link) takes
+//! [`Visit::layout_untouched`], which writes none of them. A member whose subscription has a
+//! payment that did not go through gets a banner on every page. The views get plain values.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -71,7 +72,21 @@ impl Visit {
         title: impl Into<String>,
         meter: Option<&Meter>,
     ) -> Result<Layout, AppError> {
-        Ok(Layout {
+        let mut layout = self.layout_untouched(title);
+        layout.meter_note =
+            meter.map(|meter| meter_note(meter.left(self.allowance), self.allowance));
+        layout.csrf_token = self.session.csrf_token()?;
+        layout.flash = self.session.take_flash();
+        layout.cookie_notice = self.session.first_visit()?;
+        Ok(layout)
+    }
+
+    /// The layout of a page that leaves the session cookie exactly as it came: no CSRF token
+    /// is made (the page's forms need the one the session has: a member's always has one),
+    /// the cookie notice is not marked as shown, and a flash waits for the next page. For an
+    /// article opened by a gift link, which must not touch a visitor's cookie.
+    pub fn layout_untouched(&self, title: impl Into<String>) -> Layout {
+        Layout {
             title: title.into(),
             description: SITE_DESCRIPTION.to_string(),
             site_url: self.public_url.clone(),
@@ -80,7 +95,7 @@ impl Visit {
             share_image: None,
             noindex: false,
             editor: self.member().is_some_and(|m| m.role.edits()),
-            csrf_token: self.session.csrf_token()?,
+            csrf_token: self.session.expected_csrf_token().unwrap_or_default(),
             member_email: self.member().map(|m| m.email.clone()),
             subscribed: self.reader.subscribed,
             payment_notice: self
@@ -90,10 +105,14 @@ impl Visit {
                     row.failed_payment.since.is_some() && row.status != Status::Ended
                 }),
             newsroom: self.member().is_some_and(|m| m.role.reads_everything()),
-            meter_note: meter.map(|meter| meter_note(meter.left(self.allowance), self.allowance)),
-            flash: self.session.take_flash(),
-            cookie_notice: self.session.first_visit()?,
+            meter_note: self
+                .reader
+                .meter
+                .as_ref()
+                .map(|meter| meter_note(meter.left(self.allowance), self.allowance)),
+            flash: None,
+            cookie_notice: false,
             knows_reader: true,
-        })
+        }
     }
 }

@@ -19,12 +19,13 @@ use super::connections;
 use crate::auth::client::{self, ClientAddress};
 use crate::state::AppState;
 
-/// The request's span, like tracing-actix-web's own, except that the values of `token`
-/// parameters in the query are left out (links from mail carry their single-use tokens there,
-/// and the logs never hold a secret), and that nothing in it comes from a header a client can
-/// write unless the settings trust the proxy that wrote it: the host is the site's own
-/// (`PUBLIC_URL`, else the address listened on), the scheme and client address are the
-/// connection's or the trusted proxy's (`auth::client`).
+/// The request's span, like tracing-actix-web's own, except that the values of `token` and
+/// `gift` parameters in the query are left out (links from mail carry their single-use tokens
+/// there, gift links the token that opens an article, and the logs never hold a secret), and
+/// that nothing in it comes from a header a client can write unless the settings trust the
+/// proxy that wrote it: the host is the site's own (`PUBLIC_URL`, else the address listened
+/// on), the scheme and client address are the connection's or the trusted proxy's
+/// (`auth::client`).
 pub(super) struct RedactedRootSpan;
 
 impl RootSpanBuilder for RedactedRootSpan {
@@ -86,14 +87,17 @@ impl<T: std::fmt::Display> std::fmt::Display for OrEmpty<T> {
     }
 }
 
-/// The path and query, with the value of every `token` parameter replaced.
+/// Query parameters whose values are secrets: mailed single-use tokens, and gift links' tokens.
+const SECRET_PARAMETERS: [&str; 2] = ["token", "gift"];
+
+/// The path and query, with the value of every `token` and `gift` parameter replaced.
 fn redacted_target(uri: &actix_web::http::Uri) -> Cow<'_, str> {
     let Some(query) = uri.query() else {
         return Cow::Borrowed(uri.path());
     };
     if !query
         .split('&')
-        .any(|pair| pair.split('=').next() == Some("token"))
+        .any(|pair| SECRET_PARAMETERS.contains(&pair.split('=').next().unwrap_or_default()))
     {
         return Cow::Borrowed(
             uri.path_and_query()
@@ -103,7 +107,7 @@ fn redacted_target(uri: &actix_web::http::Uri) -> Cow<'_, str> {
     let query: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if name == "token" => format!("{name}=[redacted]"),
+            Some((name, _)) if name == "token" || name == "gift" => format!("{name}=[redacted]"),
             _ => pair.to_string(),
         })
         .collect();
@@ -196,6 +200,10 @@ mod tests {
         assert_eq!(
             target("/account/email/confirm?x=1&token=abc&next=/"),
             "/account/email/confirm?x=1&token=[redacted]&next=/"
+        );
+        assert_eq!(
+            target("/articles/3/a-title?gift=abc.def"),
+            "/articles/3/a-title?gift=[redacted]"
         );
         assert_eq!(target("/login?next=/account"), "/login?next=/account");
         assert_eq!(target("/articles/3"), "/articles/3");

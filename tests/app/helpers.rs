@@ -203,6 +203,13 @@ impl<'a> Reader<'a> {
             .await
     }
 
+    /// Gifts article `id` (the form under the article, for subscribers).
+    pub async fn gift_article(&self, id: i64) -> Page {
+        let token = self.csrf_token().await;
+        self.post(&format!("/articles/{id}/gift"), &[("csrf_token", &token)])
+            .await
+    }
+
     pub async fn cancel_subscription(&self) -> Page {
         let token = self.csrf_token().await;
         self.post("/account/subscription/cancel", &[("csrf_token", &token)])
@@ -730,6 +737,27 @@ pub fn unescape(text: &str) -> String {
         .replace("&#34;", "\"")
         .replace("&#39;", "'")
         .replace("&#38;", "&")
+}
+
+/// The gift link the answer to gifting an article shows, as a path (`/articles/1/slug?gift=...`:
+/// the instance that answered names itself).
+pub fn gift_link_in(html: &str) -> String {
+    let at = html
+        .find("id=\"gift-link\"")
+        .expect("the answer shows a gift link");
+    let value = html[at..].find("value=\"").expect("the link's value") + at + 7;
+    let end = html[value..].find('"').expect("a closed value") + value;
+    let url = unescape(&html[value..end]);
+    let origin = url.find("://").map_or(0, |at| at + 3);
+    let path = url[origin..].find('/').map_or(url.len(), |at| at + origin);
+    url[path..].to_string()
+}
+
+/// The token of a gift link (its `gift` parameter).
+pub fn gift_token_of(link: &str) -> String {
+    link.split_once("?gift=")
+        .map(|(_, token)| token.to_string())
+        .expect("a gift link")
 }
 
 /// The canonical address a page names.

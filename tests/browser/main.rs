@@ -15,6 +15,7 @@ mod browser;
 
 mod accounts;
 mod csrf;
+mod gifts;
 mod journeys;
 mod layout;
 mod newsletter;

@@ -1,12 +1,14 @@
 //! Properties of the pure rules, for any input: the paywall never grants more than the
 //! allowance, the meter survives the cookie, a change of plan never credits more than was paid,
-//! and `next` never leaves the site.
+//! `next` never leaves the site, a month's gifts never pass their allowance, and a gift link
+//! opens only what it was signed for.
 
 use std::collections::{BTreeSet, HashMap};
 
 use actix_web::cookie::{Cookie, CookieJar, Key};
 use gazette::domain::access::{Access, ReaderKind, decide};
-use gazette::domain::ids::{ArticleId, SubscriptionId};
+use gazette::domain::article_gift::{self, GiftLinks, GiftPass, Gifting};
+use gazette::domain::ids::{ArticleGiftId, ArticleId, SubscriptionId};
 use gazette::domain::meter::{MAX_FREE_ARTICLES_PER_MONTH, Meter, Month};
 use gazette::domain::redirect::safe_next;
 use gazette::domain::subscription::{Change, Current, Standing, Terms, change};
@@ -158,6 +160,65 @@ proptest! {
             let joined = joined.unwrap();
             prop_assert_eq!(joined.host_str(), Some("gazette.example"), "{:?} leaves the site", target);
             prop_assert_eq!(joined.scheme(), "https");
+        }
+    }
+
+    /// Any sequence of gift requests gives at most the allowance of distinct articles, and an
+    /// article asked for again is the same gift, whatever is left.
+    #[test]
+    fn a_months_gifts_never_pass_the_allowance(
+        asks in proptest::collection::vec((1i64..40).prop_map(ArticleId::new), 0..80),
+        allowance in 0u32..=article_gift::MAX_GIFT_ARTICLES_PER_MONTH,
+    ) {
+        let mut given: Vec<ArticleId> = Vec::new();
+        for article in asks {
+            let was_given = given.contains(&article);
+            match article_gift::decide(&given, article, allowance) {
+                Gifting::Again => prop_assert!(was_given),
+                Gifting::New => {
+                    prop_assert!(!was_given);
+                    prop_assert!(article_gift::left(&given, allowance) > 0);
+                    given.push(article);
+                }
+                Gifting::UsedUp => {
+                    prop_assert!(!was_given, "an article gifted already was refused");
+                    prop_assert_eq!(article_gift::left(&given, allowance), 0);
+                }
+            }
+            prop_assert!(given.len() <= allowance as usize);
+        }
+    }
+
+    /// A gift link reads back as what was signed; any one byte changed, or another key, reads
+    /// as nothing; and it opens its own article only, before its end only.
+    #[test]
+    fn a_gift_link_opens_only_what_it_was_signed_for(
+        gift in 1i64..i64::MAX,
+        article in 1i64..i64::MAX,
+        expires_at in moment(),
+        now in moment(),
+        other_article in 1i64..i64::MAX,
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        let links = GiftLinks::new(b"the site's secret, long enough for the property tests");
+        let pass = GiftPass {
+            gift_id: ArticleGiftId::new(gift),
+            article_id: ArticleId::new(article),
+            expires_at,
+        };
+        let token = links.token(&pass);
+        prop_assert_eq!(links.read(&token), Some(pass));
+        prop_assert_eq!(GiftLinks::new(b"another site's secret").read(&token), None);
+        let mut changed = token.clone().into_bytes();
+        let at = at.index(changed.len());
+        prop_assume!(changed[at] != byte);
+        changed[at] = byte;
+        let changed = String::from_utf8_lossy(&changed).into_owned();
+        prop_assert_eq!(links.read(&changed), None, "{} opened as {}", changed, token);
+        prop_assert_eq!(pass.opens(ArticleId::new(article), now), now < expires_at);
+        if other_article != article {
+            prop_assert!(!pass.opens(ArticleId::new(other_article), now));
         }
     }
 }

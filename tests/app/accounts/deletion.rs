@@ -17,6 +17,8 @@ async fn deleting_ends_the_subscription_erases_the_account_and_lands_on_the_fron
     reader.cancel_subscription().await;
     reader.subscribe("yearly").await;
     assert_eq!(current(&app, OWNER).len(), 1);
+    let gifted = reader.gift_article(app.premium_ids()[0]).await;
+    assert_eq!(gifted.status, StatusCode::OK);
     let elsewhere = Reader::new(&app);
     elsewhere.log_in(OWNER, PASSWORD).await;
     reader.forgot_password(OWNER).await;
@@ -44,6 +46,7 @@ async fn deleting_ends_the_subscription_erases_the_account_and_lands_on_the_fron
         "subscriptions",
         "checkouts",
         "meter_reads",
+        "article_gifts",
         "account_tokens",
     ] {
         assert_eq!(rows_in(&app, table), 0, "{table}");
@@ -141,6 +144,8 @@ async fn the_export_holds_everything_kept_about_the_reader() {
     reader.read_article(premium[0]).await;
     reader.read_article(premium[1]).await;
     reader.subscribe("monthly").await;
+    let gifted = reader.gift_article(premium[2]).await;
+    let gift_link = gift_link_in(&gifted.body);
     Reader::new(&app).log_in(OWNER, PASSWORD).await;
     reader.change_email("next@example.com", PASSWORD).await;
     let link = app.mailbox.wait_for("next@example.com", 1).await[0].token();
@@ -170,6 +175,13 @@ async fn the_export_holds_everything_kept_about_the_reader() {
         .map(|read| read["article_id"].as_i64().unwrap())
         .collect();
     assert_eq!(meter, premium[..2]);
+    let gifts = data["articles_gifted"].as_array().unwrap();
+    assert_eq!(gifts.len(), 1);
+    assert_eq!(gifts[0]["article_id"], premium[2]);
+    assert!(
+        !page.body.contains(&gift_token_of(&gift_link)),
+        "no gift token"
+    );
     let subscriptions = data["subscriptions"].as_array().unwrap();
     assert_eq!(subscriptions.len(), 1);
     assert_eq!(subscriptions[0]["plan"], "monthly");

@@ -90,6 +90,10 @@ async fn schema_matches_the_migrations() {
             diesel_columns(meter_reads::table.select(meter_reads::all_columns)),
         ),
         (
+            "article_gifts",
+            diesel_columns(article_gifts::table.select(article_gifts::all_columns)),
+        ),
+        (
             "login_throttle",
             diesel_columns(login_throttle::table.select(login_throttle::all_columns)),
         ),

@@ -1,7 +1,7 @@
 //! A premium article's body reaches only those who may read it. A sentence planted in one is
 //! looked for in every answer a non-subscriber can get, as an attacker would look: every
 //! listing and page of the archive, the feed, the sitemap, the article by every address and
-//! a few invented ones, its preview, its form on the desk, error pages, HEAD requests, with
+//! a few invented ones (forged gift links too), its preview, its form on the desk, error pages, HEAD requests, with
 //! and without a login.
 
 use reqwest::StatusCode;
@@ -31,6 +31,9 @@ fn addresses(id: i64, slug: &str) -> Vec<String> {
         format!("/articles/{id}"),
         format!("/articles/{id}/{slug}"),
         format!("/articles/{id}/{slug}?preview=1&as=subscriber"),
+        format!("/articles/{id}?gift="),
+        format!("/articles/{id}/{slug}?gift=forged.token"),
+        format!("/articles/{id}/wrong-slug?gift=forged.token"),
         format!("/articles/{id}/wrong-slug"),
         format!("/articles/{id}/{slug}/more"),
         format!("/articles/{id}.xml"),

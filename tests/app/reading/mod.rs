@@ -1,8 +1,10 @@
-//! Reading: articles and the paywall, the meter, the archive, feeds, and what must never leak.
+//! Reading: articles and the paywall, the meter, gifted articles, the archive, feeds, and what
+//! must never leak.
 
 mod archive;
 mod articles;
 mod feeds;
+mod gifts;
 mod leaks;
 mod meter;
 mod pictures;
