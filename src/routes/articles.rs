@@ -74,11 +74,7 @@ async fn respond(
     gift: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
-    let article = state
-        .caches
-        .published_article(&state.pool, id, now)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let article = published(state, id, now).await?;
     let canonical = article.summary.path();
     if slug.is_some_and(|slug| slug != article.summary.slug) {
         // Before the meter: following the redirect opens the article once, not twice. A gift
@@ -198,6 +194,19 @@ fn gifted(visit: &Visit, article: &Article, pass: GiftPass) -> Result<HttpRespon
     Ok(render(StatusCode::OK, &page)?)
 }
 
+/// The published article `id` as it stands at `now`: a draft, a scheduled article or an id
+/// that never existed is a 404 alike.
+async fn published(
+    state: &AppState,
+    id: ArticleId,
+    now: time::OffsetDateTime,
+) -> Result<std::sync::Arc<Article>, AppError> {
+    (state.caches)
+        .published_article(&state.pool, id, now)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 /// `POST /articles/{id}/gift`: a subscriber gifts the article; the answer is the link to share.
 /// Asked again for the same article in the month, it gives the same gift at no cost.
 pub async fn gift(
@@ -208,11 +217,7 @@ pub async fn gift(
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&path).ok_or(AppError::NotFound)?;
     let now = state.clock.now();
-    let article = state
-        .caches
-        .published_article(&state.pool, id, now)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let article = published(&state, id, now).await?;
     if visit.member().is_none() {
         return Err(AppError::LogInFirst {
             next: format!("/articles/{id}"),
