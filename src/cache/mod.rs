@@ -1,5 +1,5 @@
 //! In-memory caches of what the reading path asks on every request: for logged-in readers
-//! their login session, their subscription and this month's meter; and the published articles.
+//! their login session, their subscription, their access grant and this month's meter; and the published articles.
 //!
 //! Rules:
 //! - A cache only ever holds what the database said. Every write that changes a cached fact
@@ -25,7 +25,7 @@ use crate::db::changes::Change;
 use crate::domain::ids::{ArticleId, UserId};
 use crate::domain::media::VariantName;
 use crate::domain::meter::Month;
-use crate::models::{Article, SessionWithReader, SubscriptionRow};
+use crate::models::{AccessGrant, Article, SessionWithReader, SubscriptionRow};
 use store::Store;
 
 /// The longest any entry is kept without being asked of the database again.
@@ -45,6 +45,8 @@ pub type MeterEntry = Arc<(Month, Vec<ArticleId>)>;
 pub struct Caches {
     pub sessions: Store<Vec<u8>, SessionEntry>,
     pub subscriptions: Store<UserId, Option<Arc<SubscriptionRow>>>,
+    /// The reader's access grant that ends last (a comp or a gift), current or not.
+    pub grants: Store<UserId, Option<Arc<AccessGrant>>>,
     pub meters: Store<UserId, MeterEntry>,
     /// Articles with a publication time (published or scheduled), by id; `None` for the rest.
     pub articles: Store<ArticleId, Option<Arc<Article>>>,
@@ -68,6 +70,7 @@ impl Caches {
         Self {
             sessions: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
             subscriptions: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
+            grants: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
             meters: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
             articles: Store::new(
                 ARTICLE_BYTES,
@@ -91,6 +94,7 @@ impl Caches {
                         .is_some_and(|login| login.session.user_id == user_id)
                 });
                 self.subscriptions.invalidate(&user_id);
+                self.grants.invalidate(&user_id);
                 self.meters.invalidate(&user_id);
             }
             Change::Article(id) => {
@@ -117,6 +121,7 @@ impl Caches {
     pub fn clear(&self) {
         self.sessions.clear();
         self.subscriptions.clear();
+        self.grants.clear();
         self.meters.clear();
         self.articles.clear();
         self.listings.clear();

@@ -81,6 +81,8 @@ row_ids! {
     DeliveryId,
     /// A picture in the media library (`media`).
     MediaId,
+    /// Access without a renewing subscription: a comp or a redeemed gift (`access_grants`).
+    GrantId,
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod account;
 pub mod article;
 pub mod diff;
 pub mod email;
+pub mod grant;
 pub mod ids;
 pub mod mail;
 pub mod media;

@@ -1,0 +1,2 @@
+DROP TRIGGER access_grants_changed ON access_grants;
+DROP TABLE access_grants;

@@ -1,0 +1,106 @@
+//! Access grants (`access_grants`): complimentary access and redeemed gifts. A reader has at
+//! most one comp row (the database enforces it); giving one again moves its dates. Writes are
+//! made with the reader's lock held, and each notes a change of its reader for the caches (the
+//! table's trigger tells the other instances).
+
+use diesel::prelude::*;
+use time::OffsetDateTime;
+
+use super::changes::{Change, note};
+use crate::domain::grant::GrantKind;
+use crate::domain::ids::UserId;
+use crate::models::AccessGrant;
+use crate::schema::{access_grants, users};
+
+/// The reader's grant that ends last, current or not: the one that decides their access.
+pub fn latest(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Option<AccessGrant>> {
+    access_grants::table
+        .filter(access_grants::user_id.eq(user_id))
+        .order((access_grants::ends_at.desc(), access_grants::id.desc()))
+        .select(AccessGrant::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The reader's complimentary grant, current or not.
+pub fn comp(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Option<AccessGrant>> {
+    access_grants::table
+        .filter(access_grants::user_id.eq(user_id))
+        .filter(access_grants::kind.eq(GrantKind::Comp.as_str()))
+        .select(AccessGrant::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Gives the reader complimentary access from `starts_at` until `ends_at`, replacing their comp
+/// row's dates when they have one (its reminder is then due again).
+pub fn set_comp(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    starts_at: OffsetDateTime,
+    ends_at: OffsetDateTime,
+    granted_by: Option<UserId>,
+) -> QueryResult<()> {
+    let updated = diesel::update(
+        access_grants::table
+            .filter(access_grants::user_id.eq(user_id))
+            .filter(access_grants::kind.eq(GrantKind::Comp.as_str())),
+    )
+    .set((
+        access_grants::starts_at.eq(starts_at),
+        access_grants::ends_at.eq(ends_at),
+        access_grants::granted_by.eq(granted_by),
+        access_grants::reminded_at.eq(None::<OffsetDateTime>),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(access_grants::table)
+            .values((
+                access_grants::user_id.eq(user_id),
+                access_grants::kind.eq(GrantKind::Comp.as_str()),
+                access_grants::starts_at.eq(starts_at),
+                access_grants::ends_at.eq(ends_at),
+                access_grants::granted_by.eq(granted_by),
+                access_grants::created_at.eq(starts_at),
+            ))
+            .execute(conn)?;
+    }
+    note(Change::Reader(user_id));
+    Ok(())
+}
+
+/// Ends the reader's complimentary access at `now` if it runs past it; returns whether it did.
+pub fn end_comp(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    now: OffsetDateTime,
+) -> QueryResult<bool> {
+    let ended = diesel::update(
+        access_grants::table
+            .filter(access_grants::user_id.eq(user_id))
+            .filter(access_grants::kind.eq(GrantKind::Comp.as_str()))
+            .filter(access_grants::starts_at.le(now))
+            .filter(access_grants::ends_at.gt(now)),
+    )
+    .set(access_grants::ends_at.eq(now))
+    .execute(conn)?;
+    note(Change::Reader(user_id));
+    Ok(ended > 0)
+}
+
+/// Complimentary grants not over at `now`, with their reader's e-mail, ending soonest first;
+/// at most `most`.
+pub fn comps_running(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    most: i64,
+) -> QueryResult<Vec<(String, AccessGrant)>> {
+    access_grants::table
+        .inner_join(users::table.on(users::id.eq(access_grants::user_id)))
+        .filter(access_grants::kind.eq(GrantKind::Comp.as_str()))
+        .filter(access_grants::ends_at.gt(now))
+        .order((access_grants::ends_at.asc(), users::email.asc()))
+        .limit(most)
+        .select((users::email, AccessGrant::as_select()))
+        .load(conn)
+}
