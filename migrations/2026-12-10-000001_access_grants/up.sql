@@ -22,3 +22,12 @@ CREATE INDEX access_grants_by_reader ON access_grants (user_id, ends_at);
 -- A reader's grants are cached with their login: every instance must hear of a change.
 CREATE TRIGGER access_grants_changed AFTER INSERT OR UPDATE OR DELETE ON access_grants
     FOR EACH ROW EXECUTE FUNCTION gazette_reader_changed();
+
+-- Housekeeping finds the grants whose invitation to subscribe is due through this index.
+CREATE INDEX access_grants_to_remind ON access_grants (ends_at) WHERE reminded_at IS NULL;
+
+-- The invitation to subscribe near a grant's end goes through the account-mail outbox.
+ALTER TABLE mail_outbox DROP CONSTRAINT mail_outbox_kind_check;
+ALTER TABLE mail_outbox ADD CONSTRAINT mail_outbox_kind_check CHECK (kind IN ('password_reset',
+    'email_change', 'password_changed', 'email_changed', 'account_deleted',
+    'newsletter_confirmation', 'access_ending'));

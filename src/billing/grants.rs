@@ -1,5 +1,6 @@
 //! Complimentary access: an admin gives a reader the whole publication until a date, with no
-//! payment, from the command line (`gazette user comp`) or the desk's people page.
+//! payment, from the command line (`gazette user comp`) or the desk's people page. And, for
+//! every grant (comp or gift), the invitation to subscribe a few days before it ends.
 //!
 //! Rules: the date is read and checked by `domain::grant` (the whole day in UTC; a date
 //! before today is refused); giving a comp again moves its dates (a reader has one comp);
@@ -7,6 +8,12 @@
 //! takes the reader's lock first, like every change to a reader's access. These functions take
 //! a connection so the command line (which has no pool) and the desk (through `db::run`) share
 //! them.
+//!
+//! The invitation is queued by housekeeping at most once per grant: the grant is claimed with
+//! `FOR UPDATE SKIP LOCKED` and marked in the same transaction as its mail is queued, so two
+//! instances running at once never queue it twice. It does not take the reader's lock: it
+//! changes no access, and taking that lock after the grant's would invert the order every other
+//! writer keeps. Giving a comp again makes the invitation due again for the new date.
 
 use diesel::prelude::*;
 use time::{Date, OffsetDateTime};
@@ -14,6 +21,11 @@ use time::{Date, OffsetDateTime};
 use crate::db;
 use crate::domain::grant::{self, CompDateError};
 use crate::domain::ids::UserId;
+use crate::domain::mail::MailKind;
+use crate::models::NewOutboxMail;
+
+/// How long before a grant ends its reader is invited to subscribe.
+pub const REMINDER_AHEAD: time::Duration = time::Duration::days(7);
 
 /// A comp given: the reader reads everything until the end of `until` (UTC).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,5 +116,32 @@ pub fn remove(
             tracing::info!(user_id = user.id.get(), "complimentary access removed");
         }
         Ok(Ok(ended))
+    })
+}
+
+/// Queues the invitation to subscribe for grants ending within [`REMINDER_AHEAD`] of `now`
+/// (one batch); returns how many were queued.
+pub fn queue_reminders(conn: &mut PgConnection, now: OffsetDateTime) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        // One sweep's worth: housekeeping comes back at once while batches come back full.
+        let most = i64::try_from(db::SWEEP_MAX_ROWS).unwrap_or(i64::MAX);
+        let due = db::grants::claim_reminders_due(conn, now, now + REMINDER_AHEAD, most)?;
+        for (email, grant) in &due {
+            let until = crate::views::long_date(grant::last_day(grant.ends_at));
+            db::outbox::enqueue(
+                conn,
+                &NewOutboxMail {
+                    kind: MailKind::AccessEnding.as_str(),
+                    recipient: email,
+                    user_id: Some(grant.user_id),
+                    detail: &until,
+                    created_at: now,
+                    next_attempt_at: now,
+                    expires_at: now + MailKind::AccessEnding.worth_sending_for(),
+                },
+            )?;
+            db::grants::mark_reminded(conn, grant, now)?;
+        }
+        Ok(due.len())
     })
 }

@@ -104,3 +104,50 @@ pub fn comps_running(
         .select((users::email, AccessGrant::as_select()))
         .load(conn)
 }
+
+/// Grants current at `now` that end by `ends_by` and whose reader was not invited to subscribe
+/// yet, with their reader's e-mail, soonest first; at most `most`. Each row stays locked until
+/// the transaction ends, and rows another transaction holds are skipped, so two instances
+/// never take the same grant.
+pub fn claim_reminders_due(
+    conn: &mut PgConnection,
+    now: OffsetDateTime,
+    ends_by: OffsetDateTime,
+    most: i64,
+) -> QueryResult<Vec<(String, AccessGrant)>> {
+    let grants: Vec<AccessGrant> = access_grants::table
+        .filter(access_grants::reminded_at.is_null())
+        .filter(access_grants::starts_at.le(now))
+        .filter(access_grants::ends_at.gt(now))
+        .filter(access_grants::ends_at.le(ends_by))
+        .order(access_grants::ends_at.asc())
+        .limit(most)
+        .select(AccessGrant::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)?;
+    let readers: Vec<(UserId, String)> = users::table
+        .filter(users::id.eq_any(grants.iter().map(|grant| grant.user_id)))
+        .select((users::id, users::email))
+        .load(conn)?;
+    Ok(grants
+        .into_iter()
+        .filter_map(|grant| {
+            let (_, email) = readers.iter().find(|(id, _)| *id == grant.user_id)?;
+            Some((email.clone(), grant))
+        })
+        .collect())
+}
+
+/// Notes that the grant's reader was invited to subscribe.
+pub fn mark_reminded(
+    conn: &mut PgConnection,
+    grant: &AccessGrant,
+    now: OffsetDateTime,
+) -> QueryResult<()> {
+    diesel::update(access_grants::table.find(grant.id))
+        .set(access_grants::reminded_at.eq(now))
+        .execute(conn)?;
+    note(Change::Reader(grant.user_id));
+    Ok(())
+}

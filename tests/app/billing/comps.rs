@@ -440,3 +440,84 @@ async fn the_command_line_gives_moves_and_removes_a_comp_and_every_instance_hear
         .await
     );
 }
+
+fn reminders_queued(app: &TestApp) -> i64 {
+    use gazette::schema::mail_outbox;
+    mail_outbox::table
+        .filter(mail_outbox::kind.eq("access_ending"))
+        .count()
+        .get_result(&mut app.connect())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn readers_are_invited_to_subscribe_once_a_week_before_the_end_even_with_housekeeping_twice_at_once()
+ {
+    let app = paywalled_app().await;
+    let admin = admin(&app, "admin@example.com").await;
+    let addresses: Vec<String> = (0..6).map(|n| format!("friend{n}@example.com")).collect();
+    for address in &addresses {
+        Reader::signed_up(&app, address).await;
+        // START is 26 November: access through 5 December, so the invitation is due from
+        // the 29th at midnight (a week before it ends).
+        give(&admin, address, "2026-12-05").await;
+    }
+    let queue = |now: OffsetDateTime| {
+        let url = app.db.url.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = PgConnection::establish(&url).unwrap();
+            gazette::billing::grants::queue_reminders(&mut conn, now).unwrap()
+        })
+    };
+    assert_eq!(queue(START).await.unwrap(), 0, "not due yet");
+    assert_eq!(
+        queue(time::macros::datetime!(2026-11-28 23:59 UTC))
+            .await
+            .unwrap(),
+        0
+    );
+
+    let due = time::macros::datetime!(2026-11-30 9:00 UTC);
+    app.clock.set(due);
+    let runs = join_all((0..4).map(|_| queue(due))).await;
+    let queued: usize = runs.into_iter().map(Result::unwrap).sum();
+    assert_eq!(queued, 6, "one invitation per grant across the runs");
+    assert_eq!(reminders_queued(&app), 6);
+    assert_eq!(queue(due).await.unwrap(), 0, "never twice");
+
+    // The sender sends it with the next mail it is woken for.
+    let reader = Reader::new(&app);
+    reader.forgot_password("friend0@example.com").await;
+    let mails = app.mailbox.wait_for("friend0@example.com", 2).await;
+    let invitation = mails
+        .iter()
+        .find(|mail| mail.subject.contains("access ends"))
+        .expect("the invitation");
+    assert_eq!(
+        invitation.subject,
+        "Your Gazette access ends on 5 December 2026"
+    );
+    assert!(
+        invitation.text.contains("/subscribe"),
+        "{}",
+        invitation.text
+    );
+
+    // Moved to a later date, the invitation is due again for that date, and only then.
+    give(&admin, "friend1@example.com", "2027-01-31").await;
+    assert_eq!(queue(due).await.unwrap(), 0);
+    assert_eq!(
+        queue(time::macros::datetime!(2027-01-25 0:00 UTC))
+            .await
+            .unwrap(),
+        1
+    );
+    // Once over, a grant is never invited.
+    give(&admin, "friend2@example.com", "2026-12-01").await;
+    assert_eq!(
+        queue(time::macros::datetime!(2026-12-02 0:00 UTC))
+            .await
+            .unwrap(),
+        0
+    );
+}
