@@ -22,6 +22,15 @@ pub fn latest(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Option<Ac
         .optional()
 }
 
+/// Every grant of the reader, newest first (for their data export).
+pub fn records(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Vec<AccessGrant>> {
+    access_grants::table
+        .filter(access_grants::user_id.eq(user_id))
+        .order(access_grants::id.desc())
+        .select(AccessGrant::as_select())
+        .load(conn)
+}
+
 /// The reader's complimentary grant, current or not.
 pub fn comp(conn: &mut PgConnection, user_id: UserId) -> QueryResult<Option<AccessGrant>> {
     access_grants::table

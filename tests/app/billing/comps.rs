@@ -151,6 +151,11 @@ async fn giving_again_moves_the_date_and_removing_ends_it_now() {
         time::macros::datetime!(2027-01-16 0:00 UTC)
     );
 
+    let export = reader.get("/account/export").await;
+    let data: serde_json::Value = serde_json::from_str(&export.body).unwrap();
+    assert_eq!(data["access_grants"][0]["kind"], "comp");
+    assert_eq!(data["access_grants"][0]["ends_at"], "2027-01-16T00:00:00Z");
+
     let removed = remove(&admin, "friend@example.com").await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
     assert!(
