@@ -526,3 +526,23 @@ async fn readers_are_invited_to_subscribe_once_a_week_before_the_end_even_with_h
         0
     );
 }
+
+#[tokio::test]
+async fn a_comp_given_or_removed_on_one_instance_reaches_the_reader_on_another_within_a_second() {
+    let app = paywalled_app().await;
+    let other = TestApp::builder().sharing(&app).start().await;
+    let premium = format!("/articles/{}", app.premium_ids().last().unwrap());
+    let admin = admin(&app, "admin@example.com").await;
+    let reader = Reader::signed_up(&app, "friend@example.com").await;
+    let elsewhere = reader.via(&other);
+    // The other instance keeps what it read of the reader.
+    assert_eq!(
+        elsewhere.get(&premium).await.status,
+        StatusCode::PAYMENT_REQUIRED
+    );
+
+    give(&admin, "friend@example.com", "2027-01-31").await;
+    assert!(answers_within_a_second(&elsewhere, &premium, StatusCode::OK).await);
+    remove(&admin, "friend@example.com").await;
+    assert!(answers_within_a_second(&elsewhere, &premium, StatusCode::PAYMENT_REQUIRED).await);
+}
