@@ -1,5 +1,5 @@
 //! The `gazette` command line: serving (the default), and the operator's commands: applying
-//! migrations, giving an account a role, importing article files, the newsletter (sending
+//! migrations, giving an account a role or complimentary access, importing article files, the newsletter (sending
 //! an article, a send's counts, the suppressed addresses) and adding a picture to the media
 //! library.
 //!
@@ -17,7 +17,9 @@ use std::sync::Arc;
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand, ValueEnum};
 use diesel::{Connection, PgConnection};
+use time::OffsetDateTime;
 
+use crate::billing::grants;
 use crate::config::{Settings, redact_url};
 use crate::db;
 use crate::db::newsletter_sends::Counts;
@@ -132,6 +134,23 @@ enum UserCommand {
     /// Give the account with this e-mail a role: editor (writes and publishes), admin (also
     /// grants the editor role) or reader.
     SetRole { email: String, role: RoleName },
+    /// Give the account with this e-mail complimentary access: it reads everything until the
+    /// end of the date (UTC), with no payment, and the access ends by itself. Giving it again
+    /// moves the date; `--remove` ends it now.
+    Comp {
+        email: String,
+        /// The last day of the access, YYYY-MM-DD (today or later).
+        #[arg(
+            long,
+            value_name = "YYYY-MM-DD",
+            required_unless_present = "remove",
+            conflicts_with = "remove"
+        )]
+        until: Option<String>,
+        /// End the account's complimentary access now.
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -176,6 +195,9 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::User {
             command: UserCommand::SetRole { email, role },
         } => set_role(&settings, &email, role.into()),
+        Command::User {
+            command: UserCommand::Comp { email, until, .. },
+        } => comp(&settings, &email, until.as_deref()),
         Command::Import { files } => import(&settings, &files),
         Command::Newsletter { command } => newsletter(&settings, command),
         Command::Media {
@@ -276,6 +298,37 @@ fn set_role(settings: &Settings, address: &str, role: Role) -> Result<(), String
     }
     let article = if role == Role::Reader { "a" } else { "an" };
     println!("{address} is now {article} {role}.");
+    Ok(())
+}
+
+/// Gives complimentary access until a date, or (`until` absent: `--remove`) ends it now.
+fn comp(settings: &Settings, address: &str, until: Option<&str>) -> Result<(), String> {
+    let address = email::normalise(address);
+    let mut conn = database(settings)?;
+    let now = OffsetDateTime::now_utc();
+    let Some(until) = until else {
+        let removed = grants::remove(&mut conn, &address, now)
+            .map_err(|e| format!("removing the complimentary access of {address}: {e}"))?
+            .map_err(|refused| format!("{address}: {}", refused.message()))?;
+        if removed {
+            println!("{address} no longer has complimentary access.");
+        } else {
+            println!("{address} had no complimentary access running; nothing changed.");
+        }
+        return Ok(());
+    };
+    let comped = grants::give(&mut conn, &address, until, None, now)
+        .map_err(|e| format!("giving complimentary access to {address}: {e}"))?
+        .map_err(|refused| format!("{address}: {}", refused.message()))?;
+    println!(
+        "{address} has complimentary access until {} (UTC){}.",
+        comped.until,
+        if comped.moved {
+            ", moved from the earlier date"
+        } else {
+            ""
+        }
+    );
     Ok(())
 }
 

@@ -5,6 +5,8 @@
 //! - with a processor that runs subscriptions (Stripe), what its events did not bring is
 //!   caught up (`billing::reconcile`): open checkouts, subscriptions about to renew, and events
 //!   it could not deliver while Gazette was down;
+//! - readers whose comp or gift ends within a week are invited to subscribe, once per grant
+//!   (`billing::grants::queue_reminders`);
 //! - rows that no longer mean anything are deleted, so tables do not grow without bound:
 //!   throttle counters whose window has closed, login sessions that ended long ago, links sent
 //!   by mail that expired, the meter of months before the previous one, gifted articles of
@@ -64,6 +66,8 @@ pub struct Report {
     pub article_gifts: usize,
     pub newsletter_signups: usize,
     pub picture_variants: usize,
+    /// Invitations to subscribe queued for grants about to end.
+    pub grant_reminders: usize,
 }
 
 impl Housekeeping {
@@ -105,6 +109,16 @@ impl Housekeeping {
         }
         report.reconciled = self.billing.reconcile().await?;
         let now = self.clock.now();
+        if stop.reached() {
+            return Ok(report);
+        }
+        report.grant_reminders = self
+            .sweep(
+                stop,
+                "inviting readers whose access ends soon",
+                move |conn| crate::billing::grants::queue_reminders(conn, now),
+            )
+            .await?;
         if stop.reached() {
             return Ok(report);
         }

@@ -16,17 +16,19 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use time::OffsetDateTime;
 
 use crate::domain::article::{Publication, Words};
+use crate::domain::grant::GrantKind;
 use crate::domain::ids::{
-    ArticleGiftId, ArticleId, CheckoutId, DeliveryId, HostedCheckoutId, MailId, MediaId, SendId,
-    SessionId, SignupId, SubscriptionId, TokenId, UserId,
+    ArticleGiftId, ArticleId, CheckoutId, DeliveryId, GrantId, HostedCheckoutId, MailId, MediaId,
+    SendId, SessionId, SignupId, SubscriptionId, TokenId, UserId,
 };
 use crate::domain::media::Picture;
 use crate::domain::role::Role;
 use crate::domain::subscription::{Standing, Status};
 
 use crate::schema::{
-    account_tokens, article_gifts, articles, checkouts, gateway_customers, hosted_checkouts,
-    mail_outbox, media, media_variants, meter_reads, plans, subscriptions, user_sessions, users,
+    access_grants, account_tokens, article_gifts, articles, checkouts, gateway_customers,
+    hosted_checkouts, mail_outbox, media, media_variants, meter_reads, plans, subscriptions,
+    user_sessions, users,
 };
 
 /// Makes each id type a `BigInt` to diesel, as `#[derive(AsExpression, FromSqlRow)]` with
@@ -90,6 +92,7 @@ macro_rules! id_columns {
 }
 
 id_columns!(
+    GrantId,
     UserId,
     ArticleId,
     SubscriptionId,
@@ -836,4 +839,43 @@ pub struct VariantRow {
     pub height: i32,
     pub format: String,
     pub byte_size: i32,
+}
+
+/// Access without a renewing subscription (`access_grants`); see `domain::grant`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = access_grants, check_for_backend(diesel::pg::Pg))]
+pub struct AccessGrant {
+    pub id: GrantId,
+    pub user_id: UserId,
+    #[diesel(deserialize_as = StoredGrantKind)]
+    pub kind: GrantKind,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub granted_by: Option<UserId>,
+}
+
+impl AccessGrant {
+    /// Whether the grant gives access at `now`.
+    pub fn is_current(&self, now: OffsetDateTime) -> bool {
+        crate::domain::grant::is_current(self.starts_at, self.ends_at, now)
+    }
+}
+
+/// `access_grants.kind` as stored; its CHECK allows exactly the values of [`GrantKind`].
+#[derive(Debug, FromSqlRow)]
+pub struct StoredGrantKind(GrantKind);
+
+impl FromSql<Text, Pg> for StoredGrantKind {
+    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+        GrantKind::parse(&text)
+            .map(Self)
+            .ok_or_else(|| format!("unknown grant kind `{text}`").into())
+    }
+}
+
+impl From<StoredGrantKind> for GrantKind {
+    fn from(stored: StoredGrantKind) -> Self {
+        stored.0
+    }
 }

@@ -349,6 +349,15 @@ impl Outbox {
                     email: to,
                 },
             )),
+            MailKind::AccessEnding => plain(compose(
+                to,
+                &messages::AccessEnding {
+                    site_url: site,
+                    email: to,
+                    until: &mail.detail,
+                    subscribe_link: &format!("{site}/subscribe"),
+                },
+            )),
             MailKind::NewsletterConfirmation => {
                 let (user_id, detail, recipient) =
                     (mail.user_id, mail.detail.clone(), mail.recipient.clone());

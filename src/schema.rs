@@ -25,6 +25,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    access_grants (id) {
+        id -> Int8,
+        user_id -> Int8,
+        kind -> Text,
+        starts_at -> Timestamptz,
+        ends_at -> Timestamptz,
+        granted_by -> Nullable<Int8>,
+        reminded_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Int8,
         email -> Text,
@@ -326,6 +339,7 @@ diesel::joinable!(newsletter_deliveries -> newsletter_sends (send_id));
 diesel::joinable!(newsletter_deliveries -> newsletter_signups (signup_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    access_grants,
     articles,
     users,
     plans,

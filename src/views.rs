@@ -21,8 +21,9 @@ mod library;
 mod newsletter;
 
 pub use desk::{
-    ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, FeatureChoice, FeaturePreview,
-    NewsletterPage, NewsletterPanel, PeoplePage, PersonView, date_and_time, stage_label,
+    ArticleForm, ArticleFormPage, CompView, CompsPage, Conflict, DeskPage, DeskRow, FeatureChoice,
+    FeaturePreview, NewsletterPage, NewsletterPanel, PeoplePage, PersonView, date_and_time,
+    stage_label,
 };
 pub use feeds::{atom_feed, robots_txt, sitemap_index_xml, sitemap_xml};
 pub use library::{LibraryPicture, MediaLibraryPage, file_size, media_markdown};
@@ -208,6 +209,22 @@ pub fn long_date(instant: OffsetDateTime) -> String {
             "[day padding:none] [month repr:long] [year]"
         ))
         .unwrap_or_else(|_| instant.date().to_string())
+}
+
+/// A reader's access grant as the account page says it, while it is current.
+pub fn access_grant_note(
+    grant: &crate::models::AccessGrant,
+    now: OffsetDateTime,
+) -> Option<String> {
+    use crate::domain::grant::{GrantKind, last_day};
+    if !grant.is_current(now) {
+        return None;
+    }
+    let until = long_date(last_day(grant.ends_at));
+    Some(match grant.kind {
+        GrantKind::Comp => format!("Complimentary access until {until}"),
+        GrantKind::Gift => format!("Gift subscription until {until}"),
+    })
 }
 
 pub fn iso_date(instant: OffsetDateTime) -> String {
@@ -651,6 +668,8 @@ pub struct AccountPage {
     /// The reader has an account at the processor: offer its billing page.
     pub billing_portal: bool,
     pub subscription: Option<SubscriptionView>,
+    /// Access without a subscription running now (a comp or a gift), said in words.
+    pub access_grant: Option<String>,
     pub other_plans: Vec<PlanView>,
     pub sessions: Vec<SessionView>,
     /// The account's address was proved by a mailed link.

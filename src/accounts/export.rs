@@ -9,7 +9,8 @@ use crate::db::newsletter_members::DeliveryRecord;
 use crate::domain::ids::{ArticleId, UserId};
 use crate::error::AppError;
 use crate::models::{
-    AccountToken, ArticleGift, Checkout, MeterRead, OutboxMail, SessionRecord, SubscriptionRecord,
+    AccessGrant, AccountToken, ArticleGift, Checkout, MeterRead, OutboxMail, SessionRecord,
+    SubscriptionRecord,
 };
 use crate::views::iso_date;
 
@@ -25,6 +26,8 @@ pub struct Export {
     pub articles_gifted: Vec<GiftData>,
     /// Every subscription, ended ones included, with the payment that started each.
     pub subscriptions: Vec<SubscriptionData>,
+    /// Access given without a subscription: complimentary access, redeemed gifts.
+    pub access_grants: Vec<GrantData>,
     /// A payment being confirmed with the payment processor, if there is one.
     pub payment_being_confirmed: Option<PaymentData>,
     /// Links sent by mail that still work (their tokens are kept only as hashes).
@@ -84,6 +87,24 @@ pub struct SubscriptionData {
 }
 
 #[derive(Serialize)]
+pub struct GrantData {
+    /// `comp` (given by the publication) or `gift`.
+    pub kind: &'static str,
+    pub starts_at: String,
+    pub ends_at: String,
+}
+
+impl From<AccessGrant> for GrantData {
+    fn from(grant: AccessGrant) -> Self {
+        Self {
+            kind: grant.kind.as_str(),
+            starts_at: when(grant.starts_at),
+            ends_at: when(grant.ends_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
 pub struct PaymentData {
     pub plan: String,
     pub amount_cents: i32,
@@ -140,30 +161,40 @@ fn when(instant: OffsetDateTime) -> String {
 impl Accounts {
     pub async fn export(&self, user_id: UserId) -> Result<Export, AppError> {
         let now = self.state.clock.now();
-        let (account, logins, (meter, gifts), subscriptions, checkout, links, mail, newsletter) =
-            db::run(
-                &self.state.pool,
-                "collecting everything kept about a reader",
-                move |conn| {
-                    Ok((
-                        db::users::account(conn, user_id)?,
-                        db::sessions::records(conn, user_id)?,
-                        (
-                            db::meter::records(conn, user_id)?,
-                            db::article_gifts::records(conn, user_id)?,
-                        ),
-                        db::subscriptions::records(conn, user_id)?,
-                        db::checkouts::find(conn, user_id)?,
-                        db::tokens::live_for_user(conn, user_id, now)?,
-                        db::outbox::waiting_for_user(conn, user_id)?,
-                        (
-                            db::newsletter_members::account_choice(conn, user_id)?,
-                            db::newsletter_members::deliveries_of(conn, user_id)?,
-                        ),
-                    ))
-                },
-            )
-            .await?;
+        let (
+            account,
+            logins,
+            (meter, gifts),
+            subscriptions,
+            grants,
+            checkout,
+            links,
+            mail,
+            newsletter,
+        ) = db::run(
+            &self.state.pool,
+            "collecting everything kept about a reader",
+            move |conn| {
+                Ok((
+                    db::users::account(conn, user_id)?,
+                    db::sessions::records(conn, user_id)?,
+                    (
+                        db::meter::records(conn, user_id)?,
+                        db::article_gifts::records(conn, user_id)?,
+                    ),
+                    db::subscriptions::records(conn, user_id)?,
+                    db::grants::records(conn, user_id)?,
+                    db::checkouts::find(conn, user_id)?,
+                    db::tokens::live_for_user(conn, user_id, now)?,
+                    db::outbox::waiting_for_user(conn, user_id)?,
+                    (
+                        db::newsletter_members::account_choice(conn, user_id)?,
+                        db::newsletter_members::deliveries_of(conn, user_id)?,
+                    ),
+                ))
+            },
+        )
+        .await?;
         let account = account.ok_or(AppError::NotFound)?;
         let (choice, deliveries) = newsletter;
         let choice = choice.ok_or(AppError::NotFound)?;
@@ -179,6 +210,7 @@ impl Accounts {
             meter: all(meter),
             articles_gifted: all(gifts),
             subscriptions: all(subscriptions),
+            access_grants: all(grants),
             payment_being_confirmed: checkout.map(PaymentData::from),
             links_sent: all(links),
             mail_waiting: all(mail),

@@ -3,6 +3,9 @@
 //! revoked nor expired (idle or absolute), so logging out, "log out everywhere" and expiry
 //! take effect even for a copy of the cookie.
 //!
+//! A member reads everything while their subscription is in standing or an access grant (a
+//! comp or a gift) is current: both are read through the caches, which follow the database.
+//!
 //! The newsroom's pages take [`Editor`] (or [`Admin`]): the role is read from the database
 //! with the login on every request, so granting or removing it takes effect at once. Others
 //! get a 403; logged-out visitors are sent to log in.
@@ -25,7 +28,7 @@ use crate::domain::ids::{ArticleId, SessionId, UserId};
 use crate::domain::meter::{Meter, Month};
 use crate::domain::role::Role;
 use crate::error::AppError;
-use crate::models::SubscriptionRow;
+use crate::models::{AccessGrant, SubscriptionRow};
 use crate::state::AppState;
 
 #[derive(Clone, Debug)]
@@ -35,6 +38,8 @@ pub struct Member {
     /// The `user_sessions` row of this browser.
     pub session_id: SessionId,
     pub subscription: Option<SubscriptionRow>,
+    /// The access grant that ends last (a comp or a gift), current or not.
+    pub grant: Option<AccessGrant>,
     pub role: Role,
 }
 
@@ -196,7 +201,22 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
     let subscribed = subscription
         .as_ref()
         .is_some_and(|s| s.standing(now).grants_access());
-    let kind = if subscribed || role.reads_everything() {
+    let grant = state
+        .caches
+        .grants
+        .get_or_fill(user_id, || async {
+            let latest = db::run(
+                &state.pool,
+                "reading the reader's access grant",
+                move |conn| db::grants::latest(conn, user_id),
+            )
+            .await?;
+            Ok::<_, DbError>(latest.map(Arc::new))
+        })
+        .await?;
+    // A grant ends by time alone: it is checked against now on every request.
+    let granted = grant.as_ref().is_some_and(|g| g.is_current(now));
+    let kind = if subscribed || granted || role.reads_everything() {
         ReaderKind::ReadsEverything
     } else {
         ReaderKind::OnTheMeter
@@ -215,6 +235,7 @@ async fn identify(state: &AppState, session: &ReaderSession) -> Result<Reader, A
             email: email.clone(),
             session_id: record.id,
             subscription: subscription.as_deref().cloned(),
+            grant: grant.as_deref().cloned(),
             role,
         }),
         subscribed,

@@ -37,6 +37,7 @@
 mod budget;
 mod customers;
 mod events;
+pub mod grants;
 mod hosted;
 mod reconcile;
 mod record;

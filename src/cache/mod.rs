@@ -1,6 +1,6 @@
 //! In-memory caches of what the reading path asks on every request: for logged-in readers
-//! their login session, their subscription, this month's meter and the articles they gifted
-//! this month; and the published articles.
+//! their login session, their subscription, their access grant, this month's meter and the
+//! articles they gifted this month; and the published articles.
 //!
 //! Rules:
 //! - A cache only ever holds what the database said. Every write that changes a cached fact
@@ -26,7 +26,7 @@ use crate::db::changes::Change;
 use crate::domain::ids::{ArticleId, UserId};
 use crate::domain::media::VariantName;
 use crate::domain::meter::Month;
-use crate::models::{Article, SessionWithReader, SubscriptionRow};
+use crate::models::{AccessGrant, Article, SessionWithReader, SubscriptionRow};
 use store::Store;
 
 /// The longest any entry is kept without being asked of the database again.
@@ -46,6 +46,8 @@ pub type MeterEntry = Arc<(Month, Vec<ArticleId>)>;
 pub struct Caches {
     pub sessions: Store<Vec<u8>, SessionEntry>,
     pub subscriptions: Store<UserId, Option<Arc<SubscriptionRow>>>,
+    /// The reader's access grant that ends last (a comp or a gift), current or not.
+    pub grants: Store<UserId, Option<Arc<AccessGrant>>>,
     pub meters: Store<UserId, MeterEntry>,
     /// The articles a subscriber gifted in a month, for the gifts left on the article page.
     pub article_gifts: Store<UserId, MeterEntry>,
@@ -71,6 +73,7 @@ impl Caches {
         Self {
             sessions: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
             subscriptions: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
+            grants: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
             meters: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
             article_gifts: Store::new(READERS, TIME_TO_LIVE, None, live.clone()),
             articles: Store::new(
@@ -95,6 +98,7 @@ impl Caches {
                         .is_some_and(|login| login.session.user_id == user_id)
                 });
                 self.subscriptions.invalidate(&user_id);
+                self.grants.invalidate(&user_id);
                 self.meters.invalidate(&user_id);
                 self.article_gifts.invalidate(&user_id);
             }
@@ -122,6 +126,7 @@ impl Caches {
     pub fn clear(&self) {
         self.sessions.clear();
         self.subscriptions.clear();
+        self.grants.clear();
         self.meters.clear();
         self.article_gifts.clear();
         self.articles.clear();

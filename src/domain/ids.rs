@@ -83,6 +83,8 @@ row_ids! {
     MediaId,
     /// An article a subscriber gifted (`article_gifts`).
     ArticleGiftId,
+    /// Access without a renewing subscription: a comp or a redeemed gift (`access_grants`).
+    GrantId,
 }
 
 #[cfg(test)]

@@ -22,16 +22,20 @@ pub enum MailKind {
     /// without an account: the row then names the sign-up in its detail). What it carries is
     /// decided when it is sent: nothing for an address already on the list.
     NewsletterConfirmation,
+    /// An invitation to subscribe, a few days before a reader's comp or gift ends; the row's
+    /// detail is the last day it covers, written out.
+    AccessEnding,
 }
 
 impl MailKind {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::PasswordReset,
         Self::EmailChange,
         Self::PasswordChanged,
         Self::EmailChanged,
         Self::AccountDeleted,
         Self::NewsletterConfirmation,
+        Self::AccessEnding,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +46,7 @@ impl MailKind {
             Self::EmailChanged => "email_changed",
             Self::AccountDeleted => "account_deleted",
             Self::NewsletterConfirmation => "newsletter_confirmation",
+            Self::AccessEnding => "access_ending",
         }
     }
 
@@ -55,6 +60,7 @@ impl MailKind {
             Self::PasswordReset => Duration::minutes(30),
             Self::EmailChange | Self::NewsletterConfirmation => Duration::hours(24),
             Self::PasswordChanged | Self::EmailChanged | Self::AccountDeleted => Duration::days(3),
+            Self::AccessEnding => Duration::days(5),
         }
     }
 }

@@ -60,6 +60,17 @@ pub struct AccountDeleted<'a> {
     pub email: &'a str,
 }
 
+/// The invitation to subscribe, a few days before complimentary or gift access ends.
+#[derive(Template)]
+#[template(path = "mail/access_ending.txt")]
+pub struct AccessEnding<'a> {
+    pub site_url: &'a str,
+    pub email: &'a str,
+    /// The last day of the access, written out.
+    pub until: &'a str,
+    pub subscribe_link: &'a str,
+}
+
 /// The mail that confirms an address for the newsletter.
 #[derive(Template)]
 #[template(path = "mail/newsletter_confirmation.txt")]

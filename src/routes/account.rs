@@ -20,8 +20,8 @@ use crate::error::AppError;
 use crate::newsletter::members::Members;
 use crate::state::AppState;
 use crate::views::{
-    AccountPage, PlanView, SessionView, SubscriptionView, describe_device, long_date, minutes_of,
-    price, render,
+    AccountPage, PlanView, SessionView, SubscriptionView, access_grant_note, describe_device,
+    long_date, minutes_of, price, render,
 };
 
 pub async fn show(
@@ -93,6 +93,10 @@ pub async fn show(
             .map(PlanView::from)
             .collect(),
         subscription,
+        access_grant: member
+            .grant
+            .as_ref()
+            .and_then(|grant| access_grant_note(grant, now)),
         sessions: sessions
             .iter()
             .map(|s| SessionView {

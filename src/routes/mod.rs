@@ -5,6 +5,7 @@ mod account;
 mod articles;
 mod assets;
 mod auth;
+mod comps;
 mod editor;
 mod feeds;
 mod health;
@@ -154,6 +155,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/people", web::get().to(editor::people))
                 .route("/people", web::post().to(editor::set_role))
+                .route("/comps", web::get().to(comps::page))
+                .route("/comps", web::post().to(comps::give))
+                .route("/comps/remove", web::post().to(comps::remove))
                 // An upload's body is a stream the handler bounds itself (`MEDIA_MAX_BYTES`):
                 // the payload limit above applies to forms, not to it.
                 .route("/media", web::get().to(library::library))

@@ -393,3 +393,33 @@ pub struct PeoplePage {
     pub email: String,
     pub error: Option<String>,
 }
+
+/// The desk's page of complimentary access (admins only).
+#[derive(Template)]
+#[template(path = "editor/comps.html")]
+pub struct CompsPage {
+    pub layout: Layout,
+    pub comps: Vec<CompView>,
+    /// What was typed, shown again with `error`.
+    pub email: String,
+    pub until: String,
+    pub error: Option<String>,
+    /// Today (UTC), the earliest date the form takes, `YYYY-MM-DD`.
+    pub today: String,
+}
+
+/// A complimentary access running.
+pub struct CompView {
+    pub email: String,
+    /// The last day it covers, written out.
+    pub until: String,
+}
+
+impl CompView {
+    pub fn new(email: String, ends_at: OffsetDateTime) -> Self {
+        Self {
+            email,
+            until: long_date(crate::domain::grant::last_day(ends_at)),
+        }
+    }
+}

@@ -50,6 +50,10 @@ async fn schema_matches_the_migrations() {
     let mut conn = app.connect();
     let tables = [
         (
+            "access_grants",
+            diesel_columns(access_grants::table.select(access_grants::all_columns)),
+        ),
+        (
             "media",
             diesel_columns(media::table.select(media::all_columns)),
         ),
