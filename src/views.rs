@@ -19,6 +19,7 @@ mod desk;
 mod feeds;
 mod library;
 mod newsletter;
+mod offer;
 
 pub use desk::{
     ArticleForm, ArticleFormPage, Conflict, DeskPage, DeskRow, FeatureChoice, FeaturePreview,
@@ -30,6 +31,7 @@ pub use newsletter::{
     NewsletterConfirmPage, NewsletterJoinPage, NewsletterMessagePage, NewsletterPreferencesPage,
     NewsletterUnsubscribePage,
 };
+pub use offer::{OfferGonePage, OfferPage, OfferPageState, applies_words, deal_words};
 
 /// What a page says about itself when no handler says more: the meta description.
 pub const SITE_DESCRIPTION: &str =
@@ -538,6 +540,8 @@ pub struct SubscribePage {
     pub next: String,
     pub current_plan: Option<String>,
     pub error: Option<String>,
+    /// What an offer gives the reader's subscription ("Free until 3 March, then ...").
+    pub offer_note: Option<String>,
 }
 
 impl SubscribePage {
@@ -601,6 +605,8 @@ pub struct AccountPage {
     pub newsletter_confirmed: bool,
     /// The account chose the newsletter.
     pub newsletter_on: bool,
+    /// What an offer gives the reader's subscription ("Free until 3 March, then ...").
+    pub offer_note: Option<String>,
 }
 
 #[derive(Template)]

@@ -38,6 +38,7 @@ mod budget;
 mod customers;
 mod events;
 mod hosted;
+mod offers;
 mod reconcile;
 mod record;
 mod sync;
@@ -62,6 +63,7 @@ pub use budget::Budget;
 use budget::Spent;
 pub use events::Received;
 pub use hosted::{Confirmed, EndedNow, Portal, ProcessorAccount};
+pub use offers::{OfferError, OfferRefused, OfferTerms, Redeemed, TrialsEnded, create_offer};
 pub use reconcile::Reconciled;
 use record::{record_charged, start_subscription};
 
@@ -453,7 +455,7 @@ impl Billing {
                 tracing::info!(user_id = user_id.get(), "payment declined: {reason}");
                 let id = checkout.id;
                 self.for_reader(user_id, "releasing a declined checkout", move |conn| {
-                    db::checkouts::release(conn, id)
+                    offers::release(conn, id)
                 })
                 .await?;
                 Ok(Subscribed::Declined { reason })
@@ -493,7 +495,7 @@ impl Billing {
                 self.for_reader(
                     user_id,
                     "releasing a checkout the processor never charged",
-                    move |conn| db::checkouts::release(conn, id),
+                    move |conn| offers::release(conn, id),
                 )
                 .await?;
                 tracing::info!(
@@ -709,6 +711,7 @@ fn choose_step(
                 period_end_at_least: period_end,
                 payment_key: key,
                 started_at: now,
+                offer_code: None,
             };
             db::checkouts::open(conn, &new)?
                 .map_or(Step::Done(Subscribed::PaymentUnderWay), Step::Pay)

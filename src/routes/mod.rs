@@ -12,6 +12,7 @@ mod home;
 mod library;
 mod media;
 mod newsletter;
+mod offer;
 mod pages;
 mod password;
 mod settings;
@@ -76,6 +77,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/subscribe", web::post().to(subscribe::subscribe))
         .route("/subscribe/complete", web::get().to(subscribe::complete))
         .route("/subscribe/cancelled", web::get().to(subscribe::canceled))
+        .route("/offer/{code}", web::get().to(offer::show))
+        .route("/offer/{code}", web::post().to(offer::redeem))
         .route("/cookies", web::get().to(pages::cookies))
         .route("/newsletter", web::post().to(newsletter::join))
         .service(

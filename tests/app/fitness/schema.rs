@@ -232,6 +232,7 @@ async fn a_reader_has_at_most_one_checkout() {
         period_end_at_least: START + time::Duration::days(30),
         payment_key: "checkout-0123456789abcdef",
         started_at: START,
+        offer_code: None,
     };
     let first = gazette::db::checkouts::open(&mut conn, &new).unwrap();
     assert!(first.is_some());
