@@ -48,3 +48,9 @@ ALTER TABLE subscriptions ADD COLUMN trial_notice_at TIMESTAMPTZ;
 -- Housekeeping looks for trials that end.
 CREATE INDEX subscriptions_trials ON subscriptions (trial_ends_at)
     WHERE trial_ends_at IS NOT NULL AND status <> 'ended';
+
+-- A reader in a free trial is told before it ends.
+ALTER TABLE mail_outbox DROP CONSTRAINT mail_outbox_kind_check;
+ALTER TABLE mail_outbox ADD CONSTRAINT mail_outbox_kind_check CHECK (kind IN ('password_reset',
+    'email_change', 'password_changed', 'email_changed', 'account_deleted',
+    'newsletter_confirmation', 'trial_ending'));

@@ -15,7 +15,8 @@
 //! - A trial charges nothing now: the subscription's period is the trial. When it ends,
 //!   housekeeping ([`Billing::end_trials`]) charges the plan's price through the normal
 //!   checkout (one key, one charge) if the reader gave a payment method, and ends the
-//!   subscription otherwise, so access stops with the trial. On the test gateway a reader
+//!   subscription otherwise, so access stops with the trial. [`TRIAL_NOTICE`] before it ends
+//!   the reader is owed a mail saying which (once per trial). On the test gateway a reader
 //!   "gives no payment method" by starting the trial with its "without a card" box ticked.
 //! - An offer is only for a reader without a subscription that gives access now: it starts a
 //!   subscription, it never changes one.
@@ -33,12 +34,15 @@ use super::{
 };
 use crate::db;
 use crate::domain::ids::{CheckoutId, UserId};
+use crate::domain::mail::MailKind;
 use crate::domain::offer::{Availability, Deal, discounted, trial_end};
 use crate::domain::subscription::{Status, add_months};
-use crate::models::{Checkout, NewCheckout};
+use crate::models::{Checkout, NewCheckout, NewOutboxMail};
 
 /// Trials housekeeping ends in one pass.
 const TRIAL_BATCH: i64 = 100;
+/// How long before a trial ends its reader is told.
+pub const TRIAL_NOTICE: time::Duration = time::Duration::days(3);
 
 /// What a request to redeem an offer did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +80,8 @@ pub struct TrialsEnded {
     pub ended: usize,
     /// Trials whose charge is not settled yet (tried again next pass).
     pub pending: usize,
+    /// Readers told that their trial ends soon.
+    pub notified: usize,
 }
 
 /// What one transaction decided a redemption does next.
@@ -151,6 +157,7 @@ impl Billing {
         };
         let now = self.clock.now();
         let name = gateway.name();
+        done.notified = self.notify_trials_ending(name, now).await?;
         let due = db::run(&self.pool, "finding free trials that ended", move |conn| {
             db::subscriptions::trials_ending(conn, name, now, TRIAL_BATCH)
         })
@@ -196,6 +203,66 @@ impl Billing {
             }
         }
         Ok(done)
+    }
+
+    /// Owes each reader whose active trial ends within [`TRIAL_NOTICE`] a mail saying so
+    /// (once per trial); returns how many were owed one.
+    async fn notify_trials_ending(
+        &self,
+        gateway: &'static str,
+        now: OffsetDateTime,
+    ) -> Result<usize, BillingError> {
+        let due = db::run(
+            &self.pool,
+            "finding trials to tell of their end",
+            move |conn| {
+                db::subscriptions::trials_to_notify(conn, gateway, now + TRIAL_NOTICE, TRIAL_BATCH)
+            },
+        )
+        .await?;
+        let mut told = 0;
+        for (user_id, id) in due {
+            let owed = self
+                .for_reader(user_id, "telling a reader their trial ends", move |conn| {
+                    let Some(row) = db::subscriptions::current(conn, user_id)?
+                        .filter(|row| row.id == id && row.status == Status::Active)
+                    else {
+                        return Ok(false);
+                    };
+                    let (Some(ends), Some(user)) =
+                        (row.offer.trial_ends_at, db::users::find(conn, user_id)?)
+                    else {
+                        return Ok(false);
+                    };
+                    if !db::subscriptions::mark_trial_notice(conn, id, now)? {
+                        return Ok(false);
+                    }
+                    // Words are made when it is sent (`outbox`): plan, end, payment method.
+                    let card = if row.offer.trial_without_card {
+                        "no-card"
+                    } else {
+                        "card"
+                    };
+                    let detail = format!("{} {} {card}", row.plan_code, ends.unix_timestamp());
+                    let kind = MailKind::TrialEnding;
+                    db::outbox::enqueue(
+                        conn,
+                        &NewOutboxMail {
+                            kind: kind.as_str(),
+                            recipient: &user.email,
+                            user_id: Some(user_id),
+                            detail: &detail,
+                            created_at: now,
+                            next_attempt_at: now,
+                            expires_at: now + kind.worth_sending_for(),
+                        },
+                    )?;
+                    Ok(true)
+                })
+                .await?;
+            told += usize::from(owed);
+        }
+        Ok(told)
     }
 
     /// Ends trial `id` if it is still the reader's current, active, and over; true if it did.

@@ -22,16 +22,20 @@ pub enum MailKind {
     /// without an account: the row then names the sign-up in its detail). What it carries is
     /// decided when it is sent: nothing for an address already on the list.
     NewsletterConfirmation,
+    /// A notice that the reader's free trial ends soon, saying what happens then (the row's
+    /// detail).
+    TrialEnding,
 }
 
 impl MailKind {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::PasswordReset,
         Self::EmailChange,
         Self::PasswordChanged,
         Self::EmailChanged,
         Self::AccountDeleted,
         Self::NewsletterConfirmation,
+        Self::TrialEnding,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +46,7 @@ impl MailKind {
             Self::EmailChanged => "email_changed",
             Self::AccountDeleted => "account_deleted",
             Self::NewsletterConfirmation => "newsletter_confirmation",
+            Self::TrialEnding => "trial_ending",
         }
     }
 
@@ -54,7 +59,10 @@ impl MailKind {
         match self {
             Self::PasswordReset => Duration::minutes(30),
             Self::EmailChange | Self::NewsletterConfirmation => Duration::hours(24),
-            Self::PasswordChanged | Self::EmailChanged | Self::AccountDeleted => Duration::days(3),
+            Self::PasswordChanged
+            | Self::EmailChanged
+            | Self::AccountDeleted
+            | Self::TrialEnding => Duration::days(3),
         }
     }
 }

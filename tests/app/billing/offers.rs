@@ -65,6 +65,16 @@ fn redeemed(app: &TestApp, code: &str) -> (i32, i64) {
     (count, rows)
 }
 
+/// Trials whose reader was owed the notice of their end.
+fn trial_notices(app: &TestApp) -> i64 {
+    use gazette::schema::subscriptions;
+    subscriptions::table
+        .filter(subscriptions::trial_notice_at.is_not_null())
+        .count()
+        .get_result(&mut app.connect())
+        .unwrap()
+}
+
 /// Billing as housekeeping reaches it, through the same processor.
 fn billing_of(app: &TestApp, processor: Arc<FakeProcessor>) -> Billing {
     let pool = gazette::db::pool(&app.db.url, 2);
@@ -354,10 +364,35 @@ async fn a_trial_charges_nothing_then_the_plan_price_once_when_it_ends() {
     assert!(account.body.contains("Free until"), "{}", account.body);
     assert!(account.body.contains("then $8.00 a month"));
 
-    // Housekeeping before the end changes nothing.
+    // Housekeeping before the end charges nothing; three days before, each reader is owed
+    // one notice, however often it runs.
     let billing = billing_of(&app, processor.clone());
-    app.clock.advance(Duration::days(13));
-    assert_eq!(billing.end_trials().await.unwrap().charged, 0);
+    app.clock.advance(Duration::days(10));
+    assert_eq!(billing.end_trials().await.unwrap(), Default::default());
+    app.clock.advance(Duration::days(1) + Duration::minutes(1));
+    let (first, second) = tokio::join!(billing.end_trials(), billing.end_trials());
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first.notified + second.notified, readers.len());
+    assert_eq!(first.charged + second.charged, 0);
+    assert_eq!(trial_notices(&app), readers.len() as i64);
+    // The sender looks at the outbox at least every 30 seconds; a request that owes mail
+    // wakes it at once.
+    Reader::new(&app)
+        .forgot_password("nobody@example.com")
+        .await;
+    let notice = app.mailbox.wait_for("offer0@example.com", 1).await;
+    let text = &notice[0].text;
+    assert!(text.contains("ends on"), "{text}");
+    assert!(text.contains("$8.00 is charged"), "{text}");
+    app.clock.advance(Duration::days(2));
+    assert_eq!(billing.end_trials().await.unwrap(), Default::default());
+    assert_eq!(trial_notices(&app), readers.len() as i64);
+    Reader::new(&app)
+        .forgot_password("nobody@example.com")
+        .await;
+    for (_, email) in &readers {
+        assert_eq!(app.mailbox.wait_for(email, 1).await.len(), 1, "{email}");
+    }
 
     app.clock.advance(Duration::days(2));
     let (first, second) = tokio::join!(billing.end_trials(), billing.end_trials());
@@ -392,8 +427,19 @@ async fn a_trial_without_a_payment_method_ends_access_and_charges_nothing() {
     let premium = app.premium_ids()[0];
     assert_eq!(reader.read_article(premium).await.status, StatusCode::OK);
 
-    app.clock.advance(Duration::days(8));
     let billing = billing_of(&app, processor.clone());
+    app.clock.advance(Duration::days(5));
+    assert_eq!(billing.end_trials().await.unwrap().notified, 1);
+    Reader::new(&app)
+        .forgot_password("nobody@example.com")
+        .await;
+    let notice = app.mailbox.wait_for("nocard@example.com", 1).await;
+    assert!(
+        notice[0].text.contains("without a payment method"),
+        "{}",
+        notice[0].text
+    );
+    app.clock.advance(Duration::days(3));
     let ended = billing.end_trials().await.unwrap();
     assert_eq!((ended.charged, ended.ended), (0, 1));
     assert!(processor.charges().is_empty());
@@ -416,7 +462,7 @@ async fn a_trial_without_a_payment_method_ends_access_and_charges_nothing() {
         StatusCode::SEE_OTHER
     );
     app.clock.advance(Duration::days(8));
-    assert_eq!(billing.end_trials().await.unwrap(), Default::default());
+    assert_eq!(billing.end_trials().await.unwrap().charged, 0);
     assert!(processor.charges().is_empty());
 }
 

@@ -145,6 +145,14 @@ async fn schema_matches_the_migrations() {
             "newsletter_pace",
             diesel_columns(newsletter_pace::table.select(newsletter_pace::all_columns)),
         ),
+        (
+            "offers",
+            diesel_columns(offers::table.select(offers::all_columns)),
+        ),
+        (
+            "offer_redemptions",
+            diesel_columns(offer_redemptions::table.select(offer_redemptions::all_columns)),
+        ),
     ];
     for (table, columns) in &tables {
         assert_eq!(&database_columns(&mut conn, table), columns, "{table}");
