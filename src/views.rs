@@ -31,7 +31,10 @@ pub use newsletter::{
     NewsletterConfirmPage, NewsletterJoinPage, NewsletterMessagePage, NewsletterPreferencesPage,
     NewsletterUnsubscribePage,
 };
-pub use offer::{OfferGonePage, OfferPage, OfferPageState, applies_words, deal_words};
+pub use offer::{
+    OfferFormView, OfferGonePage, OfferPage, OfferPageState, OfferRowView, OffersDeskPage,
+    applies_words, deal_words,
+};
 
 /// What a page says about itself when no handler says more: the meta description.
 pub const SITE_DESCRIPTION: &str =

@@ -154,6 +154,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/articles/{id}/preview/paywall",
                     web::get().to(editor::preview_paywall),
                 )
+                .route("/offers", web::get().to(offer::desk))
+                .route("/offers", web::post().to(offer::create))
                 .route("/people", web::get().to(editor::people))
                 .route("/people", web::post().to(editor::set_role))
                 // An upload's body is a stream the handler bounds itself (`MEDIA_MAX_BYTES`):

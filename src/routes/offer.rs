@@ -1,7 +1,8 @@
 //! An offer's page, `/offer/<code>`, and taking the offer. The page shows the deal; a visitor
 //! is sent to sign up or log in and back; a logged-in reader takes it with a POST (CSRF). A
 //! code that is unknown (404), ended or used up (410) is a page saying so, never a checkout.
-//! The workflow (locks, the redemption count, the charge) is `billing`'s.
+//! The workflow (locks, the redemption count, the charge) is `billing`'s. The desk's offers
+//! page (`/editor/offers`, admins only) lists offers and creates them.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
@@ -11,15 +12,18 @@ use super::auth::see_other;
 use super::subscribe::{Answer, answer};
 use super::visit::Visit;
 use crate::auth::csrf::CsrfForm;
-use crate::billing::{Billing, OfferRefused, PaymentsMode, Redeemed, Subscriber};
+use crate::auth::current_reader::Admin;
+use crate::billing::{
+    Billing, OfferError, OfferRefused, OfferTerms, PaymentsMode, Redeemed, Subscriber, create_offer,
+};
 use crate::db;
-use crate::domain::offer::{Availability, Deal, Offer, normalise_code};
+use crate::domain::offer::{Availability, Deal, Lasting, Off, Offer, normalise_code};
 use crate::error::AppError;
 use crate::models::{Plan, SubscriptionRow};
 use crate::state::AppState;
 use crate::views::{
-    OfferGonePage, OfferPage, OfferPageState, applies_words, deal_words, encode_next, long_date,
-    price, render,
+    OfferFormView, OfferGonePage, OfferPage, OfferPageState, OfferRowView, OffersDeskPage,
+    PlanView, applies_words, deal_words, encode_next, long_date, price, render,
 };
 
 #[derive(Deserialize, Default)]
@@ -262,4 +266,167 @@ pub(super) async fn applies(
     })
     .await?;
     Ok(found)
+}
+
+/// The desk's offers page (admins).
+pub async fn desk(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    desk_page(
+        &state,
+        &visit,
+        OfferFormView::default(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Creates an offer from the desk's form (admins): 303 back to the list, or the form again
+/// (422) with what is wrong.
+pub async fn create(
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<OfferFormView>,
+    Admin(admin): Admin,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let terms = match terms_of(&form) {
+        Ok(terms) => terms,
+        Err(message) => {
+            return desk_page(
+                &state,
+                &visit,
+                form,
+                Some(message),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let now = state.clock.now();
+    let created = db::run(
+        &state.pool,
+        "creating an offer",
+        move |conn| match create_offer(conn, &terms, now) {
+            Err(OfferError::Db(error)) => Err(error),
+            other => Ok(other),
+        },
+    )
+    .await?;
+    match created {
+        Ok(code) => {
+            tracing::info!(offer = %code, by = admin.user_id.get(), "offer created");
+            visit
+                .session
+                .set_flash(&format!("The offer {code} is ready at /offer/{code}."))?;
+            Ok(see_other("/editor/offers"))
+        }
+        Err(error) => {
+            desk_page(
+                &state,
+                &visit,
+                form,
+                Some(format!("The offer was not created: {error}.")),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+/// The terms the desk's form asks for, or what is wrong with it.
+fn terms_of(form: &OfferFormView) -> Result<OfferTerms, String> {
+    let number = |raw: &str, what: &str| {
+        raw.trim()
+            .parse::<i32>()
+            .map_err(|_| format!("The {what} must be a whole number."))
+    };
+    let deal = match form.kind.as_str() {
+        "trial" => Deal::Trial {
+            days: number(&form.value, "number of days")?,
+        },
+        kind @ ("percent" | "amount") => {
+            let value = number(&form.value, "value")?;
+            let duration = form.duration.trim();
+            let lasting = if duration.is_empty() {
+                Lasting::Once
+            } else {
+                Lasting::parse(duration)
+                    .ok_or("How long a discount lasts is once, forever or months:N (1 to 36).")?
+            };
+            let off = if kind == "percent" {
+                Off::Percent(value)
+            } else {
+                Off::Amount(value)
+            };
+            Deal::Discount { off, lasting }
+        }
+        _ => return Err("Choose a percentage, an amount or a free trial.".to_string()),
+    };
+    let last_day = match form.ends.trim() {
+        "" => None,
+        raw => Some(
+            time::Date::parse(
+                raw,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .map_err(|_| "The last day must be a date like 2027-03-31.".to_string())?,
+        ),
+    };
+    let limit = match form.limit.trim() {
+        "" => None,
+        raw => Some(number(raw, "limit")?),
+    };
+    Ok(OfferTerms {
+        code: form.code.clone(),
+        plan_code: form.plan.trim().to_string(),
+        deal,
+        last_day,
+        limit,
+        retention: form.retention.is_some(),
+    })
+}
+
+async fn desk_page(
+    state: &AppState,
+    visit: &Visit,
+    form: OfferFormView,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let (offers, plans) = db::run(&state.pool, "listing the offers", |conn| {
+        Ok((db::offers::list(conn)?, db::plans::list(conn)?))
+    })
+    .await?;
+    let now = state.clock.now();
+    let rows = offers
+        .iter()
+        .filter_map(|row| {
+            let offer = row.offer()?;
+            let plan = plans.iter().find(|plan| plan.code == offer.plan_code)?;
+            Some(OfferRowView {
+                code: offer.code.clone(),
+                plan: plan.name.clone(),
+                deal: deal_words(&offer, plan, now),
+                ends: offer
+                    .ends_at
+                    .map(|end| long_date(end - time::Duration::SECOND)),
+                redeemed: match offer.limit {
+                    Some(limit) => format!("{} of {limit}", offer.redeemed),
+                    None => offer.redeemed.to_string(),
+                },
+                retention: offer.retention,
+            })
+        })
+        .collect();
+    let page = OffersDeskPage {
+        layout: visit.layout("Offers")?.unindexed(),
+        offers: rows,
+        plans: plans.iter().map(PlanView::from).collect(),
+        form,
+        error,
+    };
+    Ok(render(status, &page)?)
 }

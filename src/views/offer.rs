@@ -140,3 +140,50 @@ impl OfferPage {
         super::encode_next(&format!("/offer/{}", self.code))
     }
 }
+
+/// An offer as the desk lists it.
+pub struct OfferRowView {
+    pub code: String,
+    pub plan: String,
+    pub deal: String,
+    pub ends: Option<String>,
+    /// `3 of 100`, `3` when there is no limit.
+    pub redeemed: String,
+    pub retention: bool,
+}
+
+/// The desk's offers page (admins): the offers, and a form to create one.
+#[derive(Template)]
+#[template(path = "editor/offers.html")]
+pub struct OffersDeskPage {
+    pub layout: Layout,
+    pub offers: Vec<OfferRowView>,
+    pub plans: Vec<PlanView>,
+    /// What was typed, shown again with `error`.
+    pub form: OfferFormView,
+    pub error: Option<String>,
+}
+
+/// The offer form's fields as typed.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct OfferFormView {
+    pub code: String,
+    pub plan: String,
+    /// `percent`, `amount` or `trial`.
+    pub kind: String,
+    /// The percentage, the amount in cents, or the trial's days.
+    pub value: String,
+    /// `once`, `forever` or `months:N`.
+    pub duration: String,
+    /// `YYYY-MM-DD`, or empty.
+    pub ends: String,
+    pub limit: String,
+    pub retention: Option<String>,
+}
+
+impl OffersDeskPage {
+    fn kind_is(&self, kind: &str) -> bool {
+        self.form.kind == kind || (self.form.kind.is_empty() && kind == "percent")
+    }
+}

@@ -635,3 +635,136 @@ async fn the_command_line_creates_offers_and_refuses_bad_terms_in_one_line() {
     let page = Reader::new(&app).get("/offer/Trial").await;
     assert!(page.body.contains("14 days free, then $"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn admins_create_offers_on_the_desk_and_others_cannot() {
+    let app = TestApp::spawn().await;
+    let newsroom = editor(&app, "editor@example.com").await;
+    assert_eq!(
+        newsroom.get("/editor/offers").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let token = newsroom.csrf_token().await;
+    let refused = newsroom
+        .post(
+            "/editor/offers",
+            &[
+                ("csrf_token", &token),
+                ("code", "sneaky"),
+                ("plan", "monthly"),
+                ("kind", "trial"),
+                ("value", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    Reader::signed_up(&app, "admin@example.com").await;
+    give_role(
+        &app,
+        "admin@example.com",
+        gazette::domain::role::Role::Admin,
+    );
+    let admin = Reader::new(&app);
+    admin.log_in("admin@example.com", PASSWORD).await;
+    assert!(answers_within_a_second(&admin, "/editor/offers", StatusCode::OK).await);
+    let token = admin.csrf_token().await;
+    let post = |fields: Vec<(&'static str, &'static str)>| {
+        let mut form = fields;
+        form.push(("csrf_token", token.as_str()));
+        let admin = &admin;
+        async move { admin.post("/editor/offers", &form).await }
+    };
+    let made = post(vec![
+        ("code", "Desk-20"),
+        ("plan", "yearly"),
+        ("kind", "percent"),
+        ("value", "20"),
+        ("duration", "forever"),
+        ("limit", "50"),
+    ])
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    for (fields, words) in [
+        (
+            vec![
+                ("code", "desk-20"),
+                ("plan", "monthly"),
+                ("kind", "trial"),
+                ("value", "7"),
+            ],
+            "exists",
+        ),
+        (
+            vec![
+                ("code", "a b"),
+                ("plan", "monthly"),
+                ("kind", "trial"),
+                ("value", "7"),
+            ],
+            "code",
+        ),
+        (
+            vec![
+                ("code", "x"),
+                ("plan", "monthly"),
+                ("kind", "trial"),
+                ("value", "seven"),
+            ],
+            "whole number",
+        ),
+        (
+            vec![
+                ("code", "x"),
+                ("plan", "monthly"),
+                ("kind", "amount"),
+                ("value", "900"),
+            ],
+            "amount",
+        ),
+        (
+            vec![
+                ("code", "x"),
+                ("plan", "monthly"),
+                ("kind", "percent"),
+                ("value", "5"),
+                ("duration", "weekly"),
+            ],
+            "once, forever",
+        ),
+        (
+            vec![
+                ("code", "x"),
+                ("plan", "monthly"),
+                ("kind", "both"),
+                ("value", "5"),
+            ],
+            "Choose",
+        ),
+        (
+            vec![
+                ("code", "x"),
+                ("plan", "monthly"),
+                ("kind", "trial"),
+                ("value", "5"),
+                ("ends", "2001-02-03"),
+            ],
+            "end date",
+        ),
+    ] {
+        let page = post(fields.clone()).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
+        assert!(page.body.contains(words), "{fields:?}: {}", page.body);
+    }
+    let list = admin.get("/editor/offers").await;
+    assert!(list.body.contains("desk-20"));
+    assert!(list.body.contains("20 % off"));
+    assert!(list.body.contains("taken 0 of 50"));
+    assert_eq!(redeemed(&app, "desk-20"), (0, 0));
+    let page = Reader::new(&app).get("/offer/DESK-20").await;
+    assert!(
+        page.body.contains("for as long as you subscribe"),
+        "{}",
+        page.body
+    );
+}
