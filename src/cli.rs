@@ -1,7 +1,7 @@
 //! The `gazette` command line: serving (the default), and the operator's commands: applying
-//! migrations, giving an account a role or complimentary access, importing article files, the newsletter (sending
-//! an article, a send's counts, the suppressed addresses) and adding a picture to the media
-//! library.
+//! migrations, giving an account a role or complimentary access, importing article files, the
+//! newsletter (sending an article, a send's counts, the suppressed addresses), adding a picture
+//! to the media library and creating an offer.
 //!
 //! Rules: every command reads the same settings as the server; whatever goes wrong is one
 //! plain line on stderr naming what to fix (`gazette: ...`) and a non-zero exit code, never a
@@ -75,6 +75,47 @@ enum Command {
         #[command(subcommand)]
         command: MediaCommand,
     },
+    /// Offers: a discount or a free trial on a plan, under a code (`/offer/CODE`).
+    Offer {
+        #[command(subcommand)]
+        command: OfferCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum OfferCommand {
+    /// Create an offer: a discount (--percent-off or --amount-off, with --duration) or a free
+    /// trial (--trial-days) on a plan.
+    Create(OfferArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct OfferArgs {
+    /// Letters, digits, '-' and '_' (at most 40); case does not matter.
+    #[arg(long)]
+    code: String,
+    /// The plan's code (monthly, yearly).
+    #[arg(long)]
+    plan: String,
+    #[arg(long, value_name = "N", conflicts_with_all = ["amount_off", "trial_days"])]
+    percent_off: Option<i32>,
+    /// In the plan's currency's smallest unit (cents).
+    #[arg(long, value_name = "CENTS", conflicts_with = "trial_days")]
+    amount_off: Option<i32>,
+    /// once, forever or months:N (a discount only).
+    #[arg(long, conflicts_with = "trial_days")]
+    duration: Option<String>,
+    #[arg(long, value_name = "N")]
+    trial_days: Option<i32>,
+    /// The last day it can be taken (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    ends: Option<String>,
+    /// How many readers may take it.
+    #[arg(long, value_name = "N")]
+    limit: Option<i32>,
+    /// Offered once to a subscriber who cancels.
+    #[arg(long)]
+    retention: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -203,6 +244,9 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Media {
             command: MediaCommand::Add { file, alt },
         } => add_picture(&settings, &file, &alt),
+        Command::Offer {
+            command: OfferCommand::Create(args),
+        } => create_offer(&settings, args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -513,6 +557,56 @@ fn add_picture(settings: &Settings, file: &Path, alt: &str) -> Result<(), String
 
 /// The file's bytes, at most `limit` and one more (so a larger file is refused as too large
 /// without being read whole).
+fn create_offer(settings: &Settings, args: OfferArgs) -> Result<(), String> {
+    use crate::domain::offer::{Deal, Lasting, Off};
+    let deal = match (args.percent_off, args.amount_off, args.trial_days) {
+        (None, None, Some(days)) => Deal::Trial { days },
+        (percent, amount, None) if percent.is_some() != amount.is_some() => {
+            let lasting = match args.duration.as_deref() {
+                None => Lasting::Once,
+                Some(raw) => Lasting::parse(raw).ok_or_else(|| {
+                    format!("--duration: '{raw}' is not once, forever or months:N (1 to 36)")
+                })?,
+            };
+            let off = match (percent, amount) {
+                (Some(percent), _) => Off::Percent(percent),
+                (_, Some(cents)) => Off::Amount(cents),
+                _ => return Err("give --percent-off or --amount-off".to_string()),
+            };
+            Deal::Discount { off, lasting }
+        }
+        _ => {
+            return Err(
+                "give one of --percent-off N, --amount-off CENTS or --trial-days N".to_string(),
+            );
+        }
+    };
+    let last_day = match args.ends.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            time::Date::parse(
+                raw,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .map_err(|_| format!("--ends: '{raw}' is not a date like 2027-03-31"))?,
+        ),
+    };
+    let terms = crate::billing::OfferTerms {
+        code: args.code,
+        plan_code: args.plan,
+        deal,
+        last_day,
+        limit: args.limit,
+        retention: args.retention,
+    };
+    let mut conn = database(settings)?;
+    let code = crate::billing::create_offer(&mut conn, &terms, time::OffsetDateTime::now_utc())
+        .map_err(|error| error.to_string())?;
+    let site = settings.public_url.as_deref().unwrap_or("");
+    println!("Offer {code} created: {site}/offer/{code}");
+    Ok(())
+}
+
 fn read_at_most(file: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     std::fs::File::open(file)?

@@ -7,6 +7,8 @@
 //!   it could not deliver while Gazette was down;
 //! - readers whose comp or gift ends within a week are invited to subscribe, once per grant
 //!   (`billing::grants::queue_reminders`);
+//! - free trials that are over (gateway that charges at once) become paid subscriptions, or
+//!   end when the reader gave no payment method (`billing::Billing::end_trials`);
 //! - rows that no longer mean anything are deleted, so tables do not grow without bound:
 //!   throttle counters whose window has closed, login sessions that ended long ago, links sent
 //!   by mail that expired, the meter of months before the previous one, gifted articles of
@@ -27,7 +29,7 @@ use std::time::Duration as StdDuration;
 use diesel::{PgConnection, QueryResult};
 use time::Duration;
 
-use crate::billing::{Billing, Reconciled, Settled};
+use crate::billing::{Billing, BillingError, Reconciled, Settled, TrialsEnded};
 use crate::clock::Clock;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::meter::Month;
@@ -58,6 +60,7 @@ pub struct Housekeeping {
 pub struct Report {
     pub payments: Settled,
     pub reconciled: Reconciled,
+    pub trials: TrialsEnded,
     pub events: usize,
     pub counters: usize,
     pub sessions: usize,
@@ -108,6 +111,18 @@ impl Housekeeping {
             return Ok(report);
         }
         report.reconciled = self.billing.reconcile().await?;
+        if stop.reached() {
+            return Ok(report);
+        }
+        report.trials = match self.billing.end_trials().await {
+            Ok(trials) => trials,
+            Err(BillingError::Db(error)) => return Err(error),
+            // A charge that could not be made is tried again next round.
+            Err(error) => {
+                tracing::warn!("ending free trials skipped: {error}");
+                TrialsEnded::default()
+            }
+        };
         let now = self.clock.now();
         if stop.reached() {
             return Ok(report);

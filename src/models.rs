@@ -27,8 +27,8 @@ use crate::domain::subscription::{Standing, Status};
 
 use crate::schema::{
     access_grants, account_tokens, article_gifts, articles, checkouts, gateway_customers,
-    hosted_checkouts, mail_outbox, media, media_variants, meter_reads, plans, subscriptions,
-    user_sessions, users,
+    hosted_checkouts, mail_outbox, media, media_variants, meter_reads, offers, plans,
+    subscriptions, user_sessions, users,
 };
 
 /// Makes each id type a `BigInt` to diesel, as `#[derive(AsExpression, FromSqlRow)]` with
@@ -486,6 +486,21 @@ pub struct SubscriptionRow {
     pub synced_at: Option<OffsetDateTime>,
     #[diesel(embed)]
     pub failed_payment: FailedPayment,
+    #[diesel(embed)]
+    pub offer: SubscriptionOffer,
+}
+
+/// The offer a subscription began with, and its trial, if any.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = subscriptions, check_for_backend(diesel::pg::Pg))]
+pub struct SubscriptionOffer {
+    pub offer_code: Option<String>,
+    /// The subscription's period is a free trial that ends here.
+    pub trial_ends_at: Option<OffsetDateTime>,
+    /// The trial started without a payment method: it ends without a charge.
+    pub trial_without_card: bool,
+    /// When the reader was told the trial ends.
+    pub trial_notice_at: Option<OffsetDateTime>,
 }
 
 /// A renewal the processor could not charge, as the account page shows it.
@@ -626,6 +641,8 @@ pub struct Checkout {
     pub gateway_reference: Option<String>,
     pub started_at: OffsetDateTime,
     pub charged_at: Option<OffsetDateTime>,
+    /// The offer it pays for; its redemption is held while the checkout is open.
+    pub offer_code: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -639,6 +656,68 @@ pub struct NewCheckout<'a> {
     pub period_end_at_least: OffsetDateTime,
     pub payment_key: &'a str,
     pub started_at: OffsetDateTime,
+    pub offer_code: Option<&'a str>,
+}
+
+/// An offer as stored (see `domain::offer`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = offers, check_for_backend(diesel::pg::Pg))]
+pub struct OfferRow {
+    pub code: String,
+    pub plan_code: String,
+    pub percent_off: Option<i32>,
+    pub amount_off_cents: Option<i32>,
+    pub duration: Option<String>,
+    pub duration_months: Option<i32>,
+    pub trial_days: Option<i32>,
+    pub ends_at: Option<OffsetDateTime>,
+    pub redemption_limit: Option<i32>,
+    pub redeemed: i32,
+    pub retention: bool,
+}
+
+impl OfferRow {
+    /// The offer it stores; `None` for a row the table's checks should have refused.
+    pub fn offer(&self) -> Option<crate::domain::offer::Offer> {
+        use crate::domain::offer::{Deal, Lasting, Off, Offer};
+        let deal = match (self.trial_days, self.percent_off, self.amount_off_cents) {
+            (Some(days), None, None) => Deal::Trial { days },
+            (None, Some(percent), None) => Deal::Discount {
+                off: Off::Percent(percent),
+                lasting: Lasting::from_stored(self.duration.as_deref()?, self.duration_months)?,
+            },
+            (None, None, Some(cents)) => Deal::Discount {
+                off: Off::Amount(cents),
+                lasting: Lasting::from_stored(self.duration.as_deref()?, self.duration_months)?,
+            },
+            _ => return None,
+        };
+        Some(Offer {
+            code: self.code.clone(),
+            plan_code: self.plan_code.clone(),
+            deal,
+            ends_at: self.ends_at,
+            limit: self.redemption_limit,
+            redeemed: self.redeemed,
+            retention: self.retention,
+        })
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = offers)]
+pub struct NewOffer<'a> {
+    pub code: &'a str,
+    pub plan_code: &'a str,
+    pub percent_off: Option<i32>,
+    pub amount_off_cents: Option<i32>,
+    pub duration: Option<&'a str>,
+    pub duration_months: Option<i32>,
+    pub trial_days: Option<i32>,
+    pub ends_at: Option<OffsetDateTime>,
+    pub redemption_limit: Option<i32>,
+    pub retention: bool,
+    pub created_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

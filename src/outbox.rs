@@ -342,6 +342,42 @@ impl Outbox {
                     new_email: &mail.detail,
                 },
             )),
+            MailKind::TrialEnding => {
+                // The detail is `plan ends-at(unix seconds) card|no-card` (`billing`).
+                let mut parts = mail.detail.split(' ');
+                let (Some(plan_code), Some(ends), Some(card)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    return Ok(None);
+                };
+                let Some(ends) = ends
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
+                else {
+                    return Ok(None);
+                };
+                let code = plan_code.to_string();
+                let plan = db::run(&self.pool, "finding a trial's plan", move |conn| {
+                    db::plans::find(conn, &code)
+                })
+                .await?;
+                let Some(plan) = plan else {
+                    return Ok(None);
+                };
+                let ends = crate::views::long_date(ends);
+                plain(compose(
+                    to,
+                    &messages::TrialEnding {
+                        site_url: site,
+                        email: to,
+                        ends: &ends,
+                        plan: &plan.name,
+                        price: (card == "card")
+                            .then(|| crate::views::price(plan.price_cents, &plan.currency)),
+                    },
+                ))
+            }
             MailKind::AccountDeleted => plain(compose(
                 to,
                 &messages::AccountDeleted {

@@ -82,6 +82,10 @@ diesel::table! {
         payment_due_currency -> Nullable<Text>,
         payment_fix_url -> Nullable<Text>,
         checked_at -> Nullable<Timestamptz>,
+        offer_code -> Nullable<Text>,
+        trial_ends_at -> Nullable<Timestamptz>,
+        trial_without_card -> Bool,
+        trial_notice_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -141,6 +145,32 @@ diesel::table! {
         payment_key -> Text,
         period_months -> Int4,
         charged_at -> Nullable<Timestamptz>,
+        offer_code -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    offers (code) {
+        code -> Text,
+        plan_code -> Text,
+        percent_off -> Nullable<Int4>,
+        amount_off_cents -> Nullable<Int4>,
+        duration -> Nullable<Text>,
+        duration_months -> Nullable<Int4>,
+        trial_days -> Nullable<Int4>,
+        ends_at -> Nullable<Timestamptz>,
+        redemption_limit -> Nullable<Int4>,
+        redeemed -> Int4,
+        retention -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    offer_redemptions (offer_code, user_id) {
+        offer_code -> Text,
+        user_id -> Int8,
+        redeemed_at -> Timestamptz,
     }
 }
 
@@ -327,6 +357,9 @@ diesel::joinable!(hosted_checkouts -> users (user_id));
 diesel::joinable!(hosted_checkouts -> plans (plan_code));
 diesel::joinable!(gateway_events -> users (user_id));
 diesel::joinable!(checkouts -> plans (plan_code));
+diesel::joinable!(offers -> plans (plan_code));
+diesel::joinable!(offer_redemptions -> offers (offer_code));
+diesel::joinable!(offer_redemptions -> users (user_id));
 diesel::joinable!(subscriptions -> users (user_id));
 diesel::joinable!(subscriptions -> plans (plan_code));
 diesel::joinable!(user_sessions -> users (user_id));
@@ -364,4 +397,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     media_variants,
     media_blobs,
     article_media,
+    offers,
+    offer_redemptions,
 );

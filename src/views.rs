@@ -19,6 +19,7 @@ mod desk;
 mod feeds;
 mod library;
 mod newsletter;
+mod offer;
 
 pub use desk::{
     ArticleForm, ArticleFormPage, CompView, CompsPage, Conflict, DeskPage, DeskRow, FeatureChoice,
@@ -30,6 +31,10 @@ pub use library::{LibraryPicture, MediaLibraryPage, file_size, media_markdown};
 pub use newsletter::{
     NewsletterConfirmPage, NewsletterJoinPage, NewsletterMessagePage, NewsletterPreferencesPage,
     NewsletterUnsubscribePage,
+};
+pub use offer::{
+    OfferFormView, OfferGonePage, OfferPage, OfferPageState, OfferRowView, OffersDeskPage,
+    applies_words, deal_words,
 };
 
 /// What a page says about itself when no handler says more: the meta description.
@@ -611,6 +616,8 @@ pub struct SubscribePage {
     pub next: String,
     pub current_plan: Option<String>,
     pub error: Option<String>,
+    /// What an offer gives the reader's subscription ("Free until 3 March, then ...").
+    pub offer_note: Option<String>,
 }
 
 impl SubscribePage {
@@ -676,6 +683,8 @@ pub struct AccountPage {
     pub newsletter_confirmed: bool,
     /// The account chose the newsletter.
     pub newsletter_on: bool,
+    /// What an offer gives the reader's subscription ("Free until 3 March, then ...").
+    pub offer_note: Option<String>,
 }
 
 #[derive(Template)]

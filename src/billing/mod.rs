@@ -39,6 +39,7 @@ mod customers;
 mod events;
 pub mod grants;
 mod hosted;
+mod offers;
 mod reconcile;
 mod record;
 mod sync;
@@ -63,6 +64,7 @@ pub use budget::Budget;
 use budget::Spent;
 pub use events::Received;
 pub use hosted::{Confirmed, EndedNow, Portal, ProcessorAccount};
+pub use offers::{OfferError, OfferRefused, OfferTerms, Redeemed, TrialsEnded, create_offer};
 pub use reconcile::Reconciled;
 use record::{record_charged, start_subscription};
 
@@ -454,7 +456,7 @@ impl Billing {
                 tracing::info!(user_id = user_id.get(), "payment declined: {reason}");
                 let id = checkout.id;
                 self.for_reader(user_id, "releasing a declined checkout", move |conn| {
-                    db::checkouts::release(conn, id)
+                    offers::release(conn, id)
                 })
                 .await?;
                 Ok(Subscribed::Declined { reason })
@@ -494,7 +496,7 @@ impl Billing {
                 self.for_reader(
                     user_id,
                     "releasing a checkout the processor never charged",
-                    move |conn| db::checkouts::release(conn, id),
+                    move |conn| offers::release(conn, id),
                 )
                 .await?;
                 tracing::info!(
@@ -710,6 +712,7 @@ fn choose_step(
                 period_end_at_least: period_end,
                 payment_key: key,
                 started_at: now,
+                offer_code: None,
             };
             db::checkouts::open(conn, &new)?
                 .map_or(Step::Done(Subscribed::PaymentUnderWay), Step::Pay)

@@ -6,7 +6,7 @@ use diesel::QueryResult;
 use time::OffsetDateTime;
 
 use crate::db;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{SubscriptionId, UserId};
 use crate::domain::subscription::{Status, add_months};
 use crate::models::{Checkout, NewSubscription};
 
@@ -26,7 +26,7 @@ pub(super) fn record_charged(
     }
     let confirmed_at = checkout.charged_at.unwrap_or(now);
     let until = add_months(confirmed_at, checkout.period_months).max(checkout.period_end_at_least);
-    start_subscription(
+    let id = start_subscription(
         conn,
         checkout.user_id,
         &checkout.plan_code,
@@ -36,10 +36,14 @@ pub(super) fn record_charged(
         gateway,
         reference,
     )?;
+    if let Some(offer) = &checkout.offer_code {
+        db::subscriptions::set_offer(conn, id, offer, None, false)?;
+    }
     Ok(Some(until))
 }
 
-/// Ends the reader's current subscription (if any) at `start` and begins a new active one.
+/// Ends the reader's current subscription (if any) at `start` and begins a new active one;
+/// returns the new one's id.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn start_subscription(
     conn: &mut PgConnection,
@@ -50,7 +54,7 @@ pub(super) fn start_subscription(
     value_cents: i32,
     gateway: &str,
     reference: &str,
-) -> QueryResult<()> {
+) -> QueryResult<SubscriptionId> {
     if let Some(current) = db::subscriptions::current(conn, user_id)? {
         db::subscriptions::end(conn, current.id, start)?;
     }
@@ -67,5 +71,4 @@ pub(super) fn start_subscription(
             period_value_cents: value_cents,
         },
     )
-    .map(|_| ())
 }

@@ -58,15 +58,17 @@ pub fn mark_charged(
 }
 
 /// Drops a pending checkout that was not paid (declined, or the processor says no money was
-/// taken under its key). A charged checkout is never released.
-pub fn release(conn: &mut PgConnection, checkout_id: CheckoutId) -> QueryResult<bool> {
+/// taken under its key), and returns it; `None` when there was none to drop. A charged
+/// checkout is never released.
+pub fn release(conn: &mut PgConnection, checkout_id: CheckoutId) -> QueryResult<Option<Checkout>> {
     diesel::delete(
         checkouts::table
             .find(checkout_id)
             .filter(checkouts::gateway_reference.is_null()),
     )
-    .execute(conn)
-    .map(|deleted| deleted > 0)
+    .returning(Checkout::as_returning())
+    .get_result(conn)
+    .optional()
 }
 
 /// Removes a charged checkout once its subscription is recorded; false when another request

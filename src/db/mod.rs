@@ -21,6 +21,7 @@ pub mod media;
 pub mod meter;
 pub mod newsletter_members;
 pub mod newsletter_sends;
+pub mod offers;
 pub mod outbox;
 pub mod plans;
 pub mod sessions;

@@ -210,3 +210,81 @@ pub fn mark_checked(
     }
     Ok(())
 }
+
+/// Notes the offer a subscription began with, and the end of its free trial (if it is one)
+/// and whether the trial started without a payment method.
+pub fn set_offer(
+    conn: &mut PgConnection,
+    id: SubscriptionId,
+    offer_code: &str,
+    trial_ends_at: Option<OffsetDateTime>,
+    trial_without_card: bool,
+) -> QueryResult<()> {
+    diesel::update(subscriptions::table.find(id))
+        .set((
+            subscriptions::offer_code.eq(Some(offer_code)),
+            subscriptions::trial_ends_at.eq(trial_ends_at),
+            subscriptions::trial_without_card.eq(trial_without_card),
+        ))
+        .returning(subscriptions::user_id)
+        .get_result(conn)
+        .map(|user_id| note(Change::Reader(user_id)))
+}
+
+/// Current trials held by `gateway` that end before `ends_before` and are still active (a
+/// canceled trial just ends): `(reader, subscription, started without a card)`, at most
+/// `limit`, the earliest first.
+pub fn trials_ending(
+    conn: &mut PgConnection,
+    gateway: &str,
+    ends_before: OffsetDateTime,
+    limit: i64,
+) -> QueryResult<Vec<(UserId, SubscriptionId, bool)>> {
+    subscriptions::table
+        .filter(subscriptions::status.eq(Status::Active.as_str()))
+        .filter(subscriptions::gateway.eq(gateway))
+        .filter(subscriptions::trial_ends_at.lt(ends_before))
+        .order(subscriptions::trial_ends_at)
+        .limit(limit)
+        .select((
+            subscriptions::user_id,
+            subscriptions::id,
+            subscriptions::trial_without_card,
+        ))
+        .load(conn)
+}
+
+/// Current trials held by `gateway` ending before `ends_before` whose reader was not told
+/// yet: `(reader, subscription)`, at most `limit`.
+pub fn trials_to_notify(
+    conn: &mut PgConnection,
+    gateway: &str,
+    ends_before: OffsetDateTime,
+    limit: i64,
+) -> QueryResult<Vec<(UserId, SubscriptionId)>> {
+    subscriptions::table
+        .filter(subscriptions::status.eq(Status::Active.as_str()))
+        .filter(subscriptions::gateway.eq(gateway))
+        .filter(subscriptions::trial_ends_at.lt(ends_before))
+        .filter(subscriptions::trial_notice_at.is_null())
+        .order(subscriptions::trial_ends_at)
+        .limit(limit)
+        .select((subscriptions::user_id, subscriptions::id))
+        .load(conn)
+}
+
+/// Notes that the reader was told their trial ends; false when someone already had.
+pub fn mark_trial_notice(
+    conn: &mut PgConnection,
+    id: SubscriptionId,
+    now: OffsetDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        subscriptions::table
+            .find(id)
+            .filter(subscriptions::trial_notice_at.is_null()),
+    )
+    .set(subscriptions::trial_notice_at.eq(Some(now)))
+    .execute(conn)
+    .map(|updated| updated > 0)
+}

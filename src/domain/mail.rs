@@ -25,10 +25,13 @@ pub enum MailKind {
     /// An invitation to subscribe, a few days before a reader's comp or gift ends; the row's
     /// detail is the last day it covers, written out.
     AccessEnding,
+    /// A notice that the reader's free trial ends soon, saying what happens then (the row's
+    /// detail).
+    TrialEnding,
 }
 
 impl MailKind {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::PasswordReset,
         Self::EmailChange,
         Self::PasswordChanged,
@@ -36,6 +39,7 @@ impl MailKind {
         Self::AccountDeleted,
         Self::NewsletterConfirmation,
         Self::AccessEnding,
+        Self::TrialEnding,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +51,7 @@ impl MailKind {
             Self::AccountDeleted => "account_deleted",
             Self::NewsletterConfirmation => "newsletter_confirmation",
             Self::AccessEnding => "access_ending",
+            Self::TrialEnding => "trial_ending",
         }
     }
 
@@ -59,7 +64,10 @@ impl MailKind {
         match self {
             Self::PasswordReset => Duration::minutes(30),
             Self::EmailChange | Self::NewsletterConfirmation => Duration::hours(24),
-            Self::PasswordChanged | Self::EmailChanged | Self::AccountDeleted => Duration::days(3),
+            Self::PasswordChanged
+            | Self::EmailChanged
+            | Self::AccountDeleted
+            | Self::TrialEnding => Duration::days(3),
             Self::AccessEnding => Duration::days(5),
         }
     }

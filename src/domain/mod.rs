@@ -15,6 +15,7 @@ pub mod media;
 pub mod meter;
 pub mod money;
 pub mod newsletter;
+pub mod offer;
 pub mod password;
 pub mod redirect;
 pub mod role;

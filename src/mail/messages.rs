@@ -71,6 +71,18 @@ pub struct AccessEnding<'a> {
     pub subscribe_link: &'a str,
 }
 
+/// The notice that a free trial ends soon, and what happens then: the plan's price is
+/// charged, or (`price` is `None`: no payment method) access ends.
+#[derive(Template)]
+#[template(path = "mail/trial_ending.txt")]
+pub struct TrialEnding<'a> {
+    pub site_url: &'a str,
+    pub email: &'a str,
+    pub ends: &'a str,
+    pub plan: &'a str,
+    pub price: Option<String>,
+}
+
 /// The mail that confirms an address for the newsletter.
 #[derive(Template)]
 #[template(path = "mail/newsletter_confirmation.txt")]

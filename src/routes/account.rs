@@ -108,6 +108,7 @@ pub async fn show(
             .collect(),
         newsletter_confirmed: newsletter.confirmed,
         newsletter_on: newsletter.opted_in,
+        offer_note: super::offer::applies(&state, member.subscription.as_ref()).await?,
     };
     Ok(render(StatusCode::OK, &page)?)
 }

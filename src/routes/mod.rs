@@ -13,6 +13,7 @@ mod home;
 mod library;
 mod media;
 mod newsletter;
+mod offer;
 mod pages;
 mod password;
 mod settings;
@@ -78,6 +79,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/subscribe", web::post().to(subscribe::subscribe))
         .route("/subscribe/complete", web::get().to(subscribe::complete))
         .route("/subscribe/cancelled", web::get().to(subscribe::canceled))
+        .route("/offer/{code}", web::get().to(offer::show))
+        .route("/offer/{code}", web::post().to(offer::redeem))
         .route("/cookies", web::get().to(pages::cookies))
         .route("/newsletter", web::post().to(newsletter::join))
         .service(
@@ -153,6 +156,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/articles/{id}/preview/paywall",
                     web::get().to(editor::preview_paywall),
                 )
+                .route("/offers", web::get().to(offer::desk))
+                .route("/offers", web::post().to(offer::create))
                 .route("/people", web::get().to(editor::people))
                 .route("/people", web::post().to(editor::set_role))
                 .route("/comps", web::get().to(comps::page))

@@ -11,7 +11,7 @@ pub(super) const PAYMENTS_DISABLED: &str =
     "Payments are not set up on this site yet, so subscriptions cannot be taken.";
 
 /// Where a request to subscribe leads.
-pub(super) enum Answer {
+pub(crate) enum Answer {
     /// A flash for the next page (the article or the account page).
     Flash(String),
     /// On to the payment processor's page.
@@ -26,7 +26,7 @@ pub(super) enum Answer {
 }
 
 /// The answer to what billing did.
-pub(super) fn answer(reply: SubscribeReply, plan: &Plan) -> Answer {
+pub(crate) fn answer(reply: SubscribeReply, plan: &Plan) -> Answer {
     let wait = match reply.outcome {
         Subscribed::TooManyRequests { retry_after_secs } => Some(retry_after_secs),
         _ => None,

@@ -19,7 +19,8 @@ use crate::domain::redirect::local_or_empty;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::views::{PaymentsNote, PlanView, SubscribePage, encode_next, render};
-use answers::{Answer, LEFT_CHECKOUT, PAYMENTS_DISABLED, answer, back_from_checkout};
+pub(super) use answers::{Answer, answer};
+use answers::{LEFT_CHECKOUT, PAYMENTS_DISABLED, back_from_checkout};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -61,6 +62,11 @@ async fn page(
         next,
         current_plan,
         error,
+        offer_note: super::offer::applies(
+            state,
+            visit.member().and_then(|m| m.subscription.as_ref()),
+        )
+        .await?,
     };
     Ok(render(status, &page)?)
 }

@@ -153,6 +153,14 @@ async fn schema_matches_the_migrations() {
             "newsletter_pace",
             diesel_columns(newsletter_pace::table.select(newsletter_pace::all_columns)),
         ),
+        (
+            "offers",
+            diesel_columns(offers::table.select(offers::all_columns)),
+        ),
+        (
+            "offer_redemptions",
+            diesel_columns(offer_redemptions::table.select(offer_redemptions::all_columns)),
+        ),
     ];
     for (table, columns) in &tables {
         assert_eq!(&database_columns(&mut conn, table), columns, "{table}");
@@ -240,6 +248,7 @@ async fn a_reader_has_at_most_one_checkout() {
         period_end_at_least: START + time::Duration::days(30),
         payment_key: "checkout-0123456789abcdef",
         started_at: START,
+        offer_code: None,
     };
     let first = gazette::db::checkouts::open(&mut conn, &new).unwrap();
     assert!(first.is_some());

@@ -21,6 +21,7 @@ fn desk_gets(id: i64) -> Vec<String> {
         format!("/editor/articles/{id}/preview"),
         format!("/editor/articles/{id}/preview/paywall"),
         "/editor/people".to_string(),
+        "/editor/offers".to_string(),
     ]
 }
 
@@ -29,6 +30,7 @@ fn desk_posts(id: i64) -> Vec<String> {
         "/editor/articles".to_string(),
         format!("/editor/articles/{id}"),
         "/editor/people".to_string(),
+        "/editor/offers".to_string(),
     ]
 }
 
@@ -125,7 +127,7 @@ async fn editors_use_the_desk_and_only_admins_change_roles() {
         .await;
     for path in desk_gets(id) {
         let page = newsroom.get(&path).await;
-        let expected = if path == "/editor/people" {
+        let expected = if path == "/editor/people" || path == "/editor/offers" {
             StatusCode::FORBIDDEN
         } else {
             StatusCode::OK
