@@ -657,6 +657,8 @@ pub struct SubscriptionView {
     pub period_end: String,
     /// The processor renews it by itself: the page says when, not "paid until".
     pub renews: bool,
+    /// The period is a free trial: nothing was paid for it.
+    pub in_trial: bool,
     /// A failed renewal: how much is due, if known.
     pub amount_due: Option<String>,
     /// A failed renewal: the processor's page where it is paid.

@@ -70,6 +70,10 @@ pub async fn show(
             state,
             period_end: long_date(row.current_period_end),
             renews: row.renews,
+            in_trial: row
+                .offer
+                .trial_ends_at
+                .is_some_and(|ends| ends >= row.current_period_end),
             amount_due: failed
                 .amount
                 .zip(failed.currency.as_deref())

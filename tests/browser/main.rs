@@ -16,6 +16,7 @@ mod browser;
 mod accounts;
 mod csrf;
 mod gifts;
+mod growth;
 mod journeys;
 mod layout;
 mod newsletter;
