@@ -6,3 +6,53 @@ mod payments;
 mod races;
 pub mod stripe;
 mod subscriptions;
+
+use crate::helpers::{Page, Reader, TestApp, join_all};
+
+/// `count` readers signed up as `{name}{n}@example.com`, each from an address of its own in
+/// `10.0.{network}.0/24` (so the limits on sign-ups per address leave them alone).
+async fn readers<'a>(
+    app: &'a TestApp,
+    count: usize,
+    name: &str,
+    network: u8,
+) -> Vec<(Reader<'a>, String)> {
+    let mut readers = Vec::new();
+    for n in 0..count {
+        let email = format!("{name}{n}@example.com");
+        let reader = Reader::signed_up_from(app, &email, &format!("10.0.{network}.{n}")).await;
+        readers.push((reader, email));
+    }
+    readers
+}
+
+/// Every reader sends `clicks` forms at once, all readers together (`requests` gives each
+/// click's address and fields; the reader's CSRF token is added); returns every answer. A
+/// redirect to the log-in page would mean the test lost its readers' logins, so it fails the
+/// test at once.
+async fn burst<'p>(
+    readers: &[(Reader<'_>, String)],
+    clicks: usize,
+    requests: impl Fn(usize) -> (&'p str, Vec<(&'p str, &'p str)>),
+) -> Vec<Page> {
+    let mut tokens = Vec::new();
+    for (reader, _) in readers {
+        tokens.push(reader.csrf_token().await);
+    }
+    let mut posts = Vec::new();
+    for ((reader, _), token) in readers.iter().zip(&tokens) {
+        for click in 0..clicks {
+            let (path, mut form) = requests(click);
+            form.push(("csrf_token", token.as_str()));
+            posts.push(async move { reader.post(path, &form).await });
+        }
+    }
+    let pages = join_all(posts).await;
+    for page in &pages {
+        assert!(
+            !page.location().is_some_and(|l| l.starts_with("/login")),
+            "still logged in"
+        );
+    }
+    pages
+}

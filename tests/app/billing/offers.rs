@@ -86,13 +86,7 @@ fn billing_of(app: &TestApp, processor: Arc<FakeProcessor>) -> Billing {
 }
 
 async fn readers<'a>(app: &'a TestApp, count: usize) -> Vec<(Reader<'a>, String)> {
-    let mut readers = Vec::new();
-    for n in 0..count {
-        let email = format!("offer{n}@example.com");
-        let reader = Reader::signed_up_from(app, &email, &format!("10.0.1.{n}")).await;
-        readers.push((reader, email));
-    }
-    readers
+    super::readers(app, count, "offer", 1).await
 }
 
 /// Every reader posts `clicks` times at once to `path`, all readers together.
@@ -102,28 +96,10 @@ async fn burst(
     path: &str,
     extra: &[(&str, &str)],
 ) -> Vec<(StatusCode, Option<String>)> {
-    let mut tokens = Vec::new();
-    for (reader, _) in readers {
-        tokens.push(reader.csrf_token().await);
-    }
-    let mut posts = Vec::new();
-    for ((reader, _), token) in readers.iter().zip(&tokens) {
-        for _ in 0..clicks {
-            let mut form: Vec<(&str, &str)> = extra.to_vec();
-            form.push(("csrf_token", token.as_str()));
-            posts.push(async move { reader.post(path, &form).await });
-        }
-    }
-    join_all(posts)
+    super::burst(readers, clicks, |_| (path, extra.to_vec()))
         .await
         .into_iter()
-        .map(|page| {
-            assert!(
-                !page.location().is_some_and(|l| l.starts_with("/login")),
-                "still logged in"
-            );
-            (page.status, page.location().map(str::to_string))
-        })
+        .map(|page| (page.status, page.location().map(str::to_string)))
         .collect()
 }
 

@@ -14,45 +14,19 @@ const READERS: usize = 12;
 const CLICKS: usize = 12;
 
 async fn subscribers<'a>(app: &'a TestApp, count: usize) -> Vec<(Reader<'a>, String)> {
-    let mut readers = Vec::new();
-    for n in 0..count {
-        let email = format!("reader{n}@example.com");
-        let reader = Reader::signed_up_from(app, &email, &format!("10.0.0.{n}")).await;
-        readers.push((reader, email));
-    }
-    readers
+    super::readers(app, count, "reader", 0).await
 }
 
-/// Every reader sends `clicks` requests at once, all readers together; returns every answer's
-/// status. A redirect to the log-in page would mean the test lost its readers' logins, so it
-/// fails the test at once.
+/// Every reader sends `clicks` requests at once, all readers together; every answer's status.
 async fn burst(
     readers: &[(Reader<'_>, String)],
     clicks: usize,
     requests: impl Fn(usize) -> (&'static str, Vec<(&'static str, &'static str)>),
 ) -> Vec<StatusCode> {
-    let mut tokens = Vec::new();
-    for (reader, _) in readers {
-        tokens.push(reader.csrf_token().await);
-    }
-    let mut posts = Vec::new();
-    for ((reader, _), token) in readers.iter().zip(&tokens) {
-        for click in 0..clicks {
-            let (path, mut form) = requests(click);
-            form.push(("csrf_token", token.as_str()));
-            posts.push(reader.post(path, &form));
-        }
-    }
-    join_all(posts)
+    super::burst(readers, clicks, requests)
         .await
         .into_iter()
-        .map(|page| {
-            assert!(
-                !page.location().is_some_and(|l| l.starts_with("/login")),
-                "still logged in"
-            );
-            page.status
-        })
+        .map(|page| page.status)
         .collect()
 }
 
