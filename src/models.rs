@@ -27,8 +27,8 @@ use crate::domain::subscription::{Standing, Status};
 
 use crate::schema::{
     access_grants, account_tokens, article_gifts, articles, checkouts, gateway_customers,
-    hosted_checkouts, mail_outbox, media, media_variants, meter_reads, offers, plans,
-    subscriptions, user_sessions, users,
+    hosted_checkouts, mail_outbox, media, media_variants, meter_reads, offer_redemptions, offers,
+    plans, subscriptions, user_sessions, users,
 };
 
 /// Makes each id type a `BigInt` to diesel, as `#[derive(AsExpression, FromSqlRow)]` with
@@ -843,6 +843,16 @@ pub struct SubscriptionRecord {
     pub gateway_reference: String,
     pub period_value_cents: i32,
     pub created_at: OffsetDateTime,
+    pub offer_code: Option<String>,
+    pub trial_ends_at: Option<OffsetDateTime>,
+}
+
+/// An offer a reader redeemed, and when.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = offer_redemptions, check_for_backend(diesel::pg::Pg))]
+pub struct OfferRedemption {
+    pub offer_code: String,
+    pub redeemed_at: OffsetDateTime,
 }
 
 /// One premium article on a logged-in reader's meter.

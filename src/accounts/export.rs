@@ -9,8 +9,8 @@ use crate::db::newsletter_members::DeliveryRecord;
 use crate::domain::ids::{ArticleId, UserId};
 use crate::error::AppError;
 use crate::models::{
-    AccessGrant, AccountToken, ArticleGift, Checkout, MeterRead, OutboxMail, SessionRecord,
-    SubscriptionRecord,
+    AccessGrant, AccountToken, ArticleGift, Checkout, MeterRead, OfferRedemption, OutboxMail,
+    SessionRecord, SubscriptionRecord,
 };
 use crate::views::iso_date;
 
@@ -26,6 +26,8 @@ pub struct Export {
     pub articles_gifted: Vec<GiftData>,
     /// Every subscription, ended ones included, with the payment that started each.
     pub subscriptions: Vec<SubscriptionData>,
+    /// Offers taken (a discount or a free trial), by their codes.
+    pub offers_taken: Vec<OfferData>,
     /// Access given without a subscription: complimentary access, redeemed gifts.
     pub access_grants: Vec<GrantData>,
     /// A payment being confirmed with the payment processor, if there is one.
@@ -84,6 +86,25 @@ pub struct SubscriptionData {
     pub paid_through: String,
     pub payment_reference: String,
     pub recorded_at: String,
+    /// The offer it began with, if any.
+    pub offer: Option<String>,
+    /// When its free trial ends (or ended), if it began with one.
+    pub trial_ends_at: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct OfferData {
+    pub code: String,
+    pub redeemed_at: String,
+}
+
+impl From<OfferRedemption> for OfferData {
+    fn from(taken: OfferRedemption) -> Self {
+        Self {
+            code: taken.offer_code,
+            redeemed_at: when(taken.redeemed_at),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -165,7 +186,7 @@ impl Accounts {
             account,
             logins,
             (meter, gifts),
-            subscriptions,
+            (subscriptions, offers_taken),
             grants,
             checkout,
             links,
@@ -182,7 +203,10 @@ impl Accounts {
                         db::meter::records(conn, user_id)?,
                         db::article_gifts::records(conn, user_id)?,
                     ),
-                    db::subscriptions::records(conn, user_id)?,
+                    (
+                        db::subscriptions::records(conn, user_id)?,
+                        db::offers::redemptions_of(conn, user_id)?,
+                    ),
                     db::grants::records(conn, user_id)?,
                     db::checkouts::find(conn, user_id)?,
                     db::tokens::live_for_user(conn, user_id, now)?,
@@ -210,6 +234,7 @@ impl Accounts {
             meter: all(meter),
             articles_gifted: all(gifts),
             subscriptions: all(subscriptions),
+            offers_taken: all(offers_taken),
             access_grants: all(grants),
             payment_being_confirmed: checkout.map(PaymentData::from),
             links_sent: all(links),
@@ -276,6 +301,8 @@ impl From<SubscriptionRecord> for SubscriptionData {
             paid_through: s.gateway,
             payment_reference: s.gateway_reference,
             recorded_at: when(s.created_at),
+            offer: s.offer_code,
+            trial_ends_at: s.trial_ends_at.map(when),
         }
     }
 }

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use time::OffsetDateTime;
 
 use crate::domain::ids::UserId;
-use crate::models::{NewOffer, OfferRow};
+use crate::models::{NewOffer, OfferRedemption, OfferRow};
 use crate::schema::{offer_redemptions, offers};
 
 /// Stores a new offer; false when the code is taken.
@@ -70,6 +70,21 @@ pub fn record_redemption(
         .on_conflict_do_nothing()
         .execute(conn)
         .map(|inserted| inserted > 0)
+}
+
+/// The offers the reader redeemed, oldest first, for their data export.
+pub fn redemptions_of(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> QueryResult<Vec<OfferRedemption>> {
+    offer_redemptions::table
+        .filter(offer_redemptions::user_id.eq(user_id))
+        .order((
+            offer_redemptions::redeemed_at,
+            offer_redemptions::offer_code,
+        ))
+        .select(OfferRedemption::as_select())
+        .load(conn)
 }
 
 /// Whether the reader has redeemed the offer.

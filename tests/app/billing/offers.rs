@@ -400,6 +400,12 @@ async fn a_trial_without_a_payment_method_ends_access_and_charges_nothing() {
         account.body
     );
     assert_eq!(current(&app, "nocard@example.com").len(), 1);
+    // The reader's data export names the offer, on its own and on the trial it began.
+    let export = reader.get("/account/export").await;
+    let data: serde_json::Value = serde_json::from_str(&export.body).unwrap();
+    assert_eq!(data["offers_taken"][0]["code"], "nocard", "{}", export.body);
+    assert_eq!(data["subscriptions"][0]["offer"], "nocard");
+    assert!(data["subscriptions"][0]["trial_ends_at"].is_string());
     let premium = app.premium_ids()[0];
     assert_eq!(reader.read_article(premium).await.status, StatusCode::OK);
 
