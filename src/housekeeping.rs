@@ -1,7 +1,8 @@
 //! Periodic upkeep, run by every instance (each step is safe to run twice at once):
 //! - payments whose request stopped half-way are settled (`billing`): a charged checkout is
 //!   recorded, a pending one is asked of the processor by its key, so nothing paid for is
-//!   lost and nothing unpaid stays in the way;
+//!   lost and nothing unpaid stays in the way; gift subscriptions likewise
+//!   (`billing::Billing::settle_gifts`);
 //! - with a processor that runs subscriptions (Stripe), what its events did not bring is
 //!   caught up (`billing::reconcile`): open checkouts, subscriptions about to renew, and events
 //!   it could not deliver while Gazette was down;
@@ -59,6 +60,8 @@ pub struct Housekeeping {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Report {
     pub payments: Settled,
+    /// Gift subscriptions whose payment was settled (paid or not).
+    pub gifts_settled: usize,
     pub reconciled: Reconciled,
     pub trials: TrialsEnded,
     pub events: usize,
@@ -107,6 +110,7 @@ impl Housekeeping {
             payments: self.billing.settle_left_behind().await?,
             ..Report::default()
         };
+        report.gifts_settled = self.billing.settle_gifts().await?;
         if stop.reached() {
             return Ok(report);
         }

@@ -16,10 +16,11 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use time::OffsetDateTime;
 
 use crate::domain::article::{Publication, Words};
+use crate::domain::gift_subscription::GiftState;
 use crate::domain::grant::GrantKind;
 use crate::domain::ids::{
-    ArticleGiftId, ArticleId, CheckoutId, DeliveryId, GrantId, HostedCheckoutId, MailId, MediaId,
-    SendId, SessionId, SignupId, SubscriptionId, TokenId, UserId,
+    ArticleGiftId, ArticleId, CheckoutId, DeliveryId, GiftId, GrantId, HostedCheckoutId, MailId,
+    MediaId, SendId, SessionId, SignupId, SubscriptionId, TokenId, UserId,
 };
 use crate::domain::media::Picture;
 use crate::domain::role::Role;
@@ -27,8 +28,8 @@ use crate::domain::subscription::{Standing, Status};
 
 use crate::schema::{
     access_grants, account_tokens, article_gifts, articles, checkouts, gateway_customers,
-    hosted_checkouts, mail_outbox, media, media_variants, meter_reads, offer_redemptions, offers,
-    plans, subscriptions, user_sessions, users,
+    gift_subscriptions, hosted_checkouts, mail_outbox, media, media_variants, meter_reads,
+    offer_redemptions, offers, plans, subscriptions, user_sessions, users,
 };
 
 /// Makes each id type a `BigInt` to diesel, as `#[derive(AsExpression, FromSqlRow)]` with
@@ -92,6 +93,7 @@ macro_rules! id_columns {
 }
 
 id_columns!(
+    GiftId,
     GrantId,
     UserId,
     ArticleId,
@@ -965,6 +967,66 @@ impl FromSql<Text, Pg> for StoredGrantKind {
 
 impl From<StoredGrantKind> for GrantKind {
     fn from(stored: StoredGrantKind) -> Self {
+        stored.0
+    }
+}
+
+/// A gift subscription (`gift_subscriptions`); see `domain::gift_subscription`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = gift_subscriptions, check_for_backend(diesel::pg::Pg))]
+pub struct GiftSubscription {
+    pub id: GiftId,
+    pub buyer_id: Option<UserId>,
+    pub recipient_email: String,
+    pub from_name: String,
+    pub message: String,
+    pub months: i32,
+    pub amount_cents: i32,
+    pub currency: String,
+    pub payment_key: String,
+    pub gateway: String,
+    pub gateway_reference: Option<String>,
+    #[diesel(deserialize_as = StoredGiftState)]
+    pub status: GiftState,
+    pub created_at: OffsetDateTime,
+    pub paid_at: Option<OffsetDateTime>,
+    pub redeemed_by: Option<UserId>,
+    pub redeemed_at: Option<OffsetDateTime>,
+    pub grant_id: Option<GrantId>,
+}
+
+/// A gift being bought: its payment is about to be taken.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = gift_subscriptions)]
+pub struct NewGiftSubscription<'a> {
+    pub buyer_id: UserId,
+    pub form_key: &'a str,
+    pub recipient_email: &'a str,
+    pub from_name: &'a str,
+    pub message: &'a str,
+    pub months: i32,
+    pub amount_cents: i32,
+    pub currency: &'a str,
+    pub payment_key: &'a str,
+    pub gateway: &'a str,
+    pub created_at: OffsetDateTime,
+}
+
+/// `gift_subscriptions.status` as stored; its CHECK allows exactly the values of [`GiftState`].
+#[derive(Debug, FromSqlRow)]
+pub struct StoredGiftState(GiftState);
+
+impl FromSql<Text, Pg> for StoredGiftState {
+    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+        GiftState::parse(&text)
+            .map(Self)
+            .ok_or_else(|| format!("unknown gift state `{text}`").into())
+    }
+}
+
+impl From<StoredGiftState> for GiftState {
+    fn from(stored: StoredGiftState) -> Self {
         stored.0
     }
 }

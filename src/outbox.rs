@@ -20,6 +20,8 @@
 //!   address while the member still has it unconfirmed, a link to its preferences once it is
 //!   confirmed but off the list, and nothing for an address already on the list or no longer
 //!   the member's. Its signed token is kept nowhere.
+//! - A gift subscription's mail is sent while its gift waits to be redeemed; its link is the
+//!   gift's id signed (`domain::gift_subscription`), kept nowhere either.
 //! - A failure is tried again after [`retry_delay`]; a message the server refuses for good,
 //!   or one no longer worth sending (`MailKind::worth_sending_for`), is dropped with a warning.
 //! - Stopping is noticed between messages: a message being sent is finished first.
@@ -34,6 +36,7 @@ use crate::auth::token_hash;
 use crate::clock::Clock;
 use crate::db::{self, DbError, DbPool};
 use crate::domain::account::LinkPurpose;
+use crate::domain::gift_subscription::{GiftState, GiftSubscriptionLinks};
 use crate::domain::ids::{MailId, TokenId, UserId};
 use crate::domain::mail::{MailKind, retry_delay};
 use crate::domain::newsletter::NewsletterLinks;
@@ -65,6 +68,8 @@ pub struct Outbox {
     pub site_url: String,
     /// Signs the newsletter's confirmation links (with the session key, as `AppState`'s).
     pub newsletter_links: NewsletterLinks,
+    /// Signs gift subscriptions' links (with the session key, as `AppState`'s).
+    pub gift_links: GiftSubscriptionLinks,
 }
 
 /// What became of one mail taken from the outbox.
@@ -394,6 +399,49 @@ impl Outbox {
                     subscribe_link: &format!("{site}/subscribe"),
                 },
             )),
+            MailKind::GiftReceived => {
+                let Ok(id) = mail.detail.parse::<crate::domain::ids::GiftId>() else {
+                    return Ok(None);
+                };
+                let found = db::run(&self.pool, "finding a gift for its mail", move |conn| {
+                    let Some(gift) = db::gift_subscriptions::find(conn, id)? else {
+                        return Ok(None);
+                    };
+                    let buyer = match gift.buyer_id {
+                        Some(buyer) => db::users::find(conn, buyer)?.map(|user| user.email),
+                        None => None,
+                    };
+                    Ok(Some((gift, buyer)))
+                })
+                .await?;
+                let Some((gift, buyer)) = found.filter(|(gift, _)| gift.status == GiftState::Paid)
+                else {
+                    // Redeemed already (its buyer passed the link on), or no gift at all.
+                    return Ok(None);
+                };
+                let from = if gift.from_name.is_empty() {
+                    buyer.unwrap_or_else(|| "A reader".to_string())
+                } else {
+                    gift.from_name.clone()
+                };
+                let quoted: Vec<String> = gift
+                    .message
+                    .lines()
+                    .map(|line| format!("> {line}"))
+                    .collect();
+                let link = format!("{site}/gift/{}", self.gift_links.token(gift.id));
+                plain(compose(
+                    to,
+                    &messages::GiftReceived {
+                        site_url: site,
+                        email: to,
+                        from: &from,
+                        months: &crate::views::months(gift.months),
+                        quoted_message: &quoted.join("\n"),
+                        link: &link,
+                    },
+                ))
+            }
             MailKind::NewsletterConfirmation => {
                 let (user_id, detail, recipient) =
                     (mail.user_id, mail.detail.clone(), mail.recipient.clone());

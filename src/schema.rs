@@ -38,6 +38,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    gift_subscriptions (id) {
+        id -> Int8,
+        buyer_id -> Nullable<Int8>,
+        form_key -> Text,
+        recipient_email -> Text,
+        from_name -> Text,
+        message -> Text,
+        months -> Int4,
+        amount_cents -> Int4,
+        currency -> Text,
+        payment_key -> Text,
+        gateway -> Text,
+        gateway_reference -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamptz,
+        paid_at -> Nullable<Timestamptz>,
+        redeemed_by -> Nullable<Int8>,
+        redeemed_at -> Nullable<Timestamptz>,
+        grant_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Int8,
         email -> Text,
@@ -360,6 +383,7 @@ diesel::joinable!(checkouts -> plans (plan_code));
 diesel::joinable!(offers -> plans (plan_code));
 diesel::joinable!(offer_redemptions -> offers (offer_code));
 diesel::joinable!(offer_redemptions -> users (user_id));
+diesel::joinable!(gift_subscriptions -> access_grants (grant_id));
 diesel::joinable!(subscriptions -> users (user_id));
 diesel::joinable!(subscriptions -> plans (plan_code));
 diesel::joinable!(user_sessions -> users (user_id));
@@ -399,4 +423,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_media,
     offers,
     offer_redemptions,
+    gift_subscriptions,
 );

@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::domain::article_gift::GiftLinks;
+use crate::domain::gift_subscription::GiftSubscriptionLinks;
 use crate::domain::newsletter::NewsletterLinks;
 use crate::domain::throttle::Limits;
 use crate::lifecycle::Lifecycle;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub newsletter_links: NewsletterLinks,
     /// Signs and reads gift links' tokens with the session key, for the same reason.
     pub gift_links: GiftLinks,
+    /// Signs and reads gift subscriptions' links, likewise.
+    pub gift_subscription_links: GiftSubscriptionLinks,
 }
 
 impl AppState {
@@ -68,6 +71,7 @@ impl AppState {
             public_url,
             newsletter_links: NewsletterLinks::new(settings.session_key.master()),
             gift_links: GiftLinks::new(settings.session_key.master()),
+            gift_subscription_links: GiftSubscriptionLinks::new(settings.session_key.master()),
         }
     }
 

@@ -17,6 +17,7 @@ use crate::models::{Article, ArticleHtml, ArticleSummary, Feature, Plan};
 
 mod desk;
 mod feeds;
+mod gift;
 mod library;
 mod newsletter;
 mod offer;
@@ -27,6 +28,9 @@ pub use desk::{
     stage_label,
 };
 pub use feeds::{atom_feed, robots_txt, sitemap_index_xml, sitemap_xml};
+pub use gift::{
+    GiftBoughtView, GiftBuyPage, GiftChoice, GiftForm, GiftGonePage, GiftLinkState, GiftRedeemPage,
+};
 pub use library::{LibraryPicture, MediaLibraryPage, file_size, media_markdown};
 pub use newsletter::{
     NewsletterConfirmPage, NewsletterJoinPage, NewsletterMessagePage, NewsletterPreferencesPage,
@@ -595,6 +599,15 @@ impl From<&Plan> for PlanView {
     }
 }
 
+/// A length in months as words: "1 month", "3 months".
+pub fn months(count: i32) -> String {
+    if count == 1 {
+        "1 month".to_string()
+    } else {
+        format!("{count} months")
+    }
+}
+
 /// What the plans page says about how payments are taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PaymentsNote {
@@ -687,6 +700,8 @@ pub struct AccountPage {
     pub newsletter_on: bool,
     /// What an offer gives the reader's subscription ("Free until 3 March, then ...").
     pub offer_note: Option<String>,
+    /// Gift subscriptions the reader gave, newest first.
+    pub gifts: Vec<GiftBoughtView>,
 }
 
 #[derive(Template)]

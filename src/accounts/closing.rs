@@ -94,6 +94,9 @@ impl Accounts {
                 db::meter::delete_all(conn, user_id)?;
                 db::article_gifts::delete_all(conn, user_id)?;
                 db::outbox::delete_for_user(conn, user_id)?;
+                // Gifts they gave stay (paid for, perhaps not yet redeemed), without their
+                // words: the name and message they wrote.
+                db::gift_subscriptions::forget_buyer_words(conn, user_id)?;
                 db::users::delete(conn, user_id)?;
                 owe_mail(conn, MailKind::AccountDeleted, &email, None, "", now)?;
                 Ok(Deleting::Deleted { opened, kept })

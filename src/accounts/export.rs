@@ -9,8 +9,8 @@ use crate::db::newsletter_members::DeliveryRecord;
 use crate::domain::ids::{ArticleId, UserId};
 use crate::error::AppError;
 use crate::models::{
-    AccessGrant, AccountToken, ArticleGift, Checkout, MeterRead, OfferRedemption, OutboxMail,
-    SessionRecord, SubscriptionRecord,
+    AccessGrant, AccountToken, ArticleGift, Checkout, GiftSubscription, MeterRead, OfferRedemption,
+    OutboxMail, SessionRecord, SubscriptionRecord,
 };
 use crate::views::iso_date;
 
@@ -30,6 +30,10 @@ pub struct Export {
     pub offers_taken: Vec<OfferData>,
     /// Access given without a subscription: complimentary access, redeemed gifts.
     pub access_grants: Vec<GrantData>,
+    /// Gift subscriptions bought for others, with their payments.
+    pub gifts_given: Vec<GiftGivenData>,
+    /// Gift subscriptions received and redeemed.
+    pub gifts_redeemed: Vec<GiftRedeemedData>,
     /// A payment being confirmed with the payment processor, if there is one.
     pub payment_being_confirmed: Option<PaymentData>,
     /// Links sent by mail that still work (their tokens are kept only as hashes).
@@ -126,6 +130,59 @@ impl From<AccessGrant> for GrantData {
 }
 
 #[derive(Serialize)]
+pub struct GiftGivenData {
+    pub recipient_email: String,
+    pub from_name: String,
+    pub message: String,
+    pub months: i32,
+    pub amount_cents: i32,
+    pub currency: String,
+    /// `pending`, `paid`, `unpaid` (declined: nothing charged) or `redeemed`.
+    pub status: &'static str,
+    pub bought_at: String,
+    pub paid_at: Option<String>,
+    pub payment_reference: Option<String>,
+    pub redeemed_at: Option<String>,
+}
+
+impl From<GiftSubscription> for GiftGivenData {
+    fn from(gift: GiftSubscription) -> Self {
+        Self {
+            recipient_email: gift.recipient_email,
+            from_name: gift.from_name,
+            message: gift.message,
+            months: gift.months,
+            amount_cents: gift.amount_cents,
+            currency: gift.currency,
+            status: gift.status.as_str(),
+            bought_at: when(gift.created_at),
+            paid_at: gift.paid_at.map(when),
+            payment_reference: gift.gateway_reference,
+            redeemed_at: gift.redeemed_at.map(when),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct GiftRedeemedData {
+    pub months: i32,
+    pub from_name: String,
+    pub message: String,
+    pub redeemed_at: Option<String>,
+}
+
+impl From<GiftSubscription> for GiftRedeemedData {
+    fn from(gift: GiftSubscription) -> Self {
+        Self {
+            months: gift.months,
+            from_name: gift.from_name,
+            message: gift.message,
+            redeemed_at: gift.redeemed_at.map(when),
+        }
+    }
+}
+
+#[derive(Serialize)]
 pub struct PaymentData {
     pub plan: String,
     pub amount_cents: i32,
@@ -187,7 +244,7 @@ impl Accounts {
             logins,
             (meter, gifts),
             (subscriptions, offers_taken),
-            grants,
+            (grants, gifts_given, gifts_redeemed),
             checkout,
             links,
             mail,
@@ -207,7 +264,11 @@ impl Accounts {
                         db::subscriptions::records(conn, user_id)?,
                         db::offers::redemptions_of(conn, user_id)?,
                     ),
-                    db::grants::records(conn, user_id)?,
+                    (
+                        db::grants::records(conn, user_id)?,
+                        db::gift_subscriptions::bought_by(conn, user_id, i64::MAX)?,
+                        db::gift_subscriptions::redeemed_by(conn, user_id)?,
+                    ),
                     db::checkouts::find(conn, user_id)?,
                     db::tokens::live_for_user(conn, user_id, now)?,
                     db::outbox::waiting_for_user(conn, user_id)?,
@@ -236,6 +297,8 @@ impl Accounts {
             subscriptions: all(subscriptions),
             offers_taken: all(offers_taken),
             access_grants: all(grants),
+            gifts_given: all(gifts_given),
+            gifts_redeemed: all(gifts_redeemed),
             payment_being_confirmed: checkout.map(PaymentData::from),
             links_sent: all(links),
             mail_waiting: all(mail),

@@ -37,6 +37,7 @@
 mod budget;
 mod customers;
 mod events;
+mod gift_subscriptions;
 pub mod grants;
 mod hosted;
 mod offers;
@@ -56,6 +57,7 @@ use crate::db::{self, DbError, DbPool};
 use crate::domain::ids::UserId;
 use crate::domain::subscription::{self, Change, Current, Standing, Status, Terms};
 use crate::error::AppError;
+use crate::mail::MailWakeup;
 use crate::models::{Checkout, NewCheckout, Plan, SubscriptionRow};
 use crate::payments::hosted::HostedGateway;
 use crate::payments::{ChargeOutcome, ChargeRequest, Gateway, PaymentError, PaymentGateway};
@@ -63,6 +65,7 @@ use crate::payments::{ChargeOutcome, ChargeRequest, Gateway, PaymentError, Payme
 pub use budget::Budget;
 use budget::Spent;
 pub use events::Received;
+pub use gift_subscriptions::{GIFTS_PER_DAY, GiftBought, GiftRedeemed};
 pub use hosted::{Confirmed, EndedNow, Portal, ProcessorAccount};
 pub use offers::{OfferError, OfferRefused, OfferTerms, Redeemed, TrialsEnded, create_offer};
 pub use reconcile::Reconciled;
@@ -89,6 +92,8 @@ pub struct Billing {
     clock: Arc<dyn Clock>,
     gateway: Option<Gateway>,
     budget: Budget,
+    /// Woken after a transaction here queued mail, so it goes out at once.
+    mail: MailWakeup,
 }
 
 /// Who is subscribing, and where a processor's page sends them back to.
@@ -231,7 +236,13 @@ impl Billing {
             clock,
             gateway,
             budget: Budget::default(),
+            mail: MailWakeup::default(),
         }
+    }
+
+    /// The same, waking the mail sender through `mail` when it queues mail.
+    pub fn with_mail_wakeup(self, mail: MailWakeup) -> Self {
+        Self { mail, ..self }
     }
 
     /// The same, with `budget` processor requests per reader.

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::changes::{Change, note};
 use crate::domain::grant::GrantKind;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{GrantId, UserId};
 use crate::models::AccessGrant;
 use crate::schema::{access_grants, users};
 
@@ -159,4 +159,25 @@ pub fn mark_reminded(
         .execute(conn)?;
     note(Change::Reader(grant.user_id));
     Ok(())
+}
+
+/// Gives the reader a redeemed gift's access from `starts_at` until `ends_at`; returns its id.
+pub fn give_gift(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    starts_at: OffsetDateTime,
+    ends_at: OffsetDateTime,
+) -> QueryResult<GrantId> {
+    let id = diesel::insert_into(access_grants::table)
+        .values((
+            access_grants::user_id.eq(user_id),
+            access_grants::kind.eq(GrantKind::Gift.as_str()),
+            access_grants::starts_at.eq(starts_at),
+            access_grants::ends_at.eq(ends_at),
+            access_grants::created_at.eq(starts_at),
+        ))
+        .returning(access_grants::id)
+        .get_result(conn)?;
+    note(Change::Reader(user_id));
+    Ok(id)
 }

@@ -15,6 +15,7 @@ pub mod checkouts;
 pub mod closed_account_payments;
 pub mod gateway_customers;
 pub mod gateway_events;
+pub mod gift_subscriptions;
 pub mod grants;
 pub mod hosted_checkouts;
 pub mod media;

@@ -85,6 +85,7 @@ row_ids! {
     ArticleGiftId,
     /// Access without a renewing subscription: a comp or a redeemed gift (`access_grants`).
     GrantId,
+    GiftId,
 }
 
 #[cfg(test)]

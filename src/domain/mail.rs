@@ -28,10 +28,13 @@ pub enum MailKind {
     /// A notice that the reader's free trial ends soon, saying what happens then (the row's
     /// detail).
     TrialEnding,
+    /// A gift subscription, to its recipient: who it is from, the buyer's message and the
+    /// link that redeems it (made when it is sent). The row's detail is the gift's id.
+    GiftReceived,
 }
 
 impl MailKind {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::PasswordReset,
         Self::EmailChange,
         Self::PasswordChanged,
@@ -40,6 +43,7 @@ impl MailKind {
         Self::NewsletterConfirmation,
         Self::AccessEnding,
         Self::TrialEnding,
+        Self::GiftReceived,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +56,7 @@ impl MailKind {
             Self::NewsletterConfirmation => "newsletter_confirmation",
             Self::AccessEnding => "access_ending",
             Self::TrialEnding => "trial_ending",
+            Self::GiftReceived => "gift_received",
         }
     }
 
@@ -69,6 +74,8 @@ impl MailKind {
             | Self::AccountDeleted
             | Self::TrialEnding => Duration::days(3),
             Self::AccessEnding => Duration::days(5),
+            // Paid for: worth trying through a long outage of the mail server.
+            Self::GiftReceived => Duration::days(14),
         }
     }
 }

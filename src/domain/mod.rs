@@ -8,6 +8,7 @@ pub mod article;
 pub mod article_gift;
 pub mod diff;
 pub mod email;
+pub mod gift_subscription;
 pub mod grant;
 pub mod ids;
 pub mod mail;

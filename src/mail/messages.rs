@@ -71,6 +71,21 @@ pub struct AccessEnding<'a> {
     pub subscribe_link: &'a str,
 }
 
+/// A gift subscription, to its recipient, with the link that redeems it.
+#[derive(Template)]
+#[template(path = "mail/gift_received.txt")]
+pub struct GiftReceived<'a> {
+    pub site_url: &'a str,
+    pub email: &'a str,
+    /// Who it is from: the name the buyer gave, else their address.
+    pub from: &'a str,
+    /// "3 months".
+    pub months: &'a str,
+    /// The buyer's message, each line quoted (`> `), or empty.
+    pub quoted_message: &'a str,
+    pub link: &'a str,
+}
+
 /// The notice that a free trial ends soon, and what happens then: the plan's price is
 /// charged, or (`price` is `None`: no payment method) access ends.
 #[derive(Template)]

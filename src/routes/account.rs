@@ -14,14 +14,16 @@ use crate::auth::login::{self, Ending};
 use crate::auth::session::{IDLE_LIMIT, MAX_LIVE_SESSIONS, ReaderSession};
 use crate::billing::{Billing, Canceled, Portal};
 use crate::db;
+use crate::domain::gift_subscription::GiftState;
 use crate::domain::ids::SessionId;
 use crate::domain::subscription::{Standing, Status};
 use crate::error::AppError;
+use crate::models::GiftSubscription;
 use crate::newsletter::members::Members;
 use crate::state::AppState;
 use crate::views::{
-    AccountPage, PlanView, SessionView, SubscriptionView, access_grant_note, describe_device,
-    long_date, minutes_of, price, render,
+    AccountPage, GiftBoughtView, PlanView, SessionView, SubscriptionView, access_grant_note,
+    describe_device, long_date, minutes_of, months, price, render,
 };
 
 pub async fn show(
@@ -33,12 +35,13 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     let user_id = member.user_id;
-    let (sessions, plans, payment_pending) =
+    let (sessions, plans, payment_pending, gifts) =
         db::run(&state.pool, "loading the account page", move |conn| {
             Ok((
                 db::sessions::list_live(conn, user_id, now, IDLE_LIMIT, MAX_LIVE_SESSIONS)?,
                 db::plans::list(conn)?,
                 db::checkouts::find(conn, user_id)?.is_some(),
+                db::gift_subscriptions::bought_by(conn, user_id, GIFTS_SHOWN)?,
             ))
         })
         .await?;
@@ -113,8 +116,42 @@ pub async fn show(
         newsletter_confirmed: newsletter.confirmed,
         newsletter_on: newsletter.opted_in,
         offer_note: super::offer::applies(&state, member.subscription.as_ref()).await?,
+        gifts: gifts
+            .iter()
+            .map(|gift| gift_bought_view(&state, gift))
+            .collect(),
     };
     Ok(render(StatusCode::OK, &page)?)
+}
+
+/// The most gifts the account page lists (the data export has them all).
+const GIFTS_SHOWN: i64 = 20;
+
+/// A gift the reader gave, as their account page shows it.
+fn gift_bought_view(state: &AppState, gift: &GiftSubscription) -> GiftBoughtView {
+    let gift_state = match gift.status {
+        GiftState::Pending => "Payment being confirmed".to_string(),
+        GiftState::Paid => "Paid, waiting to be redeemed".to_string(),
+        GiftState::Unpaid => "Payment declined: nothing was charged".to_string(),
+        GiftState::Redeemed => match gift.redeemed_at {
+            Some(at) => format!("Redeemed on {}", long_date(at)),
+            None => "Redeemed".to_string(),
+        },
+    };
+    GiftBoughtView {
+        recipient: gift.recipient_email.clone(),
+        months: months(gift.months),
+        price: price(gift.amount_cents, &gift.currency),
+        bought: long_date(gift.created_at),
+        state: gift_state,
+        link: (gift.status == GiftState::Paid).then(|| {
+            format!(
+                "{}/gift/{}",
+                state.public_url,
+                state.gift_subscription_links.token(gift.id)
+            )
+        }),
+    }
 }
 
 /// Logs out one of the reader's devices (this one included).

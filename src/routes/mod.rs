@@ -8,6 +8,7 @@ mod auth;
 mod comps;
 mod editor;
 mod feeds;
+mod gift;
 mod health;
 mod home;
 mod library;
@@ -81,6 +82,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/subscribe/cancelled", web::get().to(subscribe::canceled))
         .route("/offer/{code}", web::get().to(offer::show))
         .route("/offer/{code}", web::post().to(offer::redeem))
+        .route("/gift", web::get().to(gift::show))
+        .route("/gift", web::post().to(gift::buy))
+        .route("/gift/{token}", web::get().to(gift::open))
+        .route("/gift/{token}", web::post().to(gift::redeem))
         .route("/cookies", web::get().to(pages::cookies))
         .route("/newsletter", web::post().to(newsletter::join))
         .service(

@@ -90,8 +90,18 @@ impl<T: std::fmt::Display> std::fmt::Display for OrEmpty<T> {
 /// Query parameters whose values are secrets: mailed single-use tokens, and gift links' tokens.
 const SECRET_PARAMETERS: [&str; 2] = ["token", "gift"];
 
-/// The path and query, with the value of every `token` and `gift` parameter replaced.
+/// Paths whose last part is a secret: a gift subscription's link.
+const SECRET_PATHS: [&str; 1] = ["/gift/"];
+
+/// The path and query, with the value of every `token` and `gift` parameter, and the secret
+/// part of a path under [`SECRET_PATHS`], replaced.
 fn redacted_target(uri: &actix_web::http::Uri) -> Cow<'_, str> {
+    if let Some(prefix) = SECRET_PATHS
+        .iter()
+        .find(|prefix| uri.path().starts_with(*prefix))
+    {
+        return Cow::Owned(format!("{prefix}[redacted]"));
+    }
     let Some(query) = uri.query() else {
         return Cow::Borrowed(uri.path());
     };
@@ -207,5 +217,8 @@ mod tests {
         );
         assert_eq!(target("/login?next=/account"), "/login?next=/account");
         assert_eq!(target("/articles/3"), "/articles/3");
+        assert_eq!(target("/gift/NDI.c2lnbmF0dXJl"), "/gift/[redacted]");
+        assert_eq!(target("/gift/NDI.c2ln?x=1"), "/gift/[redacted]");
+        assert_eq!(target("/gift"), "/gift");
     }
 }

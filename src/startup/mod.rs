@@ -123,8 +123,10 @@ impl Application {
         });
         // Stops with the instance; until it connects, the caches are bypassed.
         crate::cache::listener::spawn(&settings.database_url, caches.clone(), stopping());
+        let wakeup = MailWakeup::default();
         let billing = Billing::new(pool.clone(), clock.clone(), gateway)
-            .with_budget(Budget::of(&settings.limits));
+            .with_budget(Budget::of(&settings.limits))
+            .with_mail_wakeup(wakeup.clone());
         let form_targets = billing.page_origins();
         let media = Arc::new(MediaLibrary::new(
             pool.clone(),
@@ -147,7 +149,6 @@ impl Application {
             lifecycle.clone(),
             public_url.clone(),
         );
-        let wakeup = MailWakeup::default();
         let mail_sender = Outbox {
             pool: pool.clone(),
             clock: clock.clone(),
@@ -155,6 +156,7 @@ impl Application {
             wakeup: wakeup.clone(),
             site_url: public_url.clone(),
             newsletter_links: state.newsletter_links.clone(),
+            gift_links: state.gift_subscription_links.clone(),
         }
         .spawn(lifecycle.clone());
         let (newsletter, newsletter_sender) = parts::newsletter(&settings, &state, &lifecycle)?;

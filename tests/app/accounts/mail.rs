@@ -72,6 +72,9 @@ async fn the_mail_sender_finishes_the_message_it_is_sending_then_stops() {
         newsletter_links: gazette::domain::newsletter::NewsletterLinks::new(
             b"a secret of the test site, long enough",
         ),
+        gift_links: gazette::domain::gift_subscription::GiftSubscriptionLinks::new(
+            b"a secret of the test site, long enough",
+        ),
     }
     .spawn(lifecycle.clone());
 

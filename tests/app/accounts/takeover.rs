@@ -234,6 +234,9 @@ async fn a_link_mail_another_sender_took_just_before_the_account_was_taken_back_
             newsletter_links: gazette::domain::newsletter::NewsletterLinks::new(
                 b"a secret of the test site, long enough",
             ),
+            gift_links: gazette::domain::gift_subscription::GiftSubscriptionLinks::new(
+                b"a secret of the test site, long enough",
+            ),
         };
         sender.send(taken).await.expect("the sender's database");
         let sent = kept.0.lock().unwrap().clone();

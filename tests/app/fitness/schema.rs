@@ -161,6 +161,10 @@ async fn schema_matches_the_migrations() {
             "offer_redemptions",
             diesel_columns(offer_redemptions::table.select(offer_redemptions::all_columns)),
         ),
+        (
+            "gift_subscriptions",
+            diesel_columns(gift_subscriptions::table.select(gift_subscriptions::all_columns)),
+        ),
     ];
     for (table, columns) in &tables {
         assert_eq!(&database_columns(&mut conn, table), columns, "{table}");
