@@ -4,6 +4,7 @@ mod comps;
 mod offers;
 mod payments;
 mod races;
+mod retention;
 pub mod stripe;
 mod subscriptions;
 
