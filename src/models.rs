@@ -490,7 +490,8 @@ pub struct SubscriptionRow {
     pub offer: SubscriptionOffer,
 }
 
-/// The offer a subscription began with, and its trial, if any.
+/// The offer a subscription began with (or, for a retention offer, took: `discount_from` is
+/// then set), and its trial, if any.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = subscriptions, check_for_backend(diesel::pg::Pg))]
 pub struct SubscriptionOffer {

@@ -675,6 +675,36 @@ async fn a_trial_cannot_be_a_retention_offer() {
     })
     .await
     .unwrap();
+    // The desk's form says so too, and creates nothing.
+    Reader::signed_up(&app, "admin@example.com").await;
+    give_role(
+        &app,
+        "admin@example.com",
+        gazette::domain::role::Role::Admin,
+    );
+    let admin = Reader::new(&app);
+    admin.log_in("admin@example.com", PASSWORD).await;
+    let token = admin.csrf_token().await;
+    let page = admin
+        .post(
+            "/editor/offers",
+            &[
+                ("csrf_token", token.as_str()),
+                ("code", "stay-free"),
+                ("plan", "monthly"),
+                ("kind", "trial"),
+                ("value", "30"),
+                ("retention", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body
+            .contains("a retention offer must be a discount, not a free trial"),
+        "{}",
+        page.body
+    );
     use gazette::schema::offers;
     let count: i64 = offers::table
         .filter(offers::code.eq("stay-free"))
