@@ -1,4 +1,4 @@
-//! Billing: subscribing and cancelling with a gateway that charges at once, races between a reader's requests, and Stripe.
+//! Billing: subscribing and cancelling with a gateway that charges at once, offers and retention offers, races between a reader's requests, and Stripe.
 
 mod comps;
 mod offers;
