@@ -492,7 +492,8 @@ pub struct SubscriptionRow {
     pub offer: SubscriptionOffer,
 }
 
-/// The offer a subscription began with, and its trial, if any.
+/// The offer a subscription began with (or, for a retention offer, took: `discount_from` is
+/// then set), and its trial, if any.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = subscriptions, check_for_backend(diesel::pg::Pg))]
 pub struct SubscriptionOffer {
@@ -503,6 +504,11 @@ pub struct SubscriptionOffer {
     pub trial_without_card: bool,
     /// When the reader was told the trial ends.
     pub trial_notice_at: Option<OffsetDateTime>,
+    /// When the reader was shown a retention offer for this subscription.
+    pub retention_offered_at: Option<OffsetDateTime>,
+    /// A discount taken on the live subscription (a retention offer, `offer_code`) applies to
+    /// the periods charged from here; `None` for an offer the subscription began with.
+    pub discount_from: Option<OffsetDateTime>,
 }
 
 /// A renewal the processor could not charge, as the account page shows it.
@@ -645,6 +651,10 @@ pub struct Checkout {
     pub charged_at: Option<OffsetDateTime>,
     /// The offer it pays for; its redemption is held while the checkout is open.
     pub offer_code: Option<String>,
+    /// The period it pays is covered by a discount taken earlier (a retention offer), which
+    /// applies from here: the redemption was taken then and is kept whatever becomes of this
+    /// checkout.
+    pub discount_from: Option<OffsetDateTime>,
 }
 
 #[derive(Insertable)]
@@ -659,6 +669,7 @@ pub struct NewCheckout<'a> {
     pub payment_key: &'a str,
     pub started_at: OffsetDateTime,
     pub offer_code: Option<&'a str>,
+    pub discount_from: Option<OffsetDateTime>,
 }
 
 /// An offer as stored (see `domain::offer`).

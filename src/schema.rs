@@ -109,6 +109,8 @@ diesel::table! {
         trial_ends_at -> Nullable<Timestamptz>,
         trial_without_card -> Bool,
         trial_notice_at -> Nullable<Timestamptz>,
+        retention_offered_at -> Nullable<Timestamptz>,
+        discount_from -> Nullable<Timestamptz>,
     }
 }
 
@@ -169,6 +171,7 @@ diesel::table! {
         period_months -> Int4,
         charged_at -> Nullable<Timestamptz>,
         offer_code -> Nullable<Text>,
+        discount_from -> Nullable<Timestamptz>,
     }
 }
 

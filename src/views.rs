@@ -21,6 +21,7 @@ mod gift;
 mod library;
 mod newsletter;
 mod offer;
+mod retention;
 
 pub use desk::{
     ArticleForm, ArticleFormPage, CompView, CompsPage, Conflict, DeskPage, DeskRow, FeatureChoice,
@@ -40,6 +41,7 @@ pub use offer::{
     OfferFormView, OfferGonePage, OfferPage, OfferPageState, OfferRowView, OffersDeskPage,
     applies_words, deal_words,
 };
+pub use retention::{RetentionPage, RetentionRefusedPage};
 
 /// What a page says about itself when no handler says more: the meta description.
 pub const SITE_DESCRIPTION: &str =

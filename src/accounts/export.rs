@@ -90,7 +90,7 @@ pub struct SubscriptionData {
     pub paid_through: String,
     pub payment_reference: String,
     pub recorded_at: String,
-    /// The offer it began with, if any.
+    /// The offer it began with, or the retention offer it took, if any.
     pub offer: Option<String>,
     /// When its free trial ends (or ended), if it began with one.
     pub trial_ends_at: Option<String>,

@@ -43,6 +43,7 @@ mod hosted;
 mod offers;
 mod reconcile;
 mod record;
+mod retention;
 mod sync;
 
 use std::sync::Arc;
@@ -70,6 +71,7 @@ pub use hosted::{Confirmed, EndedNow, Portal, ProcessorAccount};
 pub use offers::{OfferError, OfferRefused, OfferTerms, Redeemed, TrialsEnded, create_offer};
 pub use reconcile::Reconciled;
 use record::{record_charged, start_subscription};
+pub use retention::{CancelAsked, Retained, RetentionOffer, RetentionRefused};
 
 /// How long a request waits for the processor to answer a charge.
 pub const CHARGE_TIMEOUT: StdDuration = StdDuration::from_secs(30);
@@ -672,9 +674,14 @@ fn choose_step(
     }
 
     let current = db::subscriptions::current(conn, user_id)?;
+    // A discount taken on the subscription (a retention offer) prices its periods while it
+    // lasts, and goes on to the period recorded.
+    let carried = retention::carried_discount(conn, current.as_ref(), plan, now)?;
     let terms = Terms {
         plan_code: plan.code.clone(),
-        price_cents: plan.price_cents,
+        price_cents: carried
+            .as_ref()
+            .map_or(plan.price_cents, |(price, _, _)| *price),
         period_months: plan.period_months,
     };
     let step = match subscription::change(
@@ -723,7 +730,8 @@ fn choose_step(
                 period_end_at_least: period_end,
                 payment_key: key,
                 started_at: now,
-                offer_code: None,
+                offer_code: carried.as_ref().map(|(_, code, _)| code.as_str()),
+                discount_from: carried.as_ref().map(|(_, _, from)| *from),
             };
             db::checkouts::open(conn, &new)?
                 .map_or(Step::Done(Subscribed::PaymentUnderWay), Step::Pay)

@@ -292,13 +292,14 @@ impl Billing {
     }
 }
 
-/// Releases a pending checkout that was not paid, giving back the offer redemption it held;
-/// false when there was none to release.
+/// Releases a pending checkout that was not paid, giving back the offer redemption it held
+/// (not one taken earlier, whose discount it carried); false when there was none to release.
 pub(super) fn release(conn: &mut PgConnection, id: CheckoutId) -> QueryResult<bool> {
     let Some(released) = db::checkouts::release(conn, id)? else {
         return Ok(false);
     };
     if let Some(code) = &released.offer_code
+        && released.discount_from.is_none()
         && db::offers::forget_redemption(conn, code, released.user_id)?
     {
         db::offers::untake(conn, code)?;
@@ -382,6 +383,7 @@ fn choose_offer_step(
                 payment_key: key,
                 started_at: now,
                 offer_code: Some(code),
+                discount_from: None,
             };
             match db::checkouts::open(conn, &new)? {
                 Some(checkout) => OfferStep::Pay(checkout, plan.currency.clone()),
@@ -434,6 +436,7 @@ pub fn create_offer(
     let plan = db::plans::find(conn, &terms.plan_code)?
         .ok_or_else(|| OfferError::NoPlan(terms.plan_code.clone()))?;
     let deal = check_deal(terms.deal, plan.price_cents)?;
+    crate::domain::retention::check_retention(deal, terms.retention)?;
     if terms.limit.is_some_and(|limit| limit < 1) {
         return Err(TermsError::Limit.into());
     }

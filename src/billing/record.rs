@@ -36,8 +36,11 @@ pub(super) fn record_charged(
         gateway,
         reference,
     )?;
-    if let Some(offer) = &checkout.offer_code {
-        db::subscriptions::set_offer(conn, id, offer, None, false)?;
+    match (&checkout.offer_code, checkout.discount_from) {
+        // A discount taken on the subscription before goes on with it.
+        (Some(offer), Some(from)) => db::subscriptions::set_discount(conn, id, offer, from)?,
+        (Some(offer), None) => db::subscriptions::set_offer(conn, id, offer, None, false)?,
+        (None, _) => {}
     }
     Ok(Some(until))
 }

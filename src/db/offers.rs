@@ -119,3 +119,13 @@ pub fn untake(conn: &mut PgConnection, code: &str) -> QueryResult<()> {
         .execute(conn)
         .map(|_| ())
 }
+
+/// The retention offers on plan `plan_code`, newest first, whether or not they are open.
+pub fn retention_for(conn: &mut PgConnection, plan_code: &str) -> QueryResult<Vec<OfferRow>> {
+    offers::table
+        .filter(offers::retention.eq(true))
+        .filter(offers::plan_code.eq(plan_code))
+        .order((offers::created_at.desc(), offers::code))
+        .select(OfferRow::as_select())
+        .load(conn)
+}

@@ -288,3 +288,43 @@ pub fn mark_trial_notice(
     .execute(conn)
     .map(|updated| updated > 0)
 }
+
+/// Notes that the reader was shown a retention offer for this subscription; false when they
+/// had been already.
+pub fn mark_retention_offered(
+    conn: &mut PgConnection,
+    id: SubscriptionId,
+    now: OffsetDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        subscriptions::table
+            .find(id)
+            .filter(subscriptions::retention_offered_at.is_null()),
+    )
+    .set(subscriptions::retention_offered_at.eq(Some(now)))
+    .returning(subscriptions::user_id)
+    .get_result::<UserId>(conn)
+    .optional()
+    .map(|marked| {
+        marked.inspect(|user_id| note(Change::Reader(*user_id)));
+        marked.is_some()
+    })
+}
+
+/// Notes a discount taken on the subscription (a retention offer), applying to the periods
+/// charged from `from`.
+pub fn set_discount(
+    conn: &mut PgConnection,
+    id: SubscriptionId,
+    offer_code: &str,
+    from: OffsetDateTime,
+) -> QueryResult<()> {
+    diesel::update(subscriptions::table.find(id))
+        .set((
+            subscriptions::offer_code.eq(Some(offer_code)),
+            subscriptions::discount_from.eq(Some(from)),
+        ))
+        .returning(subscriptions::user_id)
+        .get_result(conn)
+        .map(|user_id| note(Change::Reader(user_id)))
+}

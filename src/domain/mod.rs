@@ -19,6 +19,7 @@ pub mod newsletter;
 pub mod offer;
 pub mod password;
 pub mod redirect;
+pub mod retention;
 pub mod role;
 pub mod signed_link;
 pub mod subscription;

@@ -105,6 +105,8 @@ pub enum TermsError {
     Limit,
     #[error("the end date must be in the future")]
     Ends,
+    #[error("a retention offer must be a discount, not a free trial")]
+    RetentionTrial,
 }
 
 /// Checks a deal against the plan's price.

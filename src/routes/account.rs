@@ -5,6 +5,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use serde::Deserialize;
 
 use super::auth::{NoFields, see_other};
 use super::visit::Visit;
@@ -12,18 +13,20 @@ use crate::auth::csrf::CsrfForm;
 use crate::auth::current_reader::Member;
 use crate::auth::login::{self, Ending};
 use crate::auth::session::{IDLE_LIMIT, MAX_LIVE_SESSIONS, ReaderSession};
-use crate::billing::{Billing, Canceled, Portal};
+use crate::billing::{Billing, CancelAsked, Canceled, Portal, Retained, RetentionRefused};
 use crate::db;
 use crate::domain::gift_subscription::GiftState;
 use crate::domain::ids::SessionId;
+use crate::domain::offer::normalise_code;
 use crate::domain::subscription::{Standing, Status};
 use crate::error::AppError;
 use crate::models::GiftSubscription;
 use crate::newsletter::members::Members;
 use crate::state::AppState;
 use crate::views::{
-    AccountPage, GiftBoughtView, PlanView, SessionView, SubscriptionView, access_grant_note,
-    describe_device, long_date, minutes_of, months, price, render,
+    AccountPage, GiftBoughtView, PlanView, RetentionPage, RetentionRefusedPage, SessionView,
+    SubscriptionView, access_grant_note, deal_words, describe_device, long_date, minutes_of,
+    months, price, render,
 };
 
 pub async fn show(
@@ -195,20 +198,33 @@ pub async fn log_out_everywhere(
     Ok(see_other("/"))
 }
 
+/// The cancel button: the retention offer first, once per subscription, when one applies
+/// ("Before you go", 200); otherwise cancels, 303 to `/account` with a message.
 pub async fn cancel_subscription(
     billing: web::Data<Billing>,
-    session: ReaderSession,
     CsrfForm(_): CsrfForm<NoFields>,
     member: Member,
+    visit: Visit,
 ) -> Result<HttpResponse, AppError> {
-    let message = match billing.cancel(member.user_id).await? {
+    let canceled = match billing.cancel_or_retain(member.user_id).await? {
+        CancelAsked::Offered(offered) => {
+            let page = RetentionPage {
+                layout: visit.layout("Before you go")?.unindexed(),
+                plan_name: offered.plan.name.clone(),
+                deal: deal_words(&offered.offer, &offered.plan, offered.from),
+                code: offered.offer.code.clone(),
+                from: long_date(offered.from),
+            };
+            return Ok(render(StatusCode::OK, &page)?);
+        }
+        CancelAsked::Canceled(canceled) => canceled,
+    };
+    let message = match canceled {
         Canceled::Until { until } => format!(
             "Your subscription is cancelled. You can keep reading everything until {}.",
             long_date(until)
         ),
-        Canceled::PaymentUnderWay => "A payment for a change to your subscription is being \
-                                      confirmed. Please try again in a few minutes."
-            .to_string(),
+        Canceled::PaymentUnderWay => PAYMENT_UNDER_WAY.to_string(),
         Canceled::NothingToCancel => "You have no subscription to cancel.".to_string(),
         Canceled::Ended => {
             "Your subscription is cancelled, and nothing more will be charged.".to_string()
@@ -222,9 +238,78 @@ pub async fn cancel_subscription(
             minutes_of(retry_after_secs)
         ),
     };
-    session.set_flash(&message)?;
+    visit.session.set_flash(&message)?;
     Ok(see_other("/account"))
 }
+
+const PAYMENT_UNDER_WAY: &str = "A payment for a change to your subscription is being \
+                                 confirmed. Please try again in a few minutes.";
+
+#[derive(Deserialize)]
+pub struct RetainInput {
+    /// The retention offer's code, as the "Before you go" page sent it.
+    offer: String,
+}
+
+/// "Keep my subscription with this offer": 303 to `/account` with what now applies; a page
+/// saying why not (409 not an offer made to this subscription, 410 ended or used up), the
+/// subscription unchanged.
+pub async fn retain(
+    billing: web::Data<Billing>,
+    CsrfForm(input): CsrfForm<RetainInput>,
+    member: Member,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let refused = |status, heading, message: &str| -> Result<HttpResponse, AppError> {
+        let page = RetentionRefusedPage {
+            layout: visit.layout(heading)?.unindexed(),
+            heading,
+            message: message.to_string(),
+        };
+        Ok(render(status, &page)?)
+    };
+    let Some(code) = normalise_code(&input.offer) else {
+        return refused(StatusCode::CONFLICT, NOT_OFFERED.0, NOT_OFFERED.1);
+    };
+    let applied = match billing.retain(member.user_id, &code).await? {
+        Retained::Applied(applied) => applied,
+        Retained::AlreadyApplied(applied) => applied,
+        Retained::Refused(RetentionRefused::NotOffered) => {
+            return refused(StatusCode::CONFLICT, NOT_OFFERED.0, NOT_OFFERED.1);
+        }
+        Retained::Refused(RetentionRefused::Ended) => {
+            return refused(
+                StatusCode::GONE,
+                "This offer has ended",
+                "It can no longer be taken.",
+            );
+        }
+        Retained::Refused(RetentionRefused::UsedUp) => {
+            return refused(
+                StatusCode::GONE,
+                "This offer has been fully claimed",
+                "Everyone it was for has taken it.",
+            );
+        }
+        Retained::Refused(RetentionRefused::PaymentUnderWay) => {
+            visit.session.set_flash(PAYMENT_UNDER_WAY)?;
+            return Ok(see_other("/account"));
+        }
+    };
+    let words = deal_words(&applied.offer, &applied.plan, applied.from);
+    visit.session.set_flash(&format!(
+        "Thank you for staying. Your offer starts on {}: {words}.",
+        long_date(applied.from)
+    ))?;
+    Ok(see_other("/account"))
+}
+
+/// The heading and words for a retention offer that is not one made to this subscription.
+const NOT_OFFERED: (&str, &str) = (
+    "This offer is not for your subscription",
+    "It is made once, to a subscription that is live, not in a free trial and not already \
+     discounted, when its subscriber asks to cancel.",
+);
 
 /// The payment processor's billing page (card, invoices, plan, cancellation): whatever the
 /// reader does there comes back as the processor's events.

@@ -113,6 +113,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/subscription/cancel",
                     web::post().to(account::cancel_subscription),
                 )
+                .route("/subscription/retain", web::post().to(account::retain))
                 .route("/billing", web::post().to(account::billing_portal))
                 .route("/newsletter", web::post().to(newsletter::account_choice))
                 .route("/password", web::get().to(settings::password_form))

@@ -1,6 +1,7 @@
 //! The offer page, and the words that say what an offer gives: on its page, and, for the
 //! subscription it began, on the plans and account pages ("free until 3 March, then $8.00 a
-//! month"; "20 % off until June").
+//! month"; "20 % off until June"; for a retention offer taken mid-period, "20 % off from
+//! 5 January 2027 until April 2027").
 
 use askama::Template;
 use time::OffsetDateTime;
@@ -88,13 +89,18 @@ pub fn applies_words(
         return None;
     };
     let off_text = off_words(off, |cents| price(cents, &plan.currency));
-    Some(
-        match discount_until(row.current_period_start, lasting, plan.period_months) {
-            Some(until) if until <= now => return None,
-            Some(until) => format!("{off_text} off until {}.", month_and_year(until)),
-            None => format!("{off_text} off for as long as you subscribe."),
-        },
-    )
+    // A discount taken on the live subscription (a retention offer) starts where it says.
+    let start = row.offer.discount_from.unwrap_or(row.current_period_start);
+    let later = if start > now {
+        format!(" from {}", long_date(start))
+    } else {
+        String::new()
+    };
+    Some(match discount_until(start, lasting, plan.period_months) {
+        Some(until) if until <= now => return None,
+        Some(until) => format!("{off_text} off{later} until {}.", month_and_year(until)),
+        None => format!("{off_text} off{later} for as long as you subscribe."),
+    })
 }
 
 /// What an offer's page shows.

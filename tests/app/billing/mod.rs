@@ -1,10 +1,11 @@
-//! Billing: subscribing and cancelling with a gateway that charges at once, races between a reader's requests, and Stripe.
+//! Billing: subscribing and cancelling with a gateway that charges at once, offers and retention offers, races between a reader's requests, and Stripe.
 
 mod comps;
 mod gift_subscriptions;
 mod offers;
 mod payments;
 mod races;
+mod retention;
 pub mod stripe;
 mod subscriptions;
 

@@ -253,6 +253,7 @@ async fn a_reader_has_at_most_one_checkout() {
         payment_key: "checkout-0123456789abcdef",
         started_at: START,
         offer_code: None,
+        discount_from: None,
     };
     let first = gazette::db::checkouts::open(&mut conn, &new).unwrap();
     assert!(first.is_some());
