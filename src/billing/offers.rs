@@ -330,7 +330,12 @@ fn choose_offer_step(
         }
     }
     let refuse = |why| Ok((OfferStep::Done(Redeemed::Refused(why)), recorded));
-    let Some(offer) = db::offers::find(conn, code)?.and_then(|row| row.offer()) else {
+    // A retention offer is made only to a subscriber about to cancel (`retention`), never by
+    // its code.
+    let Some(offer) = db::offers::find(conn, code)?
+        .and_then(|row| row.offer())
+        .filter(|offer| !offer.retention)
+    else {
         return refuse(OfferRefused::Unknown);
     };
     let Some(plan) = db::plans::find(conn, &offer.plan_code)? else {

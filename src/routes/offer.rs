@@ -41,7 +41,11 @@ async fn find(
 ) -> Result<Option<(Offer, Plan, bool)>, AppError> {
     let user_id = visit.member().map(|m| m.user_id);
     let found = db::run(&state.pool, "finding an offer", move |conn| {
-        let Some(offer) = db::offers::find(conn, &code)?.and_then(|row| row.offer()) else {
+        // A retention offer has no page: it is made only to a subscriber about to cancel.
+        let Some(offer) = db::offers::find(conn, &code)?
+            .and_then(|row| row.offer())
+            .filter(|offer| !offer.retention)
+        else {
             return Ok(None);
         };
         let Some(plan) = db::plans::find(conn, &offer.plan_code)? else {

@@ -728,3 +728,34 @@ async fn with_stripe_cancel_proceeds_without_an_offer() {
     assert_eq!(redeemed(&app, "stay"), (0, 0));
     assert_eq!(shown_and_taken(&app), (0, 0));
 }
+
+#[tokio::test]
+async fn a_retention_offer_has_no_page_and_cannot_be_taken_by_its_code() {
+    let processor = FakeProcessor::new(StdDuration::ZERO);
+    let app = app_with(processor.clone()).await;
+    retention_offer(&app, "stay", fifth_off(Lasting::Months(3)), Some(3));
+    let visitor = Reader::new(&app);
+    assert_eq!(
+        visitor.get("/offer/stay").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let readers = super::readers(&app, 6, "bycode", 9).await;
+    for (reader, _) in &readers {
+        assert_eq!(
+            reader.get("/offer/STAY").await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(take(reader, "stay").await.status, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(
+        redeemed(&app, "stay"),
+        (0, 0),
+        "its limit is kept for subscribers"
+    );
+    assert!(processor.charges().is_empty());
+    assert!(
+        readers
+            .iter()
+            .all(|(_, email)| current(&app, email).is_empty())
+    );
+}
