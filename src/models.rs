@@ -501,6 +501,9 @@ pub struct SubscriptionOffer {
     pub trial_without_card: bool,
     /// When the reader was told the trial ends.
     pub trial_notice_at: Option<OffsetDateTime>,
+    /// Until when the discount it began with lasts, as the processor that runs it applies it
+    /// (`None`: for ever, or worked out from the offer's terms).
+    pub discount_ends_at: Option<OffsetDateTime>,
 }
 
 /// A renewal the processor could not charge, as the account page shows it.
@@ -570,6 +573,8 @@ pub struct HostedCheckout {
     pub url: Option<String>,
     pub expires_at: Option<OffsetDateTime>,
     pub started_at: OffsetDateTime,
+    /// The offer it was opened for; its redemption is held while it is open.
+    pub offer_code: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -582,6 +587,7 @@ pub struct NewHostedCheckout<'a> {
     pub return_to: &'a str,
     pub started_at: OffsetDateTime,
     pub checked_at: OffsetDateTime,
+    pub offer_code: Option<&'a str>,
 }
 
 impl SubscriptionRow {

@@ -86,6 +86,7 @@ diesel::table! {
         trial_ends_at -> Nullable<Timestamptz>,
         trial_without_card -> Bool,
         trial_notice_at -> Nullable<Timestamptz>,
+        discount_ends_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -239,6 +240,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamptz>,
         started_at -> Timestamptz,
         checked_at -> Timestamptz,
+        offer_code -> Nullable<Text>,
     }
 }
 

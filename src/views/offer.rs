@@ -66,11 +66,19 @@ pub fn applies_words(
     if !row.standing(now).grants_access() {
         return None;
     }
-    if let Some(trial_end) = row.offer.trial_ends_at {
+    // A trial that is over (the processor's subscription carries on, paid) applies no more.
+    if let Some(trial_end) = row.offer.trial_ends_at.filter(|end| *end > now) {
         let until = long_date(trial_end);
         return Some(
             if row.status != crate::domain::subscription::Status::Active {
                 format!("Free until {until}; your trial ends then.")
+            } else if row.offer.trial_without_card && row.renews {
+                // The processor runs it: a payment method can still be given.
+                format!(
+                    "Free until {until}, then {} if you add a payment method with Manage \
+                     billing before then; without one, your access ends then.",
+                    per_period(plan, plan.price_cents)
+                )
             } else if row.offer.trial_without_card {
                 format!(
                     "Free until {until}. You started the trial without a payment method, so your \
@@ -88,13 +96,17 @@ pub fn applies_words(
         return None;
     };
     let off_text = off_words(off, |cents| price(cents, &plan.currency));
-    Some(
-        match discount_until(row.current_period_start, lasting, plan.period_months) {
-            Some(until) if until <= now => return None,
-            Some(until) => format!("{off_text} off until {}.", month_and_year(until)),
-            None => format!("{off_text} off for as long as you subscribe."),
-        },
-    )
+    // The processor's word on when its discount ends, or worked out from the period it began
+    // with (the test gateway charges that one period).
+    let until = row
+        .offer
+        .discount_ends_at
+        .or_else(|| discount_until(row.current_period_start, lasting, plan.period_months));
+    Some(match until {
+        Some(until) if until <= now => return None,
+        Some(until) => format!("{off_text} off until {}.", month_and_year(until)),
+        None => format!("{off_text} off for as long as you subscribe."),
+    })
 }
 
 /// What an offer's page shows.

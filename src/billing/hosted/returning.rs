@@ -8,11 +8,13 @@
 //!   first) or another reader's, the answer is what is stored.
 //! - The reader's asking spends from their budget (`budget`); housekeeping's does not.
 //! - A paid checkout is recorded from the subscription the processor holds (re-read, as
-//!   everywhere), then closed; an expired one is closed; an open one, or a processor that
-//!   cannot be asked, leaves everything for the event or housekeeping.
+//!   everywhere), then closed; an expired one is closed, giving back the offer's redemption it
+//!   held; an open one, or a processor that cannot be asked, leaves everything for the event
+//!   or housekeeping.
 
 use time::OffsetDateTime;
 
+use super::CheckoutEnd;
 use crate::billing::{Billing, BillingError, Spent};
 use crate::db;
 use crate::domain::ids::UserId;
@@ -109,11 +111,13 @@ impl Billing {
                         }
                     }
                 }
-                self.close_checkout(user_id, checkout.id).await?;
+                self.close_checkout(user_id, checkout.id, CheckoutEnd::Paid)
+                    .await?;
                 self.standing_now(user_id).await
             }
             Ok(CheckoutState::Expired) => {
-                self.close_checkout(user_id, checkout.id).await?;
+                self.close_checkout(user_id, checkout.id, CheckoutEnd::Unpaid)
+                    .await?;
                 Ok(Confirmed::NotPaid)
             }
             Ok(CheckoutState::Open) => Ok(Confirmed::Pending),
