@@ -39,7 +39,7 @@ use crate::db;
 use crate::domain::ids::{HostedCheckoutId, UserId};
 use crate::domain::subscription::Standing;
 use crate::models::{HostedCheckout, NewHostedCheckout, Plan, SubscriptionRow};
-use crate::payments::hosted::CheckoutOffer;
+use crate::payments::hosted::{CheckoutDeal, CheckoutOffer};
 
 /// An open checkout is reused only if the reader has this long left to pay on it.
 const REUSE_MARGIN: Duration = Duration::minutes(10);
@@ -92,14 +92,21 @@ impl HostedStep {
     pub(super) fn most_calls(&self) -> i32 {
         match self {
             Self::Done(_) | Self::Refuse(_) | Self::FixPayment { url: Some(_), .. } => 0,
+            // The discount's coupon (made, or read when it exists), then the page.
+            Self::Open {
+                offer:
+                    Some(CheckoutOffer {
+                        deal: CheckoutDeal::Discount { .. },
+                        ..
+                    }),
+                ..
+            } => 3,
             Self::Refresh { .. }
             | Self::Resume { .. }
             | Self::FixPayment { url: None, .. }
             | Self::FindCustomer { .. }
             | Self::CreateCustomer { .. }
-            | Self::Open { offer: None, .. } => 1,
-            // The discount's coupon (made, or read when it exists), then the page.
-            Self::Open { offer: Some(_), .. } => 3,
+            | Self::Open { .. } => 1,
             // The subscription, then the portal.
             Self::SwitchPlan { .. } => 2,
             // The expiry, a read of a checkout no longer open, the subscription it paid for.

@@ -26,6 +26,9 @@ use crate::payments::hosted::CheckoutState;
 pub enum Confirmed {
     /// Paid and recorded: access until `until`, renewed by the processor when `renews`.
     Subscribed { until: OffsetDateTime, renews: bool },
+    /// A free trial started (an offer's): access until `until`; `card`: a payment method is
+    /// on file for the charge then.
+    Trial { until: OffsetDateTime, card: bool },
     /// Not confirmed yet (the processor is still taking the payment, or could not be asked):
     /// the processor's event, or housekeeping, records it.
     Pending,
@@ -138,10 +141,18 @@ impl Billing {
             .await?;
         Ok(match row {
             Some(row) if row.failed_payment.since.is_none() => match row.standing(now) {
-                Standing::Current { period_end, .. } => Confirmed::Subscribed {
-                    until: period_end,
-                    renews: row.renews,
-                },
+                Standing::Current { period_end, .. } => {
+                    match row.offer.trial_ends_at.filter(|end| *end > now) {
+                        Some(until) => Confirmed::Trial {
+                            until,
+                            card: !row.offer.trial_without_card,
+                        },
+                        None => Confirmed::Subscribed {
+                            until: period_end,
+                            renews: row.renews,
+                        },
+                    }
+                }
                 Standing::Lapsed { .. } => Confirmed::Pending,
             },
             _ => Confirmed::Pending,

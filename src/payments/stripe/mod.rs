@@ -346,10 +346,7 @@ impl Stripe {
         if known {
             return Ok(id);
         }
-        let mut form = vec![
-            field("id", id.clone()),
-            field("name", format!("Offer {code}")),
-        ];
+        let mut form = vec![field("id", id.clone()), field("name", code)];
         match off {
             CouponOff::Percent(percent) => form.push(field("percent_off", percent.to_string())),
             CouponOff::Amount(money) => form.extend([

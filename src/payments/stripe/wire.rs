@@ -528,6 +528,76 @@ mod tests {
     }
 
     #[test]
+    fn a_trial_ending_soon_is_its_own_notice_about_the_subscription() {
+        let notice = event(serde_json::json!({
+            "id": "evt_1", "type": "customer.subscription.trial_will_end",
+            "data": {"object": {"id": "sub_1", "customer": "cus_1", "status": "trialing"}}
+        }));
+        assert_eq!(
+            notice.about,
+            About::TrialEnding {
+                customer: "cus_1".into(),
+                subscription: "sub_1".into()
+            }
+        );
+        assert!(
+            HANDLED_EVENTS.len() <= 20,
+            "Stripe lists at most 20 types at once"
+        );
+    }
+
+    #[test]
+    fn a_subscription_says_its_offer_trial_discount_and_payment_method() {
+        let plans = HashMap::from([("price_m".to_string(), "monthly".to_string())]);
+        let read = |value: Value| {
+            serde_json::from_value::<Subscription>(value)
+                .unwrap()
+                .held(&plans)
+                .unwrap()
+        };
+        let item = serde_json::json!({"data": [{"id": "si_1",
+            "price": {"id": "price_m", "currency": "usd"}}]});
+        let trial = read(serde_json::json!({
+            "id": "sub_1", "status": "trialing", "items": item,
+            "current_period_start": 1_000, "current_period_end": 2_000, "trial_end": 2_000,
+            "customer": {"id": "cus_1", "invoice_settings": {"default_payment_method": null}},
+            "default_payment_method": null, "metadata": {"gazette_offer": "try"}
+        }));
+        assert_eq!(trial.status, HeldStatus::Active, "a trial gives access");
+        assert_eq!(trial.offer_code.as_deref(), Some("try"));
+        assert_eq!(trial.trial_end.map(|t| t.unix_timestamp()), Some(2_000));
+        assert_eq!(trial.payment_method, Some(false));
+        assert_eq!(trial.customer, "cus_1");
+        let carded = read(serde_json::json!({
+            "id": "sub_1", "status": "trialing", "items": item,
+            "current_period_start": 1_000, "current_period_end": 2_000,
+            "customer": {"id": "cus_1", "invoice_settings": {"default_payment_method": "pm_1"}}
+        }));
+        assert_eq!(carded.payment_method, Some(true));
+        let discounted = read(serde_json::json!({
+            "id": "sub_1", "status": "active", "items": item, "customer": "cus_1",
+            "current_period_start": 1_000, "current_period_end": 2_000,
+            "discount": {"coupon": {"id": "gazette-half", "percent_off": 50.0}, "start": 1_000}
+        }));
+        assert_eq!(
+            discounted.offer_code.as_deref(),
+            Some("half"),
+            "from the coupon"
+        );
+        assert_eq!(
+            discounted.discount_start.map(|t| t.unix_timestamp()),
+            Some(1_000)
+        );
+        assert_eq!(discounted.payment_method, None, "the customer was not read");
+        let other = read(serde_json::json!({
+            "id": "sub_1", "status": "active", "items": item, "customer": "cus_1",
+            "current_period_start": 1_000, "current_period_end": 2_000,
+            "discount": {"coupon": {"id": "SUMMER"}, "start": 1_000}
+        }));
+        assert_eq!(other.offer_code, None, "another coupon names no offer");
+    }
+
+    #[test]
     fn a_price_that_is_not_a_plan_makes_a_subscription_not_gazettes() {
         let plans = HashMap::from([("price_m".to_string(), "monthly".to_string())]);
         let other: Subscription = serde_json::from_value(serde_json::json!({
