@@ -810,6 +810,27 @@ impl FakeStripe {
         true
     }
 
+    /// Stripe expires every open Checkout Session whose time has come (by the fake's clock),
+    /// each with a `checkout.session.expired`, as it does by itself; how many.
+    pub fn expire_due_sessions(&self) -> usize {
+        let inner = &self.inner;
+        let mut state = inner.state();
+        let now = inner.now();
+        let mut expired = Vec::new();
+        for session in state.sessions.iter_mut() {
+            if session["status"] == "open" && session["expires_at"].as_i64().unwrap_or(0) <= now {
+                session["status"] = json!("expired");
+                session["url"] = Value::Null;
+                expired.push(session.clone());
+            }
+        }
+        let count = expired.len();
+        for session in expired {
+            inner.emit(&mut state, "checkout.session.expired", session);
+        }
+        count
+    }
+
     /// Every invoice Stripe made, oldest first.
     pub fn invoices(&self) -> Vec<Value> {
         self.inner.state().invoices.clone()

@@ -610,6 +610,27 @@ async fn a_checkout_that_ends_unpaid_gives_its_redemption_back() {
     assert!(fake.deliver_pending().await.iter().all(|s| *s == 200));
     assert_eq!(redeemed(&app, "one"), (0, 0));
 
+    // Taken again and left unpaid: Stripe expires the page by itself a day later, and its
+    // signed event gives the redemption back (once, however often it is delivered).
+    let session = session_of(&fake, &take(&second, "one", &[]).await);
+    assert_eq!(redeemed(&app, "one"), (1, 1));
+    app.clock.set(START + Duration::hours(50));
+    assert_eq!(fake.expire_due_sessions(), 1);
+    let expiry = fake.pending().pop().unwrap();
+    assert_eq!(
+        fake.events().last().unwrap().kind,
+        "checkout.session.expired"
+    );
+    let (once, twice) = tokio::join!(fake.deliver(&expiry), fake.deliver(&expiry));
+    assert_eq!((once, twice), (200, 200));
+    assert_eq!(redeemed(&app, "one"), (0, 0), "given back by the event");
+    assert_eq!(hosted_checkouts(&app), 0);
+    let at_stripe = fake
+        .sessions()
+        .into_iter()
+        .find(|s| s["id"] == session["id"]);
+    assert_eq!(at_stripe.unwrap()["status"], "expired");
+
     // A checkout paid keeps its redemption, whichever way its end is learnt.
     let third = Reader::signed_up(&app, "third@example.com").await;
     let session = session_of(&fake, &take(&third, "one", &[]).await);
