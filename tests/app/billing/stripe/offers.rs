@@ -579,8 +579,19 @@ async fn a_checkout_that_ends_unpaid_gives_its_redemption_back() {
     offer(&app, "one", percent(50, Lasting::Once), Some(1));
     let first = Reader::signed_up(&app, "first@example.com").await;
     let second = Reader::signed_up(&app, "second@example.com").await;
-    session_of(&fake, &take(&first, "one", &[]).await);
+    let opened = session_of(&fake, &take(&first, "one", &[]).await);
     assert_eq!(redeemed(&app, "one"), (1, 1));
+    // Back on the offer's page before paying, the button leads to the same checkout.
+    let page = first.get("/offer/one").await;
+    assert!(
+        page.body.contains("Subscribe with this offer"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        session_of(&fake, &take(&first, "one", &[]).await)["id"],
+        opened["id"]
+    );
     assert_eq!(take(&second, "one", &[]).await.status, StatusCode::GONE);
 
     // The first reader never pays: Stripe expires the page a day later, and housekeeping
