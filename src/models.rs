@@ -504,6 +504,9 @@ pub struct SubscriptionOffer {
     pub trial_without_card: bool,
     /// When the reader was told the trial ends.
     pub trial_notice_at: Option<OffsetDateTime>,
+    /// Until when the discount it began with lasts, as the processor that runs it applies it
+    /// (`None`: for ever, or worked out from the offer's terms).
+    pub discount_ends_at: Option<OffsetDateTime>,
     /// When the reader was shown a retention offer for this subscription.
     pub retention_offered_at: Option<OffsetDateTime>,
     /// A discount taken on the live subscription (a retention offer, `offer_code`) applies to
@@ -578,6 +581,8 @@ pub struct HostedCheckout {
     pub url: Option<String>,
     pub expires_at: Option<OffsetDateTime>,
     pub started_at: OffsetDateTime,
+    /// The offer it was opened for; its redemption is held while it is open.
+    pub offer_code: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -590,6 +595,7 @@ pub struct NewHostedCheckout<'a> {
     pub return_to: &'a str,
     pub started_at: OffsetDateTime,
     pub checked_at: OffsetDateTime,
+    pub offer_code: Option<&'a str>,
 }
 
 impl SubscriptionRow {

@@ -109,6 +109,7 @@ diesel::table! {
         trial_ends_at -> Nullable<Timestamptz>,
         trial_without_card -> Bool,
         trial_notice_at -> Nullable<Timestamptz>,
+        discount_ends_at -> Nullable<Timestamptz>,
         retention_offered_at -> Nullable<Timestamptz>,
         discount_from -> Nullable<Timestamptz>,
     }
@@ -265,6 +266,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamptz>,
         started_at -> Timestamptz,
         checked_at -> Timestamptz,
+        offer_code -> Nullable<Text>,
     }
 }
 

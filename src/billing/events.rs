@@ -16,6 +16,9 @@
 //!   on a price that is no plan which Gazette never recorded) are ignored and not recorded;
 //!   so is a checkout Gazette already closed (its subscription was recorded from another
 //!   event, or from the reader's return).
+//! - A subscription's notice that its trial ends soon owes its reader the trial-ending mail,
+//!   once per trial (`hosted::offers`); a checkout that expired gives back the offer's
+//!   redemption it held.
 //! - When the processor cannot be asked, nothing is recorded and the error says so, so the
 //!   processor delivers the event again (and reconciliation would find it).
 
@@ -23,6 +26,7 @@ use diesel::PgConnection;
 use diesel::QueryResult;
 use time::OffsetDateTime;
 
+use super::hosted::{CheckoutEnd, end_checkout, owe_trial_notice};
 use super::sync::{Applied, apply_held};
 use super::{Billing, BillingError};
 use crate::db;
@@ -121,6 +125,20 @@ impl Billing {
                 self.subscription_effect(gateway, customer, subscription)
                     .await
             }
+            About::TrialEnding {
+                customer,
+                subscription,
+            } => {
+                let found = self
+                    .subscription_effect(gateway, customer, subscription)
+                    .await?;
+                Ok(found.map(|(user_id, effect)| match effect {
+                    Effect::Subscription { held, read_at } => {
+                        (user_id, Effect::TrialEnding { held, read_at })
+                    }
+                    other => (user_id, other),
+                }))
+            }
             About::CustomerDeleted { customer } => {
                 let owner = self.owner(gateway.name(), customer.clone()).await?;
                 Ok(owner.map(|user_id| (user_id, Effect::ForgetCustomer { customer })))
@@ -167,7 +185,11 @@ impl Billing {
             } => self.gazettes(gateway, subscription.clone()).await?,
             _ => None,
         };
-        let close = !matches!(state, CheckoutState::Open);
+        let close = match state {
+            CheckoutState::Open => None,
+            CheckoutState::Complete { .. } => Some(CheckoutEnd::Paid),
+            CheckoutState::Expired => Some(CheckoutEnd::Unpaid),
+        };
         let effect = Effect::Checkout {
             checkout,
             close,
@@ -268,11 +290,16 @@ enum Effect {
     Checkout {
         checkout: String,
         /// Paid or expired: the reader's checkout is over.
-        close: bool,
+        close: Option<CheckoutEnd>,
         held: Option<HeldSubscription>,
         read_at: OffsetDateTime,
     },
     Subscription {
+        held: HeldSubscription,
+        read_at: OffsetDateTime,
+    },
+    /// The subscription's trial ends soon: applied, and its reader owed the notice.
+    TrialEnding {
         held: HeldSubscription,
         read_at: OffsetDateTime,
     },
@@ -300,17 +327,21 @@ impl Effect {
                 if let Some(held) = held {
                     apply_held(conn, gateway, user_id, held, *read_at, now)?;
                 }
-                if *close
+                if let Some(end) = close
                     && let Some(row) =
                         db::hosted_checkouts::find_by_reference(conn, gateway, checkout)?
                 {
-                    db::hosted_checkouts::close(conn, row.id)?;
+                    end_checkout(conn, row.id, *end)?;
                 }
             }
             Effect::Subscription { held, read_at } => {
                 if let Applied::Stale = apply_held(conn, gateway, user_id, held, *read_at, now)? {
                     tracing::debug!(user_id = user_id.get(), "a later read was applied already");
                 }
+            }
+            Effect::TrialEnding { held, read_at } => {
+                apply_held(conn, gateway, user_id, held, *read_at, now)?;
+                owe_trial_notice(conn, gateway, user_id, held, now)?;
             }
             Effect::ForgetCustomer { customer } => {
                 db::gateway_customers::forget(conn, gateway, customer)?;

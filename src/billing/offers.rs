@@ -1,5 +1,7 @@
-//! Redeeming an offer, and the end of free trials, for a gateway that charges at once (the
-//! test gateway): Gazette applies the offer's terms itself.
+//! Redeeming an offer, and the end of free trials. With a gateway that charges at once (the
+//! test gateway) Gazette applies the offer's terms itself (here); with a processor that runs
+//! the subscription (Stripe) the processor applies them, on a checkout opened for the offer
+//! (`hosted::offers`).
 //!
 //! Rules (on top of the module's):
 //! - Redeeming runs in the reader's billing transaction (reader's lock first); the offer's
@@ -20,8 +22,9 @@
 //!   "gives no payment method" by starting the trial with its "without a card" box ticked.
 //! - An offer is only for a reader without a subscription that gives access now: it starts a
 //!   subscription, it never changes one.
-//! - With a processor that runs the subscription (Stripe) offers are refused plainly (never
-//!   a full-price checkout in their place).
+//! - With a processor that runs the subscription the same rules hold (the reader's lock, then
+//!   the offer's count; once per reader; never past the limit), the redemption being held by
+//!   the hosted checkout instead (`hosted::offers`); its trials end at the processor.
 
 use diesel::PgConnection;
 use diesel::QueryResult;
@@ -67,7 +70,7 @@ pub enum OfferRefused {
     AlreadySubscribed,
     /// Payments are not set up.
     PaymentsDisabled,
-    /// The payment processor in use takes no offers here.
+    /// The payment processor in use takes no such offer here.
     NotWithThisProcessor,
 }
 
@@ -101,8 +104,8 @@ impl Billing {
         code: &str,
         without_card: bool,
     ) -> Result<Redeemed, BillingError> {
-        if self.hosted().is_some() {
-            return Ok(Redeemed::Refused(OfferRefused::NotWithThisProcessor));
+        if let Some(gateway) = self.hosted() {
+            return self.redeem_hosted(&*gateway, reader, code).await;
         }
         let Some(gateway) = self.charges_now() else {
             return Ok(Redeemed::Refused(OfferRefused::PaymentsDisabled));

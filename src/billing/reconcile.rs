@@ -4,8 +4,9 @@
 //! events table and the order of reads decide).
 //!
 //! - Readers with an open checkout (quiet for ten minutes): the processor is asked what
-//!   became of it; a paid one is recorded, an expired one closed, and for one still open the
-//!   subscriptions the processor holds for the reader are compared with those held here.
+//!   became of it; a paid one is recorded, an expired one closed (giving back the offer's
+//!   redemption it held), and for one still open the subscriptions the processor holds for
+//!   the reader are compared with those held here.
 //! - Subscriptions whose period is about to end (or ended without word of a renewal): the
 //!   processor's subscription is re-read and applied, so a renewal whose event was lost still
 //!   extends access, and an ended one still ends it. Each re-read is noted whatever its
@@ -138,8 +139,9 @@ impl Billing {
         user_id: UserId,
         id: HostedCheckoutId,
     ) -> Result<(), DbError> {
+        // Expired, gone, or never opened: unpaid.
         self.for_reader(user_id, "closing a finished checkout", move |conn| {
-            db::hosted_checkouts::close(conn, id)
+            super::hosted::end_checkout(conn, id, super::hosted::CheckoutEnd::Unpaid)
         })
         .await
         .map(|_| ())

@@ -8,6 +8,9 @@
 //! - A subscription is Gazette's when its price is a plan's, or when Gazette recorded it: one
 //!   recorded is followed whatever its price (the processor renews and charges it), kept as
 //!   its recorded plan when its price is no plan, and logged as an error each time.
+//! - The offer it began with, its free trial and its discount are noted as the processor
+//!   applies them (`hosted::offers`). A free trial (`trialing`) gives access until its end,
+//!   like a paid period.
 //! - Access follows what was paid: an active subscription until its period's end; one whose
 //!   renewal failed, while the processor still tries to charge it (`past_due`), through the
 //!   unpaid period, with the failure shown to the reader; once the processor gives up
@@ -18,6 +21,7 @@ use diesel::PgConnection;
 use diesel::QueryResult;
 use time::OffsetDateTime;
 
+use super::hosted::note_held_offer;
 use crate::db;
 use crate::domain::ids::UserId;
 use crate::domain::subscription::{Standing, Status, add_months};
@@ -237,8 +241,11 @@ pub(super) fn apply_held(
         payment_due_currency: state.payment_due.as_ref().map(|due| due.currency.as_str()),
         payment_fix_url: state.payment_fix_url.as_deref(),
     };
-    match &existing {
-        Some(existing) => db::subscriptions::apply_held(conn, existing.id, &row)?,
+    let id = match &existing {
+        Some(existing) => {
+            db::subscriptions::apply_held(conn, existing.id, &row)?;
+            existing.id
+        }
         None => {
             if let Some(current) = db::subscriptions::current(conn, user_id)? {
                 if current.gateway == gateway {
@@ -252,10 +259,12 @@ pub(super) fn apply_held(
                 }
                 db::subscriptions::end(conn, current.id, now)?;
             }
-            db::subscriptions::insert_held(conn, user_id, gateway, &held.reference, &row)?;
+            let id = db::subscriptions::insert_held(conn, user_id, gateway, &held.reference, &row)?;
             tracing::info!(user_id = user_id.get(), plan = %plan.code, gateway, "subscription recorded");
+            id
         }
-    }
+    };
+    note_held_offer(conn, id, held, existing.as_ref(), &plan)?;
     if state.status != Status::Ended
         && let Some(key) = &held.checkout_key
     {
@@ -292,6 +301,10 @@ mod tests {
             ended_at: None,
             checkout_key: None,
             unpaid_invoice: None,
+            offer_code: None,
+            trial_end: None,
+            discount_start: None,
+            payment_method: None,
         }
     }
 

@@ -2,7 +2,8 @@
 //! row is written with its request key before the processor is asked to open the page, so a
 //! double click or a second tab asks under the same key and gets the same page; the page's
 //! reference and address are saved when the processor answers. The row goes once the page is
-//! paid (its subscription recorded), expired or replaced.
+//! paid (its subscription recorded), expired or replaced. A checkout opened for an offer names
+//! it (`offer_code`): the offer's redemption is held while it is open.
 //!
 //! Writes are made by `billing` with the reader's lock held.
 
@@ -76,6 +77,18 @@ pub fn close(conn: &mut PgConnection, id: HostedCheckoutId) -> QueryResult<bool>
     diesel::delete(hosted_checkouts::table.find(id))
         .execute(conn)
         .map(|deleted| deleted > 0)
+}
+
+/// Removes a checkout that ended, returning it (the offer it held, if any, is `billing`'s to
+/// give back); `None` when it was gone already.
+pub fn remove(
+    conn: &mut PgConnection,
+    id: HostedCheckoutId,
+) -> QueryResult<Option<HostedCheckout>> {
+    diesel::delete(hosted_checkouts::table.find(id))
+        .returning(HostedCheckout::as_returning())
+        .get_result(conn)
+        .optional()
 }
 
 /// Removes the checkout opened under `request_key` (its subscription is recorded).

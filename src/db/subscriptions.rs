@@ -231,6 +231,29 @@ pub fn set_offer(
         .map(|user_id| note(Change::Reader(user_id)))
 }
 
+/// Notes the offer a processor's subscription began with, as the processor applies it: the
+/// end of its free trial (if it has one) and whether it has no payment method for the charge
+/// at its end, and until when its discount lasts.
+pub fn set_held_offer(
+    conn: &mut PgConnection,
+    id: SubscriptionId,
+    offer_code: &str,
+    trial_ends_at: Option<OffsetDateTime>,
+    trial_without_card: bool,
+    discount_ends_at: Option<OffsetDateTime>,
+) -> QueryResult<()> {
+    diesel::update(subscriptions::table.find(id))
+        .set((
+            subscriptions::offer_code.eq(Some(offer_code)),
+            subscriptions::trial_ends_at.eq(trial_ends_at),
+            subscriptions::trial_without_card.eq(trial_without_card),
+            subscriptions::discount_ends_at.eq(discount_ends_at),
+        ))
+        .returning(subscriptions::user_id)
+        .get_result(conn)
+        .map(|user_id| note(Change::Reader(user_id)))
+}
+
 /// Current trials held by `gateway` that end before `ends_before` and are still active (a
 /// canceled trial just ends): `(reader, subscription, started without a card)`, at most
 /// `limit`, the earliest first.

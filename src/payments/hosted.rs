@@ -11,6 +11,9 @@
 //!   (a double click, a retry after a lost answer) gets the first answer.
 //! - An event is trusted only once its signature is checked against the raw body
 //!   ([`HostedGateway::verify`]); anything else is [`Rejected`].
+//! - An offer rides on the hosted checkout ([`CheckoutOffer`]): a discount, or a free trial,
+//!   never both; the processor applies it to the subscription it creates, and says so when the
+//!   subscription is read ([`HeldSubscription::offer_code`], `trial_end`, `discount_start`).
 //! - A price that is no plan of Gazette's is reported as such (`plan_code: None`, with the
 //!   processor's price id), never guessed at: whether the subscription is Gazette's all the
 //!   same (one it recorded) is `billing`'s to know.
@@ -78,6 +81,45 @@ pub struct CheckoutRequest {
     /// Keys the request, and is kept on the subscription it creates (so the subscription can
     /// be matched to the checkout, whichever event arrives first).
     pub idempotency_key: String,
+    /// The offer the checkout is for, if any.
+    pub offer: Option<CheckoutOffer>,
+}
+
+/// An offer a hosted checkout applies to the subscription it creates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckoutOffer {
+    /// Gazette's code for it (lower case), kept on the subscription.
+    pub code: String,
+    pub deal: CheckoutDeal,
+}
+
+/// What an offer gives: a discount or a free trial, never both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckoutDeal {
+    Discount {
+        off: CouponOff,
+        duration: CouponDuration,
+    },
+    /// Days free before the first charge; no payment method is asked for now, and the
+    /// subscription ends with the trial if none was given by then.
+    Trial { days: i32 },
+}
+
+/// What a discount takes off each invoice it applies to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CouponOff {
+    Percent(i32),
+    Amount(Money),
+}
+
+/// Which invoices a discount applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CouponDuration {
+    /// The first.
+    Once,
+    /// Those of the first this many months.
+    Months(i32),
+    Forever,
 }
 
 /// The page the processor opened.
@@ -145,6 +187,15 @@ pub struct HeldSubscription {
     pub checkout_key: Option<String>,
     /// The latest invoice, when it is not paid.
     pub unpaid_invoice: Option<UnpaidInvoice>,
+    /// The offer it began with, as Gazette's checkout named it (or its discount names it).
+    pub offer_code: Option<String>,
+    /// When its free trial ends (or ended), if it had one.
+    pub trial_end: Option<OffsetDateTime>,
+    /// When the discount it carries began, if it carries one.
+    pub discount_start: Option<OffsetDateTime>,
+    /// Whether a payment method is on file to charge it with (its own or its customer's);
+    /// `None` when this answer does not say.
+    pub payment_method: Option<bool>,
 }
 
 /// What the processor's billing page opens on.
@@ -173,6 +224,11 @@ pub enum About {
     },
     /// A subscription changed, or one of its invoices was paid or failed.
     Subscription {
+        customer: String,
+        subscription: String,
+    },
+    /// A subscription's free trial ends soon (Stripe: three days before).
+    TrialEnding {
         customer: String,
         subscription: String,
     },

@@ -33,12 +33,14 @@ pub struct RedeemInput {
     without_card: Option<String>,
 }
 
-/// The offer, its plan and whether the reader (if any) has redeemed it.
+/// The offer, its plan, whether the reader (if any) has redeemed it, and whether that
+/// redemption is held by their checkout still open at the processor (its button goes back
+/// there, even once the offer is used up).
 async fn find(
     state: &AppState,
     code: String,
     visit: &Visit,
-) -> Result<Option<(Offer, Plan, bool)>, AppError> {
+) -> Result<Option<(Offer, Plan, bool, bool)>, AppError> {
     let user_id = visit.member().map(|m| m.user_id);
     let found = db::run(&state.pool, "finding an offer", move |conn| {
         // A retention offer has no page: it is made only to a subscriber about to cancel.
@@ -51,11 +53,15 @@ async fn find(
         let Some(plan) = db::plans::find(conn, &offer.plan_code)? else {
             return Ok(None);
         };
-        let redeemed = match user_id {
-            Some(user_id) => db::offers::redeemed_by(conn, &offer.code, user_id)?,
-            None => false,
+        let (redeemed, holding) = match user_id {
+            Some(user_id) => (
+                db::offers::redeemed_by(conn, &offer.code, user_id)?,
+                db::hosted_checkouts::find(conn, user_id)?
+                    .is_some_and(|c| c.offer_code.as_deref() == Some(offer.code.as_str())),
+            ),
+            None => (false, false),
         };
-        Ok(Some((offer, plan, redeemed)))
+        Ok(Some((offer, plan, redeemed && !holding, holding)))
     })
     .await?;
     Ok(found)
@@ -70,9 +76,12 @@ pub async fn show(
     let Some(code) = normalise_code(&path) else {
         return gone(&visit, OfferRefused::Unknown);
     };
-    let Some((offer, plan, redeemed)) = find(&state, code, &visit).await? else {
+    let Some((offer, plan, redeemed, holding)) = find(&state, code, &visit).await? else {
         return gone(&visit, OfferRefused::Unknown);
     };
+    if holding {
+        return page(&state, &billing, &visit, &offer, &plan, false, None);
+    }
     match offer.availability(state.clock.now()) {
         Availability::Ended => gone(&visit, OfferRefused::Ended),
         Availability::UsedUp => gone(&visit, OfferRefused::UsedUp),
@@ -177,7 +186,7 @@ pub async fn redeem(
         let back = encode_next(&format!("/offer/{code}"));
         return Ok(see_other(&format!("/login?next={back}")));
     };
-    let Some((offer, plan, redeemed)) = find(&state, code.clone(), &visit).await? else {
+    let Some((offer, plan, redeemed, _)) = find(&state, code.clone(), &visit).await? else {
         return gone(&visit, OfferRefused::Unknown);
     };
     let reader = Subscriber {

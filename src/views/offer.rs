@@ -67,11 +67,19 @@ pub fn applies_words(
     if !row.standing(now).grants_access() {
         return None;
     }
-    if let Some(trial_end) = row.offer.trial_ends_at {
+    // A trial that is over (the processor's subscription carries on, paid) applies no more.
+    if let Some(trial_end) = row.offer.trial_ends_at.filter(|end| *end > now) {
         let until = long_date(trial_end);
         return Some(
             if row.status != crate::domain::subscription::Status::Active {
                 format!("Free until {until}; your trial ends then.")
+            } else if row.offer.trial_without_card && row.renews {
+                // The processor runs it: a payment method can still be given.
+                format!(
+                    "Free until {until}, then {} if you add a payment method with Manage \
+                     billing before then; without one, your access ends then.",
+                    per_period(plan, plan.price_cents)
+                )
             } else if row.offer.trial_without_card {
                 format!(
                     "Free until {until}. You started the trial without a payment method, so your \
@@ -96,7 +104,13 @@ pub fn applies_words(
     } else {
         String::new()
     };
-    Some(match discount_until(start, lasting, plan.period_months) {
+    // The processor's word on when its discount ends, or worked out from where it starts (the
+    // test gateway charges one period at a time).
+    let until = row
+        .offer
+        .discount_ends_at
+        .or_else(|| discount_until(start, lasting, plan.period_months));
+    Some(match until {
         Some(until) if until <= now => return None,
         Some(until) => format!("{off_text} off{later} until {}.", month_and_year(until)),
         None => format!("{off_text} off{later} for as long as you subscribe."),

@@ -21,16 +21,25 @@
 //!   the processor under a key it has since forgotten (Stripe forgets keys after a day): it is
 //!   looked for first, and asked for again under a new key only when none is found. So a
 //!   reader has one customer however late the answer is retried.
+//! - Redeeming an offer (`offer` named) is for a reader without a subscription that gives
+//!   access now (nor one the processor still holds): anyone else is refused, and so is an offer
+//!   that is unknown, ended, used up, or taken by the reader before, each before any customer
+//!   is made. The reader's checkout for that offer is reused (a double click); any other is
+//!   expired first. A new one is written, and then the offer's redemption taken (reader's lock,
+//!   then offer), in the same transaction: no checkout without its redemption, never past the
+//!   limit.
 
 use diesel::PgConnection;
 use diesel::QueryResult;
 use time::{Duration, OffsetDateTime};
 
-use crate::billing::Subscribed;
+use super::offers::{checkout_offer, refusal, take};
+use crate::billing::{OfferRefused, Subscribed};
 use crate::db;
 use crate::domain::ids::{HostedCheckoutId, UserId};
 use crate::domain::subscription::Standing;
 use crate::models::{HostedCheckout, NewHostedCheckout, Plan, SubscriptionRow};
+use crate::payments::hosted::{CheckoutDeal, CheckoutOffer};
 
 /// An open checkout is reused only if the reader has this long left to pay on it.
 const REUSE_MARGIN: Duration = Duration::minutes(10);
@@ -42,6 +51,8 @@ const CUSTOMER_KEY_FORGOTTEN: Duration = Duration::hours(23);
 /// The next step of subscribing.
 pub(super) enum HostedStep {
     Done(Subscribed),
+    /// The offer asked for is not for the reader.
+    Refuse(OfferRefused),
     /// The processor's word on this subscription is needed before deciding.
     Refresh {
         subscription: String,
@@ -69,8 +80,10 @@ pub(super) enum HostedStep {
         reference: String,
     },
     Open {
-        checkout: HostedCheckout,
+        checkout: Box<HostedCheckout>,
         customer: String,
+        /// The offer the checkout was written for, as the processor is told it.
+        offer: Option<CheckoutOffer>,
     },
 }
 
@@ -78,7 +91,16 @@ impl HostedStep {
     /// The most requests to the processor the step can make.
     pub(super) fn most_calls(&self) -> i32 {
         match self {
-            Self::Done(_) | Self::FixPayment { url: Some(_), .. } => 0,
+            Self::Done(_) | Self::Refuse(_) | Self::FixPayment { url: Some(_), .. } => 0,
+            // The discount's coupon (made, or read when it exists), then the page.
+            Self::Open {
+                offer:
+                    Some(CheckoutOffer {
+                        deal: CheckoutDeal::Discount { .. },
+                        ..
+                    }),
+                ..
+            } => 3,
             Self::Refresh { .. }
             | Self::Resume { .. }
             | Self::FixPayment { url: None, .. }
@@ -107,12 +129,17 @@ pub(super) struct Round<'a> {
     pub now: OffsetDateTime,
     /// The reader's subscription was re-read from the processor earlier in this request.
     pub refreshed: bool,
+    /// The offer being redeemed (for `plan`), if any.
+    pub offer: Option<&'a str>,
 }
 
 impl Round<'_> {
     /// Decides the next step, with the reader's lock held (see the module's rules).
     pub(super) fn decide(&self, conn: &mut PgConnection) -> QueryResult<HostedStep> {
         let current = db::subscriptions::current(conn, self.user_id)?;
+        if let Some(code) = self.offer {
+            return self.toward_offer(conn, code, current);
+        }
         match current {
             Some(row) if row.gateway == self.gateway => self.with_processors(conn, row),
             Some(row) if self.already_has_plan(&row) => {
@@ -173,6 +200,95 @@ impl Round<'_> {
             )
     }
 
+    /// An offer is asked for: refused to a reader it is not for, otherwise the way to a
+    /// checkout for it (see the module's rules).
+    fn toward_offer(
+        &self,
+        conn: &mut PgConnection,
+        code: &str,
+        current: Option<SubscriptionRow>,
+    ) -> QueryResult<HostedStep> {
+        if let Some(row) = current {
+            let processors = row.gateway == self.gateway;
+            let live = row.standing(self.now).grants_access();
+            // Over here, but not said to be over by the processor: ask it once.
+            if processors && !live && row.failed_payment.since.is_none() && !self.refreshed {
+                return Ok(HostedStep::Refresh {
+                    subscription: row.gateway_reference,
+                });
+            }
+            if processors || live {
+                return Ok(HostedStep::Refuse(OfferRefused::AlreadySubscribed));
+            }
+        }
+        let checkout = db::hosted_checkouts::find(conn, self.user_id)?;
+        let for_this_offer = checkout.as_ref().is_some_and(|c| {
+            c.offer_code.as_deref() == Some(code) && c.plan_code == self.plan.code
+        });
+        if !for_this_offer
+            && let Some(why) = refusal(conn, self.user_id, code, self.plan, self.now)?
+        {
+            return Ok(HostedStep::Refuse(why));
+        }
+        if let Some(open) = &checkout
+            && let (Some(reference), Some(url)) = (&open.reference, &open.url)
+        {
+            return Ok(self.reuse_or_expire(open, reference, url));
+        }
+        let customer = match self.customer(conn)? {
+            Ok(customer) => customer,
+            Err(step) => return Ok(step),
+        };
+        let checkout = match checkout {
+            // Being opened by another request (or left half-way): the same key asks again; one
+            // for something else is expired once it has its page.
+            Some(pending) => pending,
+            None => {
+                let Some(started) = self.start_checkout(conn, Some(code))? else {
+                    return Ok(HostedStep::Done(Subscribed::PaymentUnderWay));
+                };
+                if let Err(why) = take(conn, self.user_id, code, self.now)? {
+                    db::hosted_checkouts::close(conn, started.id)?;
+                    return Ok(HostedStep::Refuse(why));
+                }
+                tracing::info!(
+                    user_id = self.user_id.get(),
+                    offer = code,
+                    "offer redeemed: its checkout is being opened"
+                );
+                started
+            }
+        };
+        Ok(HostedStep::Open {
+            offer: checkout_offer(conn, &checkout)?,
+            checkout: Box::new(checkout),
+            customer,
+        })
+    }
+
+    /// The reader's customer at the processor, written first if need be; or the step that
+    /// makes it.
+    fn customer(&self, conn: &mut PgConnection) -> QueryResult<Result<String, HostedStep>> {
+        let customer = db::gateway_customers::start(
+            conn,
+            self.user_id,
+            self.gateway,
+            self.customer_key,
+            self.now,
+        )?;
+        Ok(match customer.reference {
+            Some(reference) => Ok(reference),
+            None if customer.created_at <= self.now - CUSTOMER_KEY_FORGOTTEN => {
+                Err(HostedStep::FindCustomer {
+                    lost_key: customer.request_key,
+                })
+            }
+            None => Err(HostedStep::CreateCustomer {
+                request_key: customer.request_key,
+            }),
+        })
+    }
+
     /// No subscription at the processor: the reader's open checkout, or the way to one (the
     /// customer first, then the checkout).
     fn toward_checkout(&self, conn: &mut PgConnection) -> QueryResult<HostedStep> {
@@ -182,44 +298,34 @@ impl Round<'_> {
         {
             return Ok(self.reuse_or_expire(open, reference, url));
         }
-        let customer = db::gateway_customers::start(
-            conn,
-            self.user_id,
-            self.gateway,
-            self.customer_key,
-            self.now,
-        )?;
-        let Some(customer) = customer.reference else {
-            return Ok(
-                if customer.created_at <= self.now - CUSTOMER_KEY_FORGOTTEN {
-                    HostedStep::FindCustomer {
-                        lost_key: customer.request_key,
-                    }
-                } else {
-                    HostedStep::CreateCustomer {
-                        request_key: customer.request_key,
-                    }
-                },
-            );
+        let customer = match self.customer(conn)? {
+            Ok(customer) => customer,
+            Err(step) => return Ok(step),
         };
         let checkout = match checkout {
             // Being opened by another request (or left half-way): the same key asks again.
             Some(pending) => pending,
-            None => match self.start_checkout(conn)? {
+            None => match self.start_checkout(conn, None)? {
                 Some(started) => started,
                 None => return Ok(HostedStep::Done(Subscribed::PaymentUnderWay)),
             },
         };
-        Ok(HostedStep::Open { checkout, customer })
+        Ok(HostedStep::Open {
+            offer: checkout_offer(conn, &checkout)?,
+            checkout: Box::new(checkout),
+            customer,
+        })
     }
 
     /// The checkout page the reader was sent to: still theirs to pay if it is for this plan
-    /// and has time left, expired otherwise.
+    /// (and for the offer asked for, if one is) and has time left, expired otherwise.
     fn reuse_or_expire(&self, open: &HostedCheckout, reference: &str, url: &str) -> HostedStep {
         let payable = open
             .expires_at
             .is_some_and(|expires| expires > self.now + REUSE_MARGIN);
-        if open.plan_code == self.plan.code && payable {
+        let wanted = open.plan_code == self.plan.code
+            && (self.offer.is_none() || open.offer_code.as_deref() == self.offer);
+        if wanted && payable {
             HostedStep::Done(Subscribed::ContinueAt {
                 url: url.to_string(),
             })
@@ -231,9 +337,13 @@ impl Round<'_> {
         }
     }
 
-    /// Writes the reader's checkout, under its key, before the processor is asked to open it;
-    /// `None` when another checkout of the reader's is under way.
-    fn start_checkout(&self, conn: &mut PgConnection) -> QueryResult<Option<HostedCheckout>> {
+    /// Writes the reader's checkout (for `offer`, if any), under its key, before the processor
+    /// is asked to open it; `None` when another checkout of the reader's is under way.
+    fn start_checkout(
+        &self,
+        conn: &mut PgConnection,
+        offer: Option<&str>,
+    ) -> QueryResult<Option<HostedCheckout>> {
         let new = NewHostedCheckout {
             user_id: self.user_id,
             gateway: self.gateway,
@@ -242,6 +352,7 @@ impl Round<'_> {
             return_to: self.next,
             started_at: self.now,
             checked_at: self.now,
+            offer_code: offer,
         };
         db::hosted_checkouts::open(conn, &new)
     }

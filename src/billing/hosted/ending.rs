@@ -10,11 +10,14 @@
 //!   the caller must not go on as if it had.
 //! - A payment Gazette takes itself that is being confirmed makes ending wait for it.
 
+use super::CheckoutEnd;
 use crate::billing::{Billing, BillingError};
 use crate::db;
 use crate::domain::ids::UserId;
 use crate::domain::subscription::Status;
-use crate::payments::hosted::{HeldStatus, HeldSubscription, HostedError, HostedGateway};
+use crate::payments::hosted::{
+    CheckoutState, HeldStatus, HeldSubscription, HostedError, HostedGateway,
+};
 
 /// What ending a reader's subscription at once did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,14 +97,16 @@ impl Billing {
             .await?;
         let mut ended = false;
         if let Some(checkout) = checkout {
+            let mut end = CheckoutEnd::Unpaid;
             if let Some(reference) = checkout.reference.clone() {
                 match gateway.expire_checkout(reference).await {
                     // Paid a moment ago: its subscription is among the customer's, below.
+                    Ok(CheckoutState::Complete { .. }) => end = CheckoutEnd::Paid,
                     Ok(_) | Err(HostedError::Missing(_)) => {}
                     Err(error) => return Err(failed("expiring a checkout", error)),
                 }
             }
-            self.close_checkout(user_id, checkout.id).await?;
+            self.close_checkout(user_id, checkout.id, end).await?;
             ended = true;
         }
         let held = match customer {

@@ -6,6 +6,8 @@
 //!   and taken outside any transaction;
 //! - `returning`: the reader back from the processor's checkout page;
 //! - `ending`: ending a subscription at once, for an account being deleted;
+//! - `offers`: offers the processor applies (the redemption held by the checkout, the terms
+//!   it is opened with, what the subscription notes, the trial's notice);
 //! - here: canceling, the processor's billing page, comparing the reader's subscriptions with
 //!   the processor's, and recording what the processor says.
 //!
@@ -17,6 +19,7 @@
 
 mod decide;
 mod ending;
+mod offers;
 mod returning;
 mod subscribe;
 
@@ -29,6 +32,7 @@ use crate::domain::ids::{HostedCheckoutId, UserId};
 use crate::payments::hosted::{HeldSubscription, HostedError, HostedGateway, PortalFlow};
 
 pub use ending::EndedNow;
+pub(super) use offers::{CheckoutEnd, end_checkout, note_held_offer, owe_trial_notice};
 pub(super) use returning::Asking;
 pub use returning::Confirmed;
 
@@ -89,13 +93,16 @@ impl Billing {
         .await
     }
 
-    async fn close_checkout(
+    /// Removes the reader's hosted checkout as it ended (an unpaid one gives back the offer's
+    /// redemption it held).
+    pub(super) async fn close_checkout(
         &self,
         user_id: UserId,
         checkout_id: HostedCheckoutId,
+        end: CheckoutEnd,
     ) -> Result<bool, DbError> {
         self.for_reader(user_id, "closing a hosted checkout", move |conn| {
-            db::hosted_checkouts::close(conn, checkout_id)
+            end_checkout(conn, checkout_id, end)
         })
         .await
     }

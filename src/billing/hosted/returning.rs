@@ -8,11 +8,13 @@
 //!   first) or another reader's, the answer is what is stored.
 //! - The reader's asking spends from their budget (`budget`); housekeeping's does not.
 //! - A paid checkout is recorded from the subscription the processor holds (re-read, as
-//!   everywhere), then closed; an expired one is closed; an open one, or a processor that
-//!   cannot be asked, leaves everything for the event or housekeeping.
+//!   everywhere), then closed; an expired one is closed, giving back the offer's redemption it
+//!   held; an open one, or a processor that cannot be asked, leaves everything for the event
+//!   or housekeeping.
 
 use time::OffsetDateTime;
 
+use super::CheckoutEnd;
 use crate::billing::{Billing, BillingError, Spent};
 use crate::db;
 use crate::domain::ids::UserId;
@@ -24,6 +26,9 @@ use crate::payments::hosted::CheckoutState;
 pub enum Confirmed {
     /// Paid and recorded: access until `until`, renewed by the processor when `renews`.
     Subscribed { until: OffsetDateTime, renews: bool },
+    /// A free trial started (an offer's): access until `until`; `card`: a payment method is
+    /// on file for the charge then.
+    Trial { until: OffsetDateTime, card: bool },
     /// Not confirmed yet (the processor is still taking the payment, or could not be asked):
     /// the processor's event, or housekeeping, records it.
     Pending,
@@ -109,11 +114,13 @@ impl Billing {
                         }
                     }
                 }
-                self.close_checkout(user_id, checkout.id).await?;
+                self.close_checkout(user_id, checkout.id, CheckoutEnd::Paid)
+                    .await?;
                 self.standing_now(user_id).await
             }
             Ok(CheckoutState::Expired) => {
-                self.close_checkout(user_id, checkout.id).await?;
+                self.close_checkout(user_id, checkout.id, CheckoutEnd::Unpaid)
+                    .await?;
                 Ok(Confirmed::NotPaid)
             }
             Ok(CheckoutState::Open) => Ok(Confirmed::Pending),
@@ -134,10 +141,18 @@ impl Billing {
             .await?;
         Ok(match row {
             Some(row) if row.failed_payment.since.is_none() => match row.standing(now) {
-                Standing::Current { period_end, .. } => Confirmed::Subscribed {
-                    until: period_end,
-                    renews: row.renews,
-                },
+                Standing::Current { period_end, .. } => {
+                    match row.offer.trial_ends_at.filter(|end| *end > now) {
+                        Some(until) => Confirmed::Trial {
+                            until,
+                            card: !row.offer.trial_without_card,
+                        },
+                        None => Confirmed::Subscribed {
+                            until: period_end,
+                            renews: row.renews,
+                        },
+                    }
+                }
                 Standing::Lapsed { .. } => Confirmed::Pending,
             },
             _ => Confirmed::Pending,

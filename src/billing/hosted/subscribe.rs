@@ -14,20 +14,25 @@
 //!   forgotten, with the checkout being opened for it; the next round makes a new one.
 //! - A request takes at most [`ROUNDS`] rounds; past them another request of the reader's is
 //!   taken to be paying.
+//! - Redeeming an offer is the same rounds for the offer's plan, with the offer named: the
+//!   reader is sent to a checkout opened for that offer (see `decide` and `offers`), or told why
+//!   the offer is not for them.
 
 use time::OffsetDateTime;
 
 use super::decide::{HostedStep, Round};
+use super::{CheckoutEnd, end_checkout};
 use crate::billing::sync::Applied;
 use crate::billing::{
-    Billing, BillingError, Spent, SubscribeReply, Subscribed, Subscriber, reply, request_key,
+    Billing, BillingError, OfferRefused, Redeemed, Spent, SubscribeReply, Subscribed, Subscriber,
+    reply, request_key,
 };
 use crate::db::{self, DbError};
 use crate::domain::ids::HostedCheckoutId;
 use crate::models::{HostedCheckout, Plan};
 use crate::payments::hosted::{
-    CheckoutRequest, CheckoutState, CustomerRequest, HeldStatus, HeldSubscription, HostedError,
-    HostedGateway, PortalFlow,
+    CheckoutOffer, CheckoutRequest, CheckoutState, CustomerRequest, HeldStatus, HeldSubscription,
+    HostedError, HostedGateway, PortalFlow,
 };
 
 /// Rounds one request to subscribe may take (each asks the processor at most once).
@@ -41,16 +46,67 @@ impl Billing {
         reader: &Subscriber<'_>,
         plan: &Plan,
     ) -> Result<SubscribeReply, BillingError> {
-        Subscribing {
+        let ended = Subscribing {
             billing: self,
             gateway,
             reader,
             plan,
+            offer: None,
             earlier: None,
         }
         .run()
-        .await
+        .await?;
+        Ok(match ended {
+            Ended::Answer(reply) => reply,
+            // Only an offer is refused.
+            Ended::Refused(_) => reply(Subscribed::PaymentUnderWay, None),
+        })
     }
+
+    /// Redeems offer `code` through the processor: the reader is sent to a checkout opened for
+    /// it (see the module's doc).
+    pub(in crate::billing) async fn redeem_hosted(
+        &self,
+        gateway: &dyn HostedGateway,
+        reader: &Subscriber<'_>,
+        code: &str,
+    ) -> Result<Redeemed, BillingError> {
+        let wanted = code.to_string();
+        let plan =
+            db::run(
+                &self.pool,
+                "finding an offer's plan",
+                move |conn| match db::offers::find(conn, &wanted)?.and_then(|row| row.offer()) {
+                    Some(offer) => db::plans::find(conn, &offer.plan_code),
+                    None => Ok(None),
+                },
+            )
+            .await?;
+        let Some(plan) = plan else {
+            return Ok(Redeemed::Refused(OfferRefused::Unknown));
+        };
+        let ended = Subscribing {
+            billing: self,
+            gateway,
+            reader,
+            plan: &plan,
+            offer: Some(code),
+            earlier: None,
+        }
+        .run()
+        .await?;
+        Ok(match ended {
+            Ended::Answer(reply) => Redeemed::Charged(reply),
+            Ended::Refused(why) => Redeemed::Refused(why),
+        })
+    }
+}
+
+/// How a request through the processor ended.
+enum Ended {
+    Answer(SubscribeReply),
+    /// The offer is not for the reader; nothing was asked of the processor for it.
+    Refused(OfferRefused),
 }
 
 /// One request to subscribe through the processor.
@@ -59,6 +115,8 @@ struct Subscribing<'a> {
     gateway: &'a dyn HostedGateway,
     reader: &'a Subscriber<'a>,
     plan: &'a Plan,
+    /// The offer being redeemed (its plan is `plan`), if any.
+    offer: Option<&'a str>,
     /// The end of the period an earlier payment paid for, when this request recorded it.
     earlier: Option<OffsetDateTime>,
 }
@@ -72,6 +130,8 @@ enum Led {
     AgainRefreshed,
     /// To the reader's answer.
     Answer(Subscribed),
+    /// The offer is not for the reader.
+    Refused(OfferRefused),
 }
 
 /// Why a step stopped short.
@@ -102,7 +162,7 @@ impl From<DbError> for StepError {
 
 impl Subscribing<'_> {
     /// Decides and takes steps, round after round, until one answers the reader.
-    async fn run(mut self) -> Result<SubscribeReply, BillingError> {
+    async fn run(mut self) -> Result<Ended, BillingError> {
         let mut refreshed = false;
         for _ in 0..ROUNDS {
             let step = self.decide(refreshed).await?;
@@ -113,6 +173,7 @@ impl Subscribing<'_> {
                 Ok(Led::Again) => {}
                 Ok(Led::AgainRefreshed) => refreshed = true,
                 Ok(Led::Answer(outcome)) => return Ok(self.answer(outcome)),
+                Ok(Led::Refused(why)) => return Ok(Ended::Refused(why)),
                 Err(StepError::Processor(error)) => {
                     let user_id = self.reader.user_id;
                     tracing::warn!(
@@ -127,8 +188,16 @@ impl Subscribing<'_> {
         Ok(self.answer(Subscribed::PaymentUnderWay))
     }
 
-    fn answer(&self, outcome: Subscribed) -> SubscribeReply {
-        reply(outcome, self.earlier)
+    fn answer(&self, outcome: Subscribed) -> Ended {
+        Ended::Answer(reply(outcome, self.earlier))
+    }
+
+    /// Whether `checkout` is what this request asks for: its plan (and its offer, when one is
+    /// being redeemed; a plain request takes a checkout the reader opened for an offer on
+    /// the plan, whose redemption is theirs already).
+    fn wants(&self, checkout: &HostedCheckout) -> bool {
+        checkout.plan_code == self.plan.code
+            && (self.offer.is_none() || checkout.offer_code.as_deref() == self.offer)
     }
 
     /// Decides the round's step, in a transaction holding the reader's lock.
@@ -138,6 +207,7 @@ impl Subscribing<'_> {
         let customer_key = request_key("customer")?;
         let checkout_key = request_key("checkout")?;
         let (plan, next) = (self.plan.clone(), self.reader.next.to_string());
+        let offer = self.offer.map(str::to_string);
         let step = self
             .billing
             .for_reader(
@@ -153,6 +223,7 @@ impl Subscribing<'_> {
                         checkout_key: &checkout_key,
                         now,
                         refreshed,
+                        offer: offer.as_deref(),
                     };
                     round.decide(conn)
                 },
@@ -173,6 +244,7 @@ impl Subscribing<'_> {
     async fn take(&mut self, step: HostedStep) -> Result<Led, StepError> {
         match step {
             HostedStep::Done(outcome) => Ok(Led::Answer(outcome)),
+            HostedStep::Refuse(why) => Ok(Led::Refused(why)),
             HostedStep::Refresh { subscription } => self.refresh(subscription).await,
             HostedStep::Resume { subscription } => self.resume(subscription).await,
             HostedStep::SwitchPlan {
@@ -186,7 +258,11 @@ impl Subscribing<'_> {
                 checkout_id,
                 reference,
             } => self.expire(checkout_id, reference).await,
-            HostedStep::Open { checkout, customer } => self.open(checkout, customer).await,
+            HostedStep::Open {
+                checkout,
+                customer,
+                offer,
+            } => self.open(*checkout, customer, offer).await,
         }
     }
 
@@ -344,20 +420,23 @@ impl Subscribing<'_> {
         reference: String,
     ) -> Result<Led, StepError> {
         let read_at = self.billing.clock.now();
-        match self.gateway.expire_checkout(reference).await {
-            Ok(CheckoutState::Expired | CheckoutState::Complete { subscription: None })
-            | Err(HostedError::Missing(_)) => {}
+        let end = match self.gateway.expire_checkout(reference).await {
+            Ok(CheckoutState::Expired) | Err(HostedError::Missing(_)) => CheckoutEnd::Unpaid,
+            Ok(CheckoutState::Complete { subscription: None }) => CheckoutEnd::Paid,
             Ok(CheckoutState::Complete {
                 subscription: Some(subscription),
-            }) => self.record_paid_meanwhile(subscription, read_at).await?,
+            }) => {
+                self.record_paid_meanwhile(subscription, read_at).await?;
+                CheckoutEnd::Paid
+            }
             Ok(CheckoutState::Open) => {
                 let refused = HostedError::Refused("the checkout would not expire".into());
                 return Err(refused.into());
             }
             Err(error) => return Err(error.into()),
-        }
+        };
         self.billing
-            .close_checkout(self.reader.user_id, checkout_id)
+            .close_checkout(self.reader.user_id, checkout_id, end)
             .await?;
         Ok(Led::Again)
     }
@@ -376,11 +455,16 @@ impl Subscribing<'_> {
         Ok(())
     }
 
-    /// Opens the processor's page for the reader's checkout and saves it; the reader is sent
-    /// there when it is for this plan.
-    async fn open(&self, checkout: HostedCheckout, customer: String) -> Result<Led, StepError> {
+    /// Opens the processor's page for the reader's checkout (with the offer it was written
+    /// for) and saves it; the reader is sent there when it is what they asked for.
+    async fn open(
+        &self,
+        checkout: HostedCheckout,
+        customer: String,
+        offer: Option<CheckoutOffer>,
+    ) -> Result<Led, StepError> {
         let user_id = self.reader.user_id;
-        let request = self.checkout_request(&checkout, customer);
+        let request = self.checkout_request(&checkout, customer, offer);
         let opened = match self.gateway.open_checkout(request).await {
             Ok(opened) => opened,
             Err(HostedError::CustomerGone(what)) => {
@@ -400,16 +484,22 @@ impl Subscribing<'_> {
                 )
             })
             .await?;
-        if checkout.plan_code == self.plan.code {
-            tracing::info!(user_id = user_id.get(), plan = %self.plan.code, "sent to the processor's checkout");
+        if self.wants(&checkout) {
+            tracing::info!(user_id = user_id.get(), plan = %self.plan.code, offer = checkout.offer_code.as_deref().unwrap_or(""), "sent to the processor's checkout");
             return Ok(Led::Answer(Subscribed::ContinueAt { url: opened.url }));
         }
-        // A page for another plan left by an earlier request: the next round expires it.
+        // A page for another plan (or offer) left by an earlier request: the next round
+        // expires it.
         Ok(Led::Again)
     }
 
     /// What the processor is asked to open `checkout`'s page with.
-    fn checkout_request(&self, checkout: &HostedCheckout, customer: String) -> CheckoutRequest {
+    fn checkout_request(
+        &self,
+        checkout: &HostedCheckout,
+        customer: String,
+        offer: Option<CheckoutOffer>,
+    ) -> CheckoutRequest {
         let next = next_parameter(&checkout.return_to);
         let site = self.reader.site;
         CheckoutRequest {
@@ -425,6 +515,7 @@ impl Subscribing<'_> {
                 next.as_deref().map_or(String::new(), |n| format!("?{n}"))
             ),
             idempotency_key: checkout.request_key.clone(),
+            offer,
         }
     }
 
@@ -442,7 +533,7 @@ impl Subscribing<'_> {
         );
         self.billing
             .for_reader(user_id, "forgetting a lost customer", move |conn| {
-                db::hosted_checkouts::close(conn, checkout_id)?;
+                end_checkout(conn, checkout_id, CheckoutEnd::Unpaid)?;
                 if let Some(customer) = db::gateway_customers::find(conn, user_id, name)?
                     && let Some(reference) = customer.reference
                 {

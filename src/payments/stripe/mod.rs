@@ -16,14 +16,22 @@
 //! - Each plan is one Stripe price (`STRIPE_PRICES`); a subscription on any other price has no
 //!   plan (Gazette still follows one it recorded, see `billing::sync`).
 //!   [`Stripe::check_prices`] compares the prices with the plans at start-up.
+//! - An offer's discount is a Stripe coupon whose id is [`wire::COUPON_PREFIX`] and the offer's
+//!   code, made the first time a checkout needs it (under a key derived from its id, so every
+//!   instance asks for the one coupon); one that exists already is used if its terms are the
+//!   offer's, and refused otherwise (a reader is never charged other than the page said). A
+//!   checkout carries the coupon (`discounts`) or a trial (`trial_period_days`, no payment
+//!   method asked for, the subscription canceled at the trial's end if none was given by
+//!   then), never both, and names the offer in the subscription's metadata.
 //! - The secret key and the webhook secret never leave this module: not in errors, logs or
 //!   `Debug` output.
 
 mod signature;
 mod wire;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -32,8 +40,9 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::hosted::{
-    CheckoutRequest, CheckoutState, CustomerRequest, HeldCustomer, HeldSubscription, HostedError,
-    HostedFuture, HostedGateway, Notification, OpenedCheckout, PortalFlow, Rejected,
+    CheckoutDeal, CheckoutOffer, CheckoutRequest, CheckoutState, CouponDuration, CouponOff,
+    CustomerRequest, HeldCustomer, HeldSubscription, HostedError, HostedFuture, HostedGateway,
+    Notification, OpenedCheckout, PortalFlow, Rejected,
 };
 pub use signature::TOLERANCE_SECONDS;
 pub use wire::HANDLED_EVENTS;
@@ -131,6 +140,8 @@ pub struct Stripe {
     config: StripeConfig,
     /// Stripe price id to plan code.
     plans: HashMap<String, String>,
+    /// Coupons known to exist at Stripe with their offer's terms (asked for once per instance).
+    coupons: Mutex<HashSet<String>>,
 }
 
 impl Stripe {
@@ -150,6 +161,7 @@ impl Stripe {
             http,
             config,
             plans,
+            coupons: Mutex::new(HashSet::new()),
         })
     }
 
@@ -307,11 +319,99 @@ impl Stripe {
             .send(
                 Method::GET,
                 &format!("/v1/subscriptions/{reference}"),
-                &[field("expand[]", "latest_invoice")],
+                &[
+                    field("expand[]", "latest_invoice"),
+                    field("expand[]", "customer"),
+                ],
                 None,
             )
             .await?;
         subscription.held(&self.plans)
+    }
+
+    /// The coupon for the offer `code` with these terms, made if Stripe does not have it yet
+    /// (see the module's rules); its id.
+    async fn coupon(
+        &self,
+        code: &str,
+        off: &CouponOff,
+        duration: CouponDuration,
+    ) -> Result<String, HostedError> {
+        let id = format!("{}{code}", wire::COUPON_PREFIX);
+        let known = self
+            .coupons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&id);
+        if known {
+            return Ok(id);
+        }
+        let mut form = vec![field("id", id.clone()), field("name", code)];
+        match off {
+            CouponOff::Percent(percent) => form.push(field("percent_off", percent.to_string())),
+            CouponOff::Amount(money) => form.extend([
+                field("amount_off", money.minor_units.to_string()),
+                field("currency", money.currency.to_ascii_lowercase()),
+            ]),
+        }
+        match duration {
+            CouponDuration::Once => form.push(field("duration", "once")),
+            CouponDuration::Forever => form.push(field("duration", "forever")),
+            CouponDuration::Months(months) => form.extend([
+                field("duration", "repeating"),
+                field("duration_in_months", months.to_string()),
+            ]),
+        }
+        let key = format!("coupon-{id}");
+        let coupon: wire::Coupon = match self
+            .send(Method::POST, "/v1/coupons", &form, Some(&key))
+            .await
+        {
+            Ok(coupon) => coupon,
+            // Made before (by another instance, or a day ago): it is used if it is the offer's.
+            Err(HostedError::Refused(_)) => {
+                self.send(Method::GET, &format!("/v1/coupons/{id}"), &[], None)
+                    .await?
+            }
+            Err(error) => return Err(error),
+        };
+        if !coupon_fits(&coupon, off, duration) {
+            return Err(HostedError::Refused(format!(
+                "Stripe's coupon `{id}` is not the offer's terms: remove it in Stripe's \
+                 dashboard, or make the offer under another code"
+            )));
+        }
+        self.coupons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone());
+        Ok(id)
+    }
+
+    /// The fields a Checkout Session carries for an offer: its coupon, or its trial.
+    async fn offer_fields(
+        &self,
+        offer: &CheckoutOffer,
+    ) -> Result<Vec<(String, String)>, HostedError> {
+        let mut form = vec![field(
+            &format!("subscription_data[metadata][{}]", wire::OFFER_KEY),
+            offer.code.clone(),
+        )];
+        match &offer.deal {
+            CheckoutDeal::Discount { off, duration } => {
+                let coupon = self.coupon(&offer.code, off, *duration).await?;
+                form.push(field("discounts[0][coupon]", coupon));
+            }
+            CheckoutDeal::Trial { days } => form.extend([
+                field("subscription_data[trial_period_days]", days.to_string()),
+                field("payment_method_collection", "if_required"),
+                field(
+                    "subscription_data[trial_settings][end_behavior][missing_payment_method]",
+                    "cancel",
+                ),
+            ]),
+        }
+        Ok(form)
     }
 
     async fn get_checkout(&self, reference: &str) -> Result<CheckoutState, HostedError> {
@@ -325,6 +425,35 @@ impl Stripe {
             .await?;
         Ok(session.state())
     }
+}
+
+/// Whether Stripe's coupon takes off what the offer does, on the invoices it does.
+fn coupon_fits(coupon: &wire::Coupon, off: &CouponOff, duration: CouponDuration) -> bool {
+    let off_fits = match off {
+        CouponOff::Percent(percent) => {
+            coupon.amount_off.is_none()
+                && coupon
+                    .percent_off
+                    .is_some_and(|p| (p - f64::from(*percent)).abs() < 0.001)
+        }
+        CouponOff::Amount(money) => {
+            coupon.percent_off.is_none()
+                && coupon.amount_off == Some(money.minor_units)
+                && coupon
+                    .currency
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(&money.currency))
+        }
+    };
+    let duration_fits = match duration {
+        CouponDuration::Once => coupon.duration.as_deref() == Some("once"),
+        CouponDuration::Forever => coupon.duration.as_deref() == Some("forever"),
+        CouponDuration::Months(months) => {
+            coupon.duration.as_deref() == Some("repeating")
+                && coupon.duration_in_months == Some(i64::from(months))
+        }
+    };
+    off_fits && duration_fits
 }
 
 enum Attempt {
@@ -466,7 +595,11 @@ impl HostedGateway for Stripe {
         Box::pin(async move {
             let price = self.price_of(&request.plan_code)?;
             let reader = request.user_id.to_string();
-            let form = [
+            let offer = match &request.offer {
+                Some(offer) => self.offer_fields(offer).await?,
+                None => Vec::new(),
+            };
+            let mut form = vec![
                 field("mode", "subscription"),
                 field("customer", request.customer),
                 field("line_items[0][price]", price),
@@ -489,6 +622,7 @@ impl HostedGateway for Stripe {
                     request.idempotency_key.clone(),
                 ),
             ];
+            form.extend(offer);
             let session: wire::Session = self
                 .send(
                     Method::POST,
@@ -539,6 +673,7 @@ impl HostedGateway for Stripe {
                 field("status", "all"),
                 field("limit", PAGE.to_string()),
                 field("expand[]", "data.latest_invoice"),
+                field("expand[]", "data.customer"),
             ];
             let list: wire::List<wire::Subscription> = self
                 .send(Method::GET, "/v1/subscriptions", &query, None)

@@ -21,6 +21,10 @@ use crate::payments::hosted::{
 pub const READER_KEY: &str = "gazette_user_id";
 /// Metadata key on a subscription naming the request key of the checkout that created it.
 pub const CHECKOUT_KEY: &str = "gazette_checkout";
+/// Metadata key on a subscription naming the offer its checkout was opened for.
+pub const OFFER_KEY: &str = "gazette_offer";
+/// A coupon Gazette makes for an offer is this, then the offer's code.
+pub const COUPON_PREFIX: &str = "gazette-";
 
 /// The events Gazette acts on: the webhook endpoint should send these, and reconciliation
 /// asks for these (Stripe accepts at most 20 types in one listing).
@@ -34,6 +38,7 @@ pub const HANDLED_EVENTS: &[&str] = &[
     "customer.subscription.deleted",
     "customer.subscription.paused",
     "customer.subscription.resumed",
+    "customer.subscription.trial_will_end",
     "invoice.paid",
     "invoice.payment_failed",
     "invoice.payment_action_required",
@@ -170,10 +175,79 @@ pub enum InvoiceRef {
     Unexpanded(serde::de::IgnoredAny),
 }
 
+/// A coupon as Stripe holds it.
+#[derive(Deserialize)]
+pub struct Coupon {
+    pub id: String,
+    #[serde(default)]
+    pub percent_off: Option<f64>,
+    #[serde(default)]
+    pub amount_off: Option<i64>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub duration: Option<String>,
+    #[serde(default)]
+    pub duration_in_months: Option<i64>,
+}
+
+/// The discount a subscription carries (API versions before 2025 name it `discount`).
+#[derive(Deserialize)]
+pub struct Discount {
+    pub coupon: Coupon,
+    #[serde(default)]
+    pub start: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct InvoiceSettings {
+    #[serde(default)]
+    pub default_payment_method: Option<Value>,
+}
+
+/// A subscription's customer: its id, or the customer itself when expanded.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum CustomerRef {
+    Plain(String),
+    Object {
+        id: String,
+        #[serde(default)]
+        invoice_settings: Option<InvoiceSettings>,
+    },
+}
+
+/// Whether a payment method is named (an id or an expanded object, not null).
+fn names_a_payment_method(value: Option<&Value>) -> bool {
+    value.is_some_and(|value| !value.is_null())
+}
+
+impl CustomerRef {
+    /// Whether the customer has a default payment method; `None` when not expanded.
+    fn has_payment_method(&self) -> Option<bool> {
+        match self {
+            Self::Plain(_) => None,
+            Self::Object {
+                invoice_settings, ..
+            } => Some(names_a_payment_method(
+                invoice_settings
+                    .as_ref()
+                    .and_then(|s| s.default_payment_method.as_ref()),
+            )),
+        }
+    }
+
+    fn into_id(self) -> String {
+        match self {
+            Self::Plain(id) | Self::Object { id, .. } => id,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct Subscription {
     pub id: String,
-    pub customer: Id,
+    pub customer: CustomerRef,
     pub status: String,
     #[serde(default)]
     pub cancel_at_period_end: bool,
@@ -190,6 +264,12 @@ pub struct Subscription {
     pub latest_invoice: Option<InvoiceRef>,
     #[serde(default)]
     pub metadata: HashMap<String, String>,
+    #[serde(default)]
+    pub trial_end: Option<i64>,
+    #[serde(default)]
+    pub discount: Option<Discount>,
+    #[serde(default)]
+    pub default_payment_method: Option<Value>,
 }
 
 fn instant(seconds: i64) -> Result<OffsetDateTime, HostedError> {
@@ -234,12 +314,30 @@ impl Subscription {
             }
             _ => None,
         };
+        let payment_method = if names_a_payment_method(self.default_payment_method.as_ref()) {
+            Some(true)
+        } else {
+            self.customer.has_payment_method()
+        };
+        let offer_code = self.metadata.get(OFFER_KEY).cloned().or_else(|| {
+            let coupon = &self.discount.as_ref()?.coupon.id;
+            coupon.strip_prefix(COUPON_PREFIX).map(str::to_string)
+        });
         Ok(HeldSubscription {
+            offer_code,
+            trial_end: self.trial_end.map(instant).transpose()?,
+            discount_start: self
+                .discount
+                .as_ref()
+                .and_then(|d| d.start)
+                .map(instant)
+                .transpose()?,
+            payment_method,
             plan_code: item.and_then(|i| plans.get(&i.price.id).cloned()),
             price: item.map(|i| i.price.id.clone()),
             item: item.map(|i| i.id.clone()),
             reference: self.id,
-            customer: self.customer.into_string(),
+            customer: self.customer.into_id(),
             status,
             current_period_start: instant(start)?,
             current_period_end: instant(end)?,
@@ -298,6 +396,15 @@ impl Event {
                             subscription: id_at(object, &["subscription"]),
                         }
                     }
+                    _ => About::Other,
+                }
+            }
+            "customer.subscription.trial_will_end" => {
+                match (id_at(object, &["customer"]), id_at(object, &["id"])) {
+                    (Some(customer), Some(subscription)) => About::TrialEnding {
+                        customer,
+                        subscription,
+                    },
                     _ => About::Other,
                 }
             }
@@ -418,6 +525,76 @@ mod tests {
                 currency: "USD".into()
             }
         );
+    }
+
+    #[test]
+    fn a_trial_ending_soon_is_its_own_notice_about_the_subscription() {
+        let notice = event(serde_json::json!({
+            "id": "evt_1", "type": "customer.subscription.trial_will_end",
+            "data": {"object": {"id": "sub_1", "customer": "cus_1", "status": "trialing"}}
+        }));
+        assert_eq!(
+            notice.about,
+            About::TrialEnding {
+                customer: "cus_1".into(),
+                subscription: "sub_1".into()
+            }
+        );
+        assert!(
+            HANDLED_EVENTS.len() <= 20,
+            "Stripe lists at most 20 types at once"
+        );
+    }
+
+    #[test]
+    fn a_subscription_says_its_offer_trial_discount_and_payment_method() {
+        let plans = HashMap::from([("price_m".to_string(), "monthly".to_string())]);
+        let read = |value: Value| {
+            serde_json::from_value::<Subscription>(value)
+                .unwrap()
+                .held(&plans)
+                .unwrap()
+        };
+        let item = serde_json::json!({"data": [{"id": "si_1",
+            "price": {"id": "price_m", "currency": "usd"}}]});
+        let trial = read(serde_json::json!({
+            "id": "sub_1", "status": "trialing", "items": item,
+            "current_period_start": 1_000, "current_period_end": 2_000, "trial_end": 2_000,
+            "customer": {"id": "cus_1", "invoice_settings": {"default_payment_method": null}},
+            "default_payment_method": null, "metadata": {"gazette_offer": "try"}
+        }));
+        assert_eq!(trial.status, HeldStatus::Active, "a trial gives access");
+        assert_eq!(trial.offer_code.as_deref(), Some("try"));
+        assert_eq!(trial.trial_end.map(|t| t.unix_timestamp()), Some(2_000));
+        assert_eq!(trial.payment_method, Some(false));
+        assert_eq!(trial.customer, "cus_1");
+        let carded = read(serde_json::json!({
+            "id": "sub_1", "status": "trialing", "items": item,
+            "current_period_start": 1_000, "current_period_end": 2_000,
+            "customer": {"id": "cus_1", "invoice_settings": {"default_payment_method": "pm_1"}}
+        }));
+        assert_eq!(carded.payment_method, Some(true));
+        let discounted = read(serde_json::json!({
+            "id": "sub_1", "status": "active", "items": item, "customer": "cus_1",
+            "current_period_start": 1_000, "current_period_end": 2_000,
+            "discount": {"coupon": {"id": "gazette-half", "percent_off": 50.0}, "start": 1_000}
+        }));
+        assert_eq!(
+            discounted.offer_code.as_deref(),
+            Some("half"),
+            "from the coupon"
+        );
+        assert_eq!(
+            discounted.discount_start.map(|t| t.unix_timestamp()),
+            Some(1_000)
+        );
+        assert_eq!(discounted.payment_method, None, "the customer was not read");
+        let other = read(serde_json::json!({
+            "id": "sub_1", "status": "active", "items": item, "customer": "cus_1",
+            "current_period_start": 1_000, "current_period_end": 2_000,
+            "discount": {"coupon": {"id": "SUMMER"}, "start": 1_000}
+        }));
+        assert_eq!(other.offer_code, None, "another coupon names no offer");
     }
 
     #[test]

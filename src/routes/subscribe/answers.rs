@@ -145,6 +145,17 @@ pub(super) fn back_from_checkout(confirmed: Confirmed) -> String {
             "Thank you for subscribing! Your subscription is paid until {}.",
             long_date(until)
         ),
+        Confirmed::Trial { until, card: true } => format!(
+            "Your free trial has started: you read everything until {}. Then your \
+             subscription carries on, paid, unless you cancel before.",
+            long_date(until)
+        ),
+        Confirmed::Trial { until, card: false } => format!(
+            "Your free trial has started: you read everything until {}. No card was asked \
+             for: add a payment method with Manage billing before then to carry on; without \
+             one, your access simply ends then and nothing is charged.",
+            long_date(until)
+        ),
         Confirmed::Pending => "Thank you! The payment processor is still confirming your \
                                payment. Your subscription starts as soon as it does, usually \
                                within a minute; your account page will show it. You will not be \

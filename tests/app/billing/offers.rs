@@ -1,6 +1,7 @@
 //! Offers and free trials with a gateway that charges at once: the offer page, the redemption
 //! limit and one charge per reader under bursts, trials ending with and without a payment
-//! method, and the command line. Every test counts what the processor took.
+//! method, and the command line. Every test counts what the processor took. (With Stripe:
+//! `stripe/offers.rs`.)
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -30,7 +31,7 @@ async fn app_with(processor: Arc<FakeProcessor>) -> TestApp {
         .await
 }
 
-fn offer(app: &TestApp, code: &str, deal: Deal, limit: Option<i32>) {
+pub(super) fn offer(app: &TestApp, code: &str, deal: Deal, limit: Option<i32>) {
     let terms = OfferTerms {
         code: code.to_string(),
         plan_code: "monthly".to_string(),
@@ -49,7 +50,7 @@ fn half_off() -> Deal {
     }
 }
 
-fn redeemed(app: &TestApp, code: &str) -> (i32, i64) {
+pub(super) fn redeemed(app: &TestApp, code: &str) -> (i32, i64) {
     use gazette::schema::{offer_redemptions, offers};
     let mut conn = app.connect();
     let count: i32 = offers::table
@@ -103,7 +104,7 @@ async fn burst(
         .collect()
 }
 
-async fn take(reader: &Reader<'_>, code: &str, extra: &[(&str, &str)]) -> Page {
+pub(super) async fn take(reader: &Reader<'_>, code: &str, extra: &[(&str, &str)]) -> Page {
     let token = reader.csrf_token().await;
     let mut form = extra.to_vec();
     form.push(("csrf_token", token.as_str()));
@@ -460,20 +461,6 @@ async fn a_subscriber_cannot_stack_an_offer_on_a_live_subscription() {
     assert_eq!(posted.status, StatusCode::SEE_OTHER);
     assert_eq!(redeemed(&app, "later"), (0, 0));
     assert_eq!(processor.charges().len(), 1, "only the subscription itself");
-}
-
-#[tokio::test]
-async fn offers_are_refused_plainly_with_a_processor_that_takes_none_here() {
-    let (_fake, app) = crate::billing::stripe::shop().await;
-    offer(&app, "elsewhere", half_off(), None);
-    let reader = Reader::signed_up(&app, "stripe-offer@example.com").await;
-    let page = take(&reader, "elsewhere", &[]).await;
-    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(
-        page.location().is_none(),
-        "never on to a full-price checkout"
-    );
-    assert_eq!(redeemed(&app, "elsewhere"), (0, 0));
 }
 
 #[tokio::test]

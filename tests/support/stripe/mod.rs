@@ -80,6 +80,7 @@ pub(crate) struct State {
     pub counter: u64,
     pub prices: Vec<Price>,
     pub customers: Vec<Value>,
+    pub coupons: Vec<Value>,
     pub sessions: Vec<Value>,
     pub subscriptions: Vec<Value>,
     pub invoices: Vec<Value>,
@@ -171,29 +172,59 @@ impl Inner {
         object
     }
 
-    /// Starts a subscription for a completed checkout, with its first invoice paid.
+    /// Starts a subscription for a completed checkout, with its first invoice paid: nothing
+    /// during a trial, the discounted price with a coupon. A card is given on the page unless
+    /// the session has a trial and collects a payment method only if required.
     pub fn start_subscription(&self, state: &mut State, session_id: &str) -> Option<String> {
         let session = State::find(&mut state.sessions, session_id)?.clone();
         let price = state.price(session["line_items"][0]["price"].as_str()?)?;
         let customer = session["customer"].as_str()?.to_string();
         let now = self.clock.now();
-        let end = gazette::domain::subscription::add_months(now, price.months);
+        let trial_days = session["subscription_data"]["trial_period_days"].as_i64();
+        let trial_end = trial_days.map(|days| now + time::Duration::days(days));
+        let end = trial_end
+            .unwrap_or_else(|| gazette::domain::subscription::add_months(now, price.months));
+        let coupon = session["discounts"][0]["coupon"]
+            .as_str()
+            .and_then(|id| state.coupons.iter().find(|c| c["id"] == id).cloned());
+        let card_given =
+            trial_end.is_none() || session["payment_method_collection"] != "if_required";
         let sub_id = state.id("sub");
         let item_id = state.id("si");
         let invoice_id = state.id("in");
+        let discount = coupon
+            .as_ref()
+            .map(|coupon| discount_json(coupon, &sub_id, now));
+        let amount = if trial_end.is_some() {
+            0
+        } else {
+            discounted(price.unit_amount, discount.as_ref())
+        };
+        let payment_method = if card_given {
+            json!(state.id("pm"))
+        } else {
+            Value::Null
+        };
         let invoice = json!({
             "id": invoice_id, "object": "invoice", "customer": customer,
             "subscription": sub_id, "status": "paid",
-            "amount_due": price.unit_amount, "amount_paid": price.unit_amount,
+            "amount_due": amount, "amount_paid": amount,
             "amount_remaining": 0, "currency": price.currency,
+            "subtotal": if trial_end.is_some() { 0 } else { price.unit_amount },
             "hosted_invoice_url": format!("{}/invoice/{invoice_id}", self.base),
             "period_start": now.unix_timestamp(), "period_end": now.unix_timestamp(),
             "billing_reason": "subscription_create",
         });
         let subscription = json!({
             "id": sub_id, "object": "subscription", "customer": customer,
-            "status": "active", "cancel_at_period_end": false,
+            "status": if trial_end.is_some() { "trialing" } else { "active" },
+            "cancel_at_period_end": false,
             "canceled_at": null, "ended_at": null,
+            "trial_start": trial_end.map(|_| now.unix_timestamp()),
+            "trial_end": trial_end.map(OffsetDateTime::unix_timestamp),
+            "trial_settings": session["subscription_data"]["trial_settings"].clone(),
+            "discount": discount,
+            "default_payment_method": payment_method,
             "current_period_start": now.unix_timestamp(),
             "current_period_end": end.unix_timestamp(),
             "items": {"object": "list", "has_more": false, "data": [{
@@ -218,6 +249,37 @@ impl Inner {
         self.emit(state, "checkout.session.completed", completed);
         Some(sub_id)
     }
+}
+
+/// A subscription's discount with `coupon`, starting at `start`.
+pub fn discount_json(coupon: &Value, sub_id: &str, start: OffsetDateTime) -> Value {
+    let end = match (
+        coupon["duration"].as_str(),
+        coupon["duration_in_months"].as_i64(),
+    ) {
+        (Some("repeating"), Some(months)) => json!(
+            gazette::domain::subscription::add_months(start, i32::try_from(months).unwrap())
+                .unix_timestamp()
+        ),
+        _ => Value::Null,
+    };
+    json!({
+        "id": format!("di_{}", &sub_id[4..]), "object": "discount", "coupon": coupon,
+        "start": start.unix_timestamp(), "end": end, "subscription": sub_id,
+    })
+}
+
+/// What an invoice of `unit_amount` comes to with `discount` (if any), as Stripe rounds.
+pub fn discounted(unit_amount: i64, discount: Option<&Value>) -> i64 {
+    let Some(coupon) = discount.map(|d| &d["coupon"]) else {
+        return unit_amount;
+    };
+    let off = if let Some(percent) = coupon["percent_off"].as_f64() {
+        (unit_amount as f64 * percent / 100.0).round() as i64
+    } else {
+        coupon["amount_off"].as_i64().unwrap_or(0)
+    };
+    (unit_amount - off).max(0)
 }
 
 pub fn price_json(price: &Price) -> Value {
@@ -591,13 +653,24 @@ impl FakeStripe {
         let end = gazette::domain::subscription::add_months(start, price.months);
         let invoice_id = state.id("in");
         let paid = outcome == Renewal::Paid;
+        // A discount for the first invoice, or for months now over, no longer applies.
+        let discount = subscription["discount"].clone();
+        let discount = match (
+            discount["coupon"]["duration"].as_str(),
+            discount["end"].as_i64(),
+        ) {
+            (Some("forever"), _) => Some(discount),
+            (Some("repeating"), Some(until)) if start.unix_timestamp() < until => Some(discount),
+            _ => None,
+        };
+        let amount = discounted(price.unit_amount, discount.as_ref());
         let invoice = json!({
             "id": invoice_id, "object": "invoice",
             "customer": subscription["customer"], "subscription": sub_id,
             "status": if paid { "paid" } else { "open" },
-            "amount_due": price.unit_amount,
-            "amount_paid": if paid { price.unit_amount } else { 0 },
-            "amount_remaining": if paid { 0 } else { price.unit_amount },
+            "amount_due": amount,
+            "amount_paid": if paid { amount } else { 0 },
+            "amount_remaining": if paid { 0 } else { amount },
             "currency": price.currency,
             "hosted_invoice_url": format!("{}/invoice/{invoice_id}", inner.base),
             "billing_reason": "subscription_cycle",
@@ -612,6 +685,7 @@ impl FakeStripe {
             sub["items"]["data"][0]["current_period_end"] = json!(end.unix_timestamp());
             sub["latest_invoice"] = json!(invoice_id);
             sub["status"] = json!(if paid { "active" } else { "past_due" });
+            sub["discount"] = discount.unwrap_or(Value::Null);
             sub.clone()
         };
         let kind = if paid {
@@ -621,6 +695,158 @@ impl FakeStripe {
         };
         inner.emit(&mut state, kind, Inner::invoice_for_event(&invoice));
         inner.emit(&mut state, "customer.subscription.updated", updated);
+    }
+
+    /// The reader adds a card in the billing portal: it becomes the customer's default payment
+    /// method (a `customer.updated`, which Gazette does not act on).
+    pub fn add_payment_method(&self, customer: &str) -> String {
+        let mut state = self.inner.state();
+        let method = state.id("pm");
+        let held = State::find(&mut state.customers, customer).expect("the customer exists");
+        held["invoice_settings"]["default_payment_method"] = json!(method);
+        let updated = held.clone();
+        self.inner.emit(&mut state, "customer.updated", updated);
+        method
+    }
+
+    /// Stripe's notice that a trial ends soon, sent three days before its end: a
+    /// `customer.subscription.trial_will_end` about the subscription. The fake's clock must
+    /// be within those three days.
+    pub fn trial_will_end(&self, sub_id: &str) -> String {
+        let mut state = self.inner.state();
+        let now = self.inner.now();
+        let subscription = State::find(&mut state.subscriptions, sub_id)
+            .expect("the subscription")
+            .clone();
+        let ends = subscription["trial_end"].as_i64().expect("a trial");
+        assert!(
+            subscription["status"] == "trialing" && ends > now && ends - now <= 3 * 86_400,
+            "Stripe sends trial_will_end three days before a live trial ends"
+        );
+        self.inner.emit(
+            &mut state,
+            "customer.subscription.trial_will_end",
+            subscription,
+        )
+    }
+
+    /// The trial's end comes (the fake's clock must be past it), as Stripe runs it: with a
+    /// payment method on file (the subscription's or its customer's), the first invoice is
+    /// charged (discounted if a coupon applies) and the subscription turns `active` for its
+    /// first paid period (`invoice.paid`, then `customer.subscription.updated`); without one,
+    /// as `trial_settings` says (`cancel`), it is canceled when the trial ends
+    /// (`customer.subscription.deleted`). Whether it was charged.
+    pub fn end_trial(&self, sub_id: &str) -> bool {
+        let inner = &self.inner;
+        let mut state = inner.state();
+        let subscription = State::find(&mut state.subscriptions, sub_id)
+            .expect("the subscription")
+            .clone();
+        assert_eq!(subscription["status"], "trialing", "a trial to end");
+        let ends = subscription["trial_end"].as_i64().expect("a trial");
+        assert!(inner.now() >= ends, "the trial is over by the clock");
+        let customer = subscription["customer"].as_str().unwrap().to_string();
+        let customers_method = state
+            .customers
+            .iter()
+            .find(|c| c["id"] == customer)
+            .is_some_and(|c| !c["invoice_settings"]["default_payment_method"].is_null());
+        let has_method = !subscription["default_payment_method"].is_null() || customers_method;
+        if !has_method {
+            assert_eq!(
+                subscription["trial_settings"]["end_behavior"]["missing_payment_method"], "cancel",
+                "a trial without a payment method is canceled only when the checkout said so"
+            );
+            let canceled = {
+                let sub = State::find(&mut state.subscriptions, sub_id).unwrap();
+                sub["status"] = json!("canceled");
+                sub["ended_at"] = json!(ends);
+                sub["canceled_at"] = json!(ends);
+                sub["cancellation_details"] = json!({"reason": "cancellation_requested"});
+                sub.clone()
+            };
+            inner.emit(&mut state, "customer.subscription.deleted", canceled);
+            return false;
+        }
+        let price = state
+            .price(
+                subscription["items"]["data"][0]["price"]["id"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap();
+        let start = OffsetDateTime::from_unix_timestamp(ends).unwrap();
+        let end = gazette::domain::subscription::add_months(start, price.months);
+        let amount = discounted(
+            price.unit_amount,
+            Some(&subscription["discount"]).filter(|d| !d.is_null()),
+        );
+        let invoice_id = state.id("in");
+        let invoice = json!({
+            "id": invoice_id, "object": "invoice", "customer": customer,
+            "subscription": sub_id, "status": "paid",
+            "amount_due": amount, "amount_paid": amount, "amount_remaining": 0,
+            "subtotal": price.unit_amount, "currency": price.currency,
+            "hosted_invoice_url": format!("{}/invoice/{invoice_id}", inner.base),
+            "billing_reason": "subscription_cycle", "created": inner.now(),
+        });
+        state.invoices.push(invoice.clone());
+        let updated = {
+            let sub = State::find(&mut state.subscriptions, sub_id).unwrap();
+            sub["status"] = json!("active");
+            sub["current_period_start"] = json!(ends);
+            sub["current_period_end"] = json!(end.unix_timestamp());
+            sub["items"]["data"][0]["current_period_start"] = json!(ends);
+            sub["items"]["data"][0]["current_period_end"] = json!(end.unix_timestamp());
+            sub["latest_invoice"] = json!(invoice_id);
+            sub.clone()
+        };
+        inner.emit(
+            &mut state,
+            "invoice.paid",
+            Inner::invoice_for_event(&invoice),
+        );
+        inner.emit(&mut state, "customer.subscription.updated", updated);
+        true
+    }
+
+    /// Stripe expires every open Checkout Session whose time has come (by the fake's clock),
+    /// each with a `checkout.session.expired`, as it does by itself; how many.
+    pub fn expire_due_sessions(&self) -> usize {
+        let inner = &self.inner;
+        let mut state = inner.state();
+        let now = inner.now();
+        let mut expired = Vec::new();
+        for session in state.sessions.iter_mut() {
+            if session["status"] == "open" && session["expires_at"].as_i64().unwrap_or(0) <= now {
+                session["status"] = json!("expired");
+                session["url"] = Value::Null;
+                expired.push(session.clone());
+            }
+        }
+        let count = expired.len();
+        for session in expired {
+            inner.emit(&mut state, "checkout.session.expired", session);
+        }
+        count
+    }
+
+    /// Every invoice Stripe made, oldest first.
+    pub fn invoices(&self) -> Vec<Value> {
+        self.inner.state().invoices.clone()
+    }
+
+    /// The invoices of a subscription, oldest first.
+    pub fn invoices_of(&self, sub_id: &str) -> Vec<Value> {
+        self.invoices()
+            .into_iter()
+            .filter(|i| i["subscription"] == sub_id)
+            .collect()
+    }
+
+    /// Coupons made at Stripe.
+    pub fn coupons(&self) -> Vec<Value> {
+        self.inner.state().coupons.clone()
     }
 
     /// The reader pays an open invoice (after a failed renewal).

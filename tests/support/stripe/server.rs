@@ -263,15 +263,59 @@ async fn handle(
     respond(result)
 }
 
-/// A subscription as the API answers it, its latest invoice expanded when asked.
-fn with_expansions(state: &State, mut subscription: Value, expand: bool) -> Value {
-    if expand
+/// A subscription as the API answers it, its latest invoice and its customer expanded when
+/// asked (`prefix` is `data.` in a listing).
+fn with_expansions(state: &State, mut subscription: Value, params: &Params, prefix: &str) -> Value {
+    if expands(params, &format!("{prefix}latest_invoice"))
         && let Some(id) = subscription["latest_invoice"].as_str()
         && let Some(invoice) = state.invoices.iter().find(|i| i["id"] == id)
     {
         subscription["latest_invoice"] = invoice.clone();
     }
+    if expands(params, &format!("{prefix}customer"))
+        && let Some(id) = subscription["customer"].as_str()
+    {
+        subscription["customer"] = state
+            .customers
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| json!({"id": id, "object": "customer", "deleted": true}));
+    }
     subscription
+}
+
+/// A coupon from `POST /v1/coupons`'s parameters, or Stripe's error.
+fn coupon(params: &Params, now: i64) -> Result<Value, (u16, Value)> {
+    let invalid = |message: &str| error(400, "invalid_request_error", None, message);
+    let percent = param(params, "percent_off").map(str::parse::<f64>);
+    let amount = param(params, "amount_off").map(str::parse::<i64>);
+    let (percent_off, amount_off) = match (percent, amount) {
+        (Some(Ok(p)), None) if p > 0.0 && p <= 100.0 => (json!(p), Value::Null),
+        (None, Some(Ok(a))) if a > 0 => (Value::Null, json!(a)),
+        _ => {
+            return Err(invalid(
+                "Exactly one of percent_off or amount_off must be given.",
+            ));
+        }
+    };
+    let currency = param(params, "currency");
+    if !amount_off.is_null() && currency.is_none() {
+        return Err(invalid("currency is required with amount_off."));
+    }
+    let duration = param(params, "duration").unwrap_or("once");
+    let months = param(params, "duration_in_months").and_then(|m| m.parse::<i64>().ok());
+    match (duration, months) {
+        ("once" | "forever", None) | ("repeating", Some(1..)) => {}
+        _ => return Err(invalid("Invalid duration or duration_in_months.")),
+    }
+    Ok(json!({
+        "id": param(params, "id"), "object": "coupon", "name": param(params, "name"),
+        "percent_off": percent_off, "amount_off": amount_off,
+        "currency": if amount_off.is_null() { Value::Null } else { json!(currency) },
+        "duration": duration, "duration_in_months": months,
+        "created": now, "valid": true, "times_redeemed": 0, "livemode": false,
+    }))
 }
 
 fn expands(params: &Params, field: &str) -> bool {
@@ -285,6 +329,30 @@ fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value)
     let mut state = inner.state();
     let now = inner.now();
     match (method, parts.as_slice()) {
+        ("POST", ["coupons"]) => {
+            let mut made = match coupon(params, now) {
+                Ok(made) => made,
+                Err(refused) => return refused,
+            };
+            if made["id"].is_null() {
+                made["id"] = json!(state.id("coupon"));
+            }
+            let id = made["id"].as_str().unwrap_or_default().to_string();
+            if State::find(&mut state.coupons, &id).is_some() {
+                return error(
+                    400,
+                    "invalid_request_error",
+                    Some("resource_already_exists"),
+                    "Coupon already exists.",
+                );
+            }
+            state.coupons.push(made.clone());
+            answer(200, made)
+        }
+        ("GET", ["coupons", id]) => match State::find(&mut state.coupons, id) {
+            Some(coupon) => answer(200, coupon.clone()),
+            None => missing("coupon", id),
+        },
         ("GET", ["prices", id]) => match state.price(id) {
             Some(price) => answer(200, price_json(&price)),
             None => missing("price", id),
@@ -294,6 +362,7 @@ fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value)
             let customer = json!({
                 "id": id, "object": "customer", "created": now,
                 "email": param(params, "email"), "metadata": map_of(params, "metadata"),
+                "invoice_settings": {"default_payment_method": null},
                 "livemode": false,
             });
             state.customers.push(customer.clone());
@@ -359,6 +428,40 @@ fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value)
             {
                 return error(400, "invalid_request_error", None, "Missing required param");
             }
+            let discounts = match param(params, "discounts[0][coupon]") {
+                Some(coupon) if State::find(&mut state.coupons, coupon).is_none() => {
+                    return no_such("coupon", "discounts[0][coupon]", coupon);
+                }
+                Some(coupon) => json!([{"coupon": coupon}]),
+                None => json!([]),
+            };
+            let trial_days = match param(params, "subscription_data[trial_period_days]") {
+                Some(days) => match days.parse::<i64>() {
+                    Ok(days @ 1..=730) => json!(days),
+                    _ => {
+                        return error(
+                            400,
+                            "invalid_request_error",
+                            None,
+                            "Invalid trial_period_days",
+                        );
+                    }
+                },
+                None => Value::Null,
+            };
+            let collection = param(params, "payment_method_collection").unwrap_or("always");
+            if !["always", "if_required"].contains(&collection) {
+                return error(
+                    400,
+                    "invalid_request_error",
+                    None,
+                    "Invalid payment_method_collection",
+                );
+            }
+            let missing_payment_method = param(
+                params,
+                "subscription_data[trial_settings][end_behavior][missing_payment_method]",
+            );
             let id = state.id("cs_test");
             let session = json!({
                 "id": id, "object": "checkout.session", "mode": "subscription",
@@ -367,7 +470,14 @@ fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value)
                 "success_url": param(params, "success_url"), "cancel_url": param(params, "cancel_url"),
                 "line_items": [{"price": price, "quantity": 1}],
                 "metadata": map_of(params, "metadata"),
-                "subscription_data": {"metadata": map_of(params, "subscription_data[metadata]")},
+                "subscription_data": {
+                    "metadata": map_of(params, "subscription_data[metadata]"),
+                    "trial_period_days": trial_days,
+                    "trial_settings": missing_payment_method.map(|behavior| json!({
+                        "end_behavior": {"missing_payment_method": behavior},
+                    })),
+                },
+                "discounts": discounts, "payment_method_collection": collection,
                 "url": format!("{}/pay/{id}", inner.base),
                 "created": now, "expires_at": now + 86_400, "livemode": false,
             });
@@ -408,13 +518,12 @@ fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value)
         }
         ("GET", ["subscriptions"]) => {
             let customer = param(params, "customer").unwrap_or_default();
-            let expand = expands(params, "data.latest_invoice");
             let data: Vec<Value> = state
                 .subscriptions
                 .iter()
                 .filter(|s| s["customer"] == customer)
                 .rev()
-                .map(|s| with_expansions(&state, s.clone(), expand))
+                .map(|s| with_expansions(&state, s.clone(), params, "data."))
                 .collect();
             answer(
                 200,
@@ -424,10 +533,7 @@ fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value)
         ("GET", ["subscriptions", id]) => match State::find(&mut state.subscriptions, id) {
             Some(subscription) => {
                 let subscription = subscription.clone();
-                answer(
-                    200,
-                    with_expansions(&state, subscription, expands(params, "latest_invoice")),
-                )
+                answer(200, with_expansions(&state, subscription, params, ""))
             }
             None => missing("subscription", id),
         },
@@ -450,10 +556,7 @@ fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value)
             }
             let updated = subscription.clone();
             inner.emit(&mut state, "customer.subscription.updated", updated.clone());
-            answer(
-                200,
-                with_expansions(&state, updated, expands(params, "latest_invoice")),
-            )
+            answer(200, with_expansions(&state, updated, params, ""))
         }
         ("DELETE", ["subscriptions", id]) => {
             drop(state);
@@ -640,8 +743,16 @@ fn pages(inner: &Inner, method: &str, path: &str, form: &Params) -> HttpResponse
             if session["status"] != "open" {
                 return page(format!("<h1>This checkout is {}</h1>", session["status"]));
             }
+            let offer = match (
+                session["subscription_data"]["trial_period_days"].as_i64(),
+                session["discounts"][0]["coupon"].as_str(),
+            ) {
+                (Some(days), _) => format!("<p id=\"offer\">{days} days free</p>"),
+                (None, Some(coupon)) => format!("<p id=\"offer\">Coupon {coupon}</p>"),
+                (None, None) => String::new(),
+            };
             page(format!(
-                "<h1>Pay Gazette</h1><p id=\"amount\">{amount}</p>\
+                "<h1>Pay Gazette</h1><p id=\"amount\">{amount}</p>{offer}\
                  <p>Test mode: use 4242 4242 4242 4242.</p>\
                  <form method=\"post\" action=\"/pay/{id}\"><button type=\"submit\" id=\"pay\">Subscribe</button></form>\
                  <p><a id=\"back\" href=\"{cancel}\">Back</a></p>"

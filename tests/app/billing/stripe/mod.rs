@@ -7,6 +7,7 @@ mod calls;
 mod checkout;
 mod customers;
 mod deletion;
+mod offers;
 mod prices;
 mod reconcile;
 mod renewals;
