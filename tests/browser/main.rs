@@ -15,6 +15,7 @@ mod browser;
 
 mod accounts;
 mod csrf;
+mod gift_subscriptions;
 mod gifts;
 mod growth;
 mod journeys;
