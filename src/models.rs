@@ -1010,6 +1010,8 @@ pub struct GiftSubscription {
     pub redeemed_by: Option<UserId>,
     pub redeemed_at: Option<OffsetDateTime>,
     pub grant_id: Option<GrantId>,
+    /// The processor's checkout page opened to pay it, when it is paid there.
+    pub checkout_reference: Option<String>,
 }
 
 /// A gift being bought: its payment is about to be taken.

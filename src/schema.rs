@@ -57,6 +57,7 @@ diesel::table! {
         redeemed_by -> Nullable<Int8>,
         redeemed_at -> Nullable<Timestamptz>,
         grant_id -> Nullable<Int8>,
+        checkout_reference -> Nullable<Text>,
     }
 }
 

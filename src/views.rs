@@ -23,6 +23,7 @@ mod newsletter;
 mod offer;
 mod retention;
 
+pub use crate::domain::gift_subscription::months_words as months;
 pub use desk::{
     ArticleForm, ArticleFormPage, CompView, CompsPage, Conflict, DeskPage, DeskRow, FeatureChoice,
     FeaturePreview, NewsletterPage, NewsletterPanel, PeoplePage, PersonView, date_and_time,
@@ -598,15 +599,6 @@ impl From<&Plan> for PlanView {
                 &plan.currency,
             ),
         }
-    }
-}
-
-/// A length in months as words: "1 month", "3 months".
-pub fn months(count: i32) -> String {
-    if count == 1 {
-        "1 month".to_string()
-    } else {
-        format!("{count} months")
     }
 }
 

@@ -19,6 +19,8 @@
 //! - A subscription's notice that its trial ends soon owes its reader the trial-ending mail,
 //!   once per trial (`hosted::offers`); a checkout that expired gives back the offer's
 //!   redemption it held.
+//! - A checkout opened to pay a gift subscription makes the gift paid (its recipient's mail
+//!   queued) or unpaid, under its buyer's lock (`gift_subscriptions`).
 //! - When the processor cannot be asked, nothing is recorded and the error says so, so the
 //!   processor delivers the event again (and reconciliation would find it).
 
@@ -26,11 +28,12 @@ use diesel::PgConnection;
 use diesel::QueryResult;
 use time::OffsetDateTime;
 
+use super::gift_subscriptions::record_gift_paid;
 use super::hosted::{CheckoutEnd, end_checkout, owe_trial_notice};
 use super::sync::{Applied, apply_held};
 use super::{Billing, BillingError};
 use crate::db;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{GiftId, UserId};
 use crate::payments::hosted::{
     About, CheckoutState, HeldSubscription, HostedError, HostedGateway, Notification, Rejected,
 };
@@ -87,6 +90,13 @@ impl Billing {
             return Ok(Received::Ignored);
         };
         let now = self.clock.now();
+        let mails = matches!(
+            effect,
+            Effect::Gift {
+                paid: Some(true),
+                ..
+            }
+        );
         let recorded = self
             .for_reader(user_id, "applying a processor event", move |conn| {
                 if !db::gateway_events::record(conn, name, &id, &kind, Some(user_id), now)? {
@@ -97,7 +107,12 @@ impl Billing {
             })
             .await;
         match recorded {
-            Ok(true) => Ok(Received::Applied),
+            Ok(true) => {
+                if mails {
+                    self.wake_mail();
+                }
+                Ok(Received::Applied)
+            }
             Ok(false) => Ok(Received::AlreadyApplied),
             // The reader's account is gone: nothing of theirs to change.
             Err(db::DbError::Query {
@@ -166,7 +181,18 @@ impl Billing {
             .await?
         };
         let Some(user_id) = owner else {
-            return Ok(None);
+            // Or a gift's page, paid for once.
+            let gift = self.gift_checkout_state(gateway, &checkout).await?;
+            return Ok(gift.map(|(buyer, gift, paid)| {
+                (
+                    buyer,
+                    Effect::Gift {
+                        gift,
+                        checkout,
+                        paid,
+                    },
+                )
+            }));
         };
         let read_at = self.clock.now();
         let state = match gateway.checkout(checkout.clone()).await {
@@ -306,6 +332,13 @@ enum Effect {
     ForgetCustomer {
         customer: String,
     },
+    /// A gift's checkout page was paid (`Some(true)`), closed unpaid (`Some(false)`), or is
+    /// still open.
+    Gift {
+        gift: GiftId,
+        checkout: String,
+        paid: Option<bool>,
+    },
 }
 
 impl Effect {
@@ -346,6 +379,19 @@ impl Effect {
             Effect::ForgetCustomer { customer } => {
                 db::gateway_customers::forget(conn, gateway, customer)?;
             }
+            Effect::Gift {
+                gift,
+                checkout,
+                paid,
+            } => match paid {
+                Some(true) => {
+                    record_gift_paid(conn, *gift, checkout, now)?;
+                }
+                Some(false) => {
+                    db::gift_subscriptions::mark_unpaid(conn, *gift)?;
+                }
+                None => {}
+            },
         }
         Ok(())
     }

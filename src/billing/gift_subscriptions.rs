@@ -17,24 +17,40 @@
 //!   two readers with the same link, redeem it once. A reader whose subscription gives access
 //!   now is refused (the link keeps working for later, or for someone else); anyone else gets
 //!   the gift's months as an access grant, added after any grant they have running.
-//! - With a processor that runs the subscription (Stripe) gifts are refused plainly.
+//! - With a processor that has its own checkout page (Stripe), the gift is paid there: the
+//!   page is opened under the gift's own key (a double click gets the same page), the gift
+//!   notes the page, and it becomes paid when the processor says the page was paid: by its
+//!   event (recorded once by id, under the buyer's lock), by the buyer's return, or by
+//!   housekeeping asking; whichever comes first marks it, the others find it done. A page that
+//!   expires unpaid leaves the gift unpaid. A form older than a day is not reopened: the
+//!   processor forgets its key after a day, and a second page could be paid unseen.
 
 use diesel::PgConnection;
 use diesel::QueryResult;
 use time::{Duration, OffsetDateTime};
 
-use super::{Billing, BillingError, CHARGE_TIMEOUT, OUTCOME_TIMEOUT, PAYMENT_IN_FLIGHT};
+use super::budget::Spent;
+use super::{
+    Billing, BillingError, CHARGE_TIMEOUT, OUTCOME_TIMEOUT, PAYMENT_IN_FLIGHT, Subscriber,
+};
 use crate::db::{self, DbError};
 use crate::domain::gift_subscription::{GiftOrder, GiftState, PlanPrice, gift_period, gift_price};
 use crate::domain::ids::{GiftId, UserId};
 use crate::domain::mail::MailKind;
 use crate::models::{GiftSubscription, NewGiftSubscription, NewOutboxMail};
+use crate::payments::hosted::{CheckoutState, HostedGateway, Money, PaymentRequest};
 use crate::payments::{ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway};
 
 /// The most gifts one buyer begins in a day.
 pub const GIFTS_PER_DAY: i64 = 10;
 /// Gifts housekeeping settles in one pass.
 const SETTLE_BATCH: i64 = 100;
+/// How long a gift's form can send the buyer back to the processor's page: less than the
+/// processor keeps a request's key (Stripe: 24 hours).
+const FORM_LIFETIME: Duration = Duration::hours(23);
+/// A gift whose page was never noted is given up after this: by then the processor has
+/// forgotten its key, and any page it made has expired.
+const PAGE_NEVER_NOTED: Duration = Duration::hours(25);
 
 /// What a request to buy a gift did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +59,14 @@ pub enum GiftBought {
     Paid { id: GiftId, recipient: String },
     /// The form's earlier submission is paying for it right now.
     PaymentUnderWay,
+    /// Pay on the processor's page.
+    ContinueAt { url: String },
+    /// The form was sent more than a day ago and its gift not paid: start again.
+    FormExpired,
+    /// The processor could not be reached; nothing was charged.
+    ProcessorUnavailable,
+    /// The buyer's requests have asked the processor all their budget allows.
+    TooManyRequests { retry_after_secs: u64 },
     /// The processor refused the payment; nothing was taken and there is no gift.
     Declined { reason: String },
     /// The processor's answer was lost: it is settled by asking it, never charged twice.
@@ -53,8 +77,6 @@ pub enum GiftBought {
     NotSold,
     /// Payments are not set up.
     PaymentsDisabled,
-    /// The payment processor in use takes no gift payments here.
-    NotWithThisProcessor,
 }
 
 /// What a request to redeem a gift did.
@@ -81,55 +103,219 @@ enum GiftStep {
 }
 
 impl Billing {
-    /// Whether gifts can be bought with the payments set up here.
-    pub fn sells_gifts(&self) -> bool {
-        self.charges_now().is_some()
-    }
-
     /// Buys `order` for the buyer, once per `form_key` (the key of the form they submitted).
     pub async fn buy_gift(
         &self,
-        buyer: UserId,
+        buyer: &Subscriber<'_>,
         form_key: &str,
         order: &GiftOrder,
     ) -> Result<GiftBought, BillingError> {
-        if self.hosted().is_some() {
-            return Ok(GiftBought::NotWithThisProcessor);
-        }
-        let Some(gateway) = self.charges_now() else {
-            return Ok(GiftBought::PaymentsDisabled);
+        let hosted = self.hosted();
+        let name = match (&hosted, self.charges_now()) {
+            (Some(gateway), _) => gateway.name(),
+            (None, Some(gateway)) => gateway.name(),
+            (None, None) => return Ok(GiftBought::PaymentsDisabled),
         };
         let now = self.clock.now();
         let key = super::request_key("gift")?;
-        let (form_key, order, name) = (form_key.to_string(), order.clone(), gateway.name());
+        let user_id = buyer.user_id;
+        let (form_key, order) = (form_key.to_string(), order.clone());
+        let at_processor = hosted.is_some();
         let step = self
-            .for_reader(buyer, "buying a gift", move |conn| {
-                choose_gift_step(conn, buyer, &form_key, &order, name, &key, now)
+            .for_reader(user_id, "buying a gift", move |conn| {
+                let ask = GiftAsk {
+                    buyer: user_id,
+                    form_key: &form_key,
+                    gateway: name,
+                    key: &key,
+                    at_processor,
+                    now,
+                };
+                choose_gift_step(conn, &ask, &order)
             })
             .await?;
-        Ok(match step {
-            GiftStep::Done(bought) => bought,
-            GiftStep::Pay(gift) => self.pay_gift(&*gateway, gift).await?,
-            GiftStep::Settle(gift) => self.settle_gift(&*gateway, gift).await?,
+        let gift = match step {
+            GiftStep::Done(bought) => return Ok(bought),
+            GiftStep::Pay(gift) | GiftStep::Settle(gift) if at_processor => gift,
+            GiftStep::Pay(gift) => match self.charges_now() {
+                Some(gateway) => return Ok(self.pay_gift(&*gateway, gift).await?),
+                None => return Ok(GiftBought::PaymentsDisabled),
+            },
+            GiftStep::Settle(gift) => match self.charges_now() {
+                Some(gateway) => return Ok(self.settle_gift(&*gateway, gift).await?),
+                None => return Ok(GiftBought::PaymentsDisabled),
+            },
+        };
+        match hosted {
+            Some(gateway) => self.open_gift_page(&*gateway, buyer, gift).await,
+            None => Ok(GiftBought::PaymentsDisabled),
+        }
+    }
+
+    /// Opens (or opens again, under the gift's key: the same page) the processor's page where
+    /// the buyer pays the gift, and notes it on the gift.
+    async fn open_gift_page(
+        &self,
+        gateway: &dyn HostedGateway,
+        buyer: &Subscriber<'_>,
+        gift: GiftSubscription,
+    ) -> Result<GiftBought, BillingError> {
+        if let Spent::Refused { retry_after_secs } = self.spend(buyer.user_id, 1).await? {
+            return Ok(GiftBought::TooManyRequests { retry_after_secs });
+        }
+        let request = PaymentRequest {
+            user_id: buyer.user_id.get(),
+            email: buyer.email.to_string(),
+            description: format!(
+                "Gazette, {} as a gift",
+                crate::domain::gift_subscription::months_words(gift.months)
+            ),
+            amount: Money {
+                minor_units: gift.amount_cents.into(),
+                currency: gift.currency.clone(),
+            },
+            success_url: format!("{}/gift/complete?checkout={{CHECKOUT}}", buyer.site),
+            cancel_url: format!("{}/gift", buyer.site),
+            idempotency_key: gift.payment_key.clone(),
+        };
+        let opened = match gateway.open_payment(request).await {
+            Ok(opened) => opened,
+            Err(error) => {
+                tracing::warn!(
+                    gift = gift.id.get(),
+                    "opening a gift's checkout failed: {error}"
+                );
+                return Ok(GiftBought::ProcessorUnavailable);
+            }
+        };
+        let (id, reference) = (gift.id, opened.reference.clone());
+        self.for_reader(buyer.user_id, "noting a gift's checkout", move |conn| {
+            db::gift_subscriptions::set_checkout(conn, id, &reference)
         })
+        .await?;
+        Ok(GiftBought::ContinueAt { url: opened.url })
+    }
+
+    /// The buyer is back from the processor's page `reference`: the gift is marked paid if
+    /// the processor says it was. `None` when the page is no gift of this buyer's.
+    pub async fn gift_page_returned(
+        &self,
+        buyer: UserId,
+        reference: &str,
+    ) -> Result<Option<GiftBought>, BillingError> {
+        let Some(gateway) = self.hosted() else {
+            return Ok(None);
+        };
+        let wanted = reference.to_string();
+        let gift = db::run(&self.pool, "finding a gift by its checkout", move |conn| {
+            db::gift_subscriptions::by_checkout(conn, &wanted)
+        })
+        .await?
+        .filter(|gift| gift.buyer_id == Some(buyer));
+        let Some(gift) = gift else {
+            return Ok(None);
+        };
+        if gift.status != GiftState::Pending {
+            return Ok(Some(done_already(gift)));
+        }
+        if let Spent::Refused { retry_after_secs } = self.spend(buyer, 1).await? {
+            return Ok(Some(GiftBought::TooManyRequests { retry_after_secs }));
+        }
+        Ok(Some(self.settle_gift_page(&*gateway, gift).await?))
+    }
+
+    /// Asks the processor what became of a gift's page, and records it.
+    async fn settle_gift_page(
+        &self,
+        gateway: &dyn HostedGateway,
+        gift: GiftSubscription,
+    ) -> Result<GiftBought, DbError> {
+        let Some(reference) = gift.checkout_reference.clone() else {
+            return Ok(GiftBought::PaymentUnderWay);
+        };
+        match gateway.checkout(reference.clone()).await {
+            Ok(CheckoutState::Complete { .. }) => self.gift_paid(&gift, &reference).await,
+            Ok(CheckoutState::Expired) => {
+                self.gift_unpaid(&gift).await?;
+                Ok(GiftBought::Declined {
+                    reason: "the payment page closed before it was paid".to_string(),
+                })
+            }
+            Ok(CheckoutState::Open) => Ok(GiftBought::PaymentUnderWay),
+            Err(error) => {
+                tracing::warn!(
+                    gift = gift.id.get(),
+                    "could not ask about a gift's checkout: {error}"
+                );
+                Ok(GiftBought::Unconfirmed)
+            }
+        }
+    }
+
+    /// What a processor's event about checkout `reference` does to a gift: the gift's buyer,
+    /// and whether the page was paid (`Some(true)`), closed unpaid (`Some(false)`) or is
+    /// still open (`None`); `None` when the page is no gift's.
+    pub(super) async fn gift_checkout_state(
+        &self,
+        gateway: &dyn HostedGateway,
+        reference: &str,
+    ) -> Result<Option<(UserId, GiftId, Option<bool>)>, BillingError> {
+        let wanted = reference.to_string();
+        let gift = db::run(&self.pool, "finding a gift by its checkout", move |conn| {
+            db::gift_subscriptions::by_checkout(conn, &wanted)
+        })
+        .await?;
+        // A gift whose buyer closed their account is settled by housekeeping.
+        let Some((gift, buyer)) = gift.and_then(|gift| gift.buyer_id.map(|buyer| (gift, buyer)))
+        else {
+            return Ok(None);
+        };
+        let paid = match gateway.checkout(reference.to_string()).await {
+            Ok(CheckoutState::Complete { .. }) => Some(true),
+            Ok(CheckoutState::Expired) => Some(false),
+            Ok(CheckoutState::Open) => None,
+            Err(crate::payments::hosted::HostedError::Missing(_)) => return Ok(None),
+            Err(error) => {
+                return Err(BillingError::Processor {
+                    step: "re-reading a gift's checkout",
+                    error,
+                });
+            }
+        };
+        Ok(Some((buyer, gift.id, paid)))
     }
 
     /// Settles the gifts whose buying request is over without knowing whether they were
     /// paid; returns how many it settled (paid or not).
     pub async fn settle_gifts(&self) -> Result<usize, DbError> {
-        let Some(gateway) = self.charges_now() else {
-            return Ok(0);
-        };
-        let before = self.clock.now() - PAYMENT_IN_FLIGHT;
+        let now = self.clock.now();
+        let before = now - PAYMENT_IN_FLIGHT;
         let left = db::run(&self.pool, "listing gifts left unpaid", move |conn| {
             db::gift_subscriptions::pending_before(conn, before, SETTLE_BATCH)
         })
         .await?;
+        let (hosted, charges_now) = (self.hosted(), self.charges_now());
         let mut settled = 0;
         for gift in left {
-            match self.settle_gift(&*gateway, gift).await? {
-                GiftBought::Paid { .. } | GiftBought::Declined { .. } => settled += 1,
-                _ => {}
+            let outcome = match (&hosted, &charges_now) {
+                (Some(_), _) if gift.checkout_reference.is_none() => {
+                    if now - gift.created_at < PAGE_NEVER_NOTED {
+                        continue;
+                    }
+                    // Its page was never opened (or never noted): nobody can pay it now.
+                    self.gift_unpaid(&gift).await?;
+                    settled += 1;
+                    continue;
+                }
+                (Some(gateway), _) => self.settle_gift_page(&**gateway, gift).await?,
+                (None, Some(gateway)) => self.settle_gift(&**gateway, gift).await?,
+                (None, None) => continue,
+            };
+            if matches!(
+                outcome,
+                GiftBought::Paid { .. } | GiftBought::Declined { .. }
+            ) {
+                settled += 1;
             }
         }
         Ok(settled)
@@ -215,28 +401,8 @@ impl Billing {
         reference: &str,
     ) -> Result<GiftBought, DbError> {
         let now = self.clock.now();
-        let (id, recipient, reference) =
-            (gift.id, gift.recipient_email.clone(), reference.to_string());
-        let paid = move |conn: &mut PgConnection| {
-            if !db::gift_subscriptions::mark_paid(conn, id, &reference, now)? {
-                return Ok(false);
-            }
-            let kind = MailKind::GiftReceived;
-            db::outbox::enqueue(
-                conn,
-                &NewOutboxMail {
-                    kind: kind.as_str(),
-                    recipient: &recipient,
-                    user_id: None,
-                    detail: &id.to_string(),
-                    created_at: now,
-                    next_attempt_at: now,
-                    expires_at: now + kind.worth_sending_for(),
-                },
-            )?;
-            tracing::info!(gift = id.get(), "gift paid, its recipient to be mailed");
-            Ok(true)
-        };
+        let (id, reference) = (gift.id, reference.to_string());
+        let paid = move |conn: &mut PgConnection| record_gift_paid(conn, id, &reference, now);
         let queued = match gift.buyer_id {
             Some(buyer) => {
                 self.for_reader(buyer, "recording a gift's payment", paid)
@@ -254,6 +420,11 @@ impl Billing {
         })
     }
 
+    /// Wakes the mail sender (a gift's mail was queued by a processor's event).
+    pub(super) fn wake_mail(&self) {
+        self.mail.wake();
+    }
+
     async fn gift_unpaid(&self, gift: &GiftSubscription) -> Result<(), DbError> {
         let id = gift.id;
         let unpaid =
@@ -268,30 +439,52 @@ impl Billing {
     }
 }
 
+/// A request to buy, as the transaction deciding it sees it.
+struct GiftAsk<'a> {
+    buyer: UserId,
+    form_key: &'a str,
+    gateway: &'static str,
+    /// The key for a new gift's payment.
+    key: &'a str,
+    /// Paid on the processor's page (rather than charged at once).
+    at_processor: bool,
+    now: OffsetDateTime,
+}
+
+/// The answer for a gift that is no longer pending.
+fn done_already(gift: GiftSubscription) -> GiftBought {
+    match gift.status {
+        GiftState::Unpaid => GiftBought::Declined {
+            reason: "the payment was declined".to_string(),
+        },
+        _ => GiftBought::Paid {
+            id: gift.id,
+            recipient: gift.recipient_email,
+        },
+    }
+}
+
 /// Decides, with the buyer's lock held, what buying does: the form's gift if it made one,
 /// else a new gift recorded for its payment.
 fn choose_gift_step(
     conn: &mut PgConnection,
-    buyer: UserId,
-    form_key: &str,
+    ask: &GiftAsk<'_>,
     order: &GiftOrder,
-    gateway: &str,
-    key: &str,
-    now: OffsetDateTime,
 ) -> QueryResult<GiftStep> {
-    if let Some(gift) = db::gift_subscriptions::by_form(conn, buyer, form_key)? {
+    let (buyer, now) = (ask.buyer, ask.now);
+    if let Some(gift) = db::gift_subscriptions::by_form(conn, buyer, ask.form_key)? {
+        let age = now - gift.created_at;
         return Ok(match gift.status {
-            GiftState::Paid | GiftState::Redeemed => GiftStep::Done(GiftBought::Paid {
-                id: gift.id,
-                recipient: gift.recipient_email,
-            }),
-            GiftState::Unpaid => GiftStep::Done(GiftBought::Declined {
-                reason: "the payment was declined".to_string(),
-            }),
-            GiftState::Pending if now - gift.created_at < PAYMENT_IN_FLIGHT => {
+            GiftState::Pending if ask.at_processor && age >= FORM_LIFETIME => {
+                GiftStep::Done(GiftBought::FormExpired)
+            }
+            // The same page again, under the gift's key.
+            GiftState::Pending if ask.at_processor => GiftStep::Pay(gift),
+            GiftState::Pending if age < PAYMENT_IN_FLIGHT => {
                 GiftStep::Done(GiftBought::PaymentUnderWay)
             }
             GiftState::Pending => GiftStep::Settle(gift),
+            _ => GiftStep::Done(done_already(gift)),
         });
     }
     if db::gift_subscriptions::bought_since(conn, buyer, now - Duration::DAY)? >= GIFTS_PER_DAY {
@@ -312,19 +505,51 @@ fn choose_gift_step(
         conn,
         &NewGiftSubscription {
             buyer_id: buyer,
-            form_key,
+            form_key: ask.form_key,
             recipient_email: order.recipient.as_str(),
             from_name: &order.from,
             message: &order.message,
             months: order.months,
             amount_cents,
             currency: &currency,
-            payment_key: key,
-            gateway,
+            payment_key: ask.key,
+            gateway: ask.gateway,
             created_at: now,
         },
     )?;
     Ok(GiftStep::Pay(gift))
+}
+
+/// Marks a pending gift paid with the processor's `reference` and queues its recipient's mail,
+/// in the caller's transaction (the buyer's lock held); false when it was not pending (paid
+/// already: the mail was queued then).
+pub(super) fn record_gift_paid(
+    conn: &mut PgConnection,
+    id: GiftId,
+    reference: &str,
+    now: OffsetDateTime,
+) -> QueryResult<bool> {
+    let Some(gift) = db::gift_subscriptions::find(conn, id)? else {
+        return Ok(false);
+    };
+    if !db::gift_subscriptions::mark_paid(conn, id, reference, now)? {
+        return Ok(false);
+    }
+    let kind = MailKind::GiftReceived;
+    db::outbox::enqueue(
+        conn,
+        &NewOutboxMail {
+            kind: kind.as_str(),
+            recipient: &gift.recipient_email,
+            user_id: None,
+            detail: &id.to_string(),
+            created_at: now,
+            next_attempt_at: now,
+            expires_at: now + kind.worth_sending_for(),
+        },
+    )?;
+    tracing::info!(gift = id.get(), "gift paid, its recipient to be mailed");
+    Ok(true)
 }
 
 /// Redeems gift `id` for the reader, whose lock is held.

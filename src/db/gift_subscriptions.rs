@@ -89,6 +89,32 @@ pub fn mark_paid(
     .map(|updated| updated > 0)
 }
 
+/// Notes the processor's checkout opened to pay a pending gift; false when it was not pending
+/// or has one already.
+pub fn set_checkout(conn: &mut PgConnection, id: GiftId, reference: &str) -> QueryResult<bool> {
+    diesel::update(
+        gift_subscriptions::table
+            .find(id)
+            .filter(gift_subscriptions::status.eq(GiftState::Pending.as_str()))
+            .filter(gift_subscriptions::checkout_reference.is_null()),
+    )
+    .set(gift_subscriptions::checkout_reference.eq(reference))
+    .execute(conn)
+    .map(|updated| updated > 0)
+}
+
+/// The gift paid through the processor's checkout `reference`.
+pub fn by_checkout(
+    conn: &mut PgConnection,
+    reference: &str,
+) -> QueryResult<Option<GiftSubscription>> {
+    gift_subscriptions::table
+        .filter(gift_subscriptions::checkout_reference.eq(reference))
+        .select(GiftSubscription::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Marks a pending gift unpaid (declined, or never charged); false when it was not pending.
 pub fn mark_unpaid(conn: &mut PgConnection, id: GiftId) -> QueryResult<bool> {
     diesel::update(

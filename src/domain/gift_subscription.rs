@@ -63,6 +63,15 @@ impl GiftState {
     }
 }
 
+/// A length in months as words: "1 month", "3 months".
+pub fn months_words(count: i32) -> String {
+    if count == 1 {
+        "1 month".to_string()
+    } else {
+        format!("{count} months")
+    }
+}
+
 /// A plan as far as gift prices go.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlanPrice {

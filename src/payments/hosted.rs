@@ -85,6 +85,22 @@ pub struct CheckoutRequest {
     pub offer: Option<CheckoutOffer>,
 }
 
+/// A hosted checkout page to open for a one-time payment (a gift subscription): a single
+/// line of `amount`, described to the payer as `description`.
+#[derive(Clone, Debug)]
+pub struct PaymentRequest {
+    pub user_id: i64,
+    /// Where the processor's receipt goes.
+    pub email: String,
+    pub description: String,
+    pub amount: Money,
+    /// As [`CheckoutRequest::success_url`], `{CHECKOUT}` replaced by the checkout's reference.
+    pub success_url: String,
+    pub cancel_url: String,
+    /// Keys the request: asking again under it gets the same page.
+    pub idempotency_key: String,
+}
+
 /// An offer a hosted checkout applies to the subscription it creates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckoutOffer {
@@ -285,6 +301,9 @@ pub trait HostedGateway: Send + Sync + 'static {
         idempotency_key: String,
     ) -> HostedFuture<'_, ()>;
     fn open_checkout(&self, request: CheckoutRequest) -> HostedFuture<'_, OpenedCheckout>;
+    /// Opens a checkout page for a one-time payment; its state is read with
+    /// [`HostedGateway::checkout`] (`Complete` once paid, with no subscription).
+    fn open_payment(&self, request: PaymentRequest) -> HostedFuture<'_, OpenedCheckout>;
     fn checkout(&self, reference: String) -> HostedFuture<'_, CheckoutState>;
     /// Closes an open checkout so it can no longer be paid; says what became of it (a checkout
     /// paid meanwhile stays `Complete`).

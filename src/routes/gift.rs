@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::auth::{NoFields, see_other};
 use super::visit::Visit;
 use crate::auth::csrf::CsrfForm;
-use crate::billing::{Billing, GIFTS_PER_DAY, GiftBought, GiftRedeemed, PaymentsMode};
+use crate::billing::{Billing, GIFTS_PER_DAY, GiftBought, GiftRedeemed, PaymentsMode, Subscriber};
 use crate::db;
 use crate::domain::gift_subscription::{
     FROM_MAX, GIFT_MONTHS, GiftState, MESSAGE_MAX, PlanPrice, check_order, gift_price,
@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::views::{
     GiftBuyPage, GiftChoice, GiftForm, GiftGonePage, GiftLinkState, GiftRedeemPage, encode_next,
-    long_date, months, price, render,
+    long_date, minutes_of, months, price, render,
 };
 
 #[derive(Deserialize, Default)]
@@ -86,9 +86,6 @@ async fn buy_page(
     let mode = billing.mode();
     let unavailable = match mode {
         PaymentsMode::Disabled => Some("Payments are not set up on this site."),
-        _ if !billing.sells_gifts() => {
-            Some("This site's payment processor does not take gift payments yet.")
-        }
         _ if choices.is_empty() => Some("No plan gives gifts a price."),
         _ => None,
     };
@@ -138,7 +135,14 @@ pub async fn buy(
         Ok(order) => order,
         Err(error) => return again(error, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
-    match billing.buy_gift(member.user_id, key, &order).await? {
+    let buyer = Subscriber {
+        user_id: member.user_id,
+        email: &member.email,
+        site: &state.public_url,
+        next: "",
+    };
+    match billing.buy_gift(&buyer, key, &order).await? {
+        GiftBought::ContinueAt { url } => Ok(see_other(&url)),
         GiftBought::Paid { recipient, .. } => {
             visit.session.set_flash(&format!(
                 "Thank you: your gift of {} is paid, and we are e-mailing {recipient} a link to \
@@ -184,14 +188,83 @@ pub async fn buy(
             )
             .await
         }
-        GiftBought::PaymentsDisabled | GiftBought::NotWithThisProcessor => {
+        GiftBought::PaymentsDisabled => {
             again(
                 "Gifts cannot be bought on this site yet. Nothing was charged.".to_string(),
                 StatusCode::SERVICE_UNAVAILABLE,
             )
             .await
         }
+        GiftBought::ProcessorUnavailable => {
+            again(
+                "The payment processor could not be reached. Nothing was charged: please try \
+                 again in a moment."
+                    .to_string(),
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+            .await
+        }
+        GiftBought::TooManyRequests { retry_after_secs } => {
+            let mut response = again(
+                format!(
+                    "Too many payment requests in a short time: please try again in {}.",
+                    minutes_of(retry_after_secs)
+                ),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await?;
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Ok(response)
+        }
+        GiftBought::FormExpired => {
+            again(
+                "This form is more than a day old and its gift was not paid: check the details \
+                 and send it again."
+                    .to_string(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
     }
+}
+
+#[derive(Deserialize)]
+pub struct ReturnQuery {
+    checkout: String,
+}
+
+/// Back from the payment processor's page: the gift is recorded if it was paid there (its
+/// event may have done so already).
+pub async fn returned(
+    query: web::Query<ReturnQuery>,
+    billing: web::Data<Billing>,
+    visit: Visit,
+) -> Result<HttpResponse, AppError> {
+    let Some(member) = visit.member() else {
+        return Ok(see_other("/login?next=%2Faccount"));
+    };
+    let message = match billing
+        .gift_page_returned(member.user_id, &query.checkout)
+        .await?
+    {
+        Some(GiftBought::Paid { recipient, .. }) => format!(
+            "Thank you: your gift is paid, and we are e-mailing {recipient} a link to redeem it."
+        ),
+        Some(GiftBought::Declined { .. }) => {
+            "That payment page closed before it was paid: nothing was charged.".to_string()
+        }
+        Some(GiftBought::TooManyRequests { .. } | GiftBought::Unconfirmed) => {
+            "We have not heard from the payment processor yet: your account shows the gift as \
+             soon as it confirms the payment."
+                .to_string()
+        }
+        Some(_) => "Your payment is being confirmed: your account shows the gift.".to_string(),
+        None => "That payment page is not one of your gifts.".to_string(),
+    };
+    visit.session.set_flash(&message)?;
+    Ok(see_other("/account#gifts-title"))
 }
 
 /// `no-store`, and kept out of search engines: the address carries the gift.

@@ -84,6 +84,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/offer/{code}", web::post().to(offer::redeem))
         .route("/gift", web::get().to(gift::show))
         .route("/gift", web::post().to(gift::buy))
+        .route("/gift/complete", web::get().to(gift::returned))
         .route("/gift/{token}", web::get().to(gift::open))
         .route("/gift/{token}", web::post().to(gift::redeem))
         .route("/cookies", web::get().to(pages::cookies))

@@ -1,5 +1,6 @@
 //! Stripe, as a [`HostedGateway`]: Checkout Sessions in subscription mode for the first
-//! payment, Stripe's renewals and billing portal, and its signed webhooks.
+//! payment (and in payment mode for a one-time payment: a gift), Stripe's renewals and billing
+//! portal, and its signed webhooks.
 //!
 //! Rules:
 //! - Requests are form-encoded with the secret key as the bearer, pin an API version, and
@@ -42,7 +43,7 @@ use url::Url;
 use super::hosted::{
     CheckoutDeal, CheckoutOffer, CheckoutRequest, CheckoutState, CouponDuration, CouponOff,
     CustomerRequest, HeldCustomer, HeldSubscription, HostedError, HostedFuture, HostedGateway,
-    Notification, OpenedCheckout, PortalFlow, Rejected,
+    Notification, OpenedCheckout, PaymentRequest, PortalFlow, Rejected,
 };
 pub use signature::TOLERANCE_SECONDS;
 pub use wire::HANDLED_EVENTS;
@@ -623,6 +624,55 @@ impl HostedGateway for Stripe {
                 ),
             ];
             form.extend(offer);
+            let session: wire::Session = self
+                .send(
+                    Method::POST,
+                    "/v1/checkout/sessions",
+                    &form,
+                    Some(&request.idempotency_key),
+                )
+                .await?;
+            let url = session
+                .url
+                .clone()
+                .ok_or_else(|| HostedError::Refused(format!("{} has no page", session.id)))?;
+            Ok(OpenedCheckout {
+                expires_at: instant(session.expires_at)?,
+                reference: session.id,
+                url,
+            })
+        })
+    }
+
+    fn open_payment(&self, request: PaymentRequest) -> HostedFuture<'_, OpenedCheckout> {
+        Box::pin(async move {
+            let reader = request.user_id.to_string();
+            let form = vec![
+                field("mode", "payment"),
+                field("customer_email", request.email),
+                field(
+                    "line_items[0][price_data][currency]",
+                    request.amount.currency.to_ascii_lowercase(),
+                ),
+                field(
+                    "line_items[0][price_data][unit_amount]",
+                    request.amount.minor_units.to_string(),
+                ),
+                field(
+                    "line_items[0][price_data][product_data][name]",
+                    request.description,
+                ),
+                field("line_items[0][quantity]", "1"),
+                field(
+                    "success_url",
+                    request
+                        .success_url
+                        .replace("{CHECKOUT}", "{CHECKOUT_SESSION_ID}"),
+                ),
+                field("cancel_url", request.cancel_url),
+                field("client_reference_id", reader.clone()),
+                field(&format!("metadata[{}]", wire::READER_KEY), reader),
+            ];
             let session: wire::Session = self
                 .send(
                     Method::POST,

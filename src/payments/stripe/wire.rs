@@ -92,11 +92,23 @@ pub struct Session {
     pub expires_at: i64,
     #[serde(default)]
     pub subscription: Option<Id>,
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub payment_status: Option<String>,
 }
 
 impl Session {
     pub fn state(self) -> CheckoutState {
         match self.status.as_deref() {
+            // A one-time payment counts once the money is in: one by a delayed method is still
+            // on its way when the page completes (its own event follows).
+            Some("complete")
+                if self.mode.as_deref() == Some("payment")
+                    && self.payment_status.as_deref() != Some("paid") =>
+            {
+                CheckoutState::Open
+            }
             Some("complete") => CheckoutState::Complete {
                 subscription: self.subscription.map(Id::into_string),
             },
@@ -389,7 +401,10 @@ impl Event {
             _ if !handled => About::Other,
             kind if kind.starts_with("checkout.session.") => {
                 match (id_at(object, &["id"]), object.get("mode")) {
-                    (Some(checkout), Some(Value::String(mode))) if mode == "subscription" => {
+                    // Gazette's checkouts: a subscription's first payment, or a gift's payment.
+                    (Some(checkout), Some(Value::String(mode)))
+                        if mode == "subscription" || mode == "payment" =>
+                    {
                         About::Checkout {
                             checkout,
                             customer: id_at(object, &["customer"]),

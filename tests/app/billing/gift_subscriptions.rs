@@ -37,14 +37,14 @@ fn billing_of(app: &TestApp, processor: Arc<FakeProcessor>) -> Billing {
 }
 
 /// A fresh buying form's key and CSRF token, as the buyer's browser gets them.
-async fn form_of(buyer: &Reader<'_>) -> (String, String) {
+pub(crate) async fn form_of(buyer: &Reader<'_>) -> (String, String) {
     let page = buyer.get("/gift").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let key = hidden_value(&page.body, "form_key").expect("the form's key");
     (key, page.csrf_token())
 }
 
-async fn buy(buyer: &Reader<'_>, months: &str, recipient: &str, message: &str) -> Page {
+pub(crate) async fn buy(buyer: &Reader<'_>, months: &str, recipient: &str, message: &str) -> Page {
     let (key, csrf) = form_of(buyer).await;
     buyer
         .post(
@@ -62,7 +62,7 @@ async fn buy(buyer: &Reader<'_>, months: &str, recipient: &str, message: &str) -
 }
 
 /// The path of the redeem link in the recipient's mail (`/gift/<token>`).
-async fn mailed_link(app: &TestApp, recipient: &str) -> String {
+pub(crate) async fn mailed_link(app: &TestApp, recipient: &str) -> String {
     let mails = app.mailbox.wait_for(recipient, 1).await;
     let mail = mails
         .iter()
@@ -71,12 +71,12 @@ async fn mailed_link(app: &TestApp, recipient: &str) -> String {
     mail.link_path()
 }
 
-async fn redeem(reader: &Reader<'_>, path: &str) -> Page {
+pub(crate) async fn redeem(reader: &Reader<'_>, path: &str) -> Page {
     let token = reader.csrf_token().await;
     reader.post(path, &[("csrf_token", token.as_str())]).await
 }
 
-fn gifts_in(app: &TestApp, status: &str) -> i64 {
+pub(crate) fn gifts_in(app: &TestApp, status: &str) -> i64 {
     use gazette::schema::gift_subscriptions;
     gift_subscriptions::table
         .filter(gift_subscriptions::status.eq(status))
@@ -85,7 +85,7 @@ fn gifts_in(app: &TestApp, status: &str) -> i64 {
         .unwrap()
 }
 
-fn gift_grants(app: &TestApp) -> Vec<(i64, time::OffsetDateTime, time::OffsetDateTime)> {
+pub(crate) fn gift_grants(app: &TestApp) -> Vec<(i64, time::OffsetDateTime, time::OffsetDateTime)> {
     use gazette::schema::access_grants;
     access_grants::table
         .filter(access_grants::kind.eq("gift"))

@@ -1,7 +1,7 @@
 //! Billing: subscribing and cancelling with a gateway that charges at once, offers and retention offers, races between a reader's requests, and Stripe.
 
 mod comps;
-mod gift_subscriptions;
+pub(crate) mod gift_subscriptions;
 mod offers;
 mod payments;
 mod races;

@@ -413,6 +413,9 @@ fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value)
             inner.emit(&mut state, "customer.updated", updated.clone());
             answer(200, updated)
         }
+        ("POST", ["checkout", "sessions"]) if param(params, "mode") == Some("payment") => {
+            payment_session(inner, &mut state, params, now)
+        }
         ("POST", ["checkout", "sessions"]) => {
             let customer = param(params, "customer").unwrap_or_default().to_string();
             if State::find(&mut state.customers, &customer).is_none() {
@@ -665,6 +668,69 @@ pub(super) fn cancel_now(inner: &Inner, id: &str) -> Result<(u16, Value), (u16, 
     Ok((200, canceled))
 }
 
+/// A Checkout Session in payment mode: one line of `price_data` (an amount in a currency, a
+/// product's name), paid once.
+fn payment_session(inner: &Inner, state: &mut State, params: &Params, now: i64) -> (u16, Value) {
+    let amount = param(params, "line_items[0][price_data][unit_amount]")
+        .and_then(|amount| amount.parse::<i64>().ok())
+        .filter(|amount| *amount > 0);
+    let currency = param(params, "line_items[0][price_data][currency]")
+        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_lowercase()));
+    let name = param(params, "line_items[0][price_data][product_data][name]");
+    let (Some(amount), Some(currency), Some(name)) = (amount, currency, name) else {
+        return error(
+            400,
+            "invalid_request_error",
+            None,
+            "Missing required param: price_data",
+        );
+    };
+    if param(params, "line_items[0][quantity]") != Some("1")
+        || param(params, "success_url").is_none()
+        || param(params, "cancel_url").is_none()
+        || param(params, "line_items[0][price]").is_some()
+        || param(params, "subscription_data[trial_period_days]").is_some()
+    {
+        return error(
+            400,
+            "invalid_request_error",
+            None,
+            "Invalid payment session",
+        );
+    }
+    let id = state.id("cs_test");
+    let session = json!({
+        "id": id, "object": "checkout.session", "mode": "payment",
+        "status": "open", "payment_status": "unpaid",
+        "customer": param(params, "customer"),
+        "customer_email": param(params, "customer_email"),
+        "subscription": null, "payment_intent": null,
+        "client_reference_id": param(params, "client_reference_id"),
+        "success_url": param(params, "success_url"), "cancel_url": param(params, "cancel_url"),
+        "line_items": [{"price_data": {
+            "currency": currency, "unit_amount": amount, "product_data": {"name": name},
+        }, "quantity": 1}],
+        "amount_total": amount, "currency": currency,
+        "metadata": map_of(params, "metadata"),
+        "url": format!("{}/pay/{id}", inner.base),
+        "created": now, "expires_at": now + 86_400, "livemode": false,
+    });
+    state.sessions.push(session.clone());
+    answer(200, session)
+}
+
+/// Completes a payment-mode session: the money is taken, and Stripe says so.
+fn complete_payment(inner: &Inner, state: &mut State, session_id: &str) -> Option<String> {
+    let intent = state.id("pi");
+    let session = State::find(&mut state.sessions, session_id)?;
+    session["status"] = json!("complete");
+    session["payment_status"] = json!("paid");
+    session["payment_intent"] = json!(intent);
+    let completed = session.clone();
+    inner.emit(state, "checkout.session.completed", completed);
+    Some(intent)
+}
+
 /// The reader pays the checkout page; the success address with the session's id.
 pub(super) fn pay(inner: &Inner, session_id: &str) -> Result<String, String> {
     let mut state = inner.state();
@@ -677,9 +743,13 @@ pub(super) fn pay(inner: &Inner, session_id: &str) -> Result<String, String> {
     if session["expires_at"].as_i64().unwrap_or(0) <= inner.now() {
         return Err("the session expired".to_string());
     }
-    inner
-        .start_subscription(&mut state, session_id)
-        .ok_or("the session has no price or customer")?;
+    if session["mode"] == "payment" {
+        complete_payment(inner, &mut state, session_id).ok_or("no such session")?;
+    } else {
+        inner
+            .start_subscription(&mut state, session_id)
+            .ok_or("the session has no price or customer")?;
+    }
     Ok(session["success_url"]
         .as_str()
         .unwrap_or_default()
@@ -722,21 +792,27 @@ fn pages(inner: &Inner, method: &str, path: &str, form: &Params) -> HttpResponse
                     .as_str()
                     .unwrap_or_default(),
             );
-            let amount = price.map_or(String::new(), |p| {
-                let currency = p.currency.to_uppercase();
+            // A price of the account's, or the amount a payment-mode session names.
+            let charged = price
+                .map(|p| (p.unit_amount, p.currency.to_string()))
+                .or_else(|| {
+                    let data = &session["line_items"][0]["price_data"];
+                    Some((
+                        data["unit_amount"].as_i64()?,
+                        data["currency"].as_str()?.to_string(),
+                    ))
+                });
+            let amount = charged.map_or(String::new(), |(unit_amount, currency)| {
+                let currency = currency.to_uppercase();
                 match currency.as_str() {
                     // Stripe's zero-decimal and three-decimal currencies.
-                    "JPY" | "KRW" | "VND" | "CLP" => format!("{} {currency}", p.unit_amount),
+                    "JPY" | "KRW" | "VND" | "CLP" => format!("{} {currency}", unit_amount),
                     "BHD" | "JOD" | "KWD" | "OMR" | "TND" => format!(
                         "{}.{:03} {currency}",
-                        p.unit_amount / 1000,
-                        p.unit_amount % 1000
+                        unit_amount / 1000,
+                        unit_amount % 1000
                     ),
-                    _ => format!(
-                        "{}.{:02} {currency}",
-                        p.unit_amount / 100,
-                        p.unit_amount % 100
-                    ),
+                    _ => format!("{}.{:02} {currency}", unit_amount / 100, unit_amount % 100),
                 }
             });
             let cancel = session["cancel_url"].as_str().unwrap_or("/");

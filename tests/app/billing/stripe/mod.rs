@@ -7,6 +7,7 @@ mod calls;
 mod checkout;
 mod customers;
 mod deletion;
+mod gifts;
 mod offers;
 mod prices;
 mod reconcile;

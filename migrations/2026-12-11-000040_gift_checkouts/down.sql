@@ -1,0 +1,1 @@
+ALTER TABLE gift_subscriptions DROP COLUMN checkout_reference;
