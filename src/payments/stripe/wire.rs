@@ -510,12 +510,25 @@ mod tests {
             serde_json::json!({"id": "evt_1", "type": "charge.refunded",
                 "data": {"object": {"id": "ch_1", "customer": "cus_1"}}}),
             serde_json::json!({"id": "evt_2", "type": "checkout.session.completed",
-                "data": {"object": {"id": "cs_1", "mode": "payment", "customer": "cus_1"}}}),
+                "data": {"object": {"id": "cs_1", "mode": "setup", "customer": "cus_1"}}}),
             serde_json::json!({"id": "evt_3", "type": "invoice.paid",
                 "data": {"object": {"id": "in_1", "customer": "cus_1", "subscription": null}}}),
         ] {
             assert_eq!(event(value).about, About::Other);
         }
+        // A one-time payment's checkout may be a gift's: billing finds out whose it is.
+        let payment = event(
+            serde_json::json!({"id": "evt_4", "type": "checkout.session.completed",
+            "data": {"object": {"id": "cs_2", "mode": "payment", "customer": null}}}),
+        );
+        assert_eq!(
+            payment.about,
+            About::Checkout {
+                checkout: "cs_2".into(),
+                customer: None,
+                subscription: None
+            }
+        );
     }
 
     #[test]
