@@ -655,3 +655,56 @@ async fn the_gift_pages_never_show_a_premium_body() {
     redeem(&reader, &link).await;
     assert!(reader.read_article(id).await.body.contains(secret));
 }
+
+#[tokio::test]
+async fn a_gift_outlives_its_buyers_account_without_the_words_they_wrote() {
+    let processor = FakeProcessor::new(StdDuration::ZERO);
+    let app = app_with(processor.clone()).await;
+    let buyer = Reader::signed_up(&app, "giver@example.com").await;
+    let (key, csrf) = form_of(&buyer).await;
+    let bought = buyer
+        .post(
+            "/gift",
+            &[
+                ("months", "1"),
+                ("recipient", "kept@example.com"),
+                ("from", "Ann Example"),
+                ("message", "From Ann, who is leaving"),
+                ("form_key", key.as_str()),
+                ("csrf_token", csrf.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(bought.status, StatusCode::SEE_OTHER);
+    let link = mailed_link(&app, "kept@example.com").await;
+
+    let deleted = buyer.delete_account("Delete my account", PASSWORD).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+    let (buyer_id, from, message, amount): (Option<i64>, String, String, i32) = {
+        use gazette::schema::gift_subscriptions;
+        gift_subscriptions::table
+            .select((
+                gift_subscriptions::buyer_id,
+                gift_subscriptions::from_name,
+                gift_subscriptions::message,
+                gift_subscriptions::amount_cents,
+            ))
+            .first(&mut app.connect())
+            .unwrap()
+    };
+    assert_eq!(buyer_id, None);
+    assert_eq!((from.as_str(), message.as_str()), ("", ""));
+    assert_eq!(amount, 800, "the payment's record stays");
+
+    // The recipient still redeems it; the page no longer names the buyer.
+    let friend = Reader::signed_up(&app, "kept@example.com").await;
+    let page = friend.get(&link).await;
+    assert!(
+        page.body.contains("1 month of Gazette, from a reader"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Ann"));
+    assert_eq!(redeem(&friend, &link).await.location(), Some("/account"));
+    assert_eq!(gift_grants(&app).len(), 1);
+}
