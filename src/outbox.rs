@@ -404,14 +404,7 @@ impl Outbox {
                     return Ok(None);
                 };
                 let found = db::run(&self.pool, "finding a gift for its mail", move |conn| {
-                    let Some(gift) = db::gift_subscriptions::find(conn, id)? else {
-                        return Ok(None);
-                    };
-                    let buyer = match gift.buyer_id {
-                        Some(buyer) => db::users::find(conn, buyer)?.map(|user| user.email),
-                        None => None,
-                    };
-                    Ok(Some((gift, buyer)))
+                    db::gift_subscriptions::find_with_buyer(conn, id)
                 })
                 .await?;
                 let Some((gift, buyer)) = found.filter(|(gift, _)| gift.status == GiftState::Paid)

@@ -2,7 +2,7 @@
 
 use diesel::Connection;
 
-use super::{Accounts, logins_ended_meanwhile, owe_mail, replace_password, still_in_generation};
+use super::{Accounts, logins_ended_meanwhile, replace_password, still_in_generation};
 use crate::auth::attempts;
 use crate::auth::current_reader::Member;
 use crate::auth::login;
@@ -127,7 +127,7 @@ impl Accounts {
                     if !still_in_generation(conn, user_id, checked_in)? {
                         return Ok(false);
                     }
-                    owe_mail(
+                    db::outbox::owe(
                         conn,
                         MailKind::EmailChange,
                         &recipient,
@@ -204,7 +204,7 @@ impl Accounts {
                     db::newsletter_members::mark_email_confirmed(conn, user_id, now)?;
                     db::tokens::delete_all_for_user(conn, user_id)?;
                     db::outbox::drop_links_for(conn, user_id, &user.email)?;
-                    owe_mail(
+                    db::outbox::owe(
                         conn,
                         MailKind::EmailChanged,
                         &user.email,

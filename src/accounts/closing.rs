@@ -4,7 +4,7 @@
 
 use diesel::Connection;
 
-use super::{Accounts, logins_ended_meanwhile, owe_mail, still_in_generation};
+use super::{Accounts, logins_ended_meanwhile, still_in_generation};
 use crate::auth::current_reader::Member;
 use crate::billing::EndedNow;
 use crate::db;
@@ -98,7 +98,7 @@ impl Accounts {
                 // words: the name and message they wrote.
                 db::gift_subscriptions::forget_buyer_words(conn, user_id)?;
                 db::users::delete(conn, user_id)?;
-                owe_mail(conn, MailKind::AccountDeleted, &email, None, "", now)?;
+                db::outbox::owe(conn, MailKind::AccountDeleted, &email, None, "", now)?;
                 Ok(Deleting::Deleted { opened, kept })
             })
         })

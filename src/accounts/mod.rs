@@ -36,13 +36,12 @@ use crate::auth::password::{Passwords, Verdict};
 use crate::auth::{attempts, login};
 use crate::billing::Billing;
 use crate::db;
-use crate::domain::ids::{MailId, UserId};
+use crate::domain::ids::UserId;
 use crate::domain::mail::MailKind;
 use crate::domain::password::{MAX_CHARS, Password};
 use crate::domain::throttle::delay_after_failure;
 use crate::error::AppError;
 use crate::mail::MailWakeup;
-use crate::models::NewOutboxMail;
 use crate::state::AppState;
 
 pub use changes::{EmailChange, EmailConfirmation, PasswordChange};
@@ -131,30 +130,6 @@ fn logins_ended_meanwhile(user_id: UserId, next: &str) -> AppError {
     }
 }
 
-/// Puts a mail of `kind` for `recipient` into the outbox; call it inside the transaction of
-/// the change it tells of, and wake the sender once that has committed.
-fn owe_mail(
-    conn: &mut PgConnection,
-    kind: MailKind,
-    recipient: &str,
-    user_id: Option<UserId>,
-    detail: &str,
-    now: OffsetDateTime,
-) -> diesel::QueryResult<MailId> {
-    db::outbox::enqueue(
-        conn,
-        &NewOutboxMail {
-            kind: kind.as_str(),
-            recipient,
-            user_id,
-            detail,
-            created_at: now,
-            next_attempt_at: now,
-            expires_at: now + kind.worth_sending_for(),
-        },
-    )
-}
-
 /// Replaces the account's password: the new hash, every login of the account ended with all
 /// that could start one (`login::end_every_login`), and a notice owed to `email`. Returns the
 /// account's new login generation. Call it inside the transaction that decided the change,
@@ -168,7 +143,7 @@ fn replace_password(
 ) -> diesel::QueryResult<i32> {
     db::users::update_password_hash(conn, user_id, hash)?;
     let generation = login::end_every_login(conn, user_id, now)?;
-    owe_mail(
+    db::outbox::owe(
         conn,
         MailKind::PasswordChanged,
         email,

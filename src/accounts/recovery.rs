@@ -4,7 +4,7 @@
 
 use diesel::Connection;
 
-use super::{Accounts, owe_mail, replace_password};
+use super::{Accounts, replace_password};
 use crate::auth::{attempts, token_hash};
 use crate::db;
 use crate::domain::account::LinkPurpose;
@@ -40,7 +40,7 @@ impl Accounts {
         let now = self.state.clock.now();
         let recipient = email.to_string();
         db::run(&self.state.pool, "asking for a reset mail", move |conn| {
-            owe_mail(conn, MailKind::PasswordReset, &recipient, None, "", now)
+            db::outbox::owe(conn, MailKind::PasswordReset, &recipient, None, "", now)
         })
         .await?;
         self.wakeup.wake();

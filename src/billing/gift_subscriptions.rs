@@ -37,7 +37,7 @@ use crate::db::{self, DbError};
 use crate::domain::gift_subscription::{GiftOrder, GiftState, PlanPrice, gift_period, gift_price};
 use crate::domain::ids::{GiftId, UserId};
 use crate::domain::mail::MailKind;
-use crate::models::{GiftSubscription, NewGiftSubscription, NewOutboxMail};
+use crate::models::{GiftSubscription, NewGiftSubscription};
 use crate::payments::hosted::{CheckoutState, HostedGateway, Money, PaymentRequest};
 use crate::payments::{ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway};
 
@@ -536,17 +536,13 @@ pub(super) fn record_gift_paid(
         return Ok(false);
     }
     let kind = MailKind::GiftReceived;
-    db::outbox::enqueue(
+    db::outbox::owe(
         conn,
-        &NewOutboxMail {
-            kind: kind.as_str(),
-            recipient: &gift.recipient_email,
-            user_id: None,
-            detail: &id.to_string(),
-            created_at: now,
-            next_attempt_at: now,
-            expires_at: now + kind.worth_sending_for(),
-        },
+        kind,
+        &gift.recipient_email,
+        None,
+        &id.to_string(),
+        now,
     )?;
     tracing::info!(gift = id.get(), "gift paid, its recipient to be mailed");
     Ok(true)

@@ -22,7 +22,6 @@ use crate::db;
 use crate::domain::grant::{self, CompDateError};
 use crate::domain::ids::UserId;
 use crate::domain::mail::MailKind;
-use crate::models::NewOutboxMail;
 
 /// How long before a grant ends its reader is invited to subscribe.
 pub const REMINDER_AHEAD: time::Duration = time::Duration::days(7);
@@ -128,17 +127,13 @@ pub fn queue_reminders(conn: &mut PgConnection, now: OffsetDateTime) -> QueryRes
         let due = db::grants::claim_reminders_due(conn, now, now + REMINDER_AHEAD, most)?;
         for (email, grant) in &due {
             let until = crate::views::long_date(grant::last_day(grant.ends_at));
-            db::outbox::enqueue(
+            db::outbox::owe(
                 conn,
-                &NewOutboxMail {
-                    kind: MailKind::AccessEnding.as_str(),
-                    recipient: email,
-                    user_id: Some(grant.user_id),
-                    detail: &until,
-                    created_at: now,
-                    next_attempt_at: now,
-                    expires_at: now + MailKind::AccessEnding.worth_sending_for(),
-                },
+                MailKind::AccessEnding,
+                email,
+                Some(grant.user_id),
+                &until,
+                now,
             )?;
             db::grants::mark_reminded(conn, grant, now)?;
         }

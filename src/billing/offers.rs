@@ -40,7 +40,7 @@ use crate::domain::ids::{CheckoutId, UserId};
 use crate::domain::mail::MailKind;
 use crate::domain::offer::{Availability, Deal, discounted, trial_end};
 use crate::domain::subscription::{Status, add_months};
-use crate::models::{Checkout, NewCheckout, NewOutboxMail};
+use crate::models::{Checkout, NewCheckout};
 
 /// Trials housekeeping ends in one pass.
 const TRIAL_BATCH: i64 = 100;
@@ -248,18 +248,7 @@ impl Billing {
                     };
                     let detail = format!("{} {} {card}", row.plan_code, ends.unix_timestamp());
                     let kind = MailKind::TrialEnding;
-                    db::outbox::enqueue(
-                        conn,
-                        &NewOutboxMail {
-                            kind: kind.as_str(),
-                            recipient: &user.email,
-                            user_id: Some(user_id),
-                            detail: &detail,
-                            created_at: now,
-                            next_attempt_at: now,
-                            expires_at: now + kind.worth_sending_for(),
-                        },
-                    )?;
+                    db::outbox::owe(conn, kind, &user.email, Some(user_id), &detail, now)?;
                     Ok(true)
                 })
                 .await?;

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::domain::gift_subscription::GiftState;
 use crate::domain::ids::{GiftId, GrantId, UserId};
 use crate::models::{GiftSubscription, NewGiftSubscription};
-use crate::schema::gift_subscriptions;
+use crate::schema::{gift_subscriptions, users};
 
 /// The gift the buyer's form `form_key` made, if it made one.
 pub fn by_form(
@@ -54,6 +54,19 @@ pub fn find(conn: &mut PgConnection, id: GiftId) -> QueryResult<Option<GiftSubsc
     gift_subscriptions::table
         .find(id)
         .select(GiftSubscription::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The gift `id`, with its buyer's address (`None` once their account is closed).
+pub fn find_with_buyer(
+    conn: &mut PgConnection,
+    id: GiftId,
+) -> QueryResult<Option<(GiftSubscription, Option<String>)>> {
+    gift_subscriptions::table
+        .left_join(users::table.on(users::id.nullable().eq(gift_subscriptions::buyer_id)))
+        .filter(gift_subscriptions::id.eq(id))
+        .select((GiftSubscription::as_select(), users::email.nullable()))
         .first(conn)
         .optional()
 }

@@ -12,6 +12,30 @@ use crate::domain::mail::MailKind;
 use crate::models::{NewOutboxMail, OutboxMail};
 use crate::schema::mail_outbox;
 
+/// Queues a mail of `kind` to `recipient`, due now and worth sending for as long as its kind
+/// says (`MailKind::worth_sending_for`).
+pub fn owe(
+    conn: &mut PgConnection,
+    kind: MailKind,
+    recipient: &str,
+    user_id: Option<UserId>,
+    detail: &str,
+    now: OffsetDateTime,
+) -> QueryResult<MailId> {
+    enqueue(
+        conn,
+        &NewOutboxMail {
+            kind: kind.as_str(),
+            recipient,
+            user_id,
+            detail,
+            created_at: now,
+            next_attempt_at: now,
+            expires_at: now + kind.worth_sending_for(),
+        },
+    )
+}
+
 pub fn enqueue(conn: &mut PgConnection, new: &NewOutboxMail<'_>) -> QueryResult<MailId> {
     diesel::insert_into(mail_outbox::table)
         .values(new)

@@ -34,7 +34,6 @@ use crate::domain::newsletter::{self, Member, NewsletterLinks};
 use crate::error::AppError;
 use crate::mail::messages::{ComeBackMail, ConfirmationMail, compose};
 use crate::mail::{MailWakeup, Message};
-use crate::models::NewOutboxMail;
 use crate::state::AppState;
 
 /// The list's workflows, shared by the request handlers.
@@ -386,18 +385,7 @@ pub fn owe_confirmation(
         Member::Account(user_id) => (Some(user_id), String::new()),
         Member::Signup(id) => (None, id.to_string()),
     };
-    db::outbox::enqueue(
-        conn,
-        &NewOutboxMail {
-            kind: kind.as_str(),
-            recipient: email,
-            user_id,
-            detail: &detail,
-            created_at: now,
-            next_attempt_at: now,
-            expires_at: now + kind.worth_sending_for(),
-        },
-    )
+    db::outbox::owe(conn, kind, email, user_id, &detail, now)
 }
 
 /// At sign-up, inside the transaction that made the account `user_id` with `email`: an

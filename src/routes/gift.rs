@@ -311,14 +311,7 @@ pub async fn open(
         return gone(&visit, false);
     };
     let found = db::run(&state.pool, "finding a gift", move |conn| {
-        let Some(gift) = db::gift_subscriptions::find(conn, id)? else {
-            return Ok(None);
-        };
-        let buyer = match gift.buyer_id {
-            Some(buyer) => db::users::find(conn, buyer)?.map(|user| user.email),
-            None => None,
-        };
-        Ok(Some((gift, buyer)))
+        db::gift_subscriptions::find_with_buyer(conn, id)
     })
     .await?;
     let Some((gift, buyer)) = found else {

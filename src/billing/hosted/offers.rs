@@ -27,7 +27,7 @@ use crate::domain::ids::{HostedCheckoutId, SubscriptionId, UserId};
 use crate::domain::mail::MailKind;
 use crate::domain::offer::{Availability, Deal, Lasting, Off, discount_until};
 use crate::domain::subscription::Status;
-use crate::models::{HostedCheckout, NewOutboxMail, Plan, SubscriptionRow};
+use crate::models::{HostedCheckout, Plan, SubscriptionRow};
 use crate::payments::hosted::{
     CheckoutDeal, CheckoutOffer, CouponDuration, CouponOff, HeldSubscription, Money,
 };
@@ -230,18 +230,7 @@ pub(in crate::billing) fn owe_trial_notice(
     };
     let detail = format!("{} {} {card}", row.plan_code, ends.unix_timestamp());
     let kind = MailKind::TrialEnding;
-    db::outbox::enqueue(
-        conn,
-        &NewOutboxMail {
-            kind: kind.as_str(),
-            recipient: &user.email,
-            user_id: Some(user_id),
-            detail: &detail,
-            created_at: now,
-            next_attempt_at: now,
-            expires_at: now + kind.worth_sending_for(),
-        },
-    )?;
+    db::outbox::owe(conn, kind, &user.email, Some(user_id), &detail, now)?;
     tracing::info!(
         user_id = user_id.get(),
         card,

@@ -146,6 +146,26 @@ pub struct Stripe {
 }
 
 impl Stripe {
+    /// Creates a Checkout Session from `form` under `key`: its id, page and expiry.
+    async fn open_session(
+        &self,
+        form: &[(String, String)],
+        key: &str,
+    ) -> Result<OpenedCheckout, HostedError> {
+        let session: wire::Session = self
+            .send(Method::POST, "/v1/checkout/sessions", form, Some(key))
+            .await?;
+        let url = session
+            .url
+            .clone()
+            .ok_or_else(|| HostedError::Refused(format!("{} has no page", session.id)))?;
+        Ok(OpenedCheckout {
+            expires_at: instant(session.expires_at)?,
+            reference: session.id,
+            url,
+        })
+    }
+
     pub fn new(config: StripeConfig) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
@@ -624,23 +644,7 @@ impl HostedGateway for Stripe {
                 ),
             ];
             form.extend(offer);
-            let session: wire::Session = self
-                .send(
-                    Method::POST,
-                    "/v1/checkout/sessions",
-                    &form,
-                    Some(&request.idempotency_key),
-                )
-                .await?;
-            let url = session
-                .url
-                .clone()
-                .ok_or_else(|| HostedError::Refused(format!("{} has no page", session.id)))?;
-            Ok(OpenedCheckout {
-                expires_at: instant(session.expires_at)?,
-                reference: session.id,
-                url,
-            })
+            self.open_session(&form, &request.idempotency_key).await
         })
     }
 
@@ -673,23 +677,7 @@ impl HostedGateway for Stripe {
                 field("client_reference_id", reader.clone()),
                 field(&format!("metadata[{}]", wire::READER_KEY), reader),
             ];
-            let session: wire::Session = self
-                .send(
-                    Method::POST,
-                    "/v1/checkout/sessions",
-                    &form,
-                    Some(&request.idempotency_key),
-                )
-                .await?;
-            let url = session
-                .url
-                .clone()
-                .ok_or_else(|| HostedError::Refused(format!("{} has no page", session.id)))?;
-            Ok(OpenedCheckout {
-                expires_at: instant(session.expires_at)?,
-                reference: session.id,
-                url,
-            })
+            self.open_session(&form, &request.idempotency_key).await
         })
     }
 

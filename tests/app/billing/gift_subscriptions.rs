@@ -3,38 +3,15 @@
 //! readers), subscribers told to wait, forged links, lost and declined payments, the buyer's
 //! account page and both readers' data exports. Every test counts what the processor took.
 
-use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use diesel::prelude::*;
-use gazette::billing::Billing;
 use gazette::clock::Clock;
-use gazette::payments::Gateway;
 use reqwest::StatusCode;
 use time::Duration;
 
+use super::{app_with, billing_of};
 use crate::helpers::*;
-
-async fn app_with(processor: Arc<FakeProcessor>) -> TestApp {
-    TestApp::builder()
-        .gateway(processor)
-        .settings(|s| {
-            s.trust_proxy_headers = true;
-            s.database_pool_size = 10;
-            s.free_articles_per_month = 0;
-        })
-        .start()
-        .await
-}
-
-/// Billing as housekeeping reaches it, through the same processor.
-fn billing_of(app: &TestApp, processor: Arc<FakeProcessor>) -> Billing {
-    Billing::new(
-        gazette::db::pool(&app.db.url, 2),
-        app.clock.clone(),
-        Some(Gateway::ChargesNow(processor)),
-    )
-}
 
 /// A fresh buying form's key and CSRF token, as the buyer's browser gets them.
 pub(crate) async fn form_of(buyer: &Reader<'_>) -> (String, String) {

@@ -9,7 +9,32 @@ mod retention;
 pub mod stripe;
 mod subscriptions;
 
-use crate::helpers::{Page, Reader, TestApp, join_all};
+use std::sync::Arc;
+
+use crate::helpers::{FakeProcessor, Page, Reader, TestApp, join_all};
+
+/// An app charging through `processor` at once, taking many sign-ups from its own addresses,
+/// with no free articles (so reading shows who may read).
+async fn app_with(processor: Arc<FakeProcessor>) -> TestApp {
+    TestApp::builder()
+        .gateway(processor)
+        .settings(|s| {
+            s.trust_proxy_headers = true;
+            s.database_pool_size = 10;
+            s.free_articles_per_month = 0;
+        })
+        .start()
+        .await
+}
+
+/// Billing as housekeeping reaches it, through the same processor.
+fn billing_of(app: &TestApp, processor: Arc<FakeProcessor>) -> gazette::billing::Billing {
+    gazette::billing::Billing::new(
+        gazette::db::pool(&app.db.url, 2),
+        app.clock.clone(),
+        Some(gazette::payments::Gateway::ChargesNow(processor)),
+    )
+}
 
 /// `count` readers signed up as `{name}{n}@example.com`, each from an address of its own in
 /// `10.0.{network}.0/24` (so the limits on sign-ups per address leave them alone).

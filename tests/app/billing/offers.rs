@@ -3,33 +3,20 @@
 //! method, and the command line. Every test counts what the processor took. (With Stripe:
 //! `stripe/offers.rs`.)
 
-use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use diesel::prelude::*;
-use gazette::billing::{Billing, OfferTerms, create_offer};
+use gazette::billing::{OfferTerms, create_offer};
 use gazette::clock::Clock;
 use gazette::domain::offer::{Deal, Lasting, Off};
-use gazette::payments::Gateway;
 use reqwest::StatusCode;
 use time::Duration;
 
+use super::{app_with, billing_of};
 use crate::helpers::*;
 
 const READERS: usize = 12;
 const CLICKS: usize = 8;
-
-async fn app_with(processor: Arc<FakeProcessor>) -> TestApp {
-    TestApp::builder()
-        .gateway(processor)
-        .settings(|s| {
-            s.trust_proxy_headers = true;
-            s.database_pool_size = 10;
-            s.free_articles_per_month = 0;
-        })
-        .start()
-        .await
-}
 
 pub(super) fn offer(app: &TestApp, code: &str, deal: Deal, limit: Option<i32>) {
     let terms = OfferTerms {
@@ -74,16 +61,6 @@ fn trial_notices(app: &TestApp) -> i64 {
         .count()
         .get_result(&mut app.connect())
         .unwrap()
-}
-
-/// Billing as housekeeping reaches it, through the same processor.
-fn billing_of(app: &TestApp, processor: Arc<FakeProcessor>) -> Billing {
-    let pool = gazette::db::pool(&app.db.url, 2);
-    Billing::new(
-        pool,
-        app.clock.clone(),
-        Some(Gateway::ChargesNow(processor)),
-    )
 }
 
 async fn readers<'a>(app: &'a TestApp, count: usize) -> Vec<(Reader<'a>, String)> {

@@ -4,7 +4,6 @@
 //! once per reader and never past the limit; forged and replayed forms change nothing. Every
 //! test counts what the processor took and the redemptions.
 
-use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use diesel::prelude::*;
@@ -14,22 +13,11 @@ use gazette::domain::offer::{Deal, Lasting, Off};
 use reqwest::StatusCode;
 use time::{Duration, OffsetDateTime};
 
+use super::app_with;
 use crate::helpers::*;
 
 const READERS: usize = 12;
 const CLICKS: usize = 8;
-
-async fn app_with(processor: Arc<FakeProcessor>) -> TestApp {
-    TestApp::builder()
-        .gateway(processor)
-        .settings(|s| {
-            s.trust_proxy_headers = true;
-            s.database_pool_size = 10;
-            s.free_articles_per_month = 0;
-        })
-        .start()
-        .await
-}
 
 fn terms(code: &str, plan: &str, deal: Deal, limit: Option<i32>, retention: bool) -> OfferTerms {
     OfferTerms {

@@ -11,21 +11,6 @@ use crate::billing::gift_subscriptions::{
     buy, form_of, gift_grants, gifts_in, mailed_link, redeem,
 };
 
-/// The session behind a redirect to Stripe's page.
-fn session_of(fake: &FakeStripe, page: &Page) -> Value {
-    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-    let url = page.location().expect("a redirect");
-    assert!(
-        url.contains("/pay/cs_test_"),
-        "sent to Stripe's page: {url}"
-    );
-    let id = FakeStripe::session_of_page(url);
-    fake.sessions()
-        .into_iter()
-        .find(|s| s["id"] == id.as_str())
-        .expect("the session exists")
-}
-
 fn gift_reference(app: &TestApp) -> Option<String> {
     use gazette::schema::gift_subscriptions;
     gift_subscriptions::table

@@ -153,3 +153,18 @@ pub fn customer_of(fake: &FakeStripe, sub: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// The Checkout Session behind the redirect to Stripe's page.
+pub fn session_of(fake: &FakeStripe, page: &Page) -> serde_json::Value {
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let url = page.location().expect("a redirect");
+    assert!(
+        url.contains("/pay/cs_test_"),
+        "sent to Stripe's page: {url}"
+    );
+    let id = FakeStripe::session_of_page(url);
+    fake.sessions()
+        .into_iter()
+        .find(|s| s["id"] == id.as_str())
+        .expect("the session exists")
+}

@@ -32,21 +32,6 @@ fn percent(percent: i32, lasting: Lasting) -> Deal {
     }
 }
 
-/// The Checkout Session behind the redirect to Stripe's page.
-fn session_of(fake: &FakeStripe, page: &Page) -> Value {
-    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-    let url = page.location().expect("a redirect");
-    assert!(
-        url.contains("/pay/cs_test_"),
-        "sent to Stripe's page: {url}"
-    );
-    let id = FakeStripe::session_of_page(url);
-    fake.sessions()
-        .into_iter()
-        .find(|s| s["id"] == id.as_str())
-        .expect("the session exists")
-}
-
 /// No checkout Gazette opened carries both a coupon and a trial.
 fn never_both(fake: &FakeStripe) {
     for session in fake.sessions() {
