@@ -138,6 +138,9 @@ impl Housekeeping {
                 move |conn| crate::billing::grants::queue_reminders(conn, now),
             )
             .await?;
+        if report.grant_reminders > 0 {
+            self.billing.wake_mail();
+        }
         if stop.reached() {
             return Ok(report);
         }

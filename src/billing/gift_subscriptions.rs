@@ -420,11 +420,6 @@ impl Billing {
         })
     }
 
-    /// Wakes the mail sender (a gift's mail was queued by a processor's event).
-    pub(super) fn wake_mail(&self) {
-        self.mail.wake();
-    }
-
     async fn gift_unpaid(&self, gift: &GiftSubscription) -> Result<(), DbError> {
         let id = gift.id;
         let unpaid =

@@ -247,6 +247,12 @@ impl Billing {
         Self { mail, ..self }
     }
 
+    /// Wakes the mail sender: a mail was queued outside a request (a processor's event,
+    /// housekeeping), and goes out at once rather than at the sender's next look.
+    pub fn wake_mail(&self) {
+        self.mail.wake();
+    }
+
     /// The same, with `budget` processor requests per reader.
     pub fn with_budget(self, budget: Budget) -> Self {
         Self { budget, ..self }

@@ -161,6 +161,9 @@ impl Billing {
         let now = self.clock.now();
         let name = gateway.name();
         done.notified = self.notify_trials_ending(name, now).await?;
+        if done.notified > 0 {
+            self.wake_mail();
+        }
         let due = db::run(&self.pool, "finding free trials that ended", move |conn| {
             db::subscriptions::trials_ending(conn, name, now, TRIAL_BATCH)
         })
