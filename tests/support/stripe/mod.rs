@@ -653,13 +653,20 @@ impl FakeStripe {
         let end = gazette::domain::subscription::add_months(start, price.months);
         let invoice_id = state.id("in");
         let paid = outcome == Renewal::Paid;
-        // A discount for the first invoice, or for months now over, no longer applies.
+        // A discount for the first invoice, or for months now over, no longer applies; one
+        // for a single invoice put on the subscription after its last invoice applies to this
+        // one.
         let discount = subscription["discount"].clone();
+        let since_last_invoice = discount["start"]
+            .as_i64()
+            .zip(subscription["current_period_start"].as_i64())
+            .is_some_and(|(applied, period)| applied > period);
         let discount = match (
             discount["coupon"]["duration"].as_str(),
             discount["end"].as_i64(),
         ) {
             (Some("forever"), _) => Some(discount),
+            (Some("once"), _) if since_last_invoice => Some(discount),
             (Some("repeating"), Some(until)) if start.unix_timestamp() < until => Some(discount),
             _ => None,
         };
@@ -685,7 +692,10 @@ impl FakeStripe {
             sub["items"]["data"][0]["current_period_end"] = json!(end.unix_timestamp());
             sub["latest_invoice"] = json!(invoice_id);
             sub["status"] = json!(if paid { "active" } else { "past_due" });
-            sub["discount"] = discount.unwrap_or(Value::Null);
+            // A discount for one invoice is used up by it.
+            sub["discount"] = discount
+                .filter(|d| d["coupon"]["duration"] != "once")
+                .unwrap_or(Value::Null);
             sub.clone()
         };
         let kind = if paid {
