@@ -23,8 +23,9 @@
 //!   lock; then, outside any transaction and within the reader's budget, the processor is
 //!   asked to apply the offer's coupon to its subscription under a key made of the
 //!   subscription and the offer (so a repeated request applies it once), and what it answers
-//!   is recorded. When it refuses or cannot be reached, the redemption and the note are given
-//!   back under the lock, and the reader is told nothing was applied. A repeated click finds
+//!   is recorded. When it refuses or cannot be reached (and, its answer lost, its subscription
+//!   read again does not carry the discount), the redemption and the note are given back
+//!   under the lock, and the reader is told nothing was applied. A repeated click finds
 //!   the discount noted and asks the processor nothing.
 
 use diesel::PgConnection;
@@ -39,7 +40,7 @@ use crate::domain::offer::Offer;
 use crate::domain::retention::{self, Carried, Leaving, NotMade};
 use crate::domain::subscription::Status;
 use crate::models::{Plan, SubscriptionRow};
-use crate::payments::hosted::{CheckoutOffer, HostedGateway};
+use crate::payments::hosted::{CheckoutOffer, HostedError, HostedGateway};
 
 /// The retention offer made to a reader who pressed cancel.
 #[derive(Clone, Debug)]
@@ -162,8 +163,9 @@ impl Billing {
         user_id: UserId,
         to_apply: ToApply,
     ) -> Result<Retained, BillingError> {
-        // The coupon (made once per offer) and the subscription's update.
-        if let Spent::Refused { retry_after_secs } = self.spend(user_id, 2).await? {
+        // The coupon (made once per offer), the subscription's update, and a read of it when
+        // the answer is lost.
+        if let Spent::Refused { retry_after_secs } = self.spend(user_id, 3).await? {
             self.give_back(user_id, &to_apply).await?;
             return Ok(Retained::Refused(RetentionRefused::TooManyRequests {
                 retry_after_secs,
@@ -191,6 +193,17 @@ impl Billing {
                     offer = %offer.code,
                     "applying a retention offer at the processor: {error}"
                 );
+                // An answer lost on the way back may hide a discount applied: the processor's
+                // subscription says.
+                if let HostedError::Unavailable(_) = error
+                    && let Ok(held) = gateway.subscription(to_apply.reference.clone()).await
+                    && held.offer_code.as_deref() == Some(offer.code.as_str())
+                    && held.discount_start.is_some()
+                {
+                    self.record_held(gateway.name(), user_id, held, read_at)
+                        .await?;
+                    return Ok(Retained::Applied(to_apply.applied));
+                }
                 self.give_back(user_id, &to_apply).await?;
                 Ok(Retained::Refused(RetentionRefused::ProcessorUnavailable))
             }

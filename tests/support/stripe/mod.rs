@@ -115,8 +115,8 @@ pub(crate) struct Inner {
     pub latency: Mutex<Duration>,
     /// The next read of this path is answered with the state of its arrival, this much later.
     pub slow_read: Mutex<Option<(String, Duration)>>,
-    /// Requests to paths starting with this are carried out, but their answers are lost on
-    /// the way back (the app sees a proxy's 504).
+    /// Requests to paths starting with this (or, as `POST /v1/...`, with this method) are
+    /// carried out, but their answers are lost on the way back (the app sees a proxy's 504).
     pub answers_lost: Mutex<Option<String>>,
     /// The next this many API requests are refused with this status and error code.
     pub refusals: Mutex<Option<(usize, u16, &'static str)>>,
@@ -419,8 +419,9 @@ impl FakeStripe {
         *self.inner.slow_read.lock().unwrap() = Some((path.to_string(), delay));
     }
 
-    /// Requests to paths starting with `prefix` are still carried out, but their answers never
-    /// reach the app (a proxy in between answers 504); `None` ends it.
+    /// Requests to paths starting with `prefix` (or, as `POST /v1/...`, with this method) are
+    /// still carried out, but their answers never reach the app (a proxy in between answers
+    /// 504); `None` ends it.
     pub fn lose_answers_to(&self, prefix: Option<&str>) {
         *self.inner.answers_lost.lock().unwrap() = prefix.map(str::to_string);
     }

@@ -165,7 +165,10 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) -
         .lock()
         .unwrap()
         .as_ref()
-        .is_some_and(|prefix| path.starts_with(prefix.as_str()));
+        .is_some_and(|prefix| {
+            path.starts_with(prefix.as_str())
+                || format!("{method} {path}").starts_with(prefix.as_str())
+        });
     let answered = handle(&inner, &method, &path, query, form, idempotency_key).await;
     if lost {
         return HttpResponse::GatewayTimeout()

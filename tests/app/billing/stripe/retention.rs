@@ -1,8 +1,8 @@
 //! Retention offers through Stripe: pressing cancel offers the deal once, then cancels at
 //! Stripe; taking it puts the offer's coupon on the live Stripe subscription, and Stripe's next
 //! renewal is discounted; bursts of identical accepts take one redemption and apply the coupon
-//! once per reader; Stripe down on accept gives the redemption back and changes nothing; a
-//! trial is never offered one.
+//! once per reader; Stripe down on accept gives the redemption back and changes nothing, while
+//! a coupon applied whose answer was lost keeps it; a trial is never offered one.
 
 use gazette::clock::Clock;
 use gazette::domain::offer::{Deal, Lasting};
@@ -270,4 +270,35 @@ async fn a_trial_at_stripe_is_never_offered_one() {
     assert_eq!(coupon_on(&fake, &sub), None);
     assert_eq!(redeemed(&app, "stay"), (0, 0));
     assert_eq!(shown_and_taken(&app), (0, 0));
+}
+
+#[tokio::test]
+async fn a_coupon_applied_whose_answer_is_lost_keeps_its_redemption() {
+    let (fake, app) = retention_shop().await;
+    retention_offer(&app, "stay", fifth_off(Lasting::Once), Some(5));
+    let email = "stripe-lost@example.com";
+    let (reader, sub) = subscriber(&fake, &app, email, "monthly").await;
+    app.clock.advance(Duration::days(3));
+    assert_eq!(reader.cancel_subscription().await.status, StatusCode::OK);
+
+    // Stripe applies the coupon, but its answers to the update never arrive.
+    fake.lose_answers_to(Some("POST /v1/subscriptions/"));
+    let page = keep(&reader, "stay").await;
+    fake.lose_answers_to(None);
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(coupon_on(&fake, &sub).as_deref(), Some("gazette-stay"));
+    assert_eq!(
+        redeemed(&app, "stay"),
+        (1, 1),
+        "the coupon applied keeps it"
+    );
+    let row = kept(&app, email);
+    assert_eq!(row.offer_code.as_deref(), Some("stay"));
+    assert_eq!(row.discount_from, Some(MONTH_LATER));
+    let account = reader.get("/account").await;
+    assert!(
+        account.body.contains("Thank you for staying"),
+        "{}",
+        account.body
+    );
 }
