@@ -17,22 +17,30 @@
 //!   periods Gazette charges for it while the discount lasts are charged at the discounted
 //!   price (`choose_step` asks [`carried_discount`]); the period it records carries the
 //!   discount on.
-//! - With a processor that runs the subscription (Stripe) no retention offer is made yet:
-//!   cancel proceeds as before. Making one there means applying a coupon to the processor's
-//!   subscription, a branch of [`Billing::cancel_or_retain`] and [`Billing::retain`] of its own
-//!   (in `hosted`).
+//! - With a processor that runs the subscription (Stripe) the offer is shown by the same rule.
+//!   Taking it takes the redemption and notes the discount (`offer_code`, `discount_from`: the
+//!   period's end, where the processor's next invoice is) in the same way, under the reader's
+//!   lock; then, outside any transaction and within the reader's budget, the processor is
+//!   asked to apply the offer's coupon to its subscription under a key made of the
+//!   subscription and the offer (so a repeated request applies it once), and what it answers
+//!   is recorded. When it refuses or cannot be reached (and, its answer lost, its subscription
+//!   read again does not carry the discount), the redemption and the note are given back
+//!   under the lock, and the reader is told nothing was applied. A repeated click finds
+//!   the discount noted and asks the processor nothing.
 
 use diesel::PgConnection;
 use diesel::QueryResult;
 use time::OffsetDateTime;
 
-use super::{Billing, BillingError, Canceled};
+use super::hosted::terms;
+use super::{Billing, BillingError, Canceled, Spent};
 use crate::db;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{SubscriptionId, UserId};
 use crate::domain::offer::Offer;
 use crate::domain::retention::{self, Carried, Leaving, NotMade};
 use crate::domain::subscription::Status;
 use crate::models::{Plan, SubscriptionRow};
+use crate::payments::hosted::{CheckoutOffer, HostedError, HostedGateway};
 
 /// The retention offer made to a reader who pressed cancel.
 #[derive(Clone, Debug)]
@@ -73,14 +81,26 @@ pub enum RetentionRefused {
     UsedUp,
     /// A payment for the reader is being confirmed; try again.
     PaymentUnderWay,
+    /// The processor refused or could not be reached: nothing was applied, nothing taken.
+    ProcessorUnavailable,
+    /// Not asked: the reader's requests have asked the processor all their budget allows.
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
+}
+
+/// A discount noted on a processor's subscription under the reader's lock, to be applied there.
+struct ToApply {
+    subscription: SubscriptionId,
+    reference: String,
+    applied: RetentionOffer,
 }
 
 impl Billing {
     /// The reader pressed cancel: offers the retention discount that applies, if it was not
     /// shown for this subscription before; otherwise cancels ([`Billing::cancel`]).
     pub async fn cancel_or_retain(&self, user_id: UserId) -> Result<CancelAsked, BillingError> {
-        if self.hosted().is_some() || self.charges_now().is_none() {
-            // A processor's coupon is not applied yet: cancel as before.
+        if self.hosted().is_none() && self.charges_now().is_none() {
             return Ok(CancelAsked::Canceled(self.cancel(user_id).await?));
         }
         let now = self.clock.now();
@@ -104,16 +124,25 @@ impl Billing {
 
     /// Takes retention offer `code` (normalised) for the reader's live subscription.
     pub async fn retain(&self, user_id: UserId, code: &str) -> Result<Retained, BillingError> {
-        if self.hosted().is_some() || self.charges_now().is_none() {
+        let gateway = self.hosted();
+        if gateway.is_none() && self.charges_now().is_none() {
             return Ok(Retained::Refused(RetentionRefused::NotOffered));
         }
         let now = self.clock.now();
-        let code = code.to_string();
-        let retained = self
+        let processor = gateway.as_ref().map(|gateway| gateway.name());
+        let owned = code.to_string();
+        let (retained, to_apply) = self
             .for_reader(user_id, "taking a retention offer", move |conn| {
-                take_offer(conn, user_id, &code, now)
+                take_offer(conn, user_id, &owned, processor, now)
             })
             .await?;
+        let retained = match (gateway, to_apply) {
+            (Some(gateway), Some(to_apply)) => {
+                self.apply_at_processor(&*gateway, user_id, to_apply)
+                    .await?
+            }
+            _ => retained,
+        };
         if let Retained::Applied(applied) = &retained {
             tracing::info!(
                 user_id = user_id.get(),
@@ -122,6 +151,82 @@ impl Billing {
             );
         }
         Ok(retained)
+    }
+}
+
+impl Billing {
+    /// Applies the discount noted under the lock to the processor's subscription, and records
+    /// the processor's answer; when it cannot be applied, gives back what was taken.
+    async fn apply_at_processor(
+        &self,
+        gateway: &dyn HostedGateway,
+        user_id: UserId,
+        to_apply: ToApply,
+    ) -> Result<Retained, BillingError> {
+        // The coupon (made once per offer), the subscription's update, and a read of it when
+        // the answer is lost.
+        if let Spent::Refused { retry_after_secs } = self.spend(user_id, 3).await? {
+            self.give_back(user_id, &to_apply).await?;
+            return Ok(Retained::Refused(RetentionRefused::TooManyRequests {
+                retry_after_secs,
+            }));
+        }
+        let offer = &to_apply.applied.offer;
+        let request = CheckoutOffer {
+            code: offer.code.clone(),
+            deal: terms(offer, &to_apply.applied.plan),
+        };
+        let key = format!("retain-{}-{}", to_apply.reference, offer.code);
+        let read_at = self.clock.now();
+        match gateway
+            .apply_discount(to_apply.reference.clone(), request, key)
+            .await
+        {
+            Ok(held) => {
+                self.record_held(gateway.name(), user_id, held, read_at)
+                    .await?;
+                Ok(Retained::Applied(to_apply.applied))
+            }
+            Err(error) => {
+                tracing::warn!(
+                    user_id = user_id.get(),
+                    offer = %offer.code,
+                    "applying a retention offer at the processor: {error}"
+                );
+                // An answer lost on the way back may hide a discount applied: the processor's
+                // subscription says.
+                if let HostedError::Unavailable(_) = error
+                    && let Ok(held) = gateway.subscription(to_apply.reference.clone()).await
+                    && held.offer_code.as_deref() == Some(offer.code.as_str())
+                    && held.discount_start.is_some()
+                {
+                    self.record_held(gateway.name(), user_id, held, read_at)
+                        .await?;
+                    return Ok(Retained::Applied(to_apply.applied));
+                }
+                self.give_back(user_id, &to_apply).await?;
+                Ok(Retained::Refused(RetentionRefused::ProcessorUnavailable))
+            }
+        }
+    }
+
+    /// Gives back the redemption and the note of a discount the processor did not apply.
+    async fn give_back(&self, user_id: UserId, to_apply: &ToApply) -> Result<(), BillingError> {
+        let (id, code, from) = (
+            to_apply.subscription,
+            to_apply.applied.offer.code.clone(),
+            to_apply.applied.from,
+        );
+        self.for_reader(user_id, "giving back a retention offer", move |conn| {
+            if db::subscriptions::clear_discount(conn, id, &code, from)?
+                && db::offers::forget_redemption(conn, &code, user_id)?
+            {
+                db::offers::untake(conn, &code)?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(())
     }
 }
 
@@ -193,14 +298,16 @@ fn offer_once(
 }
 
 /// With the reader's lock held: applies offer `code` to the subscription it was shown for,
-/// taking its redemption.
+/// taking its redemption. With a processor that runs the subscription (`processor`, its
+/// name), the discount is noted and returned to be applied there.
 fn take_offer(
     conn: &mut PgConnection,
     user_id: UserId,
     code: &str,
+    processor: Option<&'static str>,
     now: OffsetDateTime,
-) -> QueryResult<Retained> {
-    let refuse = |why| Ok(Retained::Refused(why));
+) -> QueryResult<(Retained, Option<ToApply>)> {
+    let refuse = |why| Ok((Retained::Refused(why), None));
     if db::checkouts::find(conn, user_id)?.is_some() {
         return refuse(RetentionRefused::PaymentUnderWay);
     }
@@ -215,13 +322,14 @@ fn take_offer(
         && let Some(from) = row.offer.discount_from
         && row.standing(now).grants_access()
     {
-        return Ok(Retained::AlreadyApplied(RetentionOffer {
-            offer,
-            plan,
-            from,
-        }));
+        let applied = RetentionOffer { offer, plan, from };
+        return Ok((Retained::AlreadyApplied(applied), None));
     }
-    if row.status != Status::Active || row.offer.retention_offered_at.is_none() {
+    let held_there = processor.is_some_and(|name| row.gateway == name && row.renews);
+    if row.status != Status::Active
+        || row.offer.retention_offered_at.is_none()
+        || processor.is_some() != held_there
+    {
         return refuse(RetentionRefused::NotOffered);
     }
     match retention::applies(&offer, &leaving(&row, now), redeemed, now) {
@@ -246,7 +354,13 @@ fn take_offer(
     }
     let from = row.current_period_end;
     db::subscriptions::set_discount(conn, row.id, code, from)?;
-    Ok(Retained::Applied(RetentionOffer { offer, plan, from }))
+    let applied = RetentionOffer { offer, plan, from };
+    let to_apply = processor.map(|_| ToApply {
+        subscription: row.id,
+        reference: row.gateway_reference.clone(),
+        applied: applied.clone(),
+    });
+    Ok((Retained::Applied(applied), to_apply))
 }
 
 /// The discount a renewal of `plan` carries: for the reader's current subscription on the same

@@ -334,6 +334,34 @@ pub fn mark_retention_offered(
     })
 }
 
+/// Takes back a discount noted by [`set_discount`] (the processor did not apply it): false
+/// when the subscription no longer notes offer `offer_code` from `from`.
+pub fn clear_discount(
+    conn: &mut PgConnection,
+    id: SubscriptionId,
+    offer_code: &str,
+    from: OffsetDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        subscriptions::table
+            .find(id)
+            .filter(subscriptions::offer_code.eq(offer_code))
+            .filter(subscriptions::discount_from.eq(from)),
+    )
+    .set((
+        subscriptions::offer_code.eq(None::<String>),
+        subscriptions::discount_from.eq(None::<OffsetDateTime>),
+        subscriptions::discount_ends_at.eq(None::<OffsetDateTime>),
+    ))
+    .returning(subscriptions::user_id)
+    .get_result::<UserId>(conn)
+    .optional()
+    .map(|cleared| {
+        cleared.inspect(|user_id| note(Change::Reader(*user_id)));
+        cleared.is_some()
+    })
+}
+
 /// Notes a discount taken on the subscription (a retention offer), applying to the periods
 /// charged from `from`.
 pub fn set_discount(

@@ -14,6 +14,8 @@
 //! - An offer rides on the hosted checkout ([`CheckoutOffer`]): a discount, or a free trial,
 //!   never both; the processor applies it to the subscription it creates, and says so when the
 //!   subscription is read ([`HeldSubscription::offer_code`], `trial_end`, `discount_start`).
+//!   A discount can also be applied to a live subscription (a retention offer,
+//!   [`HostedGateway::apply_discount`]), under the same coupon.
 //! - A price that is no plan of Gazette's is reported as such (`plan_code: None`, with the
 //!   processor's price id), never guessed at: whether the subscription is Gazette's all the
 //!   same (one it recorded) is `billing`'s to know.
@@ -316,6 +318,16 @@ pub trait HostedGateway: Send + Sync + 'static {
         &self,
         subscription: String,
         cancel: bool,
+        idempotency_key: String,
+    ) -> HostedFuture<'_, HeldSubscription>;
+    /// Applies `offer`'s discount (never a trial: refused) to the live subscription: the
+    /// processor takes it off the invoices it charges from then on (the next renewal's first).
+    /// Its coupon is the one a checkout for the offer carries; `idempotency_key` makes a
+    /// repeated request apply it once.
+    fn apply_discount(
+        &self,
+        subscription: String,
+        offer: CheckoutOffer,
         idempotency_key: String,
     ) -> HostedFuture<'_, HeldSubscription>;
     /// Ends the subscription now: no further charge, no refund of the period begun.

@@ -251,9 +251,10 @@ pub struct RetainInput {
     offer: String,
 }
 
-/// "Keep my subscription with this offer": 303 to `/account` with what now applies; a page
-/// saying why not (409 not an offer made to this subscription, 410 ended or used up), the
-/// subscription unchanged.
+/// "Keep my subscription with this offer": 303 to `/account` with what now applies (or, the
+/// payment processor unreachable or the reader's budget of requests to it spent, with why
+/// nothing was applied); a page saying why not (409 not an offer made to this subscription,
+/// 410 ended or used up), the subscription unchanged.
 pub async fn retain(
     billing: web::Data<Billing>,
     CsrfForm(input): CsrfForm<RetainInput>,
@@ -293,6 +294,22 @@ pub async fn retain(
         }
         Retained::Refused(RetentionRefused::PaymentUnderWay) => {
             visit.session.set_flash(PAYMENT_UNDER_WAY)?;
+            return Ok(see_other("/account"));
+        }
+        Retained::Refused(RetentionRefused::ProcessorUnavailable) => {
+            visit.session.set_flash(
+                "We could not reach the payment processor, so the offer was not applied and \
+                 your subscription is unchanged. Please try again in a minute.",
+            )?;
+            return Ok(see_other("/account"));
+        }
+        Retained::Refused(RetentionRefused::TooManyRequests { retry_after_secs }) => {
+            visit.session.set_flash(&format!(
+                "You have asked the payment processor many times in the last few minutes, so \
+                 the offer was not applied and your subscription is unchanged. Please try again \
+                 in {}.",
+                minutes_of(retry_after_secs)
+            ))?;
             return Ok(see_other("/account"));
         }
     };

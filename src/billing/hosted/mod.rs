@@ -32,7 +32,7 @@ use crate::domain::ids::{HostedCheckoutId, UserId};
 use crate::payments::hosted::{HeldSubscription, HostedError, HostedGateway, PortalFlow};
 
 pub use ending::EndedNow;
-pub(super) use offers::{CheckoutEnd, end_checkout, note_held_offer, owe_trial_notice};
+pub(super) use offers::{CheckoutEnd, end_checkout, note_held_offer, owe_trial_notice, terms};
 pub(super) use returning::Asking;
 pub use returning::Confirmed;
 

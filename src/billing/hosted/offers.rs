@@ -25,7 +25,7 @@ use crate::billing::OfferRefused;
 use crate::db;
 use crate::domain::ids::{HostedCheckoutId, SubscriptionId, UserId};
 use crate::domain::mail::MailKind;
-use crate::domain::offer::{Availability, Deal, Lasting, Off, discount_until};
+use crate::domain::offer::{Availability, Deal, Lasting, Off, Offer, discount_until};
 use crate::domain::subscription::Status;
 use crate::models::{HostedCheckout, Plan, SubscriptionRow};
 use crate::payments::hosted::{
@@ -131,7 +131,16 @@ pub(super) fn checkout_offer(
     let (Some(offer), Some(plan)) = (offer, plan) else {
         return Ok(None);
     };
-    let deal = match offer.deal {
+    let deal = terms(&offer, &plan);
+    Ok(Some(CheckoutOffer {
+        code: code.clone(),
+        deal,
+    }))
+}
+
+/// What `offer` (on `plan`) gives, as the processor is told it.
+pub(in crate::billing) fn terms(offer: &Offer, plan: &Plan) -> CheckoutDeal {
+    match offer.deal {
         Deal::Trial { days } => CheckoutDeal::Trial { days },
         Deal::Discount { off, lasting } => CheckoutDeal::Discount {
             off: match off {
@@ -147,11 +156,7 @@ pub(super) fn checkout_offer(
                 Lasting::Forever => CouponDuration::Forever,
             },
         },
-    };
-    Ok(Some(CheckoutOffer {
-        code: code.clone(),
-        deal,
-    }))
+    }
 }
 
 /// Notes on row `id` the offer the processor's subscription `held` began with (see the
@@ -174,6 +179,13 @@ pub(in crate::billing) fn note_held_offer(
     let noted = existing.map(|row| &row.offer);
     let discount_ends_at = match (offer.deal, held.discount_start) {
         (Deal::Discount { lasting, .. }, Some(start)) => {
+            // A discount taken on the live subscription (a retention offer) is applied
+            // mid-period: the processor's first invoice with it, the one `once` covers, is the
+            // renewal it was noted from.
+            let start = match lasting {
+                Lasting::Once => noted.and_then(|offer| offer.discount_from).unwrap_or(start),
+                _ => start,
+            };
             discount_until(start, lasting, plan.period_months)
         }
         _ => None,

@@ -23,7 +23,9 @@
 //!   offer's, and refused otherwise (a reader is never charged other than the page said). A
 //!   checkout carries the coupon (`discounts`) or a trial (`trial_period_days`, no payment
 //!   method asked for, the subscription canceled at the trial's end if none was given by
-//!   then), never both, and names the offer in the subscription's metadata.
+//!   then), never both, and names the offer in the subscription's metadata. A retention offer
+//!   puts the same coupon on the live subscription (`discounts` on an update of it): Stripe
+//!   takes it off the invoices it charges from then on.
 //! - The secret key and the webhook secret never leave this module: not in errors, logs or
 //!   `Debug` output.
 
@@ -732,6 +734,36 @@ impl HostedGateway for Stripe {
         Box::pin(async move {
             let form = [
                 field("cancel_at_period_end", cancel.to_string()),
+                field("expand[]", "latest_invoice"),
+            ];
+            let updated: wire::Subscription = self
+                .send(
+                    Method::POST,
+                    &format!("/v1/subscriptions/{subscription}"),
+                    &form,
+                    Some(&idempotency_key),
+                )
+                .await?;
+            updated.held(&self.plans)
+        })
+    }
+
+    fn apply_discount(
+        &self,
+        subscription: String,
+        offer: CheckoutOffer,
+        idempotency_key: String,
+    ) -> HostedFuture<'_, HeldSubscription> {
+        Box::pin(async move {
+            let CheckoutDeal::Discount { off, duration } = &offer.deal else {
+                return Err(HostedError::Refused(format!(
+                    "`{}` is a trial, not a discount to apply to a subscription",
+                    offer.code
+                )));
+            };
+            let coupon = self.coupon(&offer.code, off, *duration).await?;
+            let form = [
+                field("discounts[0][coupon]", coupon),
                 field("expand[]", "latest_invoice"),
             ];
             let updated: wire::Subscription = self

@@ -115,8 +115,8 @@ pub(crate) struct Inner {
     pub latency: Mutex<Duration>,
     /// The next read of this path is answered with the state of its arrival, this much later.
     pub slow_read: Mutex<Option<(String, Duration)>>,
-    /// Requests to paths starting with this are carried out, but their answers are lost on
-    /// the way back (the app sees a proxy's 504).
+    /// Requests to paths starting with this (or, as `POST /v1/...`, with this method) are
+    /// carried out, but their answers are lost on the way back (the app sees a proxy's 504).
     pub answers_lost: Mutex<Option<String>>,
     /// The next this many API requests are refused with this status and error code.
     pub refusals: Mutex<Option<(usize, u16, &'static str)>>,
@@ -419,8 +419,9 @@ impl FakeStripe {
         *self.inner.slow_read.lock().unwrap() = Some((path.to_string(), delay));
     }
 
-    /// Requests to paths starting with `prefix` are still carried out, but their answers never
-    /// reach the app (a proxy in between answers 504); `None` ends it.
+    /// Requests to paths starting with `prefix` (or, as `POST /v1/...`, with this method) are
+    /// still carried out, but their answers never reach the app (a proxy in between answers
+    /// 504); `None` ends it.
     pub fn lose_answers_to(&self, prefix: Option<&str>) {
         *self.inner.answers_lost.lock().unwrap() = prefix.map(str::to_string);
     }
@@ -653,13 +654,20 @@ impl FakeStripe {
         let end = gazette::domain::subscription::add_months(start, price.months);
         let invoice_id = state.id("in");
         let paid = outcome == Renewal::Paid;
-        // A discount for the first invoice, or for months now over, no longer applies.
+        // A discount for the first invoice, or for months now over, no longer applies; one
+        // for a single invoice put on the subscription after its last invoice applies to this
+        // one.
         let discount = subscription["discount"].clone();
+        let since_last_invoice = discount["start"]
+            .as_i64()
+            .zip(subscription["current_period_start"].as_i64())
+            .is_some_and(|(applied, period)| applied > period);
         let discount = match (
             discount["coupon"]["duration"].as_str(),
             discount["end"].as_i64(),
         ) {
             (Some("forever"), _) => Some(discount),
+            (Some("once"), _) if since_last_invoice => Some(discount),
             (Some("repeating"), Some(until)) if start.unix_timestamp() < until => Some(discount),
             _ => None,
         };
@@ -685,7 +693,10 @@ impl FakeStripe {
             sub["items"]["data"][0]["current_period_end"] = json!(end.unix_timestamp());
             sub["latest_invoice"] = json!(invoice_id);
             sub["status"] = json!(if paid { "active" } else { "past_due" });
-            sub["discount"] = discount.unwrap_or(Value::Null);
+            // A discount for one invoice is used up by it.
+            sub["discount"] = discount
+                .filter(|d| d["coupon"]["duration"] != "once")
+                .unwrap_or(Value::Null);
             sub.clone()
         };
         let kind = if paid {

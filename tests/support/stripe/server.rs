@@ -6,8 +6,9 @@ use std::sync::atomic::Ordering;
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
-use super::{Inner, KeyUse, State, price_json};
+use super::{Inner, KeyUse, State, discount_json, price_json};
 
 type Params = Vec<(String, String)>;
 
@@ -164,7 +165,10 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) -
         .lock()
         .unwrap()
         .as_ref()
-        .is_some_and(|prefix| path.starts_with(prefix.as_str()));
+        .is_some_and(|prefix| {
+            path.starts_with(prefix.as_str())
+                || format!("{method} {path}").starts_with(prefix.as_str())
+        });
     let answered = handle(&inner, &method, &path, query, form, idempotency_key).await;
     if lost {
         return HttpResponse::GatewayTimeout()
@@ -541,6 +545,13 @@ fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value)
             None => missing("subscription", id),
         },
         ("POST", ["subscriptions", id]) => {
+            let coupon = match param(params, "discounts[0][coupon]") {
+                Some(coupon) => match State::find(&mut state.coupons, coupon) {
+                    Some(found) => Some(found.clone()),
+                    None => return no_such("coupon", "discounts[0][coupon]", coupon),
+                },
+                None => None,
+            };
             let Some(subscription) = State::find(&mut state.subscriptions, id) else {
                 return missing("subscription", id);
             };
@@ -556,6 +567,11 @@ fn api(inner: &Inner, method: &str, path: &str, params: &Params) -> (u16, Value)
                 let cancel = cancel == "true";
                 subscription["cancel_at_period_end"] = json!(cancel);
                 subscription["canceled_at"] = if cancel { json!(now) } else { Value::Null };
+            }
+            // The coupon replaces any discount, and applies to the invoices from now on.
+            if let Some(coupon) = coupon {
+                let start = OffsetDateTime::from_unix_timestamp(now).expect("a time");
+                subscription["discount"] = discount_json(&coupon, id, start);
             }
             let updated = subscription.clone();
             inner.emit(&mut state, "customer.subscription.updated", updated.clone());

@@ -12,6 +12,7 @@ mod offers;
 mod prices;
 mod reconcile;
 mod renewals;
+mod retention;
 mod webhooks;
 
 use diesel::prelude::*;
