@@ -152,9 +152,7 @@ impl Billing {
         }
         Ok(retained)
     }
-}
 
-impl Billing {
     /// Applies the discount noted under the lock to the processor's subscription, and records
     /// the processor's answer; when it cannot be applied, gives back what was taken.
     async fn apply_at_processor(
