@@ -32,6 +32,7 @@ use crate::domain::role::Role;
 use crate::lifecycle::Stopped;
 use crate::media::store::PostgresStore;
 use crate::media::{MediaLibrary, Upload};
+use crate::moving::members::write_ghost_csv;
 use crate::newsletter::sending::{self, Audience, Started};
 use crate::startup::{Application, Overrides};
 use crate::views::{date_and_time, media_markdown};
@@ -79,6 +80,23 @@ enum Command {
     Offer {
         #[command(subcommand)]
         command: OfferCommand,
+    },
+    /// Members (every account), for moving to or from another platform.
+    Members {
+        #[command(subcommand)]
+        command: MembersCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum MembersCommand {
+    /// Write every account as Ghost's members CSV (id, email, name, note,
+    /// subscribed_to_emails, complimentary_plan, stripe_customer_id, created_at, deleted_at,
+    /// labels, tiers), to standard output or a file.
+    Export {
+        /// The file to write (replaced if it exists); standard output without it.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
@@ -247,6 +265,9 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Offer {
             command: OfferCommand::Create(args),
         } => create_offer(&settings, args),
+        Command::Members {
+            command: MembersCommand::Export { output },
+        } => export_members(&settings, output.as_deref()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -373,6 +394,27 @@ fn comp(settings: &Settings, address: &str, until: Option<&str>) -> Result<(), S
             ""
         }
     );
+    Ok(())
+}
+
+/// Writes every account as Ghost's members CSV; the count goes to standard error, so the
+/// file alone goes to standard output.
+fn export_members(settings: &Settings, output: Option<&std::path::Path>) -> Result<(), String> {
+    let mut conn = database(settings)?;
+    let now = OffsetDateTime::now_utc();
+    let written = match output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| format!("creating {}: {e}", path.display()))?;
+            write_ghost_csv(&mut conn, std::io::BufWriter::new(file), now)
+        }
+        None => write_ghost_csv(&mut conn, std::io::stdout().lock(), now),
+    }
+    .map_err(|e| format!("exporting the members: {e}"))?;
+    match output {
+        Some(path) => eprintln!("{written} members written to {}.", path.display()),
+        None => eprintln!("{written} members written."),
+    }
     Ok(())
 }
 

@@ -23,6 +23,7 @@ pub mod mail;
 pub mod markdown;
 pub mod media;
 pub mod models;
+pub mod moving;
 pub mod newsletter;
 pub mod outbox;
 pub mod payments;

@@ -19,6 +19,7 @@ pub mod gift_subscriptions;
 pub mod grants;
 pub mod hosted_checkouts;
 pub mod media;
+pub mod members;
 pub mod meter;
 pub mod newsletter_members;
 pub mod newsletter_sends;

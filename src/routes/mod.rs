@@ -13,6 +13,7 @@ mod health;
 mod home;
 mod library;
 mod media;
+mod members;
 mod newsletter;
 mod offer;
 mod pages;
@@ -170,6 +171,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/comps", web::get().to(comps::page))
                 .route("/comps", web::post().to(comps::give))
                 .route("/comps/remove", web::post().to(comps::remove))
+                .route("/members.csv", web::get().to(members::download))
                 // An upload's body is a stream the handler bounds itself (`MEDIA_MAX_BYTES`):
                 // the payload limit above applies to forms, not to it.
                 .route("/media", web::get().to(library::library))

@@ -17,7 +17,7 @@
 //! - Each plan is one Stripe price (`STRIPE_PRICES`); a subscription on any other price has no
 //!   plan (Gazette still follows one it recorded, see `billing::sync`).
 //!   [`Stripe::check_prices`] compares the prices with the plans at start-up.
-//! - An offer's discount is a Stripe coupon whose id is [`wire::COUPON_PREFIX`] and the offer's
+//! - An offer's discount is a Stripe coupon whose id is `wire::COUPON_PREFIX` and the offer's
 //!   code, made the first time a checkout needs it (under a key derived from its id, so every
 //!   instance asks for the one coupon); one that exists already is used if its terms are the
 //!   offer's, and refused otherwise (a reader is never charged other than the page said). A

@@ -8,6 +8,7 @@ mod hostile_input;
 mod housekeeping;
 mod instances;
 mod logs;
+mod moving;
 mod resilience;
 pub mod running;
 mod shutdown;
