@@ -148,6 +148,25 @@ pub struct Stripe {
 }
 
 impl Stripe {
+    /// Changes `subscription` with `form` under `key`; the subscription as Stripe then holds it
+    /// (its latest invoice expanded).
+    async fn update_subscription(
+        &self,
+        subscription: &str,
+        form: &[(String, String)],
+        key: &str,
+    ) -> Result<HeldSubscription, HostedError> {
+        let updated: wire::Subscription = self
+            .send(
+                Method::POST,
+                &format!("/v1/subscriptions/{subscription}"),
+                form,
+                Some(key),
+            )
+            .await?;
+        updated.held(&self.plans)
+    }
+
     /// Creates a Checkout Session from `form` under `key`: its id, page and expiry.
     async fn open_session(
         &self,
@@ -736,15 +755,8 @@ impl HostedGateway for Stripe {
                 field("cancel_at_period_end", cancel.to_string()),
                 field("expand[]", "latest_invoice"),
             ];
-            let updated: wire::Subscription = self
-                .send(
-                    Method::POST,
-                    &format!("/v1/subscriptions/{subscription}"),
-                    &form,
-                    Some(&idempotency_key),
-                )
-                .await?;
-            updated.held(&self.plans)
+            self.update_subscription(&subscription, &form, &idempotency_key)
+                .await
         })
     }
 
@@ -766,15 +778,8 @@ impl HostedGateway for Stripe {
                 field("discounts[0][coupon]", coupon),
                 field("expand[]", "latest_invoice"),
             ];
-            let updated: wire::Subscription = self
-                .send(
-                    Method::POST,
-                    &format!("/v1/subscriptions/{subscription}"),
-                    &form,
-                    Some(&idempotency_key),
-                )
-                .await?;
-            updated.held(&self.plans)
+            self.update_subscription(&subscription, &form, &idempotency_key)
+                .await
         })
     }
 
